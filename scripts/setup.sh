@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and testing dpo-workbench needs, only where it is missing:
+#   - cmake >= 3.26 (hdf5-metno's `static` feature builds HDF5 from bundled source),
+#     from PyPI when the system's is missing or older;
+#   - with --tests: the Python oracle's numpy, scipy and h5py.
+# Safe to run any number of times.
+set -euo pipefail
+
+need_tests=0
+[ "${1:-}" = "--tests" ] && need_tests=1
+
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust >= 1.95 (rustup) first" >&2
+  exit 1
+fi
+
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@"
+}
+
+cmake_version=$(cmake --version 2>/dev/null | head -n1 | awk '{print $3}' || true)
+if [ -z "$cmake_version" ] || ! version_ge "$cmake_version" 3.26; then
+  echo "setup: installing cmake >= 3.26 from PyPI (found: ${cmake_version:-none})"
+  pip_install "cmake>=3.26"
+  hash -r
+fi
+
+if [ "$need_tests" = 1 ]; then
+  if ! python3 -c 'import numpy, scipy, h5py' >/dev/null 2>&1; then
+    echo "setup: installing the test oracle's Python packages (numpy, scipy, h5py)"
+    pip_install numpy scipy h5py
+  fi
+fi

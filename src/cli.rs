@@ -1,0 +1,121 @@
+//! Command-line definition (clap) and dispatch.
+
+use crate::commands;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use workbench::Registry;
+
+/// Run preference-optimisation experiments (DPO, IPO, f-DPO and their RLHF counterparts)
+/// under learning constraints, on any built-in burn backend, with results in HDF5.
+#[derive(Debug, Parser)]
+#[command(name = "workbench", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by commands that run experiments.
+#[derive(Debug, clap::Args)]
+pub struct RunOptions {
+    /// Backend to run on (see `workbench list backends`). Precedence: this flag, then
+    /// WORKBENCH_BACKEND, then `backend = ...` in the file, then ndarray.
+    #[arg(long, env = "WORKBENCH_BACKEND")]
+    pub backend: Option<String>,
+    /// Float precision of the tensors.
+    #[arg(long, default_value = "f64", env = "WORKBENCH_DTYPE")]
+    pub dtype: String,
+    /// Override a configuration value: a dotted key and a TOML value, e.g.
+    /// `--set bandit.beta=0.5 --set 'bandit.pi_star=[0.5,0.3,0.2]'`. Repeatable; wins over
+    /// the file and over WORKBENCH_<SECTION>__<KEY> environment variables.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Never draw progress bars (they are already hidden when stderr is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one experiment file and write `<out>/<experiment name>.h5`.
+    Run {
+        /// The experiment file (TOML), e.g. experiments/fig2_weight_decay.toml.
+        file: PathBuf,
+        /// Folder for results (created if missing).
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Check experiment files without running them; prints each resolved configuration's
+    /// name and kind, or the first error of each.
+    Validate {
+        /// Experiment files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Overrides applied to every file, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Print each file's fully resolved configuration as TOML.
+        #[arg(long)]
+        show: bool,
+    },
+    /// List what this binary knows: losses, policies, constraints, experiment kinds, backends.
+    List {
+        /// Only this section.
+        #[arg(value_enum)]
+        what: Option<ListWhat>,
+    },
+    /// Benchmark Figure 2 end to end: the α grid as one batch versus a plain loop over α.
+    Bench {
+        /// The weight-decay sweep to time.
+        #[arg(default_value = "experiments/fig2_weight_decay.toml")]
+        file: PathBuf,
+        /// Timed repetitions of each variant (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+}
+
+/// Sections of `workbench list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    /// Pairwise losses.
+    Losses,
+    /// Policies.
+    Policies,
+    /// Constraints.
+    Constraints,
+    /// Experiment kinds.
+    Kinds,
+    /// Backends.
+    Backends,
+}
+
+/// Parses the command line and runs it with `registry`; errors are one line on stderr
+/// and a non-zero exit code.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run { file, out, options } => commands::run(&registry, &file, &out, &options),
+        Command::Validate { files, set, show } => commands::validate(&registry, &files, &set, show),
+        Command::List { what } => {
+            commands::list(&registry, what);
+            Ok(())
+        }
+        Command::Bench {
+            file,
+            repeats,
+            options,
+        } => crate::bench::bench(&registry, &file, repeats, &options),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! `run`, `validate` and `list`.
+
+use crate::cli::{ListWhat, RunOptions};
+use backends::{BackendName, Precision};
+use std::path::Path;
+use workbench::config::{self, Override};
+use workbench::experiments::{Experiment, RunContext};
+use workbench::{Registry, constraints, policy};
+
+/// Parses every `--set`.
+pub fn overrides(set: &[String]) -> Result<Vec<Override>, String> {
+    set.iter().map(|s| config::parse_override(s)).collect()
+}
+
+/// Loads and validates `file` with `set` overrides.
+pub fn load(registry: &Registry, file: &Path, set: &[String]) -> Result<Box<dyn Experiment>, String> {
+    config::load(file, &overrides(set)?, registry).map_err(|e| e.to_string())
+}
+
+/// The run context for `experiment` under `options` (flag/env > file > default).
+pub fn context(experiment: &dyn Experiment, options: &RunOptions) -> Result<RunContext, String> {
+    let name = options
+        .backend
+        .as_deref()
+        .or(experiment.backend())
+        .unwrap_or(BackendName::DEFAULT.name());
+    let backend = BackendName::from_name(name)?;
+    let precision = Precision::from_name(&options.dtype)?;
+    let device = backends::device(backend, precision)?;
+    Ok(RunContext {
+        device,
+        backend: backend.name().to_string(),
+        dtype: precision.name().to_string(),
+        progress: !options.quiet,
+    })
+}
+
+/// `workbench run`.
+pub fn run(registry: &Registry, file: &Path, out: &Path, options: &RunOptions) -> Result<(), String> {
+    let experiment = load(registry, file, &options.set)?;
+    let context = context(experiment.as_ref(), options)?;
+    let started = std::time::Instant::now();
+    let results = experiment.run(&context).map_err(|e| e.to_string())?;
+    let path = workbench::results::write(&results, out).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{}: wrote {} ({} on {}, {:.2} s)",
+        experiment.name(),
+        path.display(),
+        context.dtype,
+        context.backend,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `workbench validate`.
+pub fn validate(registry: &Registry, files: &[std::path::PathBuf], set: &[String], show: bool) -> Result<(), String> {
+    let mut failed = 0;
+    for file in files {
+        match load(registry, file, set) {
+            Ok(experiment) => {
+                println!("{}: ok ({}, kind {})", file.display(), experiment.name(), experiment.kind());
+                if show {
+                    println!("{}", experiment.config_toml());
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} files invalid", files.len())),
+    }
+}
+
+/// `workbench list`.
+pub fn list(registry: &Registry, what: Option<ListWhat>) {
+    let show = |section: ListWhat| what.is_none_or(|w| w == section);
+    if show(ListWhat::Losses) {
+        println!("losses (methods = [{{ loss = \"NAME\", ...parameters }}]):");
+        for (name, entry) in registry.losses() {
+            println!("  {name:<24} {}", entry.description);
+            println!("  {:<24} parameters: {}", "", entry.parameters);
+        }
+    }
+    if show(ListWhat::Policies) {
+        println!("policies ([policy] name = ...):");
+        for (name, description) in policy::POLICIES {
+            println!("  {name:<24} {description}");
+        }
+    }
+    if show(ListWhat::Constraints) {
+        println!("constraints ([constraints.NAME]):");
+        for (name, description) in constraints::CONSTRAINTS {
+            println!("  {name:<24} {description}");
+        }
+    }
+    if show(ListWhat::Kinds) {
+        println!("experiment kinds (kind = ...):");
+        for kind in registry.kinds() {
+            println!("  {:<24} {}", kind.name(), kind.description());
+        }
+    }
+    if show(ListWhat::Backends) {
+        println!("backends (--backend NAME):");
+        for backend in BackendName::ALL {
+            let status = if backend.is_built_in() {
+                "built in"
+            } else {
+                "not built in"
+            };
+            let default = if backend == BackendName::DEFAULT { " (default)" } else { "" };
+            println!("  {:<24} {status}{default}", backend.name());
+        }
+    }
+}

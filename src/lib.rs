@@ -1,0 +1,15 @@
+//! The `workbench` command line, as a library so that a plugin crate can build a
+//! `workbench`-compatible binary with its own losses registered:
+//!
+//! ```no_run
+//! let mut registry = workbench::Registry::builtin();
+//! // registry.register_loss("my_loss", ...);
+//! std::process::ExitCode::from(dpo_workbench::main_with(registry));
+//! ```
+#![warn(missing_docs)]
+
+mod bench;
+mod cli;
+mod commands;
+
+pub use cli::main_with;

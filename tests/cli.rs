@@ -1,0 +1,185 @@
+//! The `workbench` command line end to end: files Python's h5py reads with the documented
+//! names and shapes, values an independent numpy implementation reproduces, and one-line
+//! errors with no results file for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(args)
+        .env_remove("WORKBENCH_BACKEND")
+        .output()
+        .expect("workbench runs")
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `experiment` with `set` overrides into a fresh folder; returns the folder and file.
+fn run(experiment: &str, set: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().display().to_string();
+    let file = repo(&format!("experiments/{experiment}.toml"));
+    let mut args = vec!["run", file.as_str(), "--out", out.as_str(), "--quiet"];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let output = workbench(&args);
+    assert!(output.status.success(), "workbench {args:?} failed: {}", stderr(&output));
+    let name = set
+        .iter()
+        .find_map(|s| s.strip_prefix("name="))
+        .unwrap_or(experiment)
+        .trim_matches('"');
+    let path = dir.path().join(format!("{name}.h5"));
+    assert!(path.exists(), "{} missing", path.display());
+    (dir, path)
+}
+
+/// The independent numpy oracle recomputes every dataset and checks names and shapes.
+fn oracle_check(path: &Path) {
+    let output = Command::new("python3")
+        .args([&repo("tests/oracle/bandit_oracle.py"), "check", &path.display().to_string(), "--tol", "1e-3"])
+        .output()
+        .expect("python3 runs (scripts/setup.sh --tests installs numpy, scipy, h5py)");
+    assert!(
+        output.status.success(),
+        "oracle disagrees with {}:\n{}{}",
+        path.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn fig2_defaults_match_the_independent_oracle() {
+    let (_dir, path) = run("fig2_weight_decay", &[]);
+    oracle_check(&path);
+}
+
+#[test]
+fn fig2_with_overrides_matches_the_independent_oracle() {
+    let (_dir, path) = run(
+        "fig2_weight_decay",
+        &[
+            "bandit.pi_star=[0.5, 0.3, 0.2]",
+            "bandit.pi_ref=[0.2, 0.5, 0.3]",
+            "bandit.beta=0.5",
+            "constraints.weight_decay.alpha=[0, 0.05, 0.3]",
+            "optimizer.lr=0.02",
+            "data.pairs=reference",
+            "distance=js",
+            "optimizer.epochs=600",
+        ],
+    );
+    oracle_check(&path);
+}
+
+#[test]
+fn fig3_matches_the_independent_oracle() {
+    let (_dir, path) = run(
+        "fig3_early_stopping",
+        &["optimizer.epochs=300", "bandit.beta=2"],
+    );
+    oracle_check(&path);
+    let (_dir, path) = run(
+        "fig3_early_stopping",
+        &["optimizer.epochs=200", "constraints.weight_decay.alpha=0.1", "name=fig3_decay", "distance=tv"],
+    );
+    oracle_check(&path);
+}
+
+#[test]
+fn same_seed_gives_identical_datasets() {
+    let set = ["data.mode=sampled", "data.n_pairs=200", "data.seed=11", "data.batch_size=50", "optimizer.epochs=50"];
+    let (_a, first) = run("fig2_weight_decay", &set);
+    let (_b, second) = run("fig2_weight_decay", &set);
+    let script = "import h5py, sys, numpy as np\n\
+        a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])\n\
+        names = []\n\
+        a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)\n\
+        assert len(names) > 10, names\n\
+        for n in names: assert np.array_equal(a[n][()], b[n][()]), n\n\
+        assert a.attrs['config_toml'] == b.attrs['config_toml']\n";
+    let output = Command::new("python3")
+        .args(["-c", script, &first.display().to_string(), &second.display().to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Runs a bad configuration: it must fail with one line naming `needles`, and leave no file.
+fn assert_rejected(toml_text: &str, set: &[&str], needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, toml_text).expect("write");
+    let out = dir.path().join("out");
+    let (file_s, out_s) = (file.display().to_string(), out.display().to_string());
+    let mut args = vec!["run", file_s.as_str(), "--out", out_s.as_str(), "--quiet"];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let output = workbench(&args);
+    let message = stderr(&output);
+    assert!(!output.status.success(), "accepted: {toml_text} {set:?}");
+    assert_eq!(message.trim_end().lines().count(), 1, "not one line: {message}");
+    assert!(message.contains("bad.toml"), "no file name in: {message}");
+    for needle in needles {
+        assert!(message.contains(needle), "`{needle}` not in: {message}");
+    }
+    let leftovers = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "a results file was left in {}", out.display());
+}
+
+const GOOD: &str = "name = \"bad\"\nkind = \"weight_decay_sweep\"\n[constraints.weight_decay]\nalpha = [0.0, 0.1]\n";
+
+#[test]
+fn bad_configurations_are_one_line_errors_with_no_file() {
+    assert_rejected("name = \"bad\"\nkind = [", &[], &["line 2", "malformed TOML"]);
+    assert_rejected(&format!("{GOOD}colour = 3\n"), &[], &["colour"]);
+    assert_rejected(&format!("{GOOD}[bandit]\nbetta = 1.0\n"), &[], &["bandit.betta"]);
+    assert_rejected(&format!("{GOOD}[bandit]\nbeta = \"high\"\n"), &[], &["bandit.beta", "high"]);
+    assert_rejected(&format!("{GOOD}[bandit]\npi_star = [0.5, 0.3, 0.3]\n"), &[], &["bandit.pi_star", "[0.5, 0.3, 0.3]", "sum to 1"]);
+    assert_rejected(GOOD, &["bandit.beta=0"], &["bandit.beta", "0", "> 0"]);
+    assert_rejected(GOOD, &["constraints.weight_decay.alpha=[0.1, -1]"], &["constraints.weight_decay.alpha", "-1"]);
+    assert_rejected(GOOD, &["bandit.pi_ref=[0.5, 0.5]"], &["bandit.pi_ref", "2 actions"]);
+    assert_rejected(&format!("{GOOD}[[methods]]\nloss = \"dpoo\"\n"), &[], &["methods[0].loss", "dpoo", "unknown loss"]);
+    assert_rejected(
+        &format!("{GOOD}[[methods]]\nloss = \"fdpo\"\ndivergence = \"hellinger\"\n"),
+        &[],
+        &["methods[0]", "fdpo", "hellinger"],
+    );
+    assert_rejected(&format!("{GOOD}[[methods]]\nloss = \"dpo\"\ngamma = 1\n"), &[], &["methods[0]", "dpo", "gamma"]);
+    assert_rejected(&GOOD.replace("weight_decay_sweep", "weight_decay_swep"), &[], &["kind", "weight_decay_swep"]);
+}
+
+#[test]
+fn an_unwritable_output_folder_is_an_error_with_no_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").expect("write");
+    let file = repo("experiments/fig2_weight_decay.toml");
+    let out = blocker.join("results").display().to_string();
+    let output = workbench(&["run", &file, "--out", &out, "--quiet", "--set", "optimizer.epochs=5"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("not-a-folder") && message.trim_end().lines().count() == 1, "{message}");
+}
+
+#[test]
+fn validate_and_list_work() {
+    let files = [repo("experiments/fig2_weight_decay.toml"), repo("experiments/fig3_early_stopping.toml")];
+    let output = workbench(&["validate", &files[0], &files[1]]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = workbench(&["list"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    for name in ["dpo", "ipo", "fdpo", "softmax", "weight_decay", "early_stop", "weight_decay_sweep", "early_stopping", "ndarray", "flex"] {
+        assert!(text.contains(name), "`{name}` missing from workbench list:\n{text}");
+    }
+}

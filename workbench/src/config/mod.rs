@@ -1,0 +1,77 @@
+//! Loading experiment files: built-in defaults < the TOML file < `WORKBENCH_*` environment
+//! variables < `--set key=value`, merged by figment. Parsing and validation happen here,
+//! once; what leaves is a checked [`crate::experiments::Experiment`].
+
+mod figment_error;
+mod overrides;
+
+pub use figment_error::config_error;
+pub use overrides::{Override, parse_override};
+
+use crate::error::{ConfigError, WorkbenchError};
+use crate::experiments::Experiment;
+use crate::registry::Registry;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use std::path::Path;
+
+/// Top-level keys that may come from `WORKBENCH_<KEY>`; nested keys use `__`
+/// (`WORKBENCH_BANDIT__BETA=0.5`).
+const ENV_TOP_LEVEL_KEYS: [&str; 3] = ["name", "description", "distance"];
+
+/// Reads, merges and validates the experiment in `path`.
+pub fn load(
+    path: &Path,
+    overrides: &[Override],
+    registry: &Registry,
+) -> Result<Box<dyn Experiment>, WorkbenchError> {
+    let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = path.display().to_string();
+    check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
+    let figment = figment(path, overrides);
+    let kind: String = figment
+        .extract_inner("kind")
+        .map_err(|e| config_error(e, &file))?;
+    let Some(experiment_kind) = registry.kind(&kind) else {
+        let known = registry.kind_names().join(", ");
+        return Err(ConfigError::new("kind", format!("{kind:?}"), format!("unknown kind; known: {known}"))
+            .in_file(&file)
+            .into());
+    };
+    Ok(experiment_kind.prepare(&figment, registry, &file)?)
+}
+
+/// The merged figment for `path` and `overrides`.
+fn figment(path: &Path, overrides: &[Override]) -> Figment {
+    let env = Env::prefixed("WORKBENCH_")
+        .split("__")
+        .filter(|key| key.as_str().contains('.') || ENV_TOP_LEVEL_KEYS.contains(&key.as_str()));
+    overrides.iter().fold(
+        Figment::new().merge(Toml::file_exact(path)).merge(env),
+        |figment, o| figment.merge(o.clone()),
+    )
+}
+
+/// Rejects malformed TOML with the line and column of the first error.
+fn check_toml_syntax(text: &str) -> Result<(), ConfigError> {
+    let Err(e) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let (line, column) = e
+        .span()
+        .map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (line, column)
+        })
+        .unwrap_or((0, 0));
+    Err(ConfigError::new(
+        format!("line {line}, column {column}"),
+        "",
+        format!("malformed TOML: {}", e.message().trim()),
+    ))
+}

@@ -1,0 +1,96 @@
+//! Error types: every failure is one line naming what went wrong and where.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A configuration value that could not be accepted: names the file, the key and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// Where the configuration came from (the experiment file).
+    pub file: String,
+    /// Dotted key path, e.g. `bandit.beta`.
+    pub key: String,
+    /// The offending value as written (TOML syntax), empty if missing.
+    pub value: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// A rejected `value` at `key`.
+    pub fn new(
+        key: impl Into<String>,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: String::new(),
+            key: key.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error, attributed to `file`.
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = file.into();
+        self
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.file.is_empty() {
+            write!(f, "{}: ", self.file)?;
+        }
+        if self.value.is_empty() {
+            write!(f, "{}: {}", self.key, self.reason)
+        } else {
+            write!(f, "{} = {}: {}", self.key, self.value, self.reason)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every error the workbench reports.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkbenchError {
+    /// A configuration that cannot be run.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// Reading an experiment file failed.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Writing a results file failed.
+    #[error("{path}: cannot write results: {reason}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Training diverged (a NaN or infinity appeared).
+    #[error("experiment `{experiment}`, {what}: training produced a non-finite value at epoch {epoch}")]
+    NonFinite {
+        /// The experiment.
+        experiment: String,
+        /// Which model.
+        what: String,
+        /// The first epoch where it was seen.
+        epoch: usize,
+    },
+    /// The chosen backend cannot be used.
+    #[error("backend `{name}`: {reason}")]
+    Backend {
+        /// The backend name.
+        name: String,
+        /// Why, and how to get it.
+        reason: String,
+    },
+}

@@ -1,0 +1,424 @@
+//! The TOML schema shared by the Section 3.3 constraint experiments (Figures 2 and 3), and
+//! its validation into [`ConstraintGapSpec`]. Defaults are EXPERIMENTS.md §1's.
+
+use super::ConstraintGapSpec;
+use crate::bandit::{BanditProblem, DataMode, PairScheme};
+use crate::distance::Distance;
+use crate::error::ConfigError;
+use crate::optim::AdamSpec;
+use crate::policy::PolicyInit;
+use crate::registry::Registry;
+use serde::{Deserialize, Serialize};
+
+/// The whole experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintGapFile {
+    /// Experiment name; the results file is `<name>.h5`.
+    pub name: String,
+    /// `weight_decay_sweep` or `early_stopping`.
+    pub kind: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Backend to run on unless the command line says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The distance shown in the figure (`l2`, `tv`, `kl`, `js`); all four are recorded.
+    #[serde(default = "default_distance")]
+    pub distance: String,
+    /// π*, π_ref, β.
+    #[serde(default)]
+    pub bandit: BanditSection,
+    /// The policy.
+    #[serde(default)]
+    pub policy: PolicySection,
+    /// Preference data.
+    #[serde(default)]
+    pub data: DataSection,
+    /// Optimiser and epochs.
+    #[serde(default)]
+    pub optimizer: OptimizerSection,
+    /// The methods compared with their RLHF counterparts: `{ loss = "fdpo", divergence = "forward_kl" }`.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<toml::Table>,
+    /// Constraints applied to every model alike.
+    #[serde(default)]
+    pub constraints: ConstraintsSection,
+}
+
+/// `[bandit]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BanditSection {
+    /// Latent policy (eq. 26).
+    pub pi_star: Vec<f64>,
+    /// Reference policy (eq. 28).
+    pub pi_ref: Vec<f64>,
+    /// λ.
+    pub beta: f64,
+    /// Replaces π*(y) = 0 inside log π*(y).
+    pub reward_floor: f64,
+}
+
+impl Default for BanditSection {
+    fn default() -> Self {
+        Self {
+            pi_star: vec![0.6, 0.3, 0.1],
+            pi_ref: vec![0.4, 0.4, 0.2],
+            beta: 1.0,
+            reward_floor: 1e-12,
+        }
+    }
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySection {
+    /// `softmax`.
+    pub name: String,
+    /// `"log_pi_ref"`, `"zeros"` or a list of K logits.
+    pub init: InitValue,
+}
+
+impl Default for PolicySection {
+    fn default() -> Self {
+        Self {
+            name: "softmax".into(),
+            init: InitValue::Name("log_pi_ref".into()),
+        }
+    }
+}
+
+/// A named initialisation or explicit logits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InitValue {
+    /// `log_pi_ref` or `zeros`.
+    Name(String),
+    /// θ itself.
+    Logits(Vec<f64>),
+}
+
+/// `[data]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    /// `expected` or `sampled`.
+    pub mode: String,
+    /// `uniform` or `reference`.
+    pub pairs: String,
+    /// Pairs drawn in `sampled` mode.
+    pub n_pairs: usize,
+    /// Seed of the sample and of the minibatch order.
+    pub seed: u64,
+    /// Minibatch size in `sampled` mode; 0 means the whole set.
+    pub batch_size: usize,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            mode: "expected".into(),
+            pairs: "uniform".into(),
+            n_pairs: 300,
+            seed: 0,
+            batch_size: 0,
+        }
+    }
+}
+
+/// `[optimizer]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizerSection {
+    /// `adam`.
+    pub name: String,
+    /// Learning rate.
+    pub lr: f64,
+    /// (β₁, β₂).
+    pub betas: Vec<f64>,
+    /// ε.
+    pub eps: f64,
+    /// Epochs (full-batch steps in `expected` mode).
+    pub epochs: usize,
+}
+
+impl Default for OptimizerSection {
+    fn default() -> Self {
+        Self {
+            name: "adam".into(),
+            lr: 0.01,
+            betas: vec![0.9, 0.999],
+            eps: 1e-8,
+            epochs: 1000,
+        }
+    }
+}
+
+/// `[constraints]`: any combination.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintsSection {
+    /// α‖θ‖² added to the loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<AlphaSection>,
+    /// θ ← θ − lr·α·θ after each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoupled_weight_decay: Option<AlphaSection>,
+    /// An epoch budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<EarlyStopSection>,
+}
+
+/// `alpha = 0.1` or, for a sweep, `alpha = [0, 0.1, 1]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlphaSection {
+    /// One α, or the α grid of a sweep.
+    pub alpha: Alpha,
+}
+
+/// One value or a grid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Alpha {
+    /// One α for every variant.
+    One(f64),
+    /// A sweep: one variant per α.
+    Grid(Vec<f64>),
+}
+
+/// `[constraints.early_stop]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopSection {
+    /// The epoch budget.
+    pub epochs: usize,
+}
+
+fn default_distance() -> String {
+    "l2".into()
+}
+
+fn default_methods() -> Vec<toml::Table> {
+    let method = |text: &str| text.parse::<toml::Table>().expect("literal TOML");
+    vec![
+        method("loss = \"dpo\""),
+        method("loss = \"fdpo\"\ndivergence = \"forward_kl\""),
+        method("loss = \"ipo\""),
+    ]
+}
+
+/// `value` shown as TOML.
+fn show<T: Serialize + ?Sized>(value: &T) -> String {
+    toml::Value::try_from(value)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn check(ok: bool, key: &str, value: impl Serialize, reason: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(key, show(&value), reason))
+    }
+}
+
+/// A probability vector: finite, non-negative (positive if `strict`), summing to 1.
+fn check_distribution(key: &str, p: &[f64], strict: bool) -> Result<(), ConfigError> {
+    check(p.len() >= 2, key, p, "needs at least 2 actions")?;
+    let sign_ok = p.iter().all(|x| x.is_finite() && if strict { *x > 0.0 } else { *x >= 0.0 });
+    let sign = if strict { "positive" } else { "non-negative" };
+    check(sign_ok, key, p, &format!("probabilities must be finite and {sign}"))?;
+    let total: f64 = p.iter().sum();
+    check(
+        (total - 1.0).abs() <= 1e-6,
+        key,
+        p,
+        &format!("probabilities must sum to 1 (they sum to {total})"),
+    )
+}
+
+fn check_alpha(key: &str, alpha: &Alpha) -> Result<Vec<f64>, ConfigError> {
+    let values = match alpha {
+        Alpha::One(a) => vec![*a],
+        Alpha::Grid(grid) => grid.clone(),
+    };
+    check(!values.is_empty(), key, &values, "needs at least one value")?;
+    check(
+        values.iter().all(|a| a.is_finite() && *a >= 0.0),
+        key,
+        &values,
+        "must be finite and >= 0",
+    )?;
+    Ok(values)
+}
+
+impl ConstraintGapFile {
+    /// Validates everything into a checked spec (`config_toml` is this file, resolved).
+    pub fn validate(&self, registry: &Registry) -> Result<ConstraintGapSpec, ConfigError> {
+        check(
+            !self.name.is_empty()
+                && self
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && !self.name.starts_with('.'),
+            "name",
+            &self.name,
+            "must be a file name: letters, digits, '_', '-', '.'",
+        )?;
+        let b = &self.bandit;
+        check_distribution("bandit.pi_star", &b.pi_star, false)?;
+        check_distribution("bandit.pi_ref", &b.pi_ref, true)?;
+        check(
+            b.pi_star.len() == b.pi_ref.len(),
+            "bandit.pi_ref",
+            &b.pi_ref,
+            &format!("has {} actions but bandit.pi_star has {}", b.pi_ref.len(), b.pi_star.len()),
+        )?;
+        check(b.beta.is_finite() && b.beta > 0.0, "bandit.beta", b.beta, "must be > 0")?;
+        check(
+            b.reward_floor.is_finite() && b.reward_floor > 0.0,
+            "bandit.reward_floor",
+            b.reward_floor,
+            "must be > 0",
+        )?;
+        let problem = BanditProblem {
+            pi_star: b.pi_star.clone(),
+            pi_ref: b.pi_ref.clone(),
+            beta: b.beta,
+            reward_floor: b.reward_floor,
+        };
+        let k = problem.actions();
+
+        check(
+            self.policy.name == "softmax",
+            "policy.name",
+            &self.policy.name,
+            "unknown policy for this kind; known: softmax",
+        )?;
+        let init = match &self.policy.init {
+            InitValue::Name(n) if n == "log_pi_ref" => PolicyInit::LogPiRef,
+            InitValue::Name(n) if n == "zeros" => PolicyInit::Zeros,
+            InitValue::Name(n) => {
+                return Err(ConfigError::new(
+                    "policy.init",
+                    show(n),
+                    "expected \"log_pi_ref\", \"zeros\" or a list of K logits",
+                ));
+            }
+            InitValue::Logits(theta) => {
+                check(
+                    theta.len() == k && theta.iter().all(|t| t.is_finite()),
+                    "policy.init",
+                    theta,
+                    &format!("explicit logits must be {k} finite numbers"),
+                )?;
+                PolicyInit::Explicit(theta.clone())
+            }
+        };
+
+        let d = &self.data;
+        let scheme = match d.pairs.as_str() {
+            "uniform" => PairScheme::Uniform,
+            "reference" => PairScheme::Reference,
+            _ => return Err(ConfigError::new("data.pairs", show(&d.pairs), "expected \"uniform\" or \"reference\"")),
+        };
+        let mode = match d.mode.as_str() {
+            "expected" => DataMode::Expected,
+            "sampled" => {
+                check(d.n_pairs >= 1, "data.n_pairs", d.n_pairs, "must be >= 1")?;
+                DataMode::Sampled {
+                    n_pairs: d.n_pairs,
+                    seed: d.seed,
+                    batch_size: d.batch_size,
+                }
+            }
+            _ => return Err(ConfigError::new("data.mode", show(&d.mode), "expected \"expected\" or \"sampled\"")),
+        };
+
+        let o = &self.optimizer;
+        check(o.name == "adam", "optimizer.name", &o.name, "unknown optimizer; known: adam")?;
+        check(o.lr.is_finite() && o.lr > 0.0, "optimizer.lr", o.lr, "must be > 0")?;
+        check(
+            o.betas.len() == 2 && o.betas.iter().all(|b| (0.0..1.0).contains(b)),
+            "optimizer.betas",
+            &o.betas,
+            "must be two numbers in [0, 1)",
+        )?;
+        check(o.eps.is_finite() && o.eps > 0.0, "optimizer.eps", o.eps, "must be > 0")?;
+        check(o.epochs >= 1, "optimizer.epochs", o.epochs, "must be >= 1")?;
+        let adam = AdamSpec {
+            lr: o.lr,
+            betas: [o.betas[0], o.betas[1]],
+            eps: o.eps,
+        };
+
+        check(!self.methods.is_empty(), "methods", &self.methods, "needs at least one method")?;
+        let mut methods = Vec::new();
+        for (i, table) in self.methods.iter().enumerate() {
+            let key = format!("methods[{i}]");
+            let mut params = table.clone();
+            let name = match params.remove("loss") {
+                Some(toml::Value::String(name)) => name,
+                _ => return Err(ConfigError::new(key, show(table), "needs loss = \"<name>\"")),
+            };
+            let Some(entry) = registry.loss(&name) else {
+                let known = registry.loss_names().join(", ");
+                return Err(ConfigError::new(
+                    format!("{key}.loss"),
+                    show(&name),
+                    format!("unknown loss; known: {known}"),
+                ));
+            };
+            let loss = (entry.build)(&params)
+                .map_err(|e| ConfigError::new(key, show(table), format!("loss `{name}`: {e}")))?;
+            methods.push(loss);
+        }
+        let labels: Vec<String> = methods.iter().map(|m| m.label()).collect();
+        for (i, label) in labels.iter().enumerate() {
+            check(
+                !labels[..i].contains(label),
+                &format!("methods[{i}]"),
+                show(&self.methods[i]),
+                &format!("duplicates method `{label}`"),
+            )?;
+        }
+
+        let c = &self.constraints;
+        let weight_decay = c
+            .weight_decay
+            .as_ref()
+            .map(|w| check_alpha("constraints.weight_decay.alpha", &w.alpha))
+            .transpose()?;
+        let decoupled_weight_decay = c
+            .decoupled_weight_decay
+            .as_ref()
+            .map(|w| check_alpha("constraints.decoupled_weight_decay.alpha", &w.alpha))
+            .transpose()?;
+        let distance = Distance::from_name(&self.distance).ok_or_else(|| {
+            ConfigError::new("distance", show(&self.distance), "expected one of l2, tv, kl, js")
+        })?;
+
+        Ok(ConstraintGapSpec {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            config_toml: toml::to_string(self).unwrap_or_default(),
+            backend: self.backend.clone(),
+            problem,
+            init,
+            scheme,
+            mode,
+            adam,
+            epochs: o.epochs,
+            methods,
+            weight_decay,
+            decoupled_weight_decay,
+            early_stop: c.early_stop.as_ref().map(|e| e.epochs),
+            distance,
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! Section 3.3: each method trained beside its RLHF counterpart under the same
+//! constraints, and the distance between the two policies (Figures 2 and 3).
+
+mod config;
+
+pub use config::ConstraintGapFile;
+
+use super::{Experiment, RunContext};
+use crate::bandit::{BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective};
+use crate::constraints::{Constraint, DecoupledWeightDecay, EarlyStop, WeightDecay};
+use crate::distance::Distance;
+use crate::error::{ConfigError, WorkbenchError};
+use crate::losses::PairwiseLoss;
+use crate::optim::AdamSpec;
+use crate::policy::{PolicyInit, SoftmaxPolicy};
+use crate::registry::Registry;
+use crate::results::Results;
+use crate::train::{self, Record, Trajectory};
+use figment::Figment;
+use std::sync::Arc;
+
+/// A validated constraint-gap experiment.
+#[derive(Debug, Clone)]
+pub struct ConstraintGapSpec {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// The resolved configuration as TOML.
+    pub config_toml: String,
+    /// The backend the file asks for.
+    pub backend: Option<String>,
+    /// π*, π_ref, β.
+    pub problem: BanditProblem,
+    /// Where θ starts.
+    pub init: PolicyInit,
+    /// Pair scheme.
+    pub scheme: PairScheme,
+    /// Expected or sampled.
+    pub mode: DataMode,
+    /// Adam.
+    pub adam: AdamSpec,
+    /// Epochs.
+    pub epochs: usize,
+    /// The methods.
+    pub methods: Vec<Arc<dyn PairwiseLoss>>,
+    /// α per variant (one value, or the sweep).
+    pub weight_decay: Option<Vec<f64>>,
+    /// Decoupled α (one value, or the sweep).
+    pub decoupled_weight_decay: Option<Vec<f64>>,
+    /// Epoch budget.
+    pub early_stop: Option<usize>,
+    /// The distance written to `m/distance`.
+    pub distance: Distance,
+}
+
+/// Extracts and validates the shared schema from `figment`.
+pub fn prepare_spec(
+    figment: &Figment,
+    registry: &Registry,
+    file: &str,
+) -> Result<ConstraintGapSpec, ConfigError> {
+    let raw: ConstraintGapFile = figment
+        .extract()
+        .map_err(|e| crate::config::config_error(e, file))?;
+    raw.validate(registry).map_err(|e| e.in_file(file))
+}
+
+/// Per-variant coefficients: a single value is repeated across `variants`.
+fn per_variant(values: &[f64], variants: usize) -> Vec<f64> {
+    if values.len() == variants {
+        values.to_vec()
+    } else {
+        vec![values[0]; variants]
+    }
+}
+
+impl ConstraintGapSpec {
+    /// The constraints of this spec for `variants` models.
+    fn constraints(&self, variants: usize, context: &RunContext) -> Vec<Box<dyn Constraint>> {
+        let device = &context.device;
+        let mut constraints: Vec<Box<dyn Constraint>> = Vec::new();
+        if let Some(alpha) = &self.weight_decay {
+            constraints.push(Box::new(WeightDecay::new(&per_variant(alpha, variants), device)));
+        }
+        if let Some(alpha) = &self.decoupled_weight_decay {
+            let alpha = per_variant(alpha, variants);
+            constraints.push(Box::new(DecoupledWeightDecay::new(&alpha, device)));
+        }
+        if let Some(epochs) = self.early_stop {
+            constraints.push(Box::new(EarlyStop { epochs }));
+        }
+        constraints
+    }
+
+    /// Trains `method` and its RLHF counterpart as `variants`-row batches and returns both
+    /// trajectories (method first).
+    pub fn train_pair(
+        &self,
+        method: &Arc<dyn PairwiseLoss>,
+        variants: usize,
+        record: Record,
+        context: &RunContext,
+    ) -> Result<(Trajectory, Trajectory), WorkbenchError> {
+        let device = &context.device;
+        let theta = self.init.logits(&self.problem.pi_ref);
+        let constraints = self.constraints(variants, context);
+        let data = PreferenceData::new(&self.problem, self.scheme, self.mode);
+        let objective = PreferenceObjective::new(method.clone(), &self.problem, data, device);
+        let counterpart = RlhfObjective::new(method.counterpart(), &self.problem, device);
+        let label = method.label();
+        let non_finite = |what: String| {
+            move |e: train::NonFinite| WorkbenchError::NonFinite {
+                experiment: self.name.clone(),
+                what,
+                epoch: e.epoch,
+            }
+        };
+        let bar = crate::progress::bar(self.epochs as u64, &label, context.progress);
+        let policy = SoftmaxPolicy::new(&theta, variants, device);
+        let method_run = train::train(policy, &objective, &constraints, &self.adam, self.epochs, record, &bar)
+            .map_err(non_finite(label.clone()))?;
+        bar.reset();
+        bar.set_prefix(format!("{label} (RLHF)"));
+        let policy = SoftmaxPolicy::new(&theta, variants, device);
+        let counterpart_run = train::train(policy, &counterpart, &constraints, &self.adam, self.epochs, record, &bar)
+            .map_err(non_finite(format!("{label} RLHF counterpart")))?;
+        bar.finish_and_clear();
+        Ok((method_run, counterpart_run))
+    }
+
+    /// Empty results carrying this spec's identity and the run's context.
+    pub fn results(&self, context: &RunContext) -> Results {
+        let mut results = Results::new(&self.name, &self.kind, &self.config_toml);
+        results.backend = context.backend.clone();
+        results.dtype = context.dtype.clone();
+        results
+    }
+}
+
+/// Every distance between rows `method[i]` and `counterpart[i]`, pushed as
+/// `<prefix>distance_<name>` plus the configured one as `<prefix>distance`.
+pub fn push_distances(
+    results: &mut Results,
+    prefix: &str,
+    configured: Distance,
+    pairs: &[(&[f64], &[f64])],
+) {
+    for distance in Distance::ALL {
+        let values: Vec<f64> = pairs.iter().map(|(m, c)| distance.between(m, c)).collect();
+        if distance == configured {
+            results.vector(format!("{prefix}distance"), values.clone());
+        }
+        results.vector(format!("{prefix}distance_{}", distance.name()), values);
+    }
+}
+
+/// An [`Experiment`] wrapping a spec and the function that runs it.
+pub struct ConstraintGapExperiment {
+    /// The validated spec.
+    pub spec: ConstraintGapSpec,
+    /// The kind's run function.
+    pub run: fn(&ConstraintGapSpec, &RunContext) -> Result<Results, WorkbenchError>,
+}
+
+impl Experiment for ConstraintGapExperiment {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn kind(&self) -> &str {
+        &self.spec.kind
+    }
+
+    fn config_toml(&self) -> &str {
+        &self.spec.config_toml
+    }
+
+    fn backend(&self) -> Option<&str> {
+        self.spec.backend.as_deref()
+    }
+
+    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+        (self.run)(&self.spec, context)
+    }
+}

@@ -1,0 +1,92 @@
+//! Pairwise preference losses: the extension point for new methods.
+//!
+//! A loss sees only the four log-probability tensors (policy and reference, chosen and
+//! rejected) and the trade-off β, exactly as TRL's `DPOTrainer` separates losses from
+//! models; it never sees a policy. It returns one loss per pair. Built-in losses are
+//! registered in [`crate::Registry::builtin`] through the same API a plugin uses.
+
+mod dpo;
+mod fdpo;
+mod ipo;
+mod params;
+
+pub use dpo::Dpo;
+pub use fdpo::FDpo;
+pub use ipo::Ipo;
+pub use params::parse_params;
+
+use crate::divergence::Divergence;
+use burn::tensor::Tensor;
+use std::fmt::Debug;
+
+/// The inputs of a pairwise loss, all shaped `[variants, pairs]` (reference tensors may
+/// broadcast from `[1, pairs]`).
+#[derive(Debug, Clone)]
+pub struct PairLogProbs {
+    /// log π_θ(y_w | x).
+    pub policy_chosen: Tensor<2>,
+    /// log π_θ(y_l | x).
+    pub policy_rejected: Tensor<2>,
+    /// log π_ref(y_w | x).
+    pub reference_chosen: Tensor<2>,
+    /// log π_ref(y_l | x).
+    pub reference_rejected: Tensor<2>,
+}
+
+impl PairLogProbs {
+    /// log[π_θ(y_w)/π_ref(y_w)]: the chosen response's log-ratio.
+    pub fn chosen_log_ratio(&self) -> Tensor<2> {
+        self.policy_chosen.clone() - self.reference_chosen.clone()
+    }
+
+    /// log[π_θ(y_l)/π_ref(y_l)]: the rejected response's log-ratio.
+    pub fn rejected_log_ratio(&self) -> Tensor<2> {
+        self.policy_rejected.clone() - self.reference_rejected.clone()
+    }
+
+    /// h = log[π_θ(y_w)/π_ref(y_w)] − log[π_θ(y_l)/π_ref(y_l)], the margin of eqs. (6) and (9).
+    pub fn margin(&self) -> Tensor<2> {
+        self.chosen_log_ratio() - self.rejected_log_ratio()
+    }
+}
+
+/// Which reward the RLHF counterpart of a loss maximises (EXPERIMENTS.md §1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reward {
+    /// r*(y) = log π*(y), the Bradley–Terry reward behind DPO and f-DPO.
+    LogPiStar,
+    /// r_IPO(y) = Σ_y′ π_ref(y′) p*(y ≻ y′), eq. (7).
+    Ipo,
+}
+
+/// The RLHF problem a loss claims to solve: −E_π[r] + β D_f(π ‖ π_ref).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Counterpart {
+    /// The reward.
+    pub reward: Reward,
+    /// The regulariser.
+    pub regulariser: Divergence,
+}
+
+impl Counterpart {
+    /// DPO's counterpart: reward log π*, regulariser KL(π ‖ π_ref). The default for any loss
+    /// that declares none.
+    pub const DPO: Self = Self {
+        reward: Reward::LogPiStar,
+        regulariser: Divergence::ReverseKl,
+    };
+}
+
+/// A pairwise preference loss.
+pub trait PairwiseLoss: Debug + Send + Sync {
+    /// The name used for results groups, e.g. `dpo` or `fdpo_forward_kl`.
+    fn label(&self) -> String;
+
+    /// Per-pair losses `[variants, pairs]` with trade-off `beta`.
+    fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2>;
+
+    /// The RLHF problem this loss is derived from; DPO's unless the loss says otherwise.
+    fn counterpart(&self) -> Counterpart {
+        Counterpart::DPO
+    }
+}

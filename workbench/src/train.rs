@@ -1,0 +1,114 @@
+//! The training loop shared by every bandit experiment: one batched policy, one
+//! objective, any constraints, burn's Adam.
+
+use crate::bandit::BanditObjective;
+use crate::constraints::Constraint;
+use crate::optim::AdamSpec;
+use crate::policy::BanditPolicy;
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use indicatif::ProgressBar;
+
+/// Which policies to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// Only the final policies.
+    Final,
+    /// The policies after every epoch, starting with the initial ones (epoch 0).
+    EveryEpoch,
+}
+
+/// The recorded policies of a batched run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectory {
+    /// Number of variants V.
+    pub variants: usize,
+    /// Number of actions K.
+    pub actions: usize,
+    /// One `[V·K]` row-major snapshot of π per recorded epoch.
+    pub snapshots: Vec<Vec<f64>>,
+}
+
+impl Trajectory {
+    /// The last snapshot.
+    pub fn last(&self) -> &[f64] {
+        self.snapshots.last().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Policy of `variant` in `snapshot`.
+    pub fn policy(&self, snapshot: usize, variant: usize) -> &[f64] {
+        let k = self.actions;
+        &self.snapshots[snapshot][variant * k..(variant + 1) * k]
+    }
+}
+
+/// Training failed: a non-finite value first seen at `epoch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonFinite {
+    /// The first epoch whose policy was not finite.
+    pub epoch: usize,
+}
+
+/// Trains `policy` on `objective` for `epochs` epochs (fewer if a constraint says so).
+pub fn train<P: BanditPolicy>(
+    mut policy: P,
+    objective: &dyn BanditObjective,
+    constraints: &[Box<dyn Constraint>],
+    adam: &AdamSpec,
+    epochs: usize,
+    record: Record,
+    progress: &ProgressBar,
+) -> Result<Trajectory, NonFinite> {
+    let epochs = constraints
+        .iter()
+        .filter_map(|c| c.epoch_budget())
+        .fold(epochs, usize::min);
+    let mut optimizer = adam.build();
+    let [variants, actions] = policy.log_probs().dims();
+    let mut snapshots = Vec::new();
+    if record == Record::EveryEpoch {
+        snapshots.push(probabilities(&policy));
+    }
+    for epoch in 0..epochs {
+        for step in 0..objective.steps_per_epoch() {
+            let mut loss = objective.loss(policy.log_probs(), epoch, step);
+            for penalty in constraints.iter().filter_map(|c| c.penalty(policy.parameters())) {
+                loss = loss + penalty;
+            }
+            let grads = GradientsParams::from_grads(loss.sum().backward(), &policy);
+            policy = optimizer.step(adam.lr, policy, grads);
+            for constraint in constraints {
+                policy = policy.map_parameters(&|theta| constraint.after_step(theta, adam.lr));
+            }
+        }
+        if record == Record::EveryEpoch {
+            let snapshot = probabilities(&policy);
+            if snapshot.iter().any(|p| !p.is_finite()) {
+                return Err(NonFinite { epoch: epoch + 1 });
+            }
+            snapshots.push(snapshot);
+        }
+        progress.inc(1);
+    }
+    if record == Record::Final {
+        snapshots.push(probabilities(&policy));
+    }
+    if snapshots.iter().flatten().any(|p| !p.is_finite()) {
+        return Err(NonFinite { epoch: epochs });
+    }
+    Ok(Trajectory {
+        variants,
+        actions,
+        snapshots,
+    })
+}
+
+/// π_θ of every variant as `f64`, row-major `[V·K]`.
+fn probabilities<P: BanditPolicy>(policy: &P) -> Vec<f64> {
+    to_vec(policy.log_probs().detach().exp())
+}
+
+/// A tensor's values as `f64`, whatever the device's float type.
+pub fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
+    tensor.into_data().iter::<f64>().collect()
+}
