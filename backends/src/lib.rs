@@ -106,7 +106,9 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device, Stri
 
 fn base_device(backend: BackendName) -> Device {
     match backend {
+        // Deprecated upstream in favour of flex; shipped because users ask for it (DESIGN.md).
         #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
         BackendName::Ndarray => Device::ndarray(),
         #[cfg(feature = "flex")]
         BackendName::Flex => Device::flex(),
