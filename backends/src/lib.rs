@@ -96,10 +96,18 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device, Stri
         Precision::F32 => FloatDType::F32,
         Precision::F64 => FloatDType::F64,
     };
+    // Threads of one process may ask at once; the first to configure wins, and a second
+    // asking for the same type finds it already set.
+    static CONFIGURE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = CONFIGURE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if device.settings().float_dtype != dtype {
-        device
-            .configure(dtype)
-            .map_err(|e| format!("backend `{}` cannot use {}: {e:?}", backend.name(), precision.name()))?;
+        device.configure(dtype).map_err(|e| {
+            format!(
+                "backend `{}` cannot use {} (its float type is fixed at first use in a process): {e:?}",
+                backend.name(),
+                precision.name()
+            )
+        })?;
     }
     Ok(device.autodiff())
 }

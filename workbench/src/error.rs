@@ -43,10 +43,12 @@ impl fmt::Display for ConfigError {
         if !self.file.is_empty() {
             write!(f, "{}: ", self.file)?;
         }
+        // One line, whatever the underlying parser put in its message.
+        let reason = self.reason.split_whitespace().collect::<Vec<_>>().join(" ");
         if self.value.is_empty() {
-            write!(f, "{}: {}", self.key, self.reason)
+            write!(f, "{}: {reason}", self.key)
         } else {
-            write!(f, "{} = {}: {}", self.key, self.value, self.reason)
+            write!(f, "{} = {}: {reason}", self.key, self.value)
         }
     }
 }

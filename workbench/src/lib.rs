@@ -8,6 +8,7 @@
 //! (plain `f64`) → HDF5.
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod bandit;
 pub mod config;
 pub mod constraints;

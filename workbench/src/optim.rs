@@ -1,6 +1,7 @@
-//! The optimiser: burn's own Adam, with every hyper-parameter from TOML.
+//! Optimisers: burn's own Adam and SGD (plain gradient descent), every hyper-parameter
+//! from TOML. Projections compose with either (see [`crate::constraints::Projection`]).
 
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 
 /// Adam's hyper-parameters (EXPERIMENTS.md defaults: lr 0.01, betas (0.9, 0.999), eps 1e-8).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -13,13 +14,42 @@ pub struct AdamSpec {
     pub eps: f64,
 }
 
-impl AdamSpec {
-    /// A fresh burn Adam with these settings (burn stores them as `f32`).
+/// The optimiser of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptimizerSpec {
+    /// Adam (Kingma & Ba), bias-corrected.
+    Adam(AdamSpec),
+    /// Plain gradient descent θ ← θ − lr·∇ (burn's SGD without momentum).
+    GradientDescent {
+        /// Learning rate.
+        lr: f64,
+    },
+}
+
+impl OptimizerSpec {
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            Self::Adam(adam) => adam.lr,
+            Self::GradientDescent { lr } => *lr,
+        }
+    }
+
+    /// A fresh burn optimiser (burn stores Adam's settings as `f32`).
     pub fn build(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_beta_1(self.betas[0] as f32)
-            .with_beta_2(self.betas[1] as f32)
-            .with_epsilon(self.eps as f32)
-            .init()
+        match self {
+            Self::Adam(adam) => AdamConfig::new()
+                .with_beta_1(adam.betas[0] as f32)
+                .with_beta_2(adam.betas[1] as f32)
+                .with_epsilon(adam.eps as f32)
+                .init(),
+            Self::GradientDescent { .. } => SgdConfig::new().init(),
+        }
+    }
+}
+
+impl From<AdamSpec> for OptimizerSpec {
+    fn from(adam: AdamSpec) -> Self {
+        Self::Adam(adam)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::bandit::BanditObjective;
 use crate::constraints::Constraint;
-use crate::optim::AdamSpec;
+use crate::optim::OptimizerSpec;
 use crate::policy::BanditPolicy;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
@@ -27,6 +27,8 @@ pub struct Trajectory {
     pub actions: usize,
     /// One `[V·K]` row-major snapshot of π per recorded epoch.
     pub snapshots: Vec<Vec<f64>>,
+    /// The parameters θ at the same epochs, `[V·P]` row-major each.
+    pub parameters: Vec<Vec<f64>>,
 }
 
 impl Trajectory {
@@ -54,7 +56,7 @@ pub fn train<P: BanditPolicy>(
     mut policy: P,
     objective: &dyn BanditObjective,
     constraints: &[Box<dyn Constraint>],
-    adam: &AdamSpec,
+    optimizer: &OptimizerSpec,
     epochs: usize,
     record: Record,
     progress: &ProgressBar,
@@ -63,11 +65,12 @@ pub fn train<P: BanditPolicy>(
         .iter()
         .filter_map(|c| c.epoch_budget())
         .fold(epochs, usize::min);
-    let mut optimizer = adam.build();
+    let (lr, mut optimizer) = (optimizer.lr(), optimizer.build());
     let [variants, actions] = policy.log_probs().dims();
-    let mut snapshots = Vec::new();
+    let (mut snapshots, mut parameters) = (Vec::new(), Vec::new());
     if record == Record::EveryEpoch {
         snapshots.push(probabilities(&policy));
+        parameters.push(to_vec(policy.parameters().detach()));
     }
     for epoch in 0..epochs {
         for step in 0..objective.steps_per_epoch() {
@@ -76,9 +79,9 @@ pub fn train<P: BanditPolicy>(
                 loss = loss + penalty;
             }
             let grads = GradientsParams::from_grads(loss.sum().backward(), &policy);
-            policy = optimizer.step(adam.lr, policy, grads);
+            policy = optimizer.step(lr, policy, grads);
             for constraint in constraints {
-                policy = policy.map_parameters(&|theta| constraint.after_step(theta, adam.lr));
+                policy = policy.map_parameters(&|theta| constraint.after_step(theta, lr));
             }
         }
         if record == Record::EveryEpoch {
@@ -87,11 +90,13 @@ pub fn train<P: BanditPolicy>(
                 return Err(NonFinite { epoch: epoch + 1 });
             }
             snapshots.push(snapshot);
+            parameters.push(to_vec(policy.parameters().detach()));
         }
         progress.inc(1);
     }
     if record == Record::Final {
         snapshots.push(probabilities(&policy));
+        parameters.push(to_vec(policy.parameters().detach()));
     }
     if snapshots.iter().flatten().any(|p| !p.is_finite()) {
         return Err(NonFinite { epoch: epochs });
@@ -100,6 +105,7 @@ pub fn train<P: BanditPolicy>(
         variants,
         actions,
         snapshots,
+        parameters,
     })
 }
 

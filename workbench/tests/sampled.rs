@@ -3,7 +3,9 @@
 mod common;
 
 use common::{l2, loss, problem, train_method};
-use workbench::bandit::{DataMode, PairScheme, PreferenceData};
+use workbench::bandit::{DataMode, PairScheme, PreferenceData, PreferenceObjective};
+use workbench::policy::SoftmaxPolicy;
+use workbench::train::{self, Record};
 
 fn sampled(n_pairs: usize, seed: u64) -> DataMode {
     DataMode::Sampled {
@@ -13,20 +15,42 @@ fn sampled(n_pairs: usize, seed: u64) -> DataMode {
     }
 }
 
+/// Final policies of DPO trained on `seeds.len()` samples of `n` pairs, all seeds in one batch.
+fn sampled_policies(p: &workbench::bandit::BanditProblem, n: usize, seeds: &[u64], epochs: usize) -> Vec<Vec<f64>> {
+    let device = common::device();
+    let rows = seeds
+        .iter()
+        .map(|&seed| (PreferenceData::new(p, PairScheme::Uniform, sampled(n, seed)), p.log_pi_ref()))
+        .collect();
+    let objective = PreferenceObjective::per_variant(loss("dpo", ""), p.beta, rows, &device);
+    let policy = SoftmaxPolicy::new(&p.log_pi_ref(), seeds.len(), &device);
+    let bar = indicatif::ProgressBar::hidden();
+    let run = train::train(policy, &objective, &[], &common::ADAM.into(), epochs, Record::Final, &bar).expect("finite");
+    (0..seeds.len()).map(|v| run.policy(0, v).to_vec()).collect()
+}
+
 #[test]
 fn sampled_mode_converges_to_expected_mode_as_pairs_grow() {
     let p = problem(1.0);
     let expected = train_method(loss("dpo", ""), &p, PairScheme::Uniform, DataMode::Expected, 1000);
-    // Mean distance over seeds; the sampling error shrinks like 1/sqrt(n).
+    // Mean distance over 8 seeds; the sampling error shrinks like 1/sqrt(n).
     let gap = |n: usize| -> f64 {
-        (0..4)
-            .map(|seed| l2(&train_method(loss("dpo", ""), &p, PairScheme::Uniform, sampled(n, seed), 1000), &expected))
-            .sum::<f64>()
-            / 4.0
+        let policies = sampled_policies(&p, n, &[0, 1, 2, 3, 4, 5, 6, 7], 1000);
+        policies.iter().map(|policy| l2(policy, &expected)).sum::<f64>() / policies.len() as f64
     };
     let (small, large) = (gap(100), gap(10_000));
     assert!(large < small / 3.0, "n=100: {small}, n=10000: {large}");
     assert!(large < 0.02, "n=10000 still {large} from expected mode");
+}
+
+#[test]
+fn batched_seeds_equal_separate_runs() {
+    let p = problem(1.0);
+    let batched = sampled_policies(&p, 50, &[3, 4], 200);
+    for (seed, policy) in [3, 4].into_iter().zip(&batched) {
+        let alone = train_method(loss("dpo", ""), &p, PairScheme::Uniform, sampled(50, seed), 200);
+        assert!(l2(policy, &alone) < 1e-12, "seed {seed}: {policy:?} vs {alone:?}");
+    }
 }
 
 #[test]

@@ -17,63 +17,112 @@ pub trait BanditObjective {
     fn loss(&self, log_probs: Tensor<2>, epoch: usize, step: usize) -> Tensor<1>;
 }
 
-/// One batch of labelled pairs, on the device.
+/// Pair indices: one list for every variant (`select`), or one list per variant
+/// (`gather`, `[variants, pairs]`).
+#[derive(Debug, Clone)]
+enum PairIndices {
+    Shared(Tensor<1, Int>),
+    PerVariant(Tensor<2, Int>),
+}
+
+impl PairIndices {
+    fn pick(&self, log_probs: Tensor<2>) -> Tensor<2> {
+        match self {
+            Self::Shared(indices) => log_probs.select(1, indices.clone()),
+            Self::PerVariant(indices) => log_probs.gather(1, indices.clone()),
+        }
+    }
+}
+
+/// One batch of labelled pairs per variant (or one shared by all), on the device.
 #[derive(Debug, Clone)]
 struct PairBatch {
-    chosen: Tensor<1, Int>,
-    rejected: Tensor<1, Int>,
+    chosen: PairIndices,
+    rejected: PairIndices,
     reference_chosen: Tensor<2>,
     reference_rejected: Tensor<2>,
     weight: Tensor<2>,
 }
 
 impl PairBatch {
-    fn new(pairs: &[LabelledPair], log_pi_ref: &[f64], device: &Device) -> Self {
-        let n = pairs.len();
+    /// `rows[v]` = (pairs, log π_ref) of variant v; a single row is shared by all
+    /// variants. Every row holds the same number of pairs.
+    fn new(rows: &[(&[LabelledPair], &[f64])], device: &Device) -> Self {
+        let (v, n) = (rows.len(), rows[0].0.len());
         let ints = |f: fn(&LabelledPair) -> usize| {
-            let v: Vec<i64> = pairs.iter().map(|p| f(p) as i64).collect();
-            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
+            let values: Vec<i64> = rows.iter().flat_map(|(pairs, _)| pairs.iter().map(|p| f(p) as i64)).collect();
+            if v == 1 {
+                PairIndices::Shared(Tensor::from_data(TensorData::new(values, [n]), device))
+            } else {
+                PairIndices::PerVariant(Tensor::from_data(TensorData::new(values, [v, n]), device))
+            }
         };
-        let row = |v: Vec<f64>| Tensor::<2>::from_data(TensorData::new(v, [1, n]), device);
+        let floats = |f: &dyn Fn(&LabelledPair, &[f64]) -> f64| {
+            let values: Vec<f64> = rows
+                .iter()
+                .flat_map(|(pairs, reference)| pairs.iter().map(move |p| f(p, reference)))
+                .collect();
+            Tensor::<2>::from_data(TensorData::new(values, [v, n]), device)
+        };
         Self {
             chosen: ints(|p| p.chosen),
             rejected: ints(|p| p.rejected),
-            reference_chosen: row(pairs.iter().map(|p| log_pi_ref[p.chosen]).collect()),
-            reference_rejected: row(pairs.iter().map(|p| log_pi_ref[p.rejected]).collect()),
-            weight: row(pairs.iter().map(|p| p.weight).collect()),
+            reference_chosen: floats(&|p, reference| reference[p.chosen]),
+            reference_rejected: floats(&|p, reference| reference[p.rejected]),
+            weight: floats(&|p, _| p.weight),
         }
     }
 }
 
-/// A pairwise loss averaged over preference data: Σ_pairs weight · loss.
+/// A pairwise loss averaged over preference data: Σ_pairs weight · loss, per variant.
 #[derive(Debug)]
 pub struct PreferenceObjective {
     loss: Arc<dyn PairwiseLoss>,
     beta: f64,
-    data: PreferenceData,
-    log_pi_ref: Vec<f64>,
+    /// (data, log π_ref) of each variant, or one entry shared by every variant.
+    rows: Vec<(PreferenceData, Vec<f64>)>,
     device: Device,
     /// Built once when every epoch is the same single batch.
     full_batch: Option<PairBatch>,
 }
 
 impl PreferenceObjective {
-    /// `loss` on `data` for `problem`, with tensors on `device`.
+    /// `loss` on `data` for `problem`, shared by every variant, with tensors on `device`.
     pub fn new(
         loss: Arc<dyn PairwiseLoss>,
         problem: &BanditProblem,
         data: PreferenceData,
         device: &Device,
     ) -> Self {
-        let log_pi_ref = problem.log_pi_ref();
-        let full_batch = data
-            .is_full_batch()
-            .then(|| PairBatch::new(data.pairs(), &log_pi_ref, device));
+        Self::per_variant(loss, problem.beta, vec![(data, problem.log_pi_ref())], device)
+    }
+
+    /// `loss` with its own data and log π_ref for each variant (a sweep over seeds or
+    /// reference policies). With several variants every epoch must be one full batch of
+    /// the same size.
+    ///
+    /// # Panics
+    /// If variants differ in size or use minibatches (callers validate this first).
+    pub fn per_variant(
+        loss: Arc<dyn PairwiseLoss>,
+        beta: f64,
+        rows: Vec<(PreferenceData, Vec<f64>)>,
+        device: &Device,
+    ) -> Self {
+        let full_batch = rows.iter().all(|(data, _)| data.is_full_batch()).then(|| {
+            let views: Vec<(&[LabelledPair], &[f64])> =
+                rows.iter().map(|(data, reference)| (data.pairs(), reference.as_slice())).collect();
+            assert!(
+                views.iter().all(|(pairs, _)| pairs.len() == views[0].0.len()),
+                "every variant needs the same number of pairs"
+            );
+            PairBatch::new(&views, device)
+        });
+        assert!(full_batch.is_some() || rows.len() == 1, "minibatches need shared data");
         Self {
             loss,
-            beta: problem.beta,
-            data,
-            log_pi_ref,
+            beta,
+            rows,
             device: device.clone(),
             full_batch,
         }
@@ -81,8 +130,8 @@ impl PreferenceObjective {
 
     fn batch_loss(&self, log_probs: Tensor<2>, batch: &PairBatch) -> Tensor<1> {
         let inputs = PairLogProbs {
-            policy_chosen: log_probs.clone().select(1, batch.chosen.clone()),
-            policy_rejected: log_probs.select(1, batch.rejected.clone()),
+            policy_chosen: batch.chosen.pick(log_probs.clone()),
+            policy_rejected: batch.rejected.pick(log_probs),
             reference_chosen: batch.reference_chosen.clone(),
             reference_rejected: batch.reference_rejected.clone(),
         };
@@ -98,7 +147,7 @@ impl BanditObjective for PreferenceObjective {
     fn steps_per_epoch(&self) -> usize {
         match self.full_batch {
             Some(_) => 1,
-            None => self.data.epoch_batches(0).len(),
+            None => self.rows[0].0.epoch_batches(0).len(),
         }
     }
 
@@ -106,8 +155,9 @@ impl BanditObjective for PreferenceObjective {
         match &self.full_batch {
             Some(batch) => self.batch_loss(log_probs, batch),
             None => {
-                let pairs = &self.data.epoch_batches(epoch)[step];
-                let batch = PairBatch::new(pairs, &self.log_pi_ref, &self.device);
+                let (data, reference) = &self.rows[0];
+                let pairs = &data.epoch_batches(epoch)[step];
+                let batch = PairBatch::new(&[(pairs, reference)], &self.device);
                 self.batch_loss(log_probs, &batch)
             }
         }

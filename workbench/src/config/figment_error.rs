@@ -20,11 +20,10 @@ pub fn config_error(error: figment::Error, file: &str) -> ConfigError {
         .filter(|m| m.source.is_none())
         .map(|m| format!(" (from {})", m.name))
         .unwrap_or_default();
-    let key = match (&error.kind, key.is_empty()) {
-        (Kind::UnknownField(field, _), true) => field.clone(),
-        (Kind::UnknownField(field, _), false) => format!("{key}.{field}"),
-        (Kind::MissingField(field), true) => field.to_string(),
-        (Kind::MissingField(field), false) => format!("{key}.{field}"),
+    // figment's path ends with the field for unknown fields, but not for missing ones.
+    let key = match &error.kind {
+        Kind::MissingField(field) if key.is_empty() => field.to_string(),
+        Kind::MissingField(field) => format!("{key}.{field}"),
         _ => key,
     };
     ConfigError::new(key, value, format!("{}{source}", error.kind)).in_file(file)

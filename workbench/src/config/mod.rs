@@ -4,6 +4,7 @@
 
 mod figment_error;
 mod overrides;
+pub mod validate;
 
 pub use figment_error::config_error;
 pub use overrides::{Override, parse_override};

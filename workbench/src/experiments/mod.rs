@@ -2,9 +2,18 @@
 
 pub mod constraint_gap;
 mod early_stopping;
+mod mode_seeking;
+mod one_step;
+mod penalty_curves;
+mod thresholding;
+mod two_point_dpo;
 mod weight_decay_sweep;
 
 pub use early_stopping::EarlyStopping;
+pub use mode_seeking::ModeSeeking;
+pub use one_step::OneStep;
+pub use penalty_curves::PenaltyCurves;
+pub use thresholding::Thresholding;
 pub use weight_decay_sweep::WeightDecaySweep;
 
 use crate::error::{ConfigError, WorkbenchError};
@@ -66,5 +75,12 @@ pub trait ExperimentKind: Send + Sync {
 
 /// The experiment kinds built into the core.
 pub fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
-    vec![Arc::new(WeightDecaySweep), Arc::new(EarlyStopping)]
+    vec![
+        Arc::new(WeightDecaySweep),
+        Arc::new(EarlyStopping),
+        Arc::new(ModeSeeking),
+        Arc::new(Thresholding),
+        Arc::new(OneStep),
+        Arc::new(PenaltyCurves),
+    ]
 }

@@ -68,7 +68,7 @@ fn run(
     let theta = problem.log_pi_ref();
     let policy = SoftmaxPolicy::new(&theta, 1, device);
     let bar = indicatif::ProgressBar::hidden();
-    train::train(policy, objective, &[], &ADAM, epochs, Record::Final, &bar).expect("finite")
+    train::train(policy, objective, &[], &ADAM.into(), epochs, Record::Final, &bar).expect("finite")
 }
 
 /// Euclidean distance.

@@ -2,12 +2,12 @@
 //! its validation into [`ConstraintGapSpec`]. Defaults are EXPERIMENTS.md §1's.
 
 use super::ConstraintGapSpec;
-use crate::bandit::{BanditProblem, DataMode, PairScheme};
+use crate::bandit::DataMode;
 use crate::distance::Distance;
 use crate::error::ConfigError;
-use crate::optim::AdamSpec;
 use crate::policy::PolicyInit;
 use crate::registry::Registry;
+use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use serde::{Deserialize, Serialize};
 
 /// The whole experiment file.
@@ -45,31 +45,6 @@ pub struct ConstraintGapFile {
     /// Constraints applied to every model alike.
     #[serde(default)]
     pub constraints: ConstraintsSection,
-}
-
-/// `[bandit]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BanditSection {
-    /// Latent policy (eq. 26).
-    pub pi_star: Vec<f64>,
-    /// Reference policy (eq. 28).
-    pub pi_ref: Vec<f64>,
-    /// λ.
-    pub beta: f64,
-    /// Replaces π*(y) = 0 inside log π*(y).
-    pub reward_floor: f64,
-}
-
-impl Default for BanditSection {
-    fn default() -> Self {
-        Self {
-            pi_star: vec![0.6, 0.3, 0.1],
-            pi_ref: vec![0.4, 0.4, 0.2],
-            beta: 1.0,
-            reward_floor: 1e-12,
-        }
-    }
 }
 
 /// `[policy]`.
@@ -129,34 +104,6 @@ impl Default for DataSection {
     }
 }
 
-/// `[optimizer]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OptimizerSection {
-    /// `adam`.
-    pub name: String,
-    /// Learning rate.
-    pub lr: f64,
-    /// (β₁, β₂).
-    pub betas: Vec<f64>,
-    /// ε.
-    pub eps: f64,
-    /// Epochs (full-batch steps in `expected` mode).
-    pub epochs: usize,
-}
-
-impl Default for OptimizerSection {
-    fn default() -> Self {
-        Self {
-            name: "adam".into(),
-            lr: 0.01,
-            betas: vec![0.9, 0.999],
-            eps: 1e-8,
-            epochs: 1000,
-        }
-    }
-}
-
 /// `[constraints]`: any combination.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,36 +158,6 @@ fn default_methods() -> Vec<toml::Table> {
     ]
 }
 
-/// `value` shown as TOML.
-fn show<T: Serialize + ?Sized>(value: &T) -> String {
-    toml::Value::try_from(value)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn check(ok: bool, key: &str, value: impl Serialize, reason: &str) -> Result<(), ConfigError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::new(key, show(&value), reason))
-    }
-}
-
-/// A probability vector: finite, non-negative (positive if `strict`), summing to 1.
-fn check_distribution(key: &str, p: &[f64], strict: bool) -> Result<(), ConfigError> {
-    check(p.len() >= 2, key, p, "needs at least 2 actions")?;
-    let sign_ok = p.iter().all(|x| x.is_finite() && if strict { *x > 0.0 } else { *x >= 0.0 });
-    let sign = if strict { "positive" } else { "non-negative" };
-    check(sign_ok, key, p, &format!("probabilities must be finite and {sign}"))?;
-    let total: f64 = p.iter().sum();
-    check(
-        (total - 1.0).abs() <= 1e-6,
-        key,
-        p,
-        &format!("probabilities must sum to 1 (they sum to {total})"),
-    )
-}
-
 fn check_alpha(key: &str, alpha: &Alpha) -> Result<Vec<f64>, ConfigError> {
     let values = match alpha {
         Alpha::One(a) => vec![*a],
@@ -259,39 +176,8 @@ fn check_alpha(key: &str, alpha: &Alpha) -> Result<Vec<f64>, ConfigError> {
 impl ConstraintGapFile {
     /// Validates everything into a checked spec (`config_toml` is this file, resolved).
     pub fn validate(&self, registry: &Registry) -> Result<ConstraintGapSpec, ConfigError> {
-        check(
-            !self.name.is_empty()
-                && self
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                && !self.name.starts_with('.'),
-            "name",
-            &self.name,
-            "must be a file name: letters, digits, '_', '-', '.'",
-        )?;
-        let b = &self.bandit;
-        check_distribution("bandit.pi_star", &b.pi_star, false)?;
-        check_distribution("bandit.pi_ref", &b.pi_ref, true)?;
-        check(
-            b.pi_star.len() == b.pi_ref.len(),
-            "bandit.pi_ref",
-            &b.pi_ref,
-            &format!("has {} actions but bandit.pi_star has {}", b.pi_ref.len(), b.pi_star.len()),
-        )?;
-        check(b.beta.is_finite() && b.beta > 0.0, "bandit.beta", b.beta, "must be > 0")?;
-        check(
-            b.reward_floor.is_finite() && b.reward_floor > 0.0,
-            "bandit.reward_floor",
-            b.reward_floor,
-            "must be > 0",
-        )?;
-        let problem = BanditProblem {
-            pi_star: b.pi_star.clone(),
-            pi_ref: b.pi_ref.clone(),
-            beta: b.beta,
-            reward_floor: b.reward_floor,
-        };
+        crate::config::validate::check_name(&self.name)?;
+        let problem = crate::config::validate::bandit(&self.bandit)?;
         let k = problem.actions();
 
         check(
@@ -322,11 +208,7 @@ impl ConstraintGapFile {
         };
 
         let d = &self.data;
-        let scheme = match d.pairs.as_str() {
-            "uniform" => PairScheme::Uniform,
-            "reference" => PairScheme::Reference,
-            _ => return Err(ConfigError::new("data.pairs", show(&d.pairs), "expected \"uniform\" or \"reference\"")),
-        };
+        let scheme = crate::config::validate::pair_scheme(&d.pairs)?;
         let mode = match d.mode.as_str() {
             "expected" => DataMode::Expected,
             "sampled" => {
@@ -340,23 +222,7 @@ impl ConstraintGapFile {
             _ => return Err(ConfigError::new("data.mode", show(&d.mode), "expected \"expected\" or \"sampled\"")),
         };
 
-        let o = &self.optimizer;
-        check(o.name == "adam", "optimizer.name", &o.name, "unknown optimizer; known: adam")?;
-        check(o.lr.is_finite() && o.lr > 0.0, "optimizer.lr", o.lr, "must be > 0")?;
-        check(
-            o.betas.len() == 2 && o.betas.iter().all(|b| (0.0..1.0).contains(b)),
-            "optimizer.betas",
-            &o.betas,
-            "must be two numbers in [0, 1)",
-        )?;
-        check(o.eps.is_finite() && o.eps > 0.0, "optimizer.eps", o.eps, "must be > 0")?;
-        check(o.epochs >= 1, "optimizer.epochs", o.epochs, "must be >= 1")?;
-        let adam = AdamSpec {
-            lr: o.lr,
-            betas: [o.betas[0], o.betas[1]],
-            eps: o.eps,
-        };
-
+        let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
         check(!self.methods.is_empty(), "methods", &self.methods, "needs at least one method")?;
         let mut methods = Vec::new();
         for (i, table) in self.methods.iter().enumerate() {
@@ -412,8 +278,8 @@ impl ConstraintGapFile {
             init,
             scheme,
             mode,
-            adam,
-            epochs: o.epochs,
+            optimizer,
+            epochs,
             methods,
             weight_decay,
             decoupled_weight_decay,

@@ -11,7 +11,7 @@ use crate::constraints::{Constraint, DecoupledWeightDecay, EarlyStop, WeightDeca
 use crate::distance::Distance;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::PairwiseLoss;
-use crate::optim::AdamSpec;
+use crate::optim::OptimizerSpec;
 use crate::policy::{PolicyInit, SoftmaxPolicy};
 use crate::registry::Registry;
 use crate::results::Results;
@@ -38,8 +38,8 @@ pub struct ConstraintGapSpec {
     pub scheme: PairScheme,
     /// Expected or sampled.
     pub mode: DataMode,
-    /// Adam.
-    pub adam: AdamSpec,
+    /// The optimiser.
+    pub optimizer: OptimizerSpec,
     /// Epochs.
     pub epochs: usize,
     /// The methods.
@@ -118,12 +118,12 @@ impl ConstraintGapSpec {
         };
         let bar = crate::progress::bar(self.epochs as u64, &label, context.progress);
         let policy = SoftmaxPolicy::new(&theta, variants, device);
-        let method_run = train::train(policy, &objective, &constraints, &self.adam, self.epochs, record, &bar)
+        let method_run = train::train(policy, &objective, &constraints, &self.optimizer, self.epochs, record, &bar)
             .map_err(non_finite(label.clone()))?;
         bar.reset();
         bar.set_prefix(format!("{label} (RLHF)"));
         let policy = SoftmaxPolicy::new(&theta, variants, device);
-        let counterpart_run = train::train(policy, &counterpart, &constraints, &self.adam, self.epochs, record, &bar)
+        let counterpart_run = train::train(policy, &counterpart, &constraints, &self.optimizer, self.epochs, record, &bar)
             .map_err(non_finite(format!("{label} RLHF counterpart")))?;
         bar.finish_and_clear();
         Ok((method_run, counterpart_run))

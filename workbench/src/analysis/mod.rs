@@ -1,0 +1,5 @@
+//! Closed-form analysis in plain `f64`: what the experiments are checked against and what
+//! the report explains differences with.
+
+pub mod penalty;
+pub mod two_point;

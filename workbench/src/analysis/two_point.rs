@@ -1,0 +1,115 @@
+//! The two-point DPO problem of Section 5.2: π = [θ, 1 − θ], p*(a ≻ b) = 1, reference
+//! ratio r = π_ref(b)/π_ref(a), trade-off β. Eq. (6) there reads
+//! ℓ(θ) = log(1 + ((1 − θ)/(θ r))^β), which is eq. (20), log(r^β + ((1 − θ)/θ)^β), minus
+//! the constant β log r.
+
+/// The DPO loss, eq. (6), at θ ∈ (0, 1] (ℓ(1) = 0).
+pub fn dpo_loss(theta: f64, ratio: f64, beta: f64) -> f64 {
+    ((1.0 - theta) / (theta * ratio)).powf(beta).ln_1p()
+}
+
+/// Eq. (20) as printed (β = 1/2 there): log(r^β + ((1 − θ)/θ)^β).
+pub fn eq20_loss(theta: f64, ratio: f64, beta: f64) -> f64 {
+    (ratio.powf(beta) + ((1.0 - theta) / theta).powf(beta)).ln()
+}
+
+/// d/dθ [ℓ(θ) + α θ²] for θ ∈ (0, 1).
+pub fn penalised_slope(theta: f64, ratio: f64, beta: f64, alpha: f64) -> f64 {
+    let q = (1.0 - theta) / theta;
+    -beta * q.powf(beta - 1.0) / (theta * theta * (ratio.powf(beta) + q.powf(beta))) + 2.0 * alpha * theta
+}
+
+/// An interior stationary point of ℓ + αθ².
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StationaryPoint {
+    /// Where the slope vanishes.
+    pub theta: f64,
+    /// A local minimum (slope − to +) or maximum (+ to −).
+    pub is_minimum: bool,
+}
+
+/// Every interior stationary point of ℓ + αθ² on (0, 1), by a scan of `GRID` cells and
+/// bisection to machine precision in each cell where the slope changes sign.
+pub fn stationary_points(ratio: f64, beta: f64, alpha: f64) -> Vec<StationaryPoint> {
+    const GRID: usize = 100_000;
+    let slope = |t: f64| penalised_slope(t, ratio, beta, alpha);
+    let theta = |i: usize| i as f64 / GRID as f64;
+    (1..GRID - 1)
+        .filter_map(|i| {
+            let (a, b) = (theta(i), theta(i + 1));
+            let (fa, fb) = (slope(a), slope(b));
+            (fa.signum() != fb.signum()).then(|| StationaryPoint {
+                theta: bisect(&slope, a, b),
+                is_minimum: fa < 0.0,
+            })
+        })
+        .collect()
+}
+
+/// The ratio below which ℓ + αθ² has no interior stationary point (so projected descent
+/// ends at θ = 1), by bisection on r between `lo` (none) and `hi` (some) to 1e-9
+/// relative; `None` if that bracket does not hold (e.g. α = 0, where
+/// no ratio has one).
+pub fn critical_ratio(beta: f64, alpha: f64, lo: f64, hi: f64) -> Option<f64> {
+    let has = |r: f64| !stationary_points(r, beta, alpha).is_empty();
+    if has(lo) || !has(hi) {
+        return None;
+    }
+    let (mut lo, mut hi) = (lo, hi);
+    while (hi - lo) > 1e-9 * hi {
+        let mid = 0.5 * (lo + hi);
+        if has(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+fn bisect(f: &dyn Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
+    let fa = f(a);
+    for _ in 0..200 {
+        let mid = 0.5 * (a + b);
+        if mid <= a || mid >= b {
+            break;
+        }
+        if f(mid).signum() == fa.signum() {
+            a = mid;
+        } else {
+            b = mid;
+        }
+    }
+    0.5 * (a + b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eq20_is_dpo_plus_a_constant() {
+        for (theta, r) in [(0.3, 0.1), (0.9, 5.0), (0.5, 1.0)] {
+            let gap = eq20_loss(theta, r, 0.5) - dpo_loss(theta, r, 0.5);
+            assert!((gap - 0.5 * r.ln()).abs() < 1e-14);
+        }
+    }
+
+    #[test]
+    fn slope_matches_finite_differences() {
+        let f = |t: f64| dpo_loss(t, 0.7, 0.5) + 1.0 * t * t;
+        for t in [0.2, 0.5, 0.8] {
+            let numeric = (f(t + 1e-7) - f(t - 1e-7)) / 2e-7;
+            assert!((penalised_slope(t, 0.7, 0.5, 1.0) - numeric).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn critical_ratio_for_alpha_one_beta_half_is_about_0_2007() {
+        let r = critical_ratio(0.5, 1.0, 1e-4, 1.0).expect("bracket");
+        assert!((r - 0.2007).abs() < 1e-4, "{r}");
+        assert!(stationary_points(0.1, 0.5, 1.0).is_empty());
+        let points = stationary_points(1.0, 0.5, 1.0);
+        assert!(points.iter().any(|p| p.is_minimum && (p.theta - 0.5).abs() < 1e-3), "{points:?}");
+    }
+}

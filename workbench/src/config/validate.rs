@@ -1,0 +1,206 @@
+//! Sections and checks shared by every experiment kind: parse (serde) → validate (into
+//! checked types) → run. Errors name the key and the value.
+
+use crate::bandit::{BanditProblem, PairScheme};
+use crate::constraints::Projection;
+use crate::error::ConfigError;
+use crate::optim::{AdamSpec, OptimizerSpec};
+use serde::{Deserialize, Serialize};
+
+/// `[bandit]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BanditSection {
+    /// Latent policy (eq. 26).
+    pub pi_star: Vec<f64>,
+    /// Reference policy (eq. 28).
+    pub pi_ref: Vec<f64>,
+    /// λ.
+    pub beta: f64,
+    /// Replaces π*(y) = 0 inside log π*(y).
+    pub reward_floor: f64,
+}
+
+impl Default for BanditSection {
+    fn default() -> Self {
+        Self {
+            pi_star: vec![0.6, 0.3, 0.1],
+            pi_ref: vec![0.4, 0.4, 0.2],
+            beta: 1.0,
+            reward_floor: 1e-12,
+        }
+    }
+}
+
+/// `[optimizer]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizerSection {
+    /// `adam` or `gd` (plain gradient descent).
+    pub name: String,
+    /// Learning rate.
+    pub lr: f64,
+    /// (β₁, β₂).
+    pub betas: Vec<f64>,
+    /// ε.
+    pub eps: f64,
+    /// Epochs (full-batch steps in `expected` mode).
+    pub epochs: usize,
+}
+
+impl Default for OptimizerSection {
+    fn default() -> Self {
+        Self {
+            name: "adam".into(),
+            lr: 0.01,
+            betas: vec![0.9, 0.999],
+            eps: 1e-8,
+            epochs: 1000,
+        }
+    }
+}
+
+/// `value` shown as TOML.
+pub fn show<T: Serialize + ?Sized>(value: &T) -> String {
+    toml::Value::try_from(value)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// `Ok` if `ok`, else an error naming `key` and `value`.
+pub fn check(ok: bool, key: &str, value: impl Serialize, reason: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(key, show(&value), reason))
+    }
+}
+
+/// A probability vector: finite, non-negative (positive if `strict`), summing to 1.
+pub fn check_distribution(key: &str, p: &[f64], strict: bool) -> Result<(), ConfigError> {
+    check(p.len() >= 2, key, p, "needs at least 2 actions")?;
+    let sign_ok = p.iter().all(|x| x.is_finite() && if strict { *x > 0.0 } else { *x >= 0.0 });
+    let sign = if strict { "positive" } else { "non-negative" };
+    check(sign_ok, key, p, &format!("probabilities must be finite and {sign}"))?;
+    let total: f64 = p.iter().sum();
+    check(
+        (total - 1.0).abs() <= 1e-6,
+        key,
+        p,
+        &format!("probabilities must sum to 1 (they sum to {total})"),
+    )
+}
+
+/// An experiment name usable as a file name.
+pub fn check_name(name: &str) -> Result<(), ConfigError> {
+    check(
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            && !name.starts_with('.'),
+        "name",
+        name,
+        "must be a file name: letters, digits, '_', '-', '.'",
+    )
+}
+
+/// A `[bandit]` section into a checked problem.
+pub fn bandit(b: &BanditSection) -> Result<BanditProblem, ConfigError> {
+    check_distribution("bandit.pi_star", &b.pi_star, false)?;
+    check_distribution("bandit.pi_ref", &b.pi_ref, true)?;
+    check(
+        b.pi_star.len() == b.pi_ref.len(),
+        "bandit.pi_ref",
+        &b.pi_ref,
+        &format!("has {} actions but bandit.pi_star has {}", b.pi_ref.len(), b.pi_star.len()),
+    )?;
+    check(b.beta.is_finite() && b.beta > 0.0, "bandit.beta", b.beta, "must be > 0")?;
+    check(
+        b.reward_floor.is_finite() && b.reward_floor > 0.0,
+        "bandit.reward_floor",
+        b.reward_floor,
+        "must be > 0",
+    )?;
+    Ok(BanditProblem {
+        pi_star: b.pi_star.clone(),
+        pi_ref: b.pi_ref.clone(),
+        beta: b.beta,
+        reward_floor: b.reward_floor,
+    })
+}
+
+/// `data.pairs`.
+pub fn pair_scheme(pairs: &str) -> Result<PairScheme, ConfigError> {
+    match pairs {
+        "uniform" => Ok(PairScheme::Uniform),
+        "reference" => Ok(PairScheme::Reference),
+        _ => Err(ConfigError::new("data.pairs", show(pairs), "expected \"uniform\" or \"reference\"")),
+    }
+}
+
+/// An `[optimizer]` section into the optimiser and the number of epochs.
+pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigError> {
+    check(o.lr.is_finite() && o.lr > 0.0, "optimizer.lr", o.lr, "must be > 0")?;
+    check(o.epochs >= 1, "optimizer.epochs", o.epochs, "must be >= 1")?;
+    let spec = match o.name.as_str() {
+        "adam" => {
+            check(
+                o.betas.len() == 2 && o.betas.iter().all(|b| (0.0..1.0).contains(b)),
+                "optimizer.betas",
+                &o.betas,
+                "must be two numbers in [0, 1)",
+            )?;
+            check(o.eps.is_finite() && o.eps > 0.0, "optimizer.eps", o.eps, "must be > 0")?;
+            OptimizerSpec::Adam(AdamSpec {
+                lr: o.lr,
+                betas: [o.betas[0], o.betas[1]],
+                eps: o.eps,
+            })
+        }
+        "gd" => OptimizerSpec::GradientDescent { lr: o.lr },
+        _ => return Err(ConfigError::new("optimizer.name", show(&o.name), "unknown optimizer; known: adam, gd")),
+    };
+    Ok((spec, o.epochs))
+}
+
+/// `[constraints]` with the interval projection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalConstraints {
+    /// θ ∈ [lo, hi] after every step.
+    pub interval: IntervalSection,
+}
+
+impl Default for IntervalConstraints {
+    fn default() -> Self {
+        Self {
+            interval: IntervalSection { lo: 0.0, hi: 1.0 },
+        }
+    }
+}
+
+/// `[constraints.interval]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalSection {
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+}
+
+impl IntervalSection {
+    /// Validates `lo ≤ hi` within `[0, 1]` and returns the projection.
+    pub fn projection(&self, key: &str) -> Result<Projection, ConfigError> {
+        check(
+            self.lo.is_finite() && self.hi.is_finite() && 0.0 <= self.lo && self.lo < self.hi && self.hi <= 1.0,
+            key,
+            [self.lo, self.hi],
+            "needs 0 <= lo < hi <= 1",
+        )?;
+        Ok(Projection::Interval {
+            lo: self.lo,
+            hi: self.hi,
+        })
+    }
+}
+

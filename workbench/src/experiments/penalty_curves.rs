@@ -1,0 +1,150 @@
+//! Figure 4: log(γ + |u|) for several γ, affinely normalised to match |u| in value and
+//! slope at u₀, against the ℓ1 and ℓ0 limits (Section 5.1). Closed form; no training.
+
+use super::{Experiment, ExperimentKind, RunContext};
+use crate::analysis::penalty::{l0_limit, normalised_log_penalty};
+use crate::config::config_error;
+use crate::config::validate::check;
+use crate::error::{ConfigError, WorkbenchError};
+use crate::registry::Registry;
+use crate::results::Results;
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// `kind = "penalty_curves"`.
+#[derive(Debug, Clone, Copy)]
+pub struct PenaltyCurves;
+
+/// The experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PenaltyCurvesFile {
+    /// Experiment name.
+    pub name: String,
+    /// `penalty_curves`.
+    pub kind: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Backend (unused: the curves are closed-form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The γ of each curve.
+    #[serde(default = "default_gamma")]
+    pub gamma: Vec<f64>,
+    /// Left end of the u grid.
+    #[serde(default = "default_u_min")]
+    pub u_min: f64,
+    /// Right end of the u grid.
+    #[serde(default = "default_u_max")]
+    pub u_max: f64,
+    /// Grid points (an even count keeps u = 0, where the ℓ0 limit is −∞, off a symmetric grid).
+    #[serde(default = "default_points")]
+    pub points: usize,
+    /// Where every curve matches |u| in value and slope.
+    #[serde(default = "default_u0")]
+    pub u0: f64,
+}
+
+fn default_gamma() -> Vec<f64> {
+    vec![0.01, 0.1, 1.0, 10.0]
+}
+
+fn default_u_min() -> f64 {
+    -2.0
+}
+
+fn default_u_max() -> f64 {
+    2.0
+}
+
+fn default_points() -> usize {
+    400
+}
+
+fn default_u0() -> f64 {
+    1.0
+}
+
+impl PenaltyCurvesFile {
+    fn u(&self) -> Vec<f64> {
+        let step = (self.u_max - self.u_min) / (self.points - 1) as f64;
+        (0..self.points).map(|i| self.u_min + step * i as f64).collect()
+    }
+
+    fn validate(self) -> Result<Self, ConfigError> {
+        crate::config::validate::check_name(&self.name)?;
+        check(self.points >= 2, "points", self.points, "needs at least 2 points")?;
+        check(self.u_min < self.u_max, "u_max", self.u_max, "must exceed u_min")?;
+        check(self.u0.is_finite() && self.u0 > 0.0, "u0", self.u0, "must be > 0")?;
+        check(!self.gamma.is_empty(), "gamma", &self.gamma, "needs at least one value")?;
+        check(self.gamma.iter().all(|g| g.is_finite() && *g > 0.0), "gamma", &self.gamma, "must be finite and > 0")?;
+        check(
+            self.u().iter().all(|u| *u != 0.0),
+            "points",
+            self.points,
+            "the grid hits u = 0, where the l0 limit is infinite; use an even number of points on a symmetric range",
+        )?;
+        Ok(self)
+    }
+}
+
+impl ExperimentKind for PenaltyCurves {
+    fn name(&self) -> &'static str {
+        "penalty_curves"
+    }
+
+    fn description(&self) -> &'static str {
+        "Figure 4: normalised log(γ + |u|) penalties between the ℓ1 and ℓ0 limits (closed form)"
+    }
+
+    fn prepare(&self, figment: &Figment, _registry: &Registry, file: &str) -> Result<Box<dyn Experiment>, ConfigError> {
+        let raw: PenaltyCurvesFile = figment.extract().map_err(|e| config_error(e, file))?;
+        Ok(Box::new(Curves {
+            config_toml: toml::to_string(&raw).unwrap_or_default(),
+            file: raw.validate().map_err(|e| e.in_file(file))?,
+        }))
+    }
+}
+
+struct Curves {
+    file: PenaltyCurvesFile,
+    config_toml: String,
+}
+
+impl Experiment for Curves {
+    fn name(&self) -> &str {
+        &self.file.name
+    }
+
+    fn kind(&self) -> &str {
+        "penalty_curves"
+    }
+
+    fn config_toml(&self) -> &str {
+        &self.config_toml
+    }
+
+    fn backend(&self) -> Option<&str> {
+        self.file.backend.as_deref()
+    }
+
+    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+        let f = &self.file;
+        let u = f.u();
+        let penalty: Vec<f64> = f
+            .gamma
+            .iter()
+            .flat_map(|&g| u.iter().map(move |&x| normalised_log_penalty(x, g, f.u0)))
+            .collect();
+        let mut results = Results::new(&f.name, "penalty_curves", &self.config_toml);
+        results.backend = context.backend.clone();
+        results.dtype = "f64".into();
+        results.vector("u", u.clone());
+        results.vector("gamma", f.gamma.clone());
+        results.push("penalty", &[f.gamma.len(), u.len()], penalty);
+        results.vector("l1", u.iter().map(|x| x.abs()).collect());
+        results.vector("l0", u.iter().map(|&x| l0_limit(x, f.u0)).collect());
+        Ok(results)
+    }
+}

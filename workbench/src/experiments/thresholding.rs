@@ -1,0 +1,226 @@
+//! Table 1: the thresholding effect of DPO under weight decay (Section 5.2, App. B.2).
+//! Loss (20) + αθ² on π = [θ, 1 − θ], projected gradient descent from θ₀ = 1/(1 + r) for
+//! every ratio r at once, beside the paper's values and the analytic stationary points
+//! that explain where they differ.
+
+use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
+use super::{Experiment, ExperimentKind, RunContext};
+use crate::analysis::two_point::{critical_ratio, stationary_points};
+use crate::config::config_error;
+use crate::config::validate::{IntervalConstraints, IntervalSection, OptimizerSection, check, optimizer};
+use crate::constraints::{Constraint, WeightDecay};
+use crate::error::{ConfigError, WorkbenchError};
+use crate::optim::OptimizerSpec;
+use crate::policy::ConvexMixture;
+use crate::registry::Registry;
+use crate::results::Results;
+use crate::train::{self, Record};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// `kind = "thresholding"`.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholding;
+
+/// The experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdingFile {
+    /// Experiment name.
+    pub name: String,
+    /// `thresholding`.
+    pub kind: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Backend to run on unless the command line says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Reference ratios r = π_ref(b)/π_ref(a).
+    #[serde(default = "default_ratios")]
+    pub ratios: Vec<f64>,
+    /// The paper's Table 1, one value per ratio (reference values, not results).
+    #[serde(default = "default_paper_theta")]
+    pub paper_theta: Vec<f64>,
+    /// λ (1/2 in eq. 20).
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+    /// Plain gradient descent, 500 iterations, lr 0.01 (App. B.2).
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerSection,
+    /// Weight decay αθ² and the projection onto [0, 1].
+    #[serde(default)]
+    pub constraints: ThresholdingConstraints,
+}
+
+/// `[constraints]` of Table 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdingConstraints {
+    /// αθ² added to the loss.
+    pub weight_decay: ScalarAlpha,
+    /// θ ∈ [lo, hi].
+    pub interval: IntervalSection,
+}
+
+impl Default for ThresholdingConstraints {
+    fn default() -> Self {
+        Self {
+            weight_decay: ScalarAlpha { alpha: 1.0 },
+            interval: IntervalConstraints::default().interval,
+        }
+    }
+}
+
+/// `alpha = number`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalarAlpha {
+    /// α.
+    pub alpha: f64,
+}
+
+fn default_ratios() -> Vec<f64> {
+    vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0]
+}
+
+fn default_paper_theta() -> Vec<f64> {
+    vec![1.00, 1.00, 0.77, 0.56, 0.50, 0.39, 0.34]
+}
+
+fn default_beta() -> f64 {
+    0.5
+}
+
+fn default_optimizer() -> OptimizerSection {
+    gradient_descent(500)
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    name: String,
+    config_toml: String,
+    backend: Option<String>,
+    ratios: Vec<f64>,
+    paper_theta: Vec<f64>,
+    beta: f64,
+    alpha: f64,
+    optimizer: OptimizerSpec,
+    epochs: usize,
+    interval: crate::constraints::Projection,
+}
+
+impl ThresholdingFile {
+    fn validate(&self) -> Result<Spec, ConfigError> {
+        crate::config::validate::check_name(&self.name)?;
+        check_ratios("ratios", &self.ratios)?;
+        check(
+            self.paper_theta.len() == self.ratios.len(),
+            "paper_theta",
+            &self.paper_theta,
+            &format!("needs one reference value per ratio ({}); set both together", self.ratios.len()),
+        )?;
+        check_beta(self.beta)?;
+        let alpha = self.constraints.weight_decay.alpha;
+        check(alpha.is_finite() && alpha >= 0.0, "constraints.weight_decay.alpha", alpha, "must be finite and >= 0")?;
+        let interval = self.constraints.interval.projection("constraints.interval")?;
+        let (optimizer, epochs) = optimizer(&self.optimizer)?;
+        Ok(Spec {
+            name: self.name.clone(),
+            config_toml: toml::to_string(self).unwrap_or_default(),
+            backend: self.backend.clone(),
+            ratios: self.ratios.clone(),
+            paper_theta: self.paper_theta.clone(),
+            beta: self.beta,
+            alpha,
+            optimizer,
+            epochs,
+            interval,
+        })
+    }
+}
+
+impl ExperimentKind for Thresholding {
+    fn name(&self) -> &'static str {
+        "thresholding"
+    }
+
+    fn description(&self) -> &'static str {
+        "Table 1: two-point DPO + weight decay, projected GD over reference ratios, with analytic stationary points"
+    }
+
+    fn prepare(&self, figment: &Figment, _registry: &Registry, file: &str) -> Result<Box<dyn Experiment>, ConfigError> {
+        let raw: ThresholdingFile = figment.extract().map_err(|e| config_error(e, file))?;
+        Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
+    }
+}
+
+impl Experiment for Spec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        "thresholding"
+    }
+
+    fn config_toml(&self) -> &str {
+        &self.config_toml
+    }
+
+    fn backend(&self) -> Option<&str> {
+        self.backend.as_deref()
+    }
+
+    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+        let device = &context.device;
+        let r = self.ratios.len();
+        let objective = two_point_dpo::objective(&self.ratios, self.beta, device);
+        let policy = ConvexMixture::two_point(&two_point_dpo::initial_theta(&self.ratios), device);
+        let constraints: Vec<Box<dyn Constraint>> = vec![
+            Box::new(WeightDecay::new(&vec![self.alpha; r], device)),
+            Box::new(self.interval.clone()),
+        ];
+        let bar = crate::progress::bar(self.epochs as u64, "table 1", context.progress);
+        let run = train::train(policy, &objective, &constraints, &self.optimizer, self.epochs, Record::EveryEpoch, &bar)
+            .map_err(|e| WorkbenchError::NonFinite {
+                experiment: self.name.clone(),
+                what: "two-point DPO".into(),
+                epoch: e.epoch,
+            })?;
+        bar.finish_and_clear();
+
+        let steps = run.parameters.len();
+        // parameters[t][v] → trajectory[v][t]
+        let trajectory: Vec<f64> = (0..r).flat_map(|v| run.parameters.iter().map(move |p| p[v])).collect();
+        let mut results = Results::new(&self.name, "thresholding", &self.config_toml);
+        results.backend = context.backend.clone();
+        results.dtype = context.dtype.clone();
+        results.vector("ratio", self.ratios.clone());
+        results.vector("theta", run.parameters.last().cloned().unwrap_or_default());
+        results.vector("paper_theta", self.paper_theta.clone());
+        results.push("trajectory", &[r, steps], trajectory);
+
+        let mut rows = Vec::new();
+        for &ratio in &self.ratios {
+            for point in stationary_points(ratio, self.beta, self.alpha) {
+                rows.extend([ratio, point.theta, if point.is_minimum { 1.0 } else { -1.0 }]);
+            }
+        }
+        let n = rows.len() / 3;
+        results.push("stationary_points", &[n, 3], rows);
+        match critical_ratio(self.beta, self.alpha, 1e-6, 1e3) {
+            Some(critical) => results.scalar("critical_ratio", critical),
+            None => results.notes.push((
+                "critical_ratio".into(),
+                "undefined: no ratio in [1e-6, 1e3] separates none from some interior stationary points".into(),
+            )),
+        }
+        results.notes.extend([
+            ("stationary_points".into(), "rows (ratio, theta, +1 local minimum / -1 local maximum) of loss (20) + alpha theta^2 on (0, 1)".into()),
+            ("critical_ratio_meaning".into(), "below this ratio loss + alpha theta^2 has no interior stationary point, so projected descent ends at theta = 1".into()),
+            ("paper_theta".into(), "reference values from the paper's Table 1, not computed here".into()),
+        ]);
+        Ok(results)
+    }
+}
