@@ -44,8 +44,17 @@ fn run(experiment: &str, set: &[&str]) -> (tempfile::TempDir, PathBuf) {
 
 /// The independent numpy oracle recomputes every dataset and checks names and shapes.
 fn oracle_check(path: &Path) {
+    oracle("tests/oracle/bandit_oracle.py", path);
+}
+
+/// The Section 3.3 / 5 oracle: also rejects NaN or infinity in any dataset.
+fn oracle_check_issue3(path: &Path) {
+    oracle("tests/oracle/issue3_oracle.py", path);
+}
+
+fn oracle(script: &str, path: &Path) {
     let output = Command::new("python3")
-        .args([&repo("tests/oracle/bandit_oracle.py"), "check", &path.display().to_string(), "--tol", "1e-3"])
+        .args([&repo(script), "check", &path.display().to_string(), "--tol", "1e-3"])
         .output()
         .expect("python3 runs (scripts/setup.sh --tests installs numpy, scipy, h5py)");
     assert!(
@@ -93,6 +102,43 @@ fn fig3_matches_the_independent_oracle() {
         &["optimizer.epochs=200", "constraints.weight_decay.alpha=0.1", "name=fig3_decay", "distance=tv"],
     );
     oracle_check(&path);
+}
+
+#[test]
+fn mode_seeking_matches_the_independent_oracle() {
+    let (_dir, path) = run("mode_seeking", &[]);
+    oracle_check_issue3(&path);
+    let (_dir, path) = run("mode_seeking", &["optimizer.lr=0.02", "sampled.seeds=[5, 6, 7]", "sampled.n_pairs=200", "policy.init=0.3"]);
+    oracle_check_issue3(&path);
+}
+
+#[test]
+fn table1_matches_the_independent_oracle() {
+    let (_dir, path) = run("table1_thresholding", &[]);
+    oracle_check_issue3(&path);
+    let (_dir, path) = run(
+        "table1_thresholding",
+        &[
+            "ratios=[0.02, 0.3, 2.0]",
+            "paper_theta=[1.0, 0.6, 0.45]",
+            "constraints.weight_decay.alpha=0.5",
+            "beta=0.7",
+            "optimizer.lr=0.02",
+        ],
+    );
+    oracle_check_issue3(&path);
+}
+
+#[test]
+fn figures_4_and_5_match_the_independent_oracle() {
+    let (_dir, path) = run("fig5_one_step", &[]);
+    oracle_check_issue3(&path);
+    let (_dir, path) = run("fig5_one_step", &["points=12", "beta=1.0", "optimizer.lr=0.05"]);
+    oracle_check_issue3(&path);
+    let (_dir, path) = run("fig4_penalty_curves", &[]);
+    oracle_check_issue3(&path);
+    let (_dir, path) = run("fig4_penalty_curves", &["gamma=[0.5, 2.0]", "u0=0.5", "points=100"]);
+    oracle_check_issue3(&path);
 }
 
 #[test]
@@ -174,12 +220,23 @@ fn an_unwritable_output_folder_is_an_error_with_no_file() {
 
 #[test]
 fn validate_and_list_work() {
-    let files = [repo("experiments/fig2_weight_decay.toml"), repo("experiments/fig3_early_stopping.toml")];
-    let output = workbench(&["validate", &files[0], &files[1]]);
+    let files: Vec<String> = std::fs::read_dir(repo("experiments"))
+        .expect("experiments/")
+        .map(|e| e.expect("entry").path().display().to_string())
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    assert!(files.len() >= 6, "{files:?}");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let output = workbench(&args);
     assert!(output.status.success(), "{}", stderr(&output));
     let output = workbench(&["list"]);
     let text = String::from_utf8_lossy(&output.stdout);
-    for name in ["dpo", "ipo", "fdpo", "softmax", "weight_decay", "early_stop", "weight_decay_sweep", "early_stopping", "ndarray", "flex"] {
+    for name in [
+        "dpo", "ipo", "fdpo", "softmax", "convex_mixture", "two_point", "weight_decay", "early_stop", "interval", "simplex",
+        "l2_ball", "ratio", "weight_decay_sweep", "early_stopping", "mode_seeking", "thresholding", "one_step",
+        "penalty_curves", "ndarray", "flex",
+    ] {
         assert!(text.contains(name), "`{name}` missing from workbench list:\n{text}");
     }
 }

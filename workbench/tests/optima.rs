@@ -7,7 +7,8 @@ use common::{l2, loss, problem, train_counterpart, train_method};
 use workbench::bandit::{DataMode, PairScheme};
 use workbench::losses::Reward;
 
-/// Adam with lr 0.01 from log π_ref reaches these optima to ~1e-7 within 2000 epochs.
+/// Adam with lr 0.01 from log π_ref reaches these optima to ~1e-7 within 2000 epochs (4000
+/// for the RLHF counterpart at β = 0.5, whose last digits converge more slowly).
 const TOL: f64 = 1e-5;
 
 #[test]
@@ -20,7 +21,7 @@ fn dpo_and_its_counterpart_reach_pi_ref_times_pi_star_to_the_one_over_beta() {
         let closed_form: Vec<f64> = unnormalised.iter().map(|u| u / z).collect();
         assert!(l2(&closed_form, &p.rlhf_optimum(Reward::LogPiStar)) < 1e-12);
         let dpo = train_method(loss("dpo", ""), &p, PairScheme::Uniform, DataMode::Expected, 2000);
-        let rlhf = train_counterpart(loss("dpo", ""), &p, 2000);
+        let rlhf = train_counterpart(loss("dpo", ""), &p, 4000);
         assert!(l2(&dpo, &closed_form) < TOL, "β={beta}: dpo {dpo:?} vs {closed_form:?}");
         assert!(l2(&rlhf, &closed_form) < TOL, "β={beta}: rlhf {rlhf:?} vs {closed_form:?}");
     }
