@@ -7,7 +7,12 @@ use std::time::Instant;
 use workbench::Registry;
 
 /// Times the sweep in `file` batched and as a loop over its α grid; prints medians.
-pub fn bench(registry: &Registry, file: &Path, repeats: usize, options: &RunOptions) -> Result<(), String> {
+pub fn bench(
+    registry: &Registry,
+    file: &Path,
+    repeats: usize,
+    options: &RunOptions,
+) -> Result<(), String> {
     let batched = load(registry, file, &options.set)?;
     let context = context(batched.as_ref(), options)?;
     let config: toml::Table = batched.config_toml().parse().map_err(|e| format!("{e}"))?;
@@ -16,7 +21,12 @@ pub fn bench(registry: &Registry, file: &Path, repeats: usize, options: &RunOpti
         .and_then(|c| c.get("weight_decay"))
         .and_then(|w| w.get("alpha"))
         .and_then(|a| a.as_array())
-        .ok_or_else(|| format!("{}: constraints.weight_decay.alpha: bench needs an alpha grid", file.display()))?
+        .ok_or_else(|| {
+            format!(
+                "{}: constraints.weight_decay.alpha: bench needs an alpha grid",
+                file.display()
+            )
+        })?
         .iter()
         .filter_map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
         .collect();

@@ -13,7 +13,11 @@ pub fn overrides(set: &[String]) -> Result<Vec<Override>, String> {
 }
 
 /// Loads and validates `file` with `set` overrides.
-pub fn load(registry: &Registry, file: &Path, set: &[String]) -> Result<Box<dyn Experiment>, String> {
+pub fn load(
+    registry: &Registry,
+    file: &Path,
+    set: &[String],
+) -> Result<Box<dyn Experiment>, String> {
     config::load(file, &overrides(set)?, registry).map_err(|e| e.to_string())
 }
 
@@ -36,7 +40,12 @@ pub fn context(experiment: &dyn Experiment, options: &RunOptions) -> Result<RunC
 }
 
 /// `workbench run`.
-pub fn run(registry: &Registry, file: &Path, out: &Path, options: &RunOptions) -> Result<(), String> {
+pub fn run(
+    registry: &Registry,
+    file: &Path,
+    out: &Path,
+    options: &RunOptions,
+) -> Result<(), String> {
     let experiment = load(registry, file, &options.set)?;
     let context = context(experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
@@ -54,12 +63,22 @@ pub fn run(registry: &Registry, file: &Path, out: &Path, options: &RunOptions) -
 }
 
 /// `workbench validate`.
-pub fn validate(registry: &Registry, files: &[std::path::PathBuf], set: &[String], show: bool) -> Result<(), String> {
+pub fn validate(
+    registry: &Registry,
+    files: &[std::path::PathBuf],
+    set: &[String],
+    show: bool,
+) -> Result<(), String> {
     let mut failed = 0;
     for file in files {
         match load(registry, file, set) {
             Ok(experiment) => {
-                println!("{}: ok ({}, kind {})", file.display(), experiment.name(), experiment.kind());
+                println!(
+                    "{}: ok ({}, kind {})",
+                    file.display(),
+                    experiment.name(),
+                    experiment.kind()
+                );
                 if show {
                     println!("{}", experiment.config_toml());
                 }
@@ -112,7 +131,11 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
             } else {
                 "not built in"
             };
-            let default = if backend == BackendName::DEFAULT { " (default)" } else { "" };
+            let default = if backend == BackendName::DEFAULT {
+                " (default)"
+            } else {
+                ""
+            };
             println!("  {:<24} {status}{default}", backend.name());
         }
     }

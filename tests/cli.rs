@@ -14,7 +14,10 @@ fn workbench(args: &[&str]) -> Output {
 }
 
 fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
 }
 
 fn stderr(output: &Output) -> String {
@@ -31,7 +34,11 @@ fn run(experiment: &str, set: &[&str]) -> (tempfile::TempDir, PathBuf) {
         args.extend(["--set", s]);
     }
     let output = workbench(&args);
-    assert!(output.status.success(), "workbench {args:?} failed: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "workbench {args:?} failed: {}",
+        stderr(&output)
+    );
     let name = set
         .iter()
         .find_map(|s| s.strip_prefix("name="))
@@ -54,7 +61,13 @@ fn oracle_check_issue3(path: &Path) {
 
 fn oracle(script: &str, path: &Path) {
     let output = Command::new("python3")
-        .args([&repo(script), "check", &path.display().to_string(), "--tol", "1e-3"])
+        .args([
+            &repo(script),
+            "check",
+            &path.display().to_string(),
+            "--tol",
+            "1e-3",
+        ])
         .output()
         .expect("python3 runs (scripts/setup.sh --tests installs numpy, scipy, h5py)");
     assert!(
@@ -99,7 +112,12 @@ fn fig3_matches_the_independent_oracle() {
     oracle_check(&path);
     let (_dir, path) = run(
         "fig3_early_stopping",
-        &["optimizer.epochs=200", "constraints.weight_decay.alpha=0.1", "name=fig3_decay", "distance=tv"],
+        &[
+            "optimizer.epochs=200",
+            "constraints.weight_decay.alpha=0.1",
+            "name=fig3_decay",
+            "distance=tv",
+        ],
     );
     oracle_check(&path);
 }
@@ -108,7 +126,15 @@ fn fig3_matches_the_independent_oracle() {
 fn mode_seeking_matches_the_independent_oracle() {
     let (_dir, path) = run("mode_seeking", &[]);
     oracle_check_issue3(&path);
-    let (_dir, path) = run("mode_seeking", &["optimizer.lr=0.02", "sampled.seeds=[5, 6, 7]", "sampled.n_pairs=200", "policy.init=0.3"]);
+    let (_dir, path) = run(
+        "mode_seeking",
+        &[
+            "optimizer.lr=0.02",
+            "sampled.seeds=[5, 6, 7]",
+            "sampled.n_pairs=200",
+            "policy.init=0.3",
+        ],
+    );
     oracle_check_issue3(&path);
 }
 
@@ -133,17 +159,29 @@ fn table1_matches_the_independent_oracle() {
 fn figures_4_and_5_match_the_independent_oracle() {
     let (_dir, path) = run("fig5_one_step", &[]);
     oracle_check_issue3(&path);
-    let (_dir, path) = run("fig5_one_step", &["points=12", "beta=1.0", "optimizer.lr=0.05"]);
+    let (_dir, path) = run(
+        "fig5_one_step",
+        &["points=12", "beta=1.0", "optimizer.lr=0.05"],
+    );
     oracle_check_issue3(&path);
     let (_dir, path) = run("fig4_penalty_curves", &[]);
     oracle_check_issue3(&path);
-    let (_dir, path) = run("fig4_penalty_curves", &["gamma=[0.5, 2.0]", "u0=0.5", "points=100"]);
+    let (_dir, path) = run(
+        "fig4_penalty_curves",
+        &["gamma=[0.5, 2.0]", "u0=0.5", "points=100"],
+    );
     oracle_check_issue3(&path);
 }
 
 #[test]
 fn same_seed_gives_identical_datasets() {
-    let set = ["data.mode=sampled", "data.n_pairs=200", "data.seed=11", "data.batch_size=50", "optimizer.epochs=50"];
+    let set = [
+        "data.mode=sampled",
+        "data.n_pairs=200",
+        "data.seed=11",
+        "data.batch_size=50",
+        "optimizer.epochs=50",
+    ];
     let (_a, first) = run("fig2_weight_decay", &set);
     let (_b, second) = run("fig2_weight_decay", &set);
     let script = "import h5py, sys, numpy as np\n\
@@ -154,10 +192,19 @@ fn same_seed_gives_identical_datasets() {
         for n in names: assert np.array_equal(a[n][()], b[n][()]), n\n\
         assert a.attrs['config_toml'] == b.attrs['config_toml']\n";
     let output = Command::new("python3")
-        .args(["-c", script, &first.display().to_string(), &second.display().to_string()])
+        .args([
+            "-c",
+            script,
+            &first.display().to_string(),
+            &second.display().to_string(),
+        ])
         .output()
         .expect("python3 runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Runs a bad configuration: it must fail with one line naming `needles`, and leave no file.
@@ -174,7 +221,11 @@ fn assert_rejected(toml_text: &str, set: &[&str], needles: &[&str]) {
     let output = workbench(&args);
     let message = stderr(&output);
     assert!(!output.status.success(), "accepted: {toml_text} {set:?}");
-    assert_eq!(message.trim_end().lines().count(), 1, "not one line: {message}");
+    assert_eq!(
+        message.trim_end().lines().count(),
+        1,
+        "not one line: {message}"
+    );
     assert!(message.contains("bad.toml"), "no file name in: {message}");
     for needle in needles {
         assert!(message.contains(needle), "`{needle}` not in: {message}");
@@ -187,22 +238,58 @@ const GOOD: &str = "name = \"bad\"\nkind = \"weight_decay_sweep\"\n[constraints.
 
 #[test]
 fn bad_configurations_are_one_line_errors_with_no_file() {
-    assert_rejected("name = \"bad\"\nkind = [", &[], &["line 2", "malformed TOML"]);
+    assert_rejected(
+        "name = \"bad\"\nkind = [",
+        &[],
+        &["line 2", "malformed TOML"],
+    );
     assert_rejected(&format!("{GOOD}colour = 3\n"), &[], &["colour"]);
-    assert_rejected(&format!("{GOOD}[bandit]\nbetta = 1.0\n"), &[], &["bandit.betta"]);
-    assert_rejected(&format!("{GOOD}[bandit]\nbeta = \"high\"\n"), &[], &["bandit.beta", "high"]);
-    assert_rejected(&format!("{GOOD}[bandit]\npi_star = [0.5, 0.3, 0.3]\n"), &[], &["bandit.pi_star", "[0.5, 0.3, 0.3]", "sum to 1"]);
+    assert_rejected(
+        &format!("{GOOD}[bandit]\nbetta = 1.0\n"),
+        &[],
+        &["bandit.betta"],
+    );
+    assert_rejected(
+        &format!("{GOOD}[bandit]\nbeta = \"high\"\n"),
+        &[],
+        &["bandit.beta", "high"],
+    );
+    assert_rejected(
+        &format!("{GOOD}[bandit]\npi_star = [0.5, 0.3, 0.3]\n"),
+        &[],
+        &["bandit.pi_star", "[0.5, 0.3, 0.3]", "sum to 1"],
+    );
     assert_rejected(GOOD, &["bandit.beta=0"], &["bandit.beta", "0", "> 0"]);
-    assert_rejected(GOOD, &["constraints.weight_decay.alpha=[0.1, -1]"], &["constraints.weight_decay.alpha", "-1"]);
-    assert_rejected(GOOD, &["bandit.pi_ref=[0.5, 0.5]"], &["bandit.pi_ref", "2 actions"]);
-    assert_rejected(&format!("{GOOD}[[methods]]\nloss = \"dpoo\"\n"), &[], &["methods[0].loss", "dpoo", "unknown loss"]);
+    assert_rejected(
+        GOOD,
+        &["constraints.weight_decay.alpha=[0.1, -1]"],
+        &["constraints.weight_decay.alpha", "-1"],
+    );
+    assert_rejected(
+        GOOD,
+        &["bandit.pi_ref=[0.5, 0.5]"],
+        &["bandit.pi_ref", "2 actions"],
+    );
+    assert_rejected(
+        &format!("{GOOD}[[methods]]\nloss = \"dpoo\"\n"),
+        &[],
+        &["methods[0].loss", "dpoo", "unknown loss"],
+    );
     assert_rejected(
         &format!("{GOOD}[[methods]]\nloss = \"fdpo\"\ndivergence = \"hellinger\"\n"),
         &[],
         &["methods[0]", "fdpo", "hellinger"],
     );
-    assert_rejected(&format!("{GOOD}[[methods]]\nloss = \"dpo\"\ngamma = 1\n"), &[], &["methods[0]", "dpo", "gamma"]);
-    assert_rejected(&GOOD.replace("weight_decay_sweep", "weight_decay_swep"), &[], &["kind", "weight_decay_swep"]);
+    assert_rejected(
+        &format!("{GOOD}[[methods]]\nloss = \"dpo\"\ngamma = 1\n"),
+        &[],
+        &["methods[0]", "dpo", "gamma"],
+    );
+    assert_rejected(
+        &GOOD.replace("weight_decay_sweep", "weight_decay_swep"),
+        &[],
+        &["kind", "weight_decay_swep"],
+    );
 }
 
 #[test]
@@ -212,10 +299,21 @@ fn an_unwritable_output_folder_is_an_error_with_no_file() {
     std::fs::write(&blocker, "x").expect("write");
     let file = repo("experiments/fig2_weight_decay.toml");
     let out = blocker.join("results").display().to_string();
-    let output = workbench(&["run", &file, "--out", &out, "--quiet", "--set", "optimizer.epochs=5"]);
+    let output = workbench(&[
+        "run",
+        &file,
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        "optimizer.epochs=5",
+    ]);
     assert!(!output.status.success());
     let message = stderr(&output);
-    assert!(message.contains("not-a-folder") && message.trim_end().lines().count() == 1, "{message}");
+    assert!(
+        message.contains("not-a-folder") && message.trim_end().lines().count() == 1,
+        "{message}"
+    );
 }
 
 #[test]
@@ -233,10 +331,30 @@ fn validate_and_list_work() {
     let output = workbench(&["list"]);
     let text = String::from_utf8_lossy(&output.stdout);
     for name in [
-        "dpo", "ipo", "fdpo", "softmax", "convex_mixture", "two_point", "weight_decay", "early_stop", "interval", "simplex",
-        "l2_ball", "ratio", "weight_decay_sweep", "early_stopping", "mode_seeking", "thresholding", "one_step",
-        "penalty_curves", "ndarray", "flex",
+        "dpo",
+        "ipo",
+        "fdpo",
+        "softmax",
+        "convex_mixture",
+        "two_point",
+        "weight_decay",
+        "early_stop",
+        "interval",
+        "simplex",
+        "l2_ball",
+        "ratio",
+        "weight_decay_sweep",
+        "early_stopping",
+        "mode_seeking",
+        "thresholding",
+        "one_step",
+        "penalty_curves",
+        "ndarray",
+        "flex",
     ] {
-        assert!(text.contains(name), "`{name}` missing from workbench list:\n{text}");
+        assert!(
+            text.contains(name),
+            "`{name}` missing from workbench list:\n{text}"
+        );
     }
 }

@@ -31,10 +31,13 @@ impl BackendName {
 
     /// Parses a command-line name.
     pub fn from_name(name: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
-            let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
-            format!("unknown backend `{name}`; known: {}", known.join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|b| b.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
+                format!("unknown backend `{name}`; known: {}", known.join(", "))
+            })
     }
 
     /// Whether this binary was compiled with it.
@@ -99,7 +102,9 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device, Stri
     // Threads of one process may ask at once; the first to configure wins, and a second
     // asking for the same type finds it already set.
     static CONFIGURE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = CONFIGURE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = CONFIGURE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if device.settings().float_dtype != dtype {
         device.configure(dtype).map_err(|e| {
             format!(

@@ -54,8 +54,15 @@ impl Divergence {
             Self::ReverseKl => log_u.add_scalar(1.0),
             Self::ForwardKl => log_u.neg().exp().neg(),
             // log(2u/(1+u)) = log 2 − log(1 + 1/u) = log 2 − softplus(−log u)
-            Self::JensenShannon => softplus(log_u.neg(), 1.0).neg().add_scalar(std::f64::consts::LN_2),
-            Self::Alpha(a) => log_u.mul_scalar(-a).exp().neg().add_scalar(1.0).div_scalar(a),
+            Self::JensenShannon => softplus(log_u.neg(), 1.0)
+                .neg()
+                .add_scalar(std::f64::consts::LN_2),
+            Self::Alpha(a) => log_u
+                .mul_scalar(-a)
+                .exp()
+                .neg()
+                .add_scalar(1.0)
+                .div_scalar(a),
         }
     }
 
@@ -75,7 +82,9 @@ impl Divergence {
             Self::Alpha(a) => {
                 let u = log_u.clone().exp();
                 let u_pow = log_u.mul_scalar(1.0 - a).exp();
-                (u_pow - u.mul_scalar(1.0 - a)).sub_scalar(a).div_scalar(a * (a - 1.0))
+                (u_pow - u.mul_scalar(1.0 - a))
+                    .sub_scalar(a)
+                    .div_scalar(a * (a - 1.0))
             }
         }
     }

@@ -78,7 +78,9 @@ pub enum WorkbenchError {
         reason: String,
     },
     /// Training diverged (a NaN or infinity appeared).
-    #[error("experiment `{experiment}`, {what}: training produced a non-finite value at epoch {epoch}")]
+    #[error(
+        "experiment `{experiment}`, {what}: training produced a non-finite value at epoch {epoch}"
+    )]
     NonFinite {
         /// The experiment.
         experiment: String,

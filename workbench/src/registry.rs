@@ -84,7 +84,9 @@ impl Registry {
 
     /// Every loss, sorted by name.
     pub fn losses(&self) -> impl Iterator<Item = (&str, &LossEntry)> {
-        self.losses.iter().map(|(name, entry)| (name.as_str(), entry))
+        self.losses
+            .iter()
+            .map(|(name, entry)| (name.as_str(), entry))
     }
 
     /// The experiment kind `name`, if registered.

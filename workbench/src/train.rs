@@ -75,7 +75,10 @@ pub fn train<P: BanditPolicy>(
     for epoch in 0..epochs {
         for step in 0..objective.steps_per_epoch() {
             let mut loss = objective.loss(policy.log_probs(), epoch, step);
-            for penalty in constraints.iter().filter_map(|c| c.penalty(policy.parameters())) {
+            for penalty in constraints
+                .iter()
+                .filter_map(|c| c.penalty(policy.parameters()))
+            {
                 loss = loss + penalty;
             }
             let grads = GradientsParams::from_grads(loss.sum().backward(), &policy);

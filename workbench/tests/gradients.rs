@@ -6,7 +6,9 @@ mod common;
 use burn::tensor::{Tensor, TensorData};
 use common::{device, loss, problem};
 use std::sync::Arc;
-use workbench::bandit::{BanditObjective, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective};
+use workbench::bandit::{
+    BanditObjective, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
+};
 use workbench::losses::PairwiseLoss;
 use workbench::train::to_vec;
 
@@ -15,7 +17,8 @@ const THETA: [f64; 3] = [0.3, -0.7, 0.2];
 /// The objective and its gradient at θ (autodiff), for one variant.
 fn value_and_grad(objective: &dyn BanditObjective, theta: &[f64]) -> (f64, Vec<f64>) {
     let device = device();
-    let t = Tensor::<2>::from_data(TensorData::new(theta.to_vec(), [1, theta.len()]), &device).require_grad();
+    let t = Tensor::<2>::from_data(TensorData::new(theta.to_vec(), [1, theta.len()]), &device)
+        .require_grad();
     let log_probs = burn::tensor::activation::log_softmax(t.clone(), 1);
     let value = objective.loss(log_probs, 0, 0).sum();
     let grads = value.backward();
@@ -37,7 +40,11 @@ fn check_gradient(objective: &dyn BanditObjective, what: &str) {
         plus[k] += h;
         minus[k] -= h;
         let numeric = (value(objective, &plus) - value(objective, &minus)) / (2.0 * h);
-        assert!((grad[k] - numeric).abs() < 1e-7, "{what}: ∂/∂θ{k} autodiff {} vs numeric {numeric}", grad[k]);
+        assert!(
+            (grad[k] - numeric).abs() < 1e-7,
+            "{what}: ∂/∂θ{k} autodiff {} vs numeric {numeric}",
+            grad[k]
+        );
     }
 }
 
@@ -85,7 +92,12 @@ fn fdpo_reverse_kl_equals_dpo() {
     let p = problem(0.7);
     let data = || PreferenceData::new(&p, PairScheme::Reference, DataMode::Expected);
     let dpo = PreferenceObjective::new(loss("dpo", ""), &p, data(), &device);
-    let fdpo = PreferenceObjective::new(loss("fdpo", "divergence = \"reverse_kl\""), &p, data(), &device);
+    let fdpo = PreferenceObjective::new(
+        loss("fdpo", "divergence = \"reverse_kl\""),
+        &p,
+        data(),
+        &device,
+    );
     let (v1, g1) = value_and_grad(&dpo, &THETA);
     let (v2, g2) = value_and_grad(&fdpo, &THETA);
     assert!((v1 - v2).abs() < 1e-12, "{v1} vs {v2}");

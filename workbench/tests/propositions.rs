@@ -6,7 +6,11 @@ use burn::tensor::{Tensor, TensorData};
 use common::{device, loss};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use workbench::bandit::{BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective};
+use workbench::analysis::ratio_constraint::{eq49_as_printed, ipo_ratio_13, rlhf_ratio_13};
+use workbench::bandit::{
+    BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective,
+    RlhfObjective,
+};
 use workbench::constraints::{Constraint, Projection};
 use workbench::distance::kl;
 use workbench::losses::PairLogProbs;
@@ -54,11 +58,19 @@ fn prop_3_1_dpo_is_forward_kl_and_rlhf_is_reverse_kl() {
             reverse.push(value(&rlhf, &theta) - kl(&pi, &p.pi_star));
         }
         for constants in [&forward, &reverse] {
-            let spread = constants.iter().cloned().fold(f64::MIN, f64::max) - constants.iter().cloned().fold(f64::MAX, f64::min);
-            assert!(spread < 1e-12, "π*(a) = {pi_star_a}: not constant, spread {spread}");
+            let spread = constants.iter().cloned().fold(f64::MIN, f64::max)
+                - constants.iter().cloned().fold(f64::MAX, f64::min);
+            assert!(
+                spread < 1e-12,
+                "π*(a) = {pi_star_a}: not constant, spread {spread}"
+            );
         }
         // −Σπ log π* + KL(π ‖ π_ref) = KL(π ‖ π*) − log π_ref(y) with π_ref ≡ ½ (eq. 36).
-        assert!((reverse[0] - std::f64::consts::LN_2).abs() < 1e-12, "RLHF constant {}", reverse[0]);
+        assert!(
+            (reverse[0] - std::f64::consts::LN_2).abs() < 1e-12,
+            "RLHF constant {}",
+            reverse[0]
+        );
     }
 }
 
@@ -68,7 +80,8 @@ fn prop_3_1_dpo_is_forward_kl_and_rlhf_is_reverse_kl() {
 #[test]
 fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
     let registry = workbench::Registry::builtin();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/mode_seeking.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/mode_seeking.toml");
     let experiment = workbench::config::load(&path, &[], &registry).expect("valid experiment");
     let context = workbench::experiments::RunContext {
         device: device(),
@@ -78,25 +91,16 @@ fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
     };
     let results = experiment.run(&context).expect("runs");
     let theta = |name: &str| results.get(name).expect(name).values[0];
-    assert!((theta("theta_dpo") - 0.4).abs() < 2e-3, "θ_DPO = {}", theta("theta_dpo"));
-    assert!(theta("theta_rlhf") >= 0.999, "θ_RLHF = {}", theta("theta_rlhf"));
-}
-
-/// Closed form of the RLHF-with-r_IPO optimum under (40), from the KKT conditions of (42):
-/// with π₂ = cπ₁, log(π₁/π₃) = [log o₁ + c log(o₂/c) − (1 + c) log o₃]/(1 + c), o the
-/// unconstrained optimum. Eq. (49) as printed does not give this (see the test below).
-fn rlhf_ratio_13(o: &[f64], c: f64) -> f64 {
-    ((o[0].ln() + c * (o[1] / c).ln() - (1.0 + c) * o[2].ln()) / (1.0 + c)).exp()
-}
-
-/// Eq. (49) exactly as printed.
-fn eq49_as_printed(o: &[f64], c: f64) -> f64 {
-    (c + 1.0) / o[0] * (o[0] * o[1] * c).sqrt()
-}
-
-/// Eq. (53): π₁/π₃ = c^(−1/2) exp((p*(y₁ ≻ μ) + p*(y₂ ≻ μ) − 2p*(y₃ ≻ μ))/2).
-fn ipo_ratio_13(r_ipo: &[f64], c: f64) -> f64 {
-    c.powf(-0.5) * ((r_ipo[0] + r_ipo[1] - 2.0 * r_ipo[2]) / 2.0).exp()
+    assert!(
+        (theta("theta_dpo") - 0.4).abs() < 2e-3,
+        "θ_DPO = {}",
+        theta("theta_dpo")
+    );
+    assert!(
+        theta("theta_rlhf") >= 0.999,
+        "θ_RLHF = {}",
+        theta("theta_rlhf")
+    );
 }
 
 /// Trains `objective` on softmax logits by projected gradient descent onto (40).
@@ -110,7 +114,8 @@ fn projected_optimum(objective: &dyn BanditObjective, p: &BanditProblem, c: f64)
     })];
     let gd = OptimizerSpec::GradientDescent { lr: 0.5 };
     let bar = indicatif::ProgressBar::hidden();
-    let run = train::train(policy, objective, &ratio, &gd, 4000, Record::Final, &bar).expect("finite");
+    let run =
+        train::train(policy, objective, &ratio, &gd, 4000, Record::Final, &bar).expect("finite");
     run.last().to_vec()
 }
 
@@ -139,12 +144,24 @@ fn prop_3_2_constrained_ipo_and_rlhf_optima_follow_eqs_49_and_53_and_differ() {
     let ipo_pi = projected_optimum(&ipo_objective, &p, c);
 
     for pi in [&rlhf_pi, &ipo_pi] {
-        assert!((pi[1] / pi[0] - c).abs() < 1e-9, "not on the boundary π₂ = cπ₁: {pi:?}");
+        assert!(
+            (pi[1] / pi[0] - c).abs() < 1e-9,
+            "not on the boundary π₂ = cπ₁: {pi:?}"
+        );
     }
     let (rlhf_ratio, ipo_ratio) = (rlhf_pi[0] / rlhf_pi[2], ipo_pi[0] / ipo_pi[2]);
-    assert!((rlhf_ratio - rlhf_ratio_13(&optimum, c)).abs() < 1e-6, "RLHF π₁/π₃ {rlhf_ratio}");
-    assert!((ipo_ratio - ipo_ratio_13(&r_ipo, c)).abs() < 1e-6, "IPO π₁/π₃ {ipo_ratio}");
-    assert!((rlhf_ratio - ipo_ratio).abs() > 1e-4, "the two optima should differ: {rlhf_ratio} vs {ipo_ratio}");
+    assert!(
+        (rlhf_ratio - rlhf_ratio_13(&optimum, c)).abs() < 1e-6,
+        "RLHF π₁/π₃ {rlhf_ratio}"
+    );
+    assert!(
+        (ipo_ratio - ipo_ratio_13(&r_ipo, c)).abs() < 1e-6,
+        "IPO π₁/π₃ {ipo_ratio}"
+    );
+    assert!(
+        (rlhf_ratio - ipo_ratio).abs() > 1e-4,
+        "the two optima should differ: {rlhf_ratio} vs {ipo_ratio}"
+    );
     // Eq. (49) as printed is not the optimum (2.44 against 1.179 here).
     assert!((eq49_as_printed(&optimum, c) - rlhf_ratio).abs() > 0.5);
 }
@@ -156,7 +173,9 @@ fn prop_3_2_constrained_ipo_and_rlhf_optima_follow_eqs_49_and_53_and_differ() {
 /// (spread 1e-12 over random policies).
 #[test]
 fn prop_4_1_gaussian_nll_minimised_over_gamma_is_dpo() {
-    let nll = |v: [f64; 2], gamma: f64| (v[0] * v[0] + v[1] * v[1]) / (2.0 * gamma) + gamma.ln() + (2.0 * std::f64::consts::PI).ln();
+    let nll = |v: [f64; 2], gamma: f64| {
+        (v[0] * v[0] + v[1] * v[1]) / (2.0 * gamma) + gamma.ln() + (2.0 * std::f64::consts::PI).ln()
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(41);
     for _ in 0..20 {
         let v: [f64; 2] = [rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0)];
@@ -173,7 +192,10 @@ fn prop_4_1_gaussian_nll_minimised_over_gamma_is_dpo() {
             }
         }
         let numeric = (0.5 * (a + b)).exp();
-        assert!((numeric - best).abs() < 1e-6 * best, "γ* {numeric} vs ½vᵀv {best}");
+        assert!(
+            (numeric - best).abs() < 1e-6 * best,
+            "γ* {numeric} vs ½vᵀv {best}"
+        );
     }
 
     let device = device();
@@ -181,11 +203,15 @@ fn prop_4_1_gaussian_nll_minimised_over_gamma_is_dpo() {
         let (ref_w, ref_l) = (0.3f64, 0.6f64);
         let mut constants = Vec::new();
         for _ in 0..30 {
-            let (pi_w, pi_l) = (rng.random_range(0.01..0.99f64), rng.random_range(0.01..0.99f64));
+            let (pi_w, pi_l) = (
+                rng.random_range(0.01..0.99f64),
+                rng.random_range(0.01..0.99f64),
+            );
             let mu = |x: f64| x.powf(beta / 2.0);
             let v = [mu(pi_l / pi_w), mu(ref_l / ref_w)];
             let minimised = nll(v, 0.5 * (v[0] * v[0] + v[1] * v[1]));
-            let row = |x: f64| Tensor::<2>::from_data(TensorData::new(vec![x.ln()], [1, 1]), &device);
+            let row =
+                |x: f64| Tensor::<2>::from_data(TensorData::new(vec![x.ln()], [1, 1]), &device);
             let inputs = PairLogProbs {
                 policy_chosen: row(pi_w),
                 policy_rejected: row(pi_l),
@@ -195,7 +221,11 @@ fn prop_4_1_gaussian_nll_minimised_over_gamma_is_dpo() {
             let dpo = to_vec(loss("dpo", "").loss(&inputs, beta))[0];
             constants.push(minimised - dpo);
         }
-        let spread = constants.iter().cloned().fold(f64::MIN, f64::max) - constants.iter().cloned().fold(f64::MAX, f64::min);
-        assert!(spread < 1e-12, "β = {beta}: NLL − DPO not constant (spread {spread})");
+        let spread = constants.iter().cloned().fold(f64::MIN, f64::max)
+            - constants.iter().cloned().fold(f64::MAX, f64::min);
+        assert!(
+            spread < 1e-12,
+            "β = {beta}: NLL − DPO not constant (spread {spread})"
+        );
     }
 }

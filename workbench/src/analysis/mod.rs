@@ -2,4 +2,5 @@
 //! the report explains differences with.
 
 pub mod penalty;
+pub mod ratio_constraint;
 pub mod two_point;

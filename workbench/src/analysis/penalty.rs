@@ -23,7 +23,9 @@ mod tests {
         for gamma in [0.01, 1.0, 10.0] {
             let u0 = 1.0;
             assert!((normalised_log_penalty(u0, gamma, u0) - u0).abs() < 1e-12);
-            let slope = (normalised_log_penalty(u0 + 1e-6, gamma, u0) - normalised_log_penalty(u0 - 1e-6, gamma, u0)) / 2e-6;
+            let slope = (normalised_log_penalty(u0 + 1e-6, gamma, u0)
+                - normalised_log_penalty(u0 - 1e-6, gamma, u0))
+                / 2e-6;
             assert!((slope - 1.0).abs() < 1e-6);
         }
         // γ → ∞: the normalised curve approaches |u| on [−2, 2].

@@ -16,7 +16,8 @@ pub fn eq20_loss(theta: f64, ratio: f64, beta: f64) -> f64 {
 /// d/dθ [ℓ(θ) + α θ²] for θ ∈ (0, 1).
 pub fn penalised_slope(theta: f64, ratio: f64, beta: f64, alpha: f64) -> f64 {
     let q = (1.0 - theta) / theta;
-    -beta * q.powf(beta - 1.0) / (theta * theta * (ratio.powf(beta) + q.powf(beta))) + 2.0 * alpha * theta
+    -beta * q.powf(beta - 1.0) / (theta * theta * (ratio.powf(beta) + q.powf(beta)))
+        + 2.0 * alpha * theta
 }
 
 /// An interior stationary point of ℓ + αθ².
@@ -110,6 +111,11 @@ mod tests {
         assert!((r - 0.2007).abs() < 1e-4, "{r}");
         assert!(stationary_points(0.1, 0.5, 1.0).is_empty());
         let points = stationary_points(1.0, 0.5, 1.0);
-        assert!(points.iter().any(|p| p.is_minimum && (p.theta - 0.5).abs() < 1e-3), "{points:?}");
+        assert!(
+            points
+                .iter()
+                .any(|p| p.is_minimum && (p.theta - 0.5).abs() < 1e-3),
+            "{points:?}"
+        );
     }
 }

@@ -139,7 +139,11 @@ fn expected_pairs(problem: &BanditProblem, scheme: PairScheme) -> Vec<LabelledPa
                     // (i, i) is one event, whichever way it is labelled.
                     let draws = if i == j { 1.0 } else { 2.0 };
                     let p_pair = draws * problem.pi_ref[i] * problem.pi_ref[j];
-                    let p_label = if i == j { 1.0 } else { problem.preference(i, j) };
+                    let p_label = if i == j {
+                        1.0
+                    } else {
+                        problem.preference(i, j)
+                    };
                     push(i, j, p_pair * p_label);
                 }
             }

@@ -50,7 +50,10 @@ impl PairBatch {
     fn new(rows: &[(&[LabelledPair], &[f64])], device: &Device) -> Self {
         let (v, n) = (rows.len(), rows[0].0.len());
         let ints = |f: fn(&LabelledPair) -> usize| {
-            let values: Vec<i64> = rows.iter().flat_map(|(pairs, _)| pairs.iter().map(|p| f(p) as i64)).collect();
+            let values: Vec<i64> = rows
+                .iter()
+                .flat_map(|(pairs, _)| pairs.iter().map(|p| f(p) as i64))
+                .collect();
             if v == 1 {
                 PairIndices::Shared(Tensor::from_data(TensorData::new(values, [n]), device))
             } else {
@@ -94,7 +97,12 @@ impl PreferenceObjective {
         data: PreferenceData,
         device: &Device,
     ) -> Self {
-        Self::per_variant(loss, problem.beta, vec![(data, problem.log_pi_ref())], device)
+        Self::per_variant(
+            loss,
+            problem.beta,
+            vec![(data, problem.log_pi_ref())],
+            device,
+        )
     }
 
     /// `loss` with its own data and log π_ref for each variant (a sweep over seeds or
@@ -110,15 +118,22 @@ impl PreferenceObjective {
         device: &Device,
     ) -> Self {
         let full_batch = rows.iter().all(|(data, _)| data.is_full_batch()).then(|| {
-            let views: Vec<(&[LabelledPair], &[f64])> =
-                rows.iter().map(|(data, reference)| (data.pairs(), reference.as_slice())).collect();
+            let views: Vec<(&[LabelledPair], &[f64])> = rows
+                .iter()
+                .map(|(data, reference)| (data.pairs(), reference.as_slice()))
+                .collect();
             assert!(
-                views.iter().all(|(pairs, _)| pairs.len() == views[0].0.len()),
+                views
+                    .iter()
+                    .all(|(pairs, _)| pairs.len() == views[0].0.len()),
                 "every variant needs the same number of pairs"
             );
             PairBatch::new(&views, device)
         });
-        assert!(full_batch.is_some() || rows.len() == 1, "minibatches need shared data");
+        assert!(
+            full_batch.is_some() || rows.len() == 1,
+            "minibatches need shared data"
+        );
         Self {
             loss,
             beta,

@@ -7,7 +7,10 @@ use figment::error::Kind;
 /// variable it came from).
 pub fn config_error(error: figment::Error, file: &str) -> ConfigError {
     // A figment error chains every error found; the first is the one to fix first.
-    let error = error.into_iter().next().expect("a figment error holds at least one");
+    let error = error
+        .into_iter()
+        .next()
+        .expect("a figment error holds at least one");
     let key = error.path.join(".");
     let value = match &error.kind {
         Kind::InvalidType(actual, _) | Kind::InvalidValue(actual, _) => actual.to_string(),

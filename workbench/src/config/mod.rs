@@ -38,9 +38,13 @@ pub fn load(
         .map_err(|e| config_error(e, &file))?;
     let Some(experiment_kind) = registry.kind(&kind) else {
         let known = registry.kind_names().join(", ");
-        return Err(ConfigError::new("kind", format!("{kind:?}"), format!("unknown kind; known: {known}"))
-            .in_file(&file)
-            .into());
+        return Err(ConfigError::new(
+            "kind",
+            format!("{kind:?}"),
+            format!("unknown kind; known: {known}"),
+        )
+        .in_file(&file)
+        .into());
     };
     Ok(experiment_kind.prepare(&figment, registry, &file)?)
 }

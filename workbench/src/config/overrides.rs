@@ -21,7 +21,9 @@ pub fn parse_override(text: &str) -> Result<Override, String> {
         .ok_or_else(|| format!("--set {text}: expected KEY=VALUE"))?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(format!("--set {text}: the key must be dotted names, e.g. bandit.beta"));
+        return Err(format!(
+            "--set {text}: the key must be dotted names, e.g. bandit.beta"
+        ));
     }
     let value = format!("v = {raw}")
         .parse::<toml::Table>()

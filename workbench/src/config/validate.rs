@@ -79,9 +79,16 @@ pub fn check(ok: bool, key: &str, value: impl Serialize, reason: &str) -> Result
 /// A probability vector: finite, non-negative (positive if `strict`), summing to 1.
 pub fn check_distribution(key: &str, p: &[f64], strict: bool) -> Result<(), ConfigError> {
     check(p.len() >= 2, key, p, "needs at least 2 actions")?;
-    let sign_ok = p.iter().all(|x| x.is_finite() && if strict { *x > 0.0 } else { *x >= 0.0 });
+    let sign_ok = p
+        .iter()
+        .all(|x| x.is_finite() && if strict { *x > 0.0 } else { *x >= 0.0 });
     let sign = if strict { "positive" } else { "non-negative" };
-    check(sign_ok, key, p, &format!("probabilities must be finite and {sign}"))?;
+    check(
+        sign_ok,
+        key,
+        p,
+        &format!("probabilities must be finite and {sign}"),
+    )?;
     let total: f64 = p.iter().sum();
     check(
         (total - 1.0).abs() <= 1e-6,
@@ -95,7 +102,9 @@ pub fn check_distribution(key: &str, p: &[f64], strict: bool) -> Result<(), Conf
 pub fn check_name(name: &str) -> Result<(), ConfigError> {
     check(
         !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
             && !name.starts_with('.'),
         "name",
         name,
@@ -111,9 +120,18 @@ pub fn bandit(b: &BanditSection) -> Result<BanditProblem, ConfigError> {
         b.pi_star.len() == b.pi_ref.len(),
         "bandit.pi_ref",
         &b.pi_ref,
-        &format!("has {} actions but bandit.pi_star has {}", b.pi_ref.len(), b.pi_star.len()),
+        &format!(
+            "has {} actions but bandit.pi_star has {}",
+            b.pi_ref.len(),
+            b.pi_star.len()
+        ),
     )?;
-    check(b.beta.is_finite() && b.beta > 0.0, "bandit.beta", b.beta, "must be > 0")?;
+    check(
+        b.beta.is_finite() && b.beta > 0.0,
+        "bandit.beta",
+        b.beta,
+        "must be > 0",
+    )?;
     check(
         b.reward_floor.is_finite() && b.reward_floor > 0.0,
         "bandit.reward_floor",
@@ -133,13 +151,22 @@ pub fn pair_scheme(pairs: &str) -> Result<PairScheme, ConfigError> {
     match pairs {
         "uniform" => Ok(PairScheme::Uniform),
         "reference" => Ok(PairScheme::Reference),
-        _ => Err(ConfigError::new("data.pairs", show(pairs), "expected \"uniform\" or \"reference\"")),
+        _ => Err(ConfigError::new(
+            "data.pairs",
+            show(pairs),
+            "expected \"uniform\" or \"reference\"",
+        )),
     }
 }
 
 /// An `[optimizer]` section into the optimiser and the number of epochs.
 pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigError> {
-    check(o.lr.is_finite() && o.lr > 0.0, "optimizer.lr", o.lr, "must be > 0")?;
+    check(
+        o.lr.is_finite() && o.lr > 0.0,
+        "optimizer.lr",
+        o.lr,
+        "must be > 0",
+    )?;
     check(o.epochs >= 1, "optimizer.epochs", o.epochs, "must be >= 1")?;
     let spec = match o.name.as_str() {
         "adam" => {
@@ -149,7 +176,12 @@ pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigE
                 &o.betas,
                 "must be two numbers in [0, 1)",
             )?;
-            check(o.eps.is_finite() && o.eps > 0.0, "optimizer.eps", o.eps, "must be > 0")?;
+            check(
+                o.eps.is_finite() && o.eps > 0.0,
+                "optimizer.eps",
+                o.eps,
+                "must be > 0",
+            )?;
             OptimizerSpec::Adam(AdamSpec {
                 lr: o.lr,
                 betas: [o.betas[0], o.betas[1]],
@@ -157,7 +189,13 @@ pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigE
             })
         }
         "gd" => OptimizerSpec::GradientDescent { lr: o.lr },
-        _ => return Err(ConfigError::new("optimizer.name", show(&o.name), "unknown optimizer; known: adam, gd")),
+        _ => {
+            return Err(ConfigError::new(
+                "optimizer.name",
+                show(&o.name),
+                "unknown optimizer; known: adam, gd",
+            ));
+        }
     };
     Ok((spec, o.epochs))
 }
@@ -192,7 +230,11 @@ impl IntervalSection {
     /// Validates `lo ≤ hi` within `[0, 1]` and returns the projection.
     pub fn projection(&self, key: &str) -> Result<Projection, ConfigError> {
         check(
-            self.lo.is_finite() && self.hi.is_finite() && 0.0 <= self.lo && self.lo < self.hi && self.hi <= 1.0,
+            self.lo.is_finite()
+                && self.hi.is_finite()
+                && 0.0 <= self.lo
+                && self.lo < self.hi
+                && self.hi <= 1.0,
             key,
             [self.lo, self.hi],
             "needs 0 <= lo < hi <= 1",
@@ -203,4 +245,3 @@ impl IntervalSection {
         })
     }
 }
-

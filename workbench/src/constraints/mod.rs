@@ -105,11 +105,32 @@ impl Constraint for EarlyStop {
 
 /// Every constraint kind, with a one-line description, for `workbench list`.
 pub const CONSTRAINTS: [(&str, &str); 7] = [
-    ("weight_decay", "α‖θ‖² added to the loss (App. B.1); alpha = number, or a grid to sweep"),
-    ("decoupled_weight_decay", "θ ← θ − lr·α·θ after each step (AdamW style); alpha = number or grid"),
-    ("early_stop", "stop after `epochs` epochs; every epoch's policy can be recorded"),
-    ("interval", "projection of θ onto [lo, hi] after each step (projected Adam / GD)"),
-    ("simplex", "projection of θ onto the probability simplex after each step"),
-    ("l2_ball", "projection of θ onto ‖θ‖₂ ≤ radius after each step"),
-    ("ratio", "eq. (40) on softmax logits: π(numerator)/π(denominator) ≥ min_ratio"),
+    (
+        "weight_decay",
+        "α‖θ‖² added to the loss (App. B.1); alpha = number, or a grid to sweep",
+    ),
+    (
+        "decoupled_weight_decay",
+        "θ ← θ − lr·α·θ after each step (AdamW style); alpha = number or grid",
+    ),
+    (
+        "early_stop",
+        "stop after `epochs` epochs; every epoch's policy can be recorded",
+    ),
+    (
+        "interval",
+        "projection of θ onto [lo, hi] after each step (projected Adam / GD)",
+    ),
+    (
+        "simplex",
+        "projection of θ onto the probability simplex after each step",
+    ),
+    (
+        "l2_ball",
+        "projection of θ onto ‖θ‖₂ ≤ radius after each step",
+    ),
+    (
+        "ratio",
+        "eq. (40) on softmax logits: π(numerator)/π(denominator) ≥ min_ratio",
+    ),
 ];

@@ -2,7 +2,9 @@
 //! (early stopping as an epoch budget), against the counterpart at the same budget and
 //! against the counterpart trained for all epochs.
 
-use super::constraint_gap::{ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances};
+use super::constraint_gap::{
+    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances,
+};
 use super::{Experiment, ExperimentKind, RunContext};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::registry::Registry;
@@ -32,7 +34,10 @@ impl ExperimentKind for EarlyStopping {
         let spec = prepare_spec(figment, registry, file)?;
         for (key, alpha) in [
             ("constraints.weight_decay.alpha", &spec.weight_decay),
-            ("constraints.decoupled_weight_decay.alpha", &spec.decoupled_weight_decay),
+            (
+                "constraints.decoupled_weight_decay.alpha",
+                &spec.decoupled_weight_decay,
+            ),
         ] {
             if let Some(alpha) = alpha.as_ref().filter(|a| a.len() > 1) {
                 return Err(ConfigError::new(
@@ -58,19 +63,33 @@ fn run(spec: &ConstraintGapSpec, context: &RunContext) -> Result<Results, Workbe
         let same_budget: Vec<(&[f64], &[f64])> = (0..epochs)
             .map(|e| (trained.policy(e, 0), counterpart.policy(e, 0)))
             .collect();
-        push_distances(&mut results, &format!("{label}/"), spec.distance, &same_budget);
+        push_distances(
+            &mut results,
+            &format!("{label}/"),
+            spec.distance,
+            &same_budget,
+        );
         let converged = counterpart.last();
         let to_converged = same_budget
             .iter()
             .map(|(m, _)| spec.distance.between(m, converged))
             .collect();
         results.vector(format!("{label}/distance_converged"), to_converged);
-        results.push(format!("{label}/policy"), &[epochs, k], trained.snapshots.concat());
-        results.push(format!("{label}/rlhf_policy"), &[epochs, k], counterpart.snapshots.concat());
+        results.push(
+            format!("{label}/policy"),
+            &[epochs, k],
+            trained.snapshots.concat(),
+        );
+        results.push(
+            format!("{label}/rlhf_policy"),
+            &[epochs, k],
+            counterpart.snapshots.concat(),
+        );
     }
     results.vector("epoch", (0..epochs).map(|e| e as f64).collect());
-    results
-        .notes
-        .push(("distance_converged".into(), "distance to the counterpart's final (all-epoch) policy".into()));
+    results.notes.push((
+        "distance_converged".into(),
+        "distance to the counterpart's final (all-epoch) policy".into(),
+    ));
     Ok(results)
 }

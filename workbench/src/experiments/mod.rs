@@ -5,6 +5,7 @@ mod early_stopping;
 mod mode_seeking;
 mod one_step;
 mod penalty_curves;
+mod ratio_constraint;
 mod thresholding;
 mod two_point_dpo;
 mod weight_decay_sweep;
@@ -13,6 +14,7 @@ pub use early_stopping::EarlyStopping;
 pub use mode_seeking::ModeSeeking;
 pub use one_step::OneStep;
 pub use penalty_curves::PenaltyCurves;
+pub use ratio_constraint::RatioConstraint;
 pub use thresholding::Thresholding;
 pub use weight_decay_sweep::WeightDecaySweep;
 
@@ -82,5 +84,6 @@ pub fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
         Arc::new(Thresholding),
         Arc::new(OneStep),
         Arc::new(PenaltyCurves),
+        Arc::new(RatioConstraint),
     ]
 }

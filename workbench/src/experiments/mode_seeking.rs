@@ -4,9 +4,11 @@
 //! (θ ≈ 0.4 in expected mode). Sampled mode repeats DPO over seeds, all seeds in one batch.
 
 use super::{Experiment, ExperimentKind, RunContext};
-use crate::bandit::{BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective};
-use crate::config::{config_error, validate as check};
+use crate::bandit::{
+    BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
+};
 use crate::config::validate::IntervalConstraints;
+use crate::config::{config_error, validate as check};
 use crate::constraints::{Constraint, Projection};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::Dpo;
@@ -146,17 +148,50 @@ impl ModeSeekingFile {
         let problem = check::bandit(&self.bandit)?;
         let k = problem.actions();
         let p = &self.policy;
-        check::check(p.name == "convex_mixture", "policy.name", &p.name, "this kind needs convex_mixture")?;
-        check::check(p.components.len() == 2, "policy.components", &p.components, "needs two components [p0, p1]")?;
+        check::check(
+            p.name == "convex_mixture",
+            "policy.name",
+            &p.name,
+            "this kind needs convex_mixture",
+        )?;
+        check::check(
+            p.components.len() == 2,
+            "policy.components",
+            &p.components,
+            "needs two components [p0, p1]",
+        )?;
         for (i, c) in p.components.iter().enumerate() {
             check::check_distribution(&format!("policy.components[{i}]"), c, false)?;
-            check::check(c.len() == k, &format!("policy.components[{i}]"), c, &format!("needs {k} entries"))?;
+            check::check(
+                c.len() == k,
+                &format!("policy.components[{i}]"),
+                c,
+                &format!("needs {k} entries"),
+            )?;
         }
-        let interval = self.constraints.interval.projection("constraints.interval")?;
+        let interval = self
+            .constraints
+            .interval
+            .projection("constraints.interval")?;
         let (lo, hi) = (self.constraints.interval.lo, self.constraints.interval.hi);
-        check::check((lo..=hi).contains(&p.init), "policy.init", p.init, "must lie in [lo, hi]")?;
-        check::check(!self.sampled.seeds.is_empty(), "sampled.seeds", &self.sampled.seeds, "needs at least one seed")?;
-        check::check(self.sampled.n_pairs >= 1, "sampled.n_pairs", self.sampled.n_pairs, "must be >= 1")?;
+        check::check(
+            (lo..=hi).contains(&p.init),
+            "policy.init",
+            p.init,
+            "must lie in [lo, hi]",
+        )?;
+        check::check(
+            !self.sampled.seeds.is_empty(),
+            "sampled.seeds",
+            &self.sampled.seeds,
+            "needs at least one seed",
+        )?;
+        check::check(
+            self.sampled.n_pairs >= 1,
+            "sampled.n_pairs",
+            self.sampled.n_pairs,
+            "must be >= 1",
+        )?;
         let (optimizer, epochs) = check::optimizer(&self.optimizer)?;
         Ok(Spec {
             name: self.name.clone(),
@@ -184,7 +219,12 @@ impl ExperimentKind for ModeSeeking {
         "Section 3.3: θ of a convex mixture under projected Adam, DPO (mode covering) vs RLHF (mode seeking)"
     }
 
-    fn prepare(&self, figment: &Figment, _registry: &Registry, file: &str) -> Result<Box<dyn Experiment>, ConfigError> {
+    fn prepare(
+        &self,
+        figment: &Figment,
+        _registry: &Registry,
+        file: &str,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
         let raw: ModeSeekingFile = figment.extract().map_err(|e| config_error(e, file))?;
         let spec = raw.validate().map_err(|e| e.in_file(file))?;
         Ok(Box::new(spec))
@@ -192,11 +232,32 @@ impl ExperimentKind for ModeSeeking {
 }
 
 impl Spec {
-    fn train(&self, objective: &dyn crate::bandit::BanditObjective, variants: usize, record: Record, context: &RunContext, label: &str) -> Result<Trajectory, WorkbenchError> {
-        let policy = ConvexMixture::new(&self.components[0], &self.components[1], self.init, variants, &context.device);
+    fn train(
+        &self,
+        objective: &dyn crate::bandit::BanditObjective,
+        variants: usize,
+        record: Record,
+        context: &RunContext,
+        label: &str,
+    ) -> Result<Trajectory, WorkbenchError> {
+        let policy = ConvexMixture::new(
+            &self.components[0],
+            &self.components[1],
+            self.init,
+            variants,
+            &context.device,
+        );
         let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
         let bar = crate::progress::bar(self.epochs as u64, label, context.progress);
-        let run = train::train(policy, objective, &constraints, &self.optimizer, self.epochs, record, &bar);
+        let run = train::train(
+            policy,
+            objective,
+            &constraints,
+            &self.optimizer,
+            self.epochs,
+            record,
+            &bar,
+        );
         bar.finish_and_clear();
         run.map_err(|e| WorkbenchError::NonFinite {
             experiment: self.name.clone(),
@@ -242,11 +303,21 @@ impl Experiment for Spec {
                     seed,
                     batch_size: 0,
                 };
-                (PreferenceData::new(&self.problem, self.scheme, mode), log_pi_ref.clone())
+                (
+                    PreferenceData::new(&self.problem, self.scheme, mode),
+                    log_pi_ref.clone(),
+                )
             })
             .collect();
-        let sampled_objective = PreferenceObjective::per_variant(dpo, self.problem.beta, rows, device);
-        let sampled = self.train(&sampled_objective, self.seeds.len(), Record::Final, context, "dpo (sampled)")?;
+        let sampled_objective =
+            PreferenceObjective::per_variant(dpo, self.problem.beta, rows, device);
+        let sampled = self.train(
+            &sampled_objective,
+            self.seeds.len(),
+            Record::Final,
+            context,
+            "dpo (sampled)",
+        )?;
 
         let mut results = Results::new(&self.name, "mode_seeking", &self.config_toml);
         results.backend = context.backend.clone();
@@ -264,7 +335,10 @@ impl Experiment for Spec {
         results.vector("sampled/theta_dpo", thetas);
         results.scalar("sampled/mean", mean);
         results.scalar("sampled/std", std);
-        results.notes.push(("sampled/std".into(), "population standard deviation (ddof = 0) over seeds".into()));
+        results.notes.push((
+            "sampled/std".into(),
+            "population standard deviation (ddof = 0) over seeds".into(),
+        ));
         Ok(results)
     }
 }

@@ -96,8 +96,18 @@ fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
 impl OneStepFile {
     fn validate(&self) -> Result<Spec, ConfigError> {
         crate::config::validate::check_name(&self.name)?;
-        check(self.points >= 2, "points", self.points, "needs at least 2 points")?;
-        check(self.ratio_min < self.ratio_max, "ratio_max", self.ratio_max, "must exceed ratio_min")?;
+        check(
+            self.points >= 2,
+            "points",
+            self.points,
+            "needs at least 2 points",
+        )?;
+        check(
+            self.ratio_min < self.ratio_max,
+            "ratio_max",
+            self.ratio_max,
+            "must exceed ratio_min",
+        )?;
         let ratios = log_space(self.ratio_min, self.ratio_max, self.points);
         check_ratios("ratio_min", &ratios)?;
         check_beta(self.beta)?;
@@ -109,7 +119,10 @@ impl OneStepFile {
             ratios,
             beta: self.beta,
             optimizer,
-            interval: self.constraints.interval.projection("constraints.interval")?,
+            interval: self
+                .constraints
+                .interval
+                .projection("constraints.interval")?,
         })
     }
 }
@@ -123,7 +136,12 @@ impl ExperimentKind for OneStep {
         "Figure 5: absolute and relative decrease of the two-point DPO loss after one GD step, over reference ratios"
     }
 
-    fn prepare(&self, figment: &Figment, _registry: &Registry, file: &str) -> Result<Box<dyn Experiment>, ConfigError> {
+    fn prepare(
+        &self,
+        figment: &Figment,
+        _registry: &Registry,
+        file: &str,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
         let raw: OneStepFile = figment.extract().map_err(|e| config_error(e, file))?;
         Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
     }
@@ -152,12 +170,20 @@ impl Experiment for Spec {
         let policy = ConvexMixture::two_point(&two_point_dpo::initial_theta(&self.ratios), device);
         let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
         let bar = crate::progress::bar(1, "figure 5", false);
-        let run = train::train(policy, &objective, &constraints, &self.optimizer, 1, Record::EveryEpoch, &bar)
-            .map_err(|e| WorkbenchError::NonFinite {
-                experiment: self.name.clone(),
-                what: "two-point DPO".into(),
-                epoch: e.epoch,
-            })?;
+        let run = train::train(
+            policy,
+            &objective,
+            &constraints,
+            &self.optimizer,
+            1,
+            Record::EveryEpoch,
+            &bar,
+        )
+        .map_err(|e| WorkbenchError::NonFinite {
+            experiment: self.name.clone(),
+            what: "two-point DPO".into(),
+            epoch: e.epoch,
+        })?;
         let (before, after) = (&run.parameters[0], &run.parameters[1]);
         // Loss values are evaluated exactly (no probability floor), θ₁ = 1 included.
         let decrease = |loss: fn(f64, f64, f64) -> f64| -> (Vec<f64>, Vec<f64>) {

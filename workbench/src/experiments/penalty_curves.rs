@@ -69,16 +69,43 @@ fn default_u0() -> f64 {
 impl PenaltyCurvesFile {
     fn u(&self) -> Vec<f64> {
         let step = (self.u_max - self.u_min) / (self.points - 1) as f64;
-        (0..self.points).map(|i| self.u_min + step * i as f64).collect()
+        (0..self.points)
+            .map(|i| self.u_min + step * i as f64)
+            .collect()
     }
 
     fn validate(self) -> Result<Self, ConfigError> {
         crate::config::validate::check_name(&self.name)?;
-        check(self.points >= 2, "points", self.points, "needs at least 2 points")?;
-        check(self.u_min < self.u_max, "u_max", self.u_max, "must exceed u_min")?;
-        check(self.u0.is_finite() && self.u0 > 0.0, "u0", self.u0, "must be > 0")?;
-        check(!self.gamma.is_empty(), "gamma", &self.gamma, "needs at least one value")?;
-        check(self.gamma.iter().all(|g| g.is_finite() && *g > 0.0), "gamma", &self.gamma, "must be finite and > 0")?;
+        check(
+            self.points >= 2,
+            "points",
+            self.points,
+            "needs at least 2 points",
+        )?;
+        check(
+            self.u_min < self.u_max,
+            "u_max",
+            self.u_max,
+            "must exceed u_min",
+        )?;
+        check(
+            self.u0.is_finite() && self.u0 > 0.0,
+            "u0",
+            self.u0,
+            "must be > 0",
+        )?;
+        check(
+            !self.gamma.is_empty(),
+            "gamma",
+            &self.gamma,
+            "needs at least one value",
+        )?;
+        check(
+            self.gamma.iter().all(|g| g.is_finite() && *g > 0.0),
+            "gamma",
+            &self.gamma,
+            "must be finite and > 0",
+        )?;
         check(
             self.u().iter().all(|u| *u != 0.0),
             "points",
@@ -98,7 +125,12 @@ impl ExperimentKind for PenaltyCurves {
         "Figure 4: normalised log(γ + |u|) penalties between the ℓ1 and ℓ0 limits (closed form)"
     }
 
-    fn prepare(&self, figment: &Figment, _registry: &Registry, file: &str) -> Result<Box<dyn Experiment>, ConfigError> {
+    fn prepare(
+        &self,
+        figment: &Figment,
+        _registry: &Registry,
+        file: &str,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
         let raw: PenaltyCurvesFile = figment.extract().map_err(|e| config_error(e, file))?;
         Ok(Box::new(Curves {
             config_toml: toml::to_string(&raw).unwrap_or_default(),

@@ -7,7 +7,9 @@ use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
 use super::{Experiment, ExperimentKind, RunContext};
 use crate::analysis::two_point::{critical_ratio, stationary_points};
 use crate::config::config_error;
-use crate::config::validate::{IntervalConstraints, IntervalSection, OptimizerSection, check, optimizer};
+use crate::config::validate::{
+    IntervalConstraints, IntervalSection, OptimizerSection, check, optimizer,
+};
 use crate::constraints::{Constraint, WeightDecay};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::optim::OptimizerSpec;
@@ -118,12 +120,23 @@ impl ThresholdingFile {
             self.paper_theta.len() == self.ratios.len(),
             "paper_theta",
             &self.paper_theta,
-            &format!("needs one reference value per ratio ({}); set both together", self.ratios.len()),
+            &format!(
+                "needs one reference value per ratio ({}); set both together",
+                self.ratios.len()
+            ),
         )?;
         check_beta(self.beta)?;
         let alpha = self.constraints.weight_decay.alpha;
-        check(alpha.is_finite() && alpha >= 0.0, "constraints.weight_decay.alpha", alpha, "must be finite and >= 0")?;
-        let interval = self.constraints.interval.projection("constraints.interval")?;
+        check(
+            alpha.is_finite() && alpha >= 0.0,
+            "constraints.weight_decay.alpha",
+            alpha,
+            "must be finite and >= 0",
+        )?;
+        let interval = self
+            .constraints
+            .interval
+            .projection("constraints.interval")?;
         let (optimizer, epochs) = optimizer(&self.optimizer)?;
         Ok(Spec {
             name: self.name.clone(),
@@ -149,7 +162,12 @@ impl ExperimentKind for Thresholding {
         "Table 1: two-point DPO + weight decay, projected GD over reference ratios, with analytic stationary points"
     }
 
-    fn prepare(&self, figment: &Figment, _registry: &Registry, file: &str) -> Result<Box<dyn Experiment>, ConfigError> {
+    fn prepare(
+        &self,
+        figment: &Figment,
+        _registry: &Registry,
+        file: &str,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
         let raw: ThresholdingFile = figment.extract().map_err(|e| config_error(e, file))?;
         Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
     }
@@ -182,17 +200,27 @@ impl Experiment for Spec {
             Box::new(self.interval.clone()),
         ];
         let bar = crate::progress::bar(self.epochs as u64, "table 1", context.progress);
-        let run = train::train(policy, &objective, &constraints, &self.optimizer, self.epochs, Record::EveryEpoch, &bar)
-            .map_err(|e| WorkbenchError::NonFinite {
-                experiment: self.name.clone(),
-                what: "two-point DPO".into(),
-                epoch: e.epoch,
-            })?;
+        let run = train::train(
+            policy,
+            &objective,
+            &constraints,
+            &self.optimizer,
+            self.epochs,
+            Record::EveryEpoch,
+            &bar,
+        )
+        .map_err(|e| WorkbenchError::NonFinite {
+            experiment: self.name.clone(),
+            what: "two-point DPO".into(),
+            epoch: e.epoch,
+        })?;
         bar.finish_and_clear();
 
         let steps = run.parameters.len();
         // parameters[t][v] → trajectory[v][t]
-        let trajectory: Vec<f64> = (0..r).flat_map(|v| run.parameters.iter().map(move |p| p[v])).collect();
+        let trajectory: Vec<f64> = (0..r)
+            .flat_map(|v| run.parameters.iter().map(move |p| p[v]))
+            .collect();
         let mut results = Results::new(&self.name, "thresholding", &self.config_toml);
         results.backend = context.backend.clone();
         results.dtype = context.dtype.clone();
@@ -204,7 +232,11 @@ impl Experiment for Spec {
         let mut rows = Vec::new();
         for &ratio in &self.ratios {
             for point in stationary_points(ratio, self.beta, self.alpha) {
-                rows.extend([ratio, point.theta, if point.is_minimum { 1.0 } else { -1.0 }]);
+                rows.extend([
+                    ratio,
+                    point.theta,
+                    if point.is_minimum { 1.0 } else { -1.0 },
+                ]);
             }
         }
         let n = rows.len() / 3;

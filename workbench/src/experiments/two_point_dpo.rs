@@ -39,7 +39,12 @@ pub fn initial_theta(ratios: &[f64]) -> Vec<f64> {
 /// Ratios must be positive and finite.
 pub fn check_ratios(key: &str, ratios: &[f64]) -> Result<(), ConfigError> {
     check(!ratios.is_empty(), key, ratios, "needs at least one ratio")?;
-    check(ratios.iter().all(|r| r.is_finite() && *r > 0.0), key, ratios, "ratios must be finite and > 0")
+    check(
+        ratios.iter().all(|r| r.is_finite() && *r > 0.0),
+        key,
+        ratios,
+        "ratios must be finite and > 0",
+    )
 }
 
 /// β must be positive and finite.

@@ -1,7 +1,9 @@
 //! Figure 2: the distance between each method and its RLHF counterpart as weight decay α
 //! grows. The whole α grid trains as one `[A, K]` batch per model.
 
-use super::constraint_gap::{ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances};
+use super::constraint_gap::{
+    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances,
+};
 use super::{Experiment, ExperimentKind, RunContext};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::registry::Registry;
@@ -76,8 +78,16 @@ fn run(spec: &ConstraintGapSpec, context: &RunContext) -> Result<Results, Workbe
             .map(|v| (trained.policy(0, v), counterpart.policy(0, v)))
             .collect();
         push_distances(&mut results, &format!("{label}/"), spec.distance, &rows);
-        results.push(format!("{label}/policy"), &[variants, k], trained.last().to_vec());
-        results.push(format!("{label}/rlhf_policy"), &[variants, k], counterpart.last().to_vec());
+        results.push(
+            format!("{label}/policy"),
+            &[variants, k],
+            trained.last().to_vec(),
+        );
+        results.push(
+            format!("{label}/rlhf_policy"),
+            &[variants, k],
+            counterpart.last().to_vec(),
+        );
     }
     Ok(results)
 }

@@ -16,7 +16,10 @@ impl PairwiseLoss for Ipo {
     }
 
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
-        inputs.margin().sub_scalar(1.0 / (2.0 * beta)).powi_scalar(2)
+        inputs
+            .margin()
+            .sub_scalar(1.0 / (2.0 * beta))
+            .powi_scalar(2)
     }
 
     fn counterpart(&self) -> Counterpart {

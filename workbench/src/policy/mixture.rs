@@ -32,7 +32,10 @@ impl ConvexMixture {
         let k = p0.len();
         let row = |v: Vec<f64>| Tensor::<2>::from_data(TensorData::new(v, [1, k]), device);
         let direction: Vec<f64> = p1.iter().zip(p0).map(|(a, b)| a - b).collect();
-        let theta = Tensor::<2>::from_data(TensorData::new(vec![theta; variants], [variants, 1]), device);
+        let theta = Tensor::<2>::from_data(
+            TensorData::new(vec![theta; variants], [variants, 1]),
+            device,
+        );
         Self {
             theta: Param::from_tensor(theta),
             p0: row(p0.to_vec()),
@@ -43,7 +46,8 @@ impl ConvexMixture {
     /// A two-point policy π = [θ, 1 − θ] (p₁ = [1, 0], p₀ = [0, 1]) with one θ per variant.
     pub fn two_point(theta: &[f64], device: &Device) -> Self {
         let mut policy = Self::new(&[0.0, 1.0], &[1.0, 0.0], 0.0, theta.len(), device);
-        let values = Tensor::<2>::from_data(TensorData::new(theta.to_vec(), [theta.len(), 1]), device);
+        let values =
+            Tensor::<2>::from_data(TensorData::new(theta.to_vec(), [theta.len(), 1]), device);
         policy.theta = Param::from_tensor(values);
         policy
     }
@@ -64,7 +68,9 @@ impl BanditPolicy for ConvexMixture {
 
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self {
         Self {
-            theta: self.theta.map(|theta| f(theta.inner()).autodiff().require_grad()),
+            theta: self
+                .theta
+                .map(|theta| f(theta.inner()).autodiff().require_grad()),
             ..self
         }
     }

@@ -56,7 +56,9 @@ impl BanditPolicy for SoftmaxPolicy {
 
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self {
         Self {
-            logits: self.logits.map(|theta| f(theta.inner()).autodiff().require_grad()),
+            logits: self
+                .logits
+                .map(|theta| f(theta.inner()).autodiff().require_grad()),
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use burn::tensor::Device;
 use std::sync::Arc;
-use workbench::bandit::{BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective};
+use workbench::bandit::{
+    BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
+};
 use workbench::losses::PairwiseLoss;
 use workbench::optim::AdamSpec;
 use workbench::policy::SoftmaxPolicy;
@@ -53,7 +55,11 @@ pub fn train_method(
 }
 
 /// Trains the RLHF counterpart of `loss` for `epochs`; returns the final policy.
-pub fn train_counterpart(loss: Arc<dyn PairwiseLoss>, problem: &BanditProblem, epochs: usize) -> Vec<f64> {
+pub fn train_counterpart(
+    loss: Arc<dyn PairwiseLoss>,
+    problem: &BanditProblem,
+    epochs: usize,
+) -> Vec<f64> {
     let device = device();
     let objective = RlhfObjective::new(loss.counterpart(), problem, &device);
     run(&objective, problem, epochs, &device).last().to_vec()
@@ -68,10 +74,23 @@ fn run(
     let theta = problem.log_pi_ref();
     let policy = SoftmaxPolicy::new(&theta, 1, device);
     let bar = indicatif::ProgressBar::hidden();
-    train::train(policy, objective, &[], &ADAM.into(), epochs, Record::Final, &bar).expect("finite")
+    train::train(
+        policy,
+        objective,
+        &[],
+        &ADAM.into(),
+        epochs,
+        Record::Final,
+        &bar,
+    )
+    .expect("finite")
 }
 
 /// Euclidean distance.
 pub fn l2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }

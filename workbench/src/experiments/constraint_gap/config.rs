@@ -3,11 +3,11 @@
 
 use super::ConstraintGapSpec;
 use crate::bandit::DataMode;
+use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use crate::distance::Distance;
 use crate::error::ConfigError;
 use crate::policy::PolicyInit;
 use crate::registry::Registry;
-use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use serde::{Deserialize, Serialize};
 
 /// The whole experiment file.
@@ -219,18 +219,35 @@ impl ConstraintGapFile {
                     batch_size: d.batch_size,
                 }
             }
-            _ => return Err(ConfigError::new("data.mode", show(&d.mode), "expected \"expected\" or \"sampled\"")),
+            _ => {
+                return Err(ConfigError::new(
+                    "data.mode",
+                    show(&d.mode),
+                    "expected \"expected\" or \"sampled\"",
+                ));
+            }
         };
 
         let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
-        check(!self.methods.is_empty(), "methods", &self.methods, "needs at least one method")?;
+        check(
+            !self.methods.is_empty(),
+            "methods",
+            &self.methods,
+            "needs at least one method",
+        )?;
         let mut methods = Vec::new();
         for (i, table) in self.methods.iter().enumerate() {
             let key = format!("methods[{i}]");
             let mut params = table.clone();
             let name = match params.remove("loss") {
                 Some(toml::Value::String(name)) => name,
-                _ => return Err(ConfigError::new(key, show(table), "needs loss = \"<name>\"")),
+                _ => {
+                    return Err(ConfigError::new(
+                        key,
+                        show(table),
+                        "needs loss = \"<name>\"",
+                    ));
+                }
             };
             let Some(entry) = registry.loss(&name) else {
                 let known = registry.loss_names().join(", ");
@@ -266,7 +283,11 @@ impl ConstraintGapFile {
             .map(|w| check_alpha("constraints.decoupled_weight_decay.alpha", &w.alpha))
             .transpose()?;
         let distance = Distance::from_name(&self.distance).ok_or_else(|| {
-            ConfigError::new("distance", show(&self.distance), "expected one of l2, tv, kl, js")
+            ConfigError::new(
+                "distance",
+                show(&self.distance),
+                "expected one of l2, tv, kl, js",
+            )
         })?;
 
         Ok(ConstraintGapSpec {

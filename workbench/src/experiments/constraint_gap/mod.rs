@@ -6,7 +6,9 @@ mod config;
 pub use config::ConstraintGapFile;
 
 use super::{Experiment, RunContext};
-use crate::bandit::{BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective};
+use crate::bandit::{
+    BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
+};
 use crate::constraints::{Constraint, DecoupledWeightDecay, EarlyStop, WeightDecay};
 use crate::distance::Distance;
 use crate::error::{ConfigError, WorkbenchError};
@@ -81,7 +83,10 @@ impl ConstraintGapSpec {
         let device = &context.device;
         let mut constraints: Vec<Box<dyn Constraint>> = Vec::new();
         if let Some(alpha) = &self.weight_decay {
-            constraints.push(Box::new(WeightDecay::new(&per_variant(alpha, variants), device)));
+            constraints.push(Box::new(WeightDecay::new(
+                &per_variant(alpha, variants),
+                device,
+            )));
         }
         if let Some(alpha) = &self.decoupled_weight_decay {
             let alpha = per_variant(alpha, variants);
@@ -118,13 +123,29 @@ impl ConstraintGapSpec {
         };
         let bar = crate::progress::bar(self.epochs as u64, &label, context.progress);
         let policy = SoftmaxPolicy::new(&theta, variants, device);
-        let method_run = train::train(policy, &objective, &constraints, &self.optimizer, self.epochs, record, &bar)
-            .map_err(non_finite(label.clone()))?;
+        let method_run = train::train(
+            policy,
+            &objective,
+            &constraints,
+            &self.optimizer,
+            self.epochs,
+            record,
+            &bar,
+        )
+        .map_err(non_finite(label.clone()))?;
         bar.reset();
         bar.set_prefix(format!("{label} (RLHF)"));
         let policy = SoftmaxPolicy::new(&theta, variants, device);
-        let counterpart_run = train::train(policy, &counterpart, &constraints, &self.optimizer, self.epochs, record, &bar)
-            .map_err(non_finite(format!("{label} RLHF counterpart")))?;
+        let counterpart_run = train::train(
+            policy,
+            &counterpart,
+            &constraints,
+            &self.optimizer,
+            self.epochs,
+            record,
+            &bar,
+        )
+        .map_err(non_finite(format!("{label} RLHF counterpart")))?;
         bar.finish_and_clear();
         Ok((method_run, counterpart_run))
     }

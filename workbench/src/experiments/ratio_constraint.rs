@@ -1,0 +1,228 @@
+//! Proposition 3.2 / Appendix D as an experiment: RLHF with r_IPO and IPO, each trained by
+//! projected gradient descent on softmax logits under the ratio constraint (40), beside
+//! the closed forms — eq. (53) for IPO, and the corrected eq. (49) for RLHF (eq. (49) as
+//! printed is wrong; its value is stored too).
+
+use super::{Experiment, ExperimentKind, RunContext};
+use crate::analysis::ratio_constraint::{
+    boundary_policy, eq49_as_printed, ipo_ratio_13, rlhf_ratio_13,
+};
+use crate::bandit::{
+    BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective,
+    RlhfObjective,
+};
+use crate::config::config_error;
+use crate::config::validate::{BanditSection, OptimizerSection, check};
+use crate::constraints::{Constraint, Projection};
+use crate::error::{ConfigError, WorkbenchError};
+use crate::losses::{Ipo, PairwiseLoss};
+use crate::optim::OptimizerSpec;
+use crate::policy::SoftmaxPolicy;
+use crate::registry::Registry;
+use crate::results::Results;
+use crate::train::{self, Record};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// `kind = "ratio_constraint"`.
+#[derive(Debug, Clone, Copy)]
+pub struct RatioConstraint;
+
+/// The experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatioConstraintFile {
+    /// Experiment name.
+    pub name: String,
+    /// `ratio_constraint`.
+    pub kind: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Backend to run on unless the command line says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Three responses, π_ref uniform, β = 1 (App. D's assumptions).
+    #[serde(default = "default_bandit")]
+    pub bandit: BanditSection,
+    /// ε in eq. (40).
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+    /// Projected gradient descent on the logits.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerSection,
+}
+
+fn default_bandit() -> BanditSection {
+    BanditSection {
+        pi_star: vec![0.5, 0.3, 0.2],
+        pi_ref: vec![1.0 / 3.0; 3],
+        beta: 1.0,
+        reward_floor: 1e-12,
+    }
+}
+
+fn default_epsilon() -> f64 {
+    0.1
+}
+
+fn default_optimizer() -> OptimizerSection {
+    OptimizerSection {
+        name: "gd".into(),
+        lr: 0.5,
+        epochs: 4000,
+        ..OptimizerSection::default()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    name: String,
+    config_toml: String,
+    backend: Option<String>,
+    problem: BanditProblem,
+    epsilon: f64,
+    optimizer: OptimizerSpec,
+    epochs: usize,
+}
+
+impl RatioConstraintFile {
+    fn validate(&self) -> Result<Spec, ConfigError> {
+        crate::config::validate::check_name(&self.name)?;
+        let problem = crate::config::validate::bandit(&self.bandit)?;
+        check(
+            problem.actions() == 3,
+            "bandit.pi_ref",
+            &self.bandit.pi_ref,
+            "Appendix D needs exactly 3 responses",
+        )?;
+        check(
+            self.epsilon.is_finite() && self.epsilon > 0.0,
+            "epsilon",
+            self.epsilon,
+            "must be > 0",
+        )?;
+        let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
+        Ok(Spec {
+            name: self.name.clone(),
+            config_toml: toml::to_string(self).unwrap_or_default(),
+            backend: self.backend.clone(),
+            problem,
+            epsilon: self.epsilon,
+            optimizer,
+            epochs,
+        })
+    }
+}
+
+impl ExperimentKind for RatioConstraint {
+    fn name(&self) -> &'static str {
+        "ratio_constraint"
+    }
+
+    fn description(&self) -> &'static str {
+        "Prop. 3.2: RLHF (r_IPO) and IPO optima under the ratio constraint (40) vs eqs. (49, corrected) and (53)"
+    }
+
+    fn prepare(
+        &self,
+        figment: &Figment,
+        _registry: &Registry,
+        file: &str,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
+        let raw: RatioConstraintFile = figment.extract().map_err(|e| config_error(e, file))?;
+        Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
+    }
+}
+
+impl Spec {
+    fn optimum(
+        &self,
+        objective: &dyn BanditObjective,
+        c: f64,
+        context: &RunContext,
+        label: &str,
+    ) -> Result<Vec<f64>, WorkbenchError> {
+        let policy = SoftmaxPolicy::new(&self.problem.log_pi_ref(), 1, &context.device);
+        let ratio: Vec<Box<dyn Constraint>> = vec![Box::new(Projection::Ratio {
+            numerator: 1,
+            denominator: 0,
+            min_ratio: c,
+        })];
+        let bar = crate::progress::bar(self.epochs as u64, label, context.progress);
+        let run = train::train(
+            policy,
+            objective,
+            &ratio,
+            &self.optimizer,
+            self.epochs,
+            Record::Final,
+            &bar,
+        );
+        bar.finish_and_clear();
+        Ok(run
+            .map_err(|e| WorkbenchError::NonFinite {
+                experiment: self.name.clone(),
+                what: label.into(),
+                epoch: e.epoch,
+            })?
+            .last()
+            .to_vec())
+    }
+}
+
+impl Experiment for Spec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        "ratio_constraint"
+    }
+
+    fn config_toml(&self) -> &str {
+        &self.config_toml
+    }
+
+    fn backend(&self) -> Option<&str> {
+        self.backend.as_deref()
+    }
+
+    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+        let device = &context.device;
+        let p = &self.problem;
+        let ipo: Arc<dyn PairwiseLoss> = Arc::new(Ipo::default());
+        let reward = ipo.counterpart().reward;
+        let r_ipo = p.reward(reward);
+        let optimum = p.rlhf_optimum(reward);
+        let c = optimum[1] / optimum[0] + self.epsilon;
+
+        let rlhf = RlhfObjective::new(ipo.counterpart(), p, device);
+        let data = PreferenceData::new(p, PairScheme::Reference, DataMode::Expected);
+        let ipo_objective = PreferenceObjective::new(ipo, p, data, device);
+        let rlhf_pi = self.optimum(&rlhf, c, context, "rlhf (r_IPO)")?;
+        let ipo_pi = self.optimum(&ipo_objective, c, context, "ipo")?;
+
+        let mut results = Results::new(&self.name, "ratio_constraint", &self.config_toml);
+        results.backend = context.backend.clone();
+        results.dtype = context.dtype.clone();
+        results.vector("unconstrained_optimum", optimum.clone());
+        results.scalar("min_ratio", c);
+        results.vector("rlhf/policy", rlhf_pi.clone());
+        results.vector("ipo/policy", ipo_pi.clone());
+        results.scalar("rlhf/ratio_13", rlhf_pi[0] / rlhf_pi[2]);
+        results.scalar("ipo/ratio_13", ipo_pi[0] / ipo_pi[2]);
+        let (rlhf_closed, ipo_closed) = (rlhf_ratio_13(&optimum, c), ipo_ratio_13(&r_ipo, c));
+        results.scalar("closed_form/rlhf_ratio_13", rlhf_closed);
+        results.scalar("closed_form/ipo_ratio_13", ipo_closed);
+        results.scalar("closed_form/eq49_as_printed", eq49_as_printed(&optimum, c));
+        results.vector("closed_form/rlhf_policy", boundary_policy(rlhf_closed, c));
+        results.vector("closed_form/ipo_policy", boundary_policy(ipo_closed, c));
+        results.notes.push((
+            "eq49".into(),
+            "eq. (49) as printed does not give the constrained RLHF optimum; closed_form/rlhf_ratio_13 is the KKT solution of (42): log(pi1/pi3) = [log o1 + c log(o2/c) - (1+c) log o3]/(1+c). Eq. (53) is correct.".into(),
+        ));
+        Ok(results)
+    }
+}
