@@ -358,3 +358,52 @@ fn validate_and_list_work() {
         );
     }
 }
+
+#[test]
+fn environment_overrides_the_file_and_set_overrides_the_environment() {
+    let file = repo("experiments/fig2_weight_decay.toml");
+    let show = |set: &[&str]| {
+        let mut args = vec!["validate", file.as_str(), "--show"];
+        for s in set {
+            args.extend(["--set", s]);
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .args(&args)
+            .env("WORKBENCH_BANDIT__BETA", "0.25")
+            .output()
+            .expect("workbench runs");
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(show(&[]).contains("beta = 0.25"), "{}", show(&[]));
+    assert!(show(&["bandit.beta=2.0"]).contains("beta = 2.0"));
+}
+
+#[test]
+fn constraints_compose_in_one_run() {
+    let (_dir, path) = run(
+        "fig2_weight_decay",
+        &[
+            "constraints.l2_ball.radius=1.5",
+            "constraints.early_stop.epochs=40",
+            "constraints.ratio={ numerator = 2, denominator = 1, min_ratio = 0.8 }",
+            "optimizer.epochs=100",
+        ],
+    );
+    let script = "import h5py, sys, numpy as np\n\
+        f = h5py.File(sys.argv[1])\n\
+        for m in ['dpo', 'fdpo_forward_kl', 'ipo']:\n\
+        \x20   for name in ['policy', 'rlhf_policy']:\n\
+        \x20       p = f[m + '/' + name][()]\n\
+        \x20       assert np.all(p[:, 2] / p[:, 1] >= 0.8 - 1e-9), (m, name, p)\n\
+        \x20       assert np.all(np.isfinite(p)), (m, name)\n";
+    let output = Command::new("python3")
+        .args(["-c", script, &path.display().to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -5,7 +5,7 @@
 use super::constraint_gap::{
     ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances,
 };
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{Experiment, ExperimentKind, Identity, RunContext, prepared};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::registry::Registry;
 use crate::results::Results;
@@ -31,7 +31,7 @@ impl ExperimentKind for EarlyStopping {
         registry: &Registry,
         file: &str,
     ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let spec = prepare_spec(figment, registry, file)?;
+        let (identity, spec) = prepare_spec(figment, registry, file, self.name())?;
         for (key, alpha) in [
             ("constraints.weight_decay.alpha", &spec.weight_decay),
             (
@@ -48,16 +48,21 @@ impl ExperimentKind for EarlyStopping {
                 .in_file(file));
             }
         }
-        Ok(Box::new(ConstraintGapExperiment { spec, run }))
+        Ok(prepared(identity, ConstraintGapExperiment { spec, run }))
     }
 }
 
-fn run(spec: &ConstraintGapSpec, context: &RunContext) -> Result<Results, WorkbenchError> {
+fn run(
+    spec: &ConstraintGapSpec,
+    identity: &Identity,
+    context: &RunContext,
+) -> Result<Results, WorkbenchError> {
     let k = spec.problem.actions();
-    let mut results = spec.results(context);
+    let mut results = identity.results(context);
     let mut epochs = 0;
     for method in &spec.methods {
-        let (trained, counterpart) = spec.train_pair(method, 1, Record::EveryEpoch, context)?;
+        let (trained, counterpart) =
+            spec.train_pair(identity, method, 1, Record::EveryEpoch, context)?;
         let label = method.label();
         epochs = trained.snapshots.len();
         let same_budget: Vec<(&[f64], &[f64])> = (0..epochs)

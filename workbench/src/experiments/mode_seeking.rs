@@ -3,27 +3,21 @@
 //! RLHF's reverse KL puts all mass on one mode (θ → 1); DPO's forward KL covers both
 //! (θ ≈ 0.4 in expected mode). Sampled mode repeats DPO over seeds, all seeds in one batch.
 
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
+use crate::config::validate as check;
 use crate::config::validate::IntervalConstraints;
-use crate::config::{config_error, validate as check};
 use crate::constraints::{Constraint, Projection};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::Dpo;
 use crate::optim::OptimizerSpec;
 use crate::policy::ConvexMixture;
-use crate::registry::Registry;
 use crate::results::Results;
-use crate::train::{self, Record, Trajectory};
-use figment::Figment;
+use crate::train::{Record, Trajectory};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-
-/// `kind = "mode_seeking"`.
-#[derive(Debug, Clone, Copy)]
-pub struct ModeSeeking;
 
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,10 +121,7 @@ impl Default for SampledSection {
 
 /// The validated experiment.
 #[derive(Debug, Clone)]
-struct Spec {
-    name: String,
-    config_toml: String,
-    backend: Option<String>,
+pub struct Spec {
     problem: BanditProblem,
     scheme: PairScheme,
     components: [Vec<f64>; 2],
@@ -142,7 +133,17 @@ struct Spec {
     interval: Projection,
 }
 
-impl ModeSeekingFile {
+impl ExperimentFile for ModeSeekingFile {
+    type Spec = Spec;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn backend(&self) -> &Option<String> {
+        &self.backend
+    }
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         check::check_name(&self.name)?;
         let problem = check::bandit(&self.bandit)?;
@@ -194,9 +195,6 @@ impl ModeSeekingFile {
         )?;
         let (optimizer, epochs) = check::optimizer(&self.optimizer)?;
         Ok(Spec {
-            name: self.name.clone(),
-            config_toml: toml::to_string(self).unwrap_or_default(),
-            backend: self.backend.clone(),
             problem,
             scheme: check::pair_scheme(&self.data.pairs)?,
             components: [p.components[0].clone(), p.components[1].clone()],
@@ -210,88 +208,51 @@ impl ModeSeekingFile {
     }
 }
 
-impl ExperimentKind for ModeSeeking {
-    fn name(&self) -> &'static str {
-        "mode_seeking"
-    }
-
-    fn description(&self) -> &'static str {
-        "Section 3.3: θ of a convex mixture under projected Adam, DPO (mode covering) vs RLHF (mode seeking)"
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        _registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let raw: ModeSeekingFile = figment.extract().map_err(|e| config_error(e, file))?;
-        let spec = raw.validate().map_err(|e| e.in_file(file))?;
-        Ok(Box::new(spec))
-    }
-}
-
 impl Spec {
     fn train(
         &self,
+        identity: &Identity,
         objective: &dyn crate::bandit::BanditObjective,
         variants: usize,
         record: Record,
         context: &RunContext,
         label: &str,
     ) -> Result<Trajectory, WorkbenchError> {
-        let policy = ConvexMixture::new(
-            &self.components[0],
-            &self.components[1],
-            self.init,
-            variants,
-            &context.device,
-        );
+        let [p0, p1] = &self.components;
+        let policy = ConvexMixture::new(p0, p1, self.init, variants, &context.device);
         let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
-        let bar = crate::progress::bar(self.epochs as u64, label, context.progress);
-        let run = train::train(
-            policy,
-            objective,
-            &constraints,
-            &self.optimizer,
-            self.epochs,
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: self.epochs,
             record,
-            &bar,
-        );
-        bar.finish_and_clear();
-        run.map_err(|e| WorkbenchError::NonFinite {
-            experiment: self.name.clone(),
-            what: label.to_string(),
-            epoch: e.epoch,
-        })
+        };
+        identity.train(label, policy, objective, &constraints, schedule, context)
     }
 }
 
-impl Experiment for Spec {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> &str {
-        "mode_seeking"
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.backend.as_deref()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+impl Runner for Spec {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let dpo: Arc<dyn crate::losses::PairwiseLoss> = Arc::new(Dpo::default());
         let expected = PreferenceData::new(&self.problem, self.scheme, DataMode::Expected);
         let dpo_objective = PreferenceObjective::new(dpo.clone(), &self.problem, expected, device);
         let rlhf_objective = RlhfObjective::new(dpo.counterpart(), &self.problem, device);
-        let dpo_run = self.train(&dpo_objective, 1, Record::EveryEpoch, context, "dpo")?;
-        let rlhf_run = self.train(&rlhf_objective, 1, Record::EveryEpoch, context, "rlhf")?;
+        let dpo_run = self.train(
+            identity,
+            &dpo_objective,
+            1,
+            Record::EveryEpoch,
+            context,
+            "dpo",
+        )?;
+        let rlhf_run = self.train(
+            identity,
+            &rlhf_objective,
+            1,
+            Record::EveryEpoch,
+            context,
+            "rlhf",
+        )?;
 
         let log_pi_ref = self.problem.log_pi_ref();
         let rows = self
@@ -312,6 +273,7 @@ impl Experiment for Spec {
         let sampled_objective =
             PreferenceObjective::per_variant(dpo, self.problem.beta, rows, device);
         let sampled = self.train(
+            identity,
             &sampled_objective,
             self.seeds.len(),
             Record::Final,
@@ -319,9 +281,7 @@ impl Experiment for Spec {
             "dpo (sampled)",
         )?;
 
-        let mut results = Results::new(&self.name, "mode_seeking", &self.config_toml);
-        results.backend = context.backend.clone();
-        results.dtype = context.dtype.clone();
+        let mut results = identity.results(context);
         let column = |run: &Trajectory| run.parameters.iter().map(|p| p[0]).collect::<Vec<f64>>();
         let (dpo_theta, rlhf_theta) = (column(&dpo_run), column(&rlhf_run));
         results.scalar("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));

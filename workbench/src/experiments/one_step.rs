@@ -2,23 +2,16 @@
 //! of reference ratios (early stopping at its most extreme, Section 5.2, App. B.2).
 
 use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
 use crate::analysis::two_point::{dpo_loss, eq20_loss};
-use crate::config::config_error;
 use crate::config::validate::{IntervalConstraints, OptimizerSection, check, optimizer};
 use crate::constraints::{Constraint, Projection};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::optim::OptimizerSpec;
 use crate::policy::ConvexMixture;
-use crate::registry::Registry;
 use crate::results::Results;
-use crate::train::{self, Record};
-use figment::Figment;
+use crate::train::Record;
 use serde::{Deserialize, Serialize};
-
-/// `kind = "one_step"`.
-#[derive(Debug, Clone, Copy)]
-pub struct OneStep;
 
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,11 +67,9 @@ fn default_optimizer() -> OptimizerSection {
     gradient_descent(1)
 }
 
+/// The validated experiment.
 #[derive(Debug, Clone)]
-struct Spec {
-    name: String,
-    config_toml: String,
-    backend: Option<String>,
+pub struct Spec {
     ratios: Vec<f64>,
     beta: f64,
     optimizer: OptimizerSpec,
@@ -93,7 +84,17 @@ fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
         .collect()
 }
 
-impl OneStepFile {
+impl ExperimentFile for OneStepFile {
+    type Spec = Spec;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn backend(&self) -> &Option<String> {
+        &self.backend
+    }
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         crate::config::validate::check_name(&self.name)?;
         check(
@@ -113,9 +114,6 @@ impl OneStepFile {
         check_beta(self.beta)?;
         let (optimizer, _) = optimizer(&self.optimizer)?;
         Ok(Spec {
-            name: self.name.clone(),
-            config_toml: toml::to_string(self).unwrap_or_default(),
-            backend: self.backend.clone(),
             ratios,
             beta: self.beta,
             optimizer,
@@ -127,63 +125,25 @@ impl OneStepFile {
     }
 }
 
-impl ExperimentKind for OneStep {
-    fn name(&self) -> &'static str {
-        "one_step"
-    }
-
-    fn description(&self) -> &'static str {
-        "Figure 5: absolute and relative decrease of the two-point DPO loss after one GD step, over reference ratios"
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        _registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let raw: OneStepFile = figment.extract().map_err(|e| config_error(e, file))?;
-        Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
-    }
-}
-
-impl Experiment for Spec {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> &str {
-        "one_step"
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.backend.as_deref()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+impl Runner for Spec {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let objective = two_point_dpo::objective(&self.ratios, self.beta, device);
         let policy = ConvexMixture::two_point(&two_point_dpo::initial_theta(&self.ratios), device);
         let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
-        let bar = crate::progress::bar(1, "figure 5", false);
-        let run = train::train(
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: 1,
+            record: Record::EveryEpoch,
+        };
+        let run = identity.train(
+            "two-point DPO",
             policy,
             &objective,
             &constraints,
-            &self.optimizer,
-            1,
-            Record::EveryEpoch,
-            &bar,
-        )
-        .map_err(|e| WorkbenchError::NonFinite {
-            experiment: self.name.clone(),
-            what: "two-point DPO".into(),
-            epoch: e.epoch,
-        })?;
+            schedule,
+            context,
+        )?;
         let (before, after) = (&run.parameters[0], &run.parameters[1]);
         // Loss values are evaluated exactly (no probability floor), θ₁ = 1 included.
         let decrease = |loss: fn(f64, f64, f64) -> f64| -> (Vec<f64>, Vec<f64>) {
@@ -198,9 +158,7 @@ impl Experiment for Spec {
         };
         let (absolute, relative) = decrease(dpo_loss);
         let (absolute_20, relative_20) = decrease(eq20_loss);
-        let mut results = Results::new(&self.name, "one_step", &self.config_toml);
-        results.backend = context.backend.clone();
-        results.dtype = context.dtype.clone();
+        let mut results = identity.results(context);
         results.vector("ratio", self.ratios.clone());
         results.vector("theta0", before.clone());
         results.vector("theta1", after.clone());

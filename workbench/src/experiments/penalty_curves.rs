@@ -1,19 +1,12 @@
 //! Figure 4: log(γ + |u|) for several γ, affinely normalised to match |u| in value and
 //! slope at u₀, against the ℓ1 and ℓ0 limits (Section 5.1). Closed form; no training.
 
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{ExperimentFile, Identity, RunContext, Runner};
 use crate::analysis::penalty::{l0_limit, normalised_log_penalty};
-use crate::config::config_error;
 use crate::config::validate::check;
 use crate::error::{ConfigError, WorkbenchError};
-use crate::registry::Registry;
 use crate::results::Results;
-use figment::Figment;
 use serde::{Deserialize, Serialize};
-
-/// `kind = "penalty_curves"`.
-#[derive(Debug, Clone, Copy)]
-pub struct PenaltyCurves;
 
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,8 +66,20 @@ impl PenaltyCurvesFile {
             .map(|i| self.u_min + step * i as f64)
             .collect()
     }
+}
 
-    fn validate(self) -> Result<Self, ConfigError> {
+impl ExperimentFile for PenaltyCurvesFile {
+    type Spec = PenaltyCurvesFile;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn backend(&self) -> &Option<String> {
+        &self.backend
+    }
+
+    fn validate(&self) -> Result<PenaltyCurvesFile, ConfigError> {
         crate::config::validate::check_name(&self.name)?;
         check(
             self.points >= 2,
@@ -112,65 +117,21 @@ impl PenaltyCurvesFile {
             self.points,
             "the grid hits u = 0, where the l0 limit is infinite; use an even number of points on a symmetric range",
         )?;
-        Ok(self)
+        Ok(self.clone())
     }
 }
 
-impl ExperimentKind for PenaltyCurves {
-    fn name(&self) -> &'static str {
-        "penalty_curves"
-    }
-
-    fn description(&self) -> &'static str {
-        "Figure 4: normalised log(γ + |u|) penalties between the ℓ1 and ℓ0 limits (closed form)"
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        _registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let raw: PenaltyCurvesFile = figment.extract().map_err(|e| config_error(e, file))?;
-        Ok(Box::new(Curves {
-            config_toml: toml::to_string(&raw).unwrap_or_default(),
-            file: raw.validate().map_err(|e| e.in_file(file))?,
-        }))
-    }
-}
-
-struct Curves {
-    file: PenaltyCurvesFile,
-    config_toml: String,
-}
-
-impl Experiment for Curves {
-    fn name(&self) -> &str {
-        &self.file.name
-    }
-
-    fn kind(&self) -> &str {
-        "penalty_curves"
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.file.backend.as_deref()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
-        let f = &self.file;
+impl Runner for PenaltyCurvesFile {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+        let f = self;
         let u = f.u();
         let penalty: Vec<f64> = f
             .gamma
             .iter()
             .flat_map(|&g| u.iter().map(move |&x| normalised_log_penalty(x, g, f.u0)))
             .collect();
-        let mut results = Results::new(&f.name, "penalty_curves", &self.config_toml);
-        results.backend = context.backend.clone();
+        let mut results = identity.results(context);
+        // Closed form in plain f64, whatever the device's float type.
         results.dtype = "f64".into();
         results.vector("u", u.clone());
         results.vector("gamma", f.gamma.clone());

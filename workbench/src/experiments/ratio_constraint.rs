@@ -3,7 +3,7 @@
 //! the closed forms — eq. (53) for IPO, and the corrected eq. (49) for RLHF (eq. (49) as
 //! printed is wrong; its value is stored too).
 
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
 use crate::analysis::ratio_constraint::{
     boundary_policy, eq49_as_printed, ipo_ratio_13, rlhf_ratio_13,
 };
@@ -11,23 +11,16 @@ use crate::bandit::{
     BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective,
     RlhfObjective,
 };
-use crate::config::config_error;
 use crate::config::validate::{BanditSection, OptimizerSection, check};
 use crate::constraints::{Constraint, Projection};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::{Ipo, PairwiseLoss};
 use crate::optim::OptimizerSpec;
 use crate::policy::SoftmaxPolicy;
-use crate::registry::Registry;
 use crate::results::Results;
-use crate::train::{self, Record};
-use figment::Figment;
+use crate::train::Record;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-
-/// `kind = "ratio_constraint"`.
-#[derive(Debug, Clone, Copy)]
-pub struct RatioConstraint;
 
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,18 +69,26 @@ fn default_optimizer() -> OptimizerSection {
     }
 }
 
+/// The validated experiment.
 #[derive(Debug, Clone)]
-struct Spec {
-    name: String,
-    config_toml: String,
-    backend: Option<String>,
+pub struct Spec {
     problem: BanditProblem,
     epsilon: f64,
     optimizer: OptimizerSpec,
     epochs: usize,
 }
 
-impl RatioConstraintFile {
+impl ExperimentFile for RatioConstraintFile {
+    type Spec = Spec;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn backend(&self) -> &Option<String> {
+        &self.backend
+    }
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         crate::config::validate::check_name(&self.name)?;
         let problem = crate::config::validate::bandit(&self.bandit)?;
@@ -105,9 +106,6 @@ impl RatioConstraintFile {
         )?;
         let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
         Ok(Spec {
-            name: self.name.clone(),
-            config_toml: toml::to_string(self).unwrap_or_default(),
-            backend: self.backend.clone(),
             problem,
             epsilon: self.epsilon,
             optimizer,
@@ -116,29 +114,10 @@ impl RatioConstraintFile {
     }
 }
 
-impl ExperimentKind for RatioConstraint {
-    fn name(&self) -> &'static str {
-        "ratio_constraint"
-    }
-
-    fn description(&self) -> &'static str {
-        "Prop. 3.2: RLHF (r_IPO) and IPO optima under the ratio constraint (40) vs eqs. (49, corrected) and (53)"
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        _registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let raw: RatioConstraintFile = figment.extract().map_err(|e| config_error(e, file))?;
-        Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
-    }
-}
-
 impl Spec {
     fn optimum(
         &self,
+        identity: &Identity,
         objective: &dyn BanditObjective,
         c: f64,
         context: &RunContext,
@@ -150,46 +129,18 @@ impl Spec {
             denominator: 0,
             min_ratio: c,
         })];
-        let bar = crate::progress::bar(self.epochs as u64, label, context.progress);
-        let run = train::train(
-            policy,
-            objective,
-            &ratio,
-            &self.optimizer,
-            self.epochs,
-            Record::Final,
-            &bar,
-        );
-        bar.finish_and_clear();
-        Ok(run
-            .map_err(|e| WorkbenchError::NonFinite {
-                experiment: self.name.clone(),
-                what: label.into(),
-                epoch: e.epoch,
-            })?
-            .last()
-            .to_vec())
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: self.epochs,
+            record: Record::Final,
+        };
+        let run = identity.train(label, policy, objective, &ratio, schedule, context)?;
+        Ok(run.last().to_vec())
     }
 }
 
-impl Experiment for Spec {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> &str {
-        "ratio_constraint"
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.backend.as_deref()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+impl Runner for Spec {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let p = &self.problem;
         let ipo: Arc<dyn PairwiseLoss> = Arc::new(Ipo::default());
@@ -201,12 +152,10 @@ impl Experiment for Spec {
         let rlhf = RlhfObjective::new(ipo.counterpart(), p, device);
         let data = PreferenceData::new(p, PairScheme::Reference, DataMode::Expected);
         let ipo_objective = PreferenceObjective::new(ipo, p, data, device);
-        let rlhf_pi = self.optimum(&rlhf, c, context, "rlhf (r_IPO)")?;
-        let ipo_pi = self.optimum(&ipo_objective, c, context, "ipo")?;
+        let rlhf_pi = self.optimum(identity, &rlhf, c, context, "rlhf (r_IPO)")?;
+        let ipo_pi = self.optimum(identity, &ipo_objective, c, context, "ipo")?;
 
-        let mut results = Results::new(&self.name, "ratio_constraint", &self.config_toml);
-        results.backend = context.backend.clone();
-        results.dtype = context.dtype.clone();
+        let mut results = identity.results(context);
         results.vector("unconstrained_optimum", optimum.clone());
         results.scalar("min_ratio", c);
         results.vector("rlhf/policy", rlhf_pi.clone());

@@ -4,9 +4,8 @@
 //! that explain where they differ.
 
 use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
 use crate::analysis::two_point::{critical_ratio, stationary_points};
-use crate::config::config_error;
 use crate::config::validate::{
     IntervalConstraints, IntervalSection, OptimizerSection, check, optimizer,
 };
@@ -14,15 +13,9 @@ use crate::constraints::{Constraint, WeightDecay};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::optim::OptimizerSpec;
 use crate::policy::ConvexMixture;
-use crate::registry::Registry;
 use crate::results::Results;
-use crate::train::{self, Record};
-use figment::Figment;
+use crate::train::Record;
 use serde::{Deserialize, Serialize};
-
-/// `kind = "thresholding"`.
-#[derive(Debug, Clone, Copy)]
-pub struct Thresholding;
 
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,11 +91,9 @@ fn default_optimizer() -> OptimizerSection {
     gradient_descent(500)
 }
 
+/// The validated experiment.
 #[derive(Debug, Clone)]
-struct Spec {
-    name: String,
-    config_toml: String,
-    backend: Option<String>,
+pub struct Spec {
     ratios: Vec<f64>,
     paper_theta: Vec<f64>,
     beta: f64,
@@ -112,7 +103,17 @@ struct Spec {
     interval: crate::constraints::Projection,
 }
 
-impl ThresholdingFile {
+impl ExperimentFile for ThresholdingFile {
+    type Spec = Spec;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn backend(&self) -> &Option<String> {
+        &self.backend
+    }
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         crate::config::validate::check_name(&self.name)?;
         check_ratios("ratios", &self.ratios)?;
@@ -139,9 +140,6 @@ impl ThresholdingFile {
             .projection("constraints.interval")?;
         let (optimizer, epochs) = optimizer(&self.optimizer)?;
         Ok(Spec {
-            name: self.name.clone(),
-            config_toml: toml::to_string(self).unwrap_or_default(),
-            backend: self.backend.clone(),
             ratios: self.ratios.clone(),
             paper_theta: self.paper_theta.clone(),
             beta: self.beta,
@@ -153,44 +151,8 @@ impl ThresholdingFile {
     }
 }
 
-impl ExperimentKind for Thresholding {
-    fn name(&self) -> &'static str {
-        "thresholding"
-    }
-
-    fn description(&self) -> &'static str {
-        "Table 1: two-point DPO + weight decay, projected GD over reference ratios, with analytic stationary points"
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        _registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let raw: ThresholdingFile = figment.extract().map_err(|e| config_error(e, file))?;
-        Ok(Box::new(raw.validate().map_err(|e| e.in_file(file))?))
-    }
-}
-
-impl Experiment for Spec {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> &str {
-        "thresholding"
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.backend.as_deref()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+impl Runner for Spec {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let r = self.ratios.len();
         let objective = two_point_dpo::objective(&self.ratios, self.beta, device);
@@ -199,31 +161,26 @@ impl Experiment for Spec {
             Box::new(WeightDecay::new(&vec![self.alpha; r], device)),
             Box::new(self.interval.clone()),
         ];
-        let bar = crate::progress::bar(self.epochs as u64, "table 1", context.progress);
-        let run = train::train(
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: self.epochs,
+            record: Record::EveryEpoch,
+        };
+        let run = identity.train(
+            "two-point DPO",
             policy,
             &objective,
             &constraints,
-            &self.optimizer,
-            self.epochs,
-            Record::EveryEpoch,
-            &bar,
-        )
-        .map_err(|e| WorkbenchError::NonFinite {
-            experiment: self.name.clone(),
-            what: "two-point DPO".into(),
-            epoch: e.epoch,
-        })?;
-        bar.finish_and_clear();
+            schedule,
+            context,
+        )?;
 
         let steps = run.parameters.len();
         // parameters[t][v] → trajectory[v][t]
         let trajectory: Vec<f64> = (0..r)
             .flat_map(|v| run.parameters.iter().map(move |p| p[v]))
             .collect();
-        let mut results = Results::new(&self.name, "thresholding", &self.config_toml);
-        results.backend = context.backend.clone();
-        results.dtype = context.dtype.clone();
+        let mut results = identity.results(context);
         results.vector("ratio", self.ratios.clone());
         results.vector("theta", run.parameters.last().cloned().unwrap_or_default());
         results.vector("paper_theta", self.paper_theta.clone());

@@ -4,7 +4,7 @@
 use super::constraint_gap::{
     ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances,
 };
-use super::{Experiment, ExperimentKind, RunContext};
+use super::{Experiment, ExperimentKind, Identity, RunContext, prepared};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::registry::Registry;
 use crate::results::Results;
@@ -30,7 +30,7 @@ impl ExperimentKind for WeightDecaySweep {
         registry: &Registry,
         file: &str,
     ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let spec = prepare_spec(figment, registry, file)?;
+        let (identity, spec) = prepare_spec(figment, registry, file, self.name())?;
         if spec.weight_decay.is_none() && spec.decoupled_weight_decay.is_none() {
             return Err(ConfigError::new(
                 "constraints.weight_decay.alpha",
@@ -52,7 +52,7 @@ impl ExperimentKind for WeightDecaySweep {
             )
             .in_file(file));
         }
-        Ok(Box::new(ConstraintGapExperiment { spec, run }))
+        Ok(prepared(identity, ConstraintGapExperiment { spec, run }))
     }
 }
 
@@ -66,13 +66,18 @@ fn alpha_grid(spec: &ConstraintGapSpec) -> Vec<f64> {
         .unwrap_or_default()
 }
 
-fn run(spec: &ConstraintGapSpec, context: &RunContext) -> Result<Results, WorkbenchError> {
+fn run(
+    spec: &ConstraintGapSpec,
+    identity: &Identity,
+    context: &RunContext,
+) -> Result<Results, WorkbenchError> {
     let alpha = alpha_grid(spec);
     let (variants, k) = (alpha.len(), spec.problem.actions());
-    let mut results = spec.results(context);
+    let mut results = identity.results(context);
     results.vector("alpha", alpha);
     for method in &spec.methods {
-        let (trained, counterpart) = spec.train_pair(method, variants, Record::Final, context)?;
+        let (trained, counterpart) =
+            spec.train_pair(identity, method, variants, Record::Final, context)?;
         let label = method.label();
         let rows: Vec<(&[f64], &[f64])> = (0..variants)
             .map(|v| (trained.policy(0, v), counterpart.policy(0, v)))

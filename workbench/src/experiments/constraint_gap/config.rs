@@ -4,6 +4,7 @@
 use super::ConstraintGapSpec;
 use crate::bandit::DataMode;
 use crate::config::validate::{BanditSection, OptimizerSection, check, show};
+use crate::constraints::Projection;
 use crate::distance::Distance;
 use crate::error::ConfigError;
 use crate::policy::PolicyInit;
@@ -117,6 +118,90 @@ pub struct ConstraintsSection {
     /// An epoch budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_stop: Option<EarlyStopSection>,
+    /// Every logit θ_k ∈ [lo, hi] after each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<LogitInterval>,
+    /// ‖θ‖₂ ≤ radius after each step (a capacity limit on the logits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l2_ball: Option<L2BallSection>,
+    /// Eq. (40): π(numerator)/π(denominator) ≥ min_ratio after each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<RatioSection>,
+}
+
+/// `[constraints.interval]` on logits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogitInterval {
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+}
+
+/// `[constraints.l2_ball]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L2BallSection {
+    /// Radius.
+    pub radius: f64,
+}
+
+/// `[constraints.ratio]`, eq. (40).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatioSection {
+    /// Index of y₂.
+    pub numerator: usize,
+    /// Index of y₁.
+    pub denominator: usize,
+    /// The bound on π(y₂)/π(y₁).
+    pub min_ratio: f64,
+}
+
+impl ConstraintsSection {
+    /// The projection sets, validated against K actions.
+    fn projections(&self, k: usize) -> Result<Vec<Projection>, ConfigError> {
+        let mut projections = Vec::new();
+        if let Some(i) = &self.interval {
+            check(
+                i.lo.is_finite() && i.hi.is_finite() && i.lo < i.hi,
+                "constraints.interval",
+                [i.lo, i.hi],
+                "needs finite lo < hi",
+            )?;
+            projections.push(Projection::Interval { lo: i.lo, hi: i.hi });
+        }
+        if let Some(b) = &self.l2_ball {
+            check(
+                b.radius.is_finite() && b.radius > 0.0,
+                "constraints.l2_ball.radius",
+                b.radius,
+                "must be > 0",
+            )?;
+            projections.push(Projection::L2Ball { radius: b.radius });
+        }
+        if let Some(r) = &self.ratio {
+            check(
+                r.numerator < k && r.denominator < k && r.numerator != r.denominator,
+                "constraints.ratio",
+                [r.numerator, r.denominator],
+                &format!("numerator and denominator must be different actions in 0..{k}"),
+            )?;
+            check(
+                r.min_ratio.is_finite() && r.min_ratio > 0.0,
+                "constraints.ratio.min_ratio",
+                r.min_ratio,
+                "must be > 0",
+            )?;
+            projections.push(Projection::Ratio {
+                numerator: r.numerator,
+                denominator: r.denominator,
+                min_ratio: r.min_ratio,
+            });
+        }
+        Ok(projections)
+    }
 }
 
 /// `alpha = 0.1` or, for a sweep, `alpha = [0, 0.1, 1]`.
@@ -291,10 +376,6 @@ impl ConstraintGapFile {
         })?;
 
         Ok(ConstraintGapSpec {
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-            config_toml: toml::to_string(self).unwrap_or_default(),
-            backend: self.backend.clone(),
             problem,
             init,
             scheme,
@@ -305,6 +386,7 @@ impl ConstraintGapFile {
             weight_decay,
             decoupled_weight_decay,
             early_stop: c.early_stop.as_ref().map(|e| e.epochs),
+            projections: c.projections(k)?,
             distance,
         })
     }

@@ -5,11 +5,11 @@ mod config;
 
 pub use config::ConstraintGapFile;
 
-use super::{Experiment, RunContext};
+use super::{Identity, RunContext, Runner, Schedule, extract};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
-use crate::constraints::{Constraint, DecoupledWeightDecay, EarlyStop, WeightDecay};
+use crate::constraints::{Constraint, DecoupledWeightDecay, EarlyStop, Projection, WeightDecay};
 use crate::distance::Distance;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::PairwiseLoss;
@@ -17,21 +17,13 @@ use crate::optim::OptimizerSpec;
 use crate::policy::{PolicyInit, SoftmaxPolicy};
 use crate::registry::Registry;
 use crate::results::Results;
-use crate::train::{self, Record, Trajectory};
+use crate::train::{Record, Trajectory};
 use figment::Figment;
 use std::sync::Arc;
 
 /// A validated constraint-gap experiment.
 #[derive(Debug, Clone)]
 pub struct ConstraintGapSpec {
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: String,
-    /// The resolved configuration as TOML.
-    pub config_toml: String,
-    /// The backend the file asks for.
-    pub backend: Option<String>,
     /// π*, π_ref, β.
     pub problem: BanditProblem,
     /// Where θ starts.
@@ -52,20 +44,22 @@ pub struct ConstraintGapSpec {
     pub decoupled_weight_decay: Option<Vec<f64>>,
     /// Epoch budget.
     pub early_stop: Option<usize>,
+    /// Projection sets applied after every step.
+    pub projections: Vec<Projection>,
     /// The distance written to `m/distance`.
     pub distance: Distance,
 }
 
-/// Extracts and validates the shared schema from `figment`.
+/// Extracts and validates the shared schema from `figment` for the kind `kind`.
 pub fn prepare_spec(
     figment: &Figment,
     registry: &Registry,
     file: &str,
-) -> Result<ConstraintGapSpec, ConfigError> {
-    let raw: ConstraintGapFile = figment
-        .extract()
-        .map_err(|e| crate::config::config_error(e, file))?;
-    raw.validate(registry).map_err(|e| e.in_file(file))
+    kind: &'static str,
+) -> Result<(Identity, ConstraintGapSpec), ConfigError> {
+    let raw: ConstraintGapFile = extract(figment, file)?;
+    let spec = raw.validate(registry).map_err(|e| e.in_file(file))?;
+    Ok((Identity::new(&raw.name, kind, &raw, &raw.backend), spec))
 }
 
 /// Per-variant coefficients: a single value is repeated across `variants`.
@@ -95,6 +89,9 @@ impl ConstraintGapSpec {
         if let Some(epochs) = self.early_stop {
             constraints.push(Box::new(EarlyStop { epochs }));
         }
+        for projection in &self.projections {
+            constraints.push(Box::new(projection.clone()));
+        }
         constraints
     }
 
@@ -102,6 +99,7 @@ impl ConstraintGapSpec {
     /// trajectories (method first).
     pub fn train_pair(
         &self,
+        identity: &Identity,
         method: &Arc<dyn PairwiseLoss>,
         variants: usize,
         record: Record,
@@ -114,48 +112,30 @@ impl ConstraintGapSpec {
         let objective = PreferenceObjective::new(method.clone(), &self.problem, data, device);
         let counterpart = RlhfObjective::new(method.counterpart(), &self.problem, device);
         let label = method.label();
-        let non_finite = |what: String| {
-            move |e: train::NonFinite| WorkbenchError::NonFinite {
-                experiment: self.name.clone(),
-                what,
-                epoch: e.epoch,
-            }
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: self.epochs,
+            record,
         };
-        let bar = crate::progress::bar(self.epochs as u64, &label, context.progress);
-        let policy = SoftmaxPolicy::new(&theta, variants, device);
-        let method_run = train::train(
-            policy,
+        let policy = || SoftmaxPolicy::new(&theta, variants, device);
+        let method_run = identity.train(
+            &label,
+            policy(),
             &objective,
             &constraints,
-            &self.optimizer,
-            self.epochs,
-            record,
-            &bar,
-        )
-        .map_err(non_finite(label.clone()))?;
-        bar.reset();
-        bar.set_prefix(format!("{label} (RLHF)"));
-        let policy = SoftmaxPolicy::new(&theta, variants, device);
-        let counterpart_run = train::train(
-            policy,
+            schedule,
+            context,
+        )?;
+        let counterpart_label = format!("{label} RLHF counterpart");
+        let counterpart_run = identity.train(
+            &counterpart_label,
+            policy(),
             &counterpart,
             &constraints,
-            &self.optimizer,
-            self.epochs,
-            record,
-            &bar,
-        )
-        .map_err(non_finite(format!("{label} RLHF counterpart")))?;
-        bar.finish_and_clear();
+            schedule,
+            context,
+        )?;
         Ok((method_run, counterpart_run))
-    }
-
-    /// Empty results carrying this spec's identity and the run's context.
-    pub fn results(&self, context: &RunContext) -> Results {
-        let mut results = Results::new(&self.name, &self.kind, &self.config_toml);
-        results.backend = context.backend.clone();
-        results.dtype = context.dtype.clone();
-        results
     }
 }
 
@@ -176,32 +156,16 @@ pub fn push_distances(
     }
 }
 
-/// An [`Experiment`] wrapping a spec and the function that runs it.
+/// A constraint-gap spec and the kind's function that runs it.
 pub struct ConstraintGapExperiment {
     /// The validated spec.
     pub spec: ConstraintGapSpec,
     /// The kind's run function.
-    pub run: fn(&ConstraintGapSpec, &RunContext) -> Result<Results, WorkbenchError>,
+    pub run: fn(&ConstraintGapSpec, &Identity, &RunContext) -> Result<Results, WorkbenchError>,
 }
 
-impl Experiment for ConstraintGapExperiment {
-    fn name(&self) -> &str {
-        &self.spec.name
-    }
-
-    fn kind(&self) -> &str {
-        &self.spec.kind
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.spec.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.spec.backend.as_deref()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
-        (self.run)(&self.spec, context)
+impl Runner for ConstraintGapExperiment {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+        (self.run)(&self.spec, identity, context)
     }
 }
