@@ -14,7 +14,7 @@ pub fn bench(
     options: &RunOptions,
 ) -> Result<(), String> {
     let batched = load(registry, file, &options.set)?;
-    let context = context(batched.as_ref(), options)?;
+    let context = context(file, batched.as_ref(), options)?;
     let config: toml::Table = batched.config_toml().parse().map_err(|e| format!("{e}"))?;
     let grid: Vec<f64> = config
         .get("constraints")

@@ -22,13 +22,17 @@ pub fn load(
 }
 
 /// The run context for `experiment` under `options` (flag/env > file > default).
-pub fn context(experiment: &dyn Experiment, options: &RunOptions) -> Result<RunContext, String> {
-    let name = options
-        .backend
-        .as_deref()
-        .or(experiment.backend())
-        .unwrap_or(BackendName::DEFAULT.name());
-    let backend = BackendName::from_name(name)?;
+pub fn context(
+    file: &Path,
+    experiment: &dyn Experiment,
+    options: &RunOptions,
+) -> Result<RunContext, String> {
+    let backend = match (options.backend.as_deref(), experiment.backend()) {
+        (Some(name), _) => BackendName::from_name(name).map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
+        (None, Some(name)) => BackendName::from_name(name)
+            .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
+        (None, None) => BackendName::DEFAULT,
+    };
     let precision = Precision::from_name(&options.dtype)?;
     let device = backends::device(backend, precision)?;
     Ok(RunContext {
@@ -47,7 +51,7 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<(), String> {
     let experiment = load(registry, file, &options.set)?;
-    let context = context(experiment.as_ref(), options)?;
+    let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
     let results = experiment.run(&context).map_err(|e| e.to_string())?;
     let path = workbench::results::write(&results, out).map_err(|e| e.to_string())?;

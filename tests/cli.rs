@@ -407,3 +407,54 @@ fn constraints_compose_in_one_run() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Max |a − b| over every dataset of two results files (h5py).
+fn max_difference(a: &Path, b: &Path) -> f64 {
+    let script = "import h5py, sys, numpy as np\n\
+        a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])\n\
+        names = []\n\
+        a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)\n\
+        print(max(float(np.max(np.abs(a[n][()] - b[n][()]))) for n in names))\n";
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &a.display().to_string(),
+            &b.display().to_string(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+/// ndarray and flex agree to 1e-9 in f64; f32 agrees with f64 to 1e-4 (policies and
+/// distances of Figure 2 at 300 epochs, the θ of Table 1).
+#[test]
+fn cpu_backends_and_precisions_agree() {
+    for (experiment, set) in [
+        ("fig2_weight_decay", "optimizer.epochs=300"),
+        ("table1_thresholding", "optimizer.epochs=200"),
+    ] {
+        let (_a, ndarray) = run(experiment, &[set, "backend=ndarray"]);
+        let (_b, flex) = run(experiment, &[set, "backend=flex"]);
+        let gap = max_difference(&ndarray, &flex);
+        assert!(gap < 1e-9, "{experiment}: ndarray vs flex differ by {gap}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().display().to_string();
+        let file = repo(&format!("experiments/{experiment}.toml"));
+        let output = workbench(&[
+            "run", &file, "--out", &out, "--quiet", "--dtype", "f32", "--set", set,
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let gap = max_difference(&ndarray, &dir.path().join(format!("{experiment}.h5")));
+        assert!(gap < 1e-4, "{experiment}: f32 vs f64 differ by {gap}");
+    }
+}

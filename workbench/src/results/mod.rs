@@ -1,0 +1,84 @@
+//! Results as plain Rust values (`f64` arrays with shapes) and their HDF5 form
+//! (EXPERIMENTS.md §3). The writer never sees a tensor.
+
+mod hdf5_writer;
+
+pub use hdf5_writer::write;
+
+/// One dataset: a slash-separated path (`dpo/policy`), a shape (empty for a scalar) and
+/// row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Path inside the file; groups are created as needed.
+    pub path: String,
+    /// Shape; `[]` is a scalar.
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub values: Vec<f64>,
+}
+
+/// Everything one experiment run writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// The experiment's name (the file is `<name>.h5`).
+    pub experiment: String,
+    /// Its kind.
+    pub kind: String,
+    /// The fully resolved configuration, as TOML text.
+    pub config_toml: String,
+    /// The backend it ran on.
+    pub backend: String,
+    /// The float type it ran in.
+    pub dtype: String,
+    /// Extra root attributes (name, text), e.g. notes on how to read the file.
+    pub notes: Vec<(String, String)>,
+    /// The datasets.
+    pub datasets: Vec<Dataset>,
+}
+
+impl Results {
+    /// Empty results for `experiment` of `kind`.
+    pub fn new(experiment: &str, kind: &str, config_toml: &str) -> Self {
+        Self {
+            experiment: experiment.into(),
+            kind: kind.into(),
+            config_toml: config_toml.into(),
+            backend: String::new(),
+            dtype: String::new(),
+            notes: Vec::new(),
+            datasets: Vec::new(),
+        }
+    }
+
+    /// Adds a dataset of `shape` (its element count must match `values`).
+    pub fn push(&mut self, path: impl Into<String>, shape: &[usize], values: Vec<f64>) {
+        let path = path.into();
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            values.len(),
+            "dataset {path}: shape {shape:?} does not hold {} values",
+            values.len()
+        );
+        self.datasets.push(Dataset {
+            path,
+            shape: shape.to_vec(),
+            values,
+        });
+    }
+
+    /// Adds a scalar dataset.
+    pub fn scalar(&mut self, path: impl Into<String>, value: f64) {
+        self.push(path, &[], vec![value]);
+    }
+
+    /// Adds a 1-D dataset.
+    pub fn vector(&mut self, path: impl Into<String>, values: Vec<f64>) {
+        let n = values.len();
+        self.push(path, &[n], values);
+    }
+
+    /// The dataset at `path`, if present.
+    pub fn get(&self, path: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.path == path)
+    }
+}
