@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct RunOptions {
     /// Backend to run on (see `workbench list backends`). Precedence: this flag, then
-    /// WORKBENCH_BACKEND, then `backend = ...` in the file, then ndarray.
+    /// WORKBENCH_BACKEND, then `backend = ...` in the file, then flex.
     #[arg(long, env = "WORKBENCH_BACKEND")]
     pub backend: Option<String>,
     /// Float precision of the tensors.
