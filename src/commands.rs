@@ -28,7 +28,8 @@ pub fn context(
     options: &RunOptions,
 ) -> Result<RunContext, String> {
     let backend = match (options.backend.as_deref(), experiment.backend()) {
-        (Some(name), _) => BackendName::from_name(name).map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
+        (Some(name), _) => BackendName::from_name(name)
+            .map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
         (None, Some(name)) => BackendName::from_name(name)
             .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
         (None, None) => BackendName::DEFAULT,
