@@ -273,7 +273,7 @@ fn bad_configurations_are_one_line_errors_with_no_file() {
     assert_rejected(
         &format!("{GOOD}[[methods]]\nloss = \"dpoo\"\n"),
         &[],
-        &["methods[0].loss", "dpoo", "unknown loss"],
+        &["methods[0]", "dpoo", "unknown loss"],
     );
     assert_rejected(
         &format!("{GOOD}[[methods]]\nloss = \"fdpo\"\ndivergence = \"hellinger\"\n"),

@@ -61,6 +61,22 @@ impl Registry {
                 build: |table| Ok(Arc::new(losses::FDpo::from_params(table)?)),
             },
         );
+        registry.register_loss(
+            "robust",
+            LossEntry {
+                description: "robust DPO (Chowdhury et al. 2024): unbiased under label flips of rate ε",
+                parameters: "label_smoothing = ε ∈ [0, 0.5)",
+                build: |table| Ok(Arc::new(losses::Robust::from_params(table)?)),
+            },
+        );
+        registry.register_loss(
+            "bco_pair",
+            LossEntry {
+                description: "pairwise BCO (Jung et al. 2024): each implicit reward classified against the batch mean",
+                parameters: "(none)",
+                build: |table| Ok(Arc::new(losses::parse_params::<losses::BcoPair>(table)?)),
+            },
+        );
         for kind in experiments::builtin_kinds() {
             registry.register_kind(kind);
         }
@@ -97,6 +113,73 @@ impl Registry {
     /// Every experiment kind, sorted by name.
     pub fn kinds(&self) -> impl Iterator<Item = &Arc<dyn ExperimentKind>> {
         self.kinds.values()
+    }
+
+    /// Builds the loss a method table asks for: `loss = "name"` plus that loss's parameters,
+    /// or a weighted combination `loss = [{ name = "dpo", weight = 0.8, ... }, ...]`. The
+    /// error names the loss and the offending key.
+    pub fn build_loss(&self, method: &toml::Table) -> Result<Arc<dyn PairwiseLoss>, String> {
+        let mut params = method.clone();
+        match params.remove("loss") {
+            Some(toml::Value::String(name)) => self.build_named(&name, &params),
+            Some(toml::Value::Array(terms)) => {
+                if let Some(key) = params.keys().next() {
+                    return Err(format!(
+                        "`{key}`: a combination takes its parameters inside each term"
+                    ));
+                }
+                if terms.is_empty() {
+                    return Err("a combination needs at least one term".into());
+                }
+                let terms = terms
+                    .iter()
+                    .map(|term| self.build_term(term))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Arc::new(losses::WeightedSum { terms }))
+            }
+            _ => Err(
+                "needs loss = \"<name>\" or loss = [{ name = \"<name>\", weight = <w> }, ...]"
+                    .into(),
+            ),
+        }
+    }
+
+    /// One `{ name = "...", weight = w, ...parameters }` term of a combination.
+    fn build_term(&self, term: &toml::Value) -> Result<(f64, Arc<dyn PairwiseLoss>), String> {
+        let mut params = term.as_table().cloned().ok_or_else(|| {
+            format!("combination term {term}: expected {{ name = \"...\", weight = ... }}")
+        })?;
+        let name = match params.remove("name") {
+            Some(toml::Value::String(name)) => name,
+            _ => return Err(format!("combination term {term}: needs name = \"<loss>\"")),
+        };
+        let weight = match params.remove("weight") {
+            Some(toml::Value::Float(w)) => w,
+            Some(toml::Value::Integer(w)) => w as f64,
+            _ => {
+                return Err(format!(
+                    "loss `{name}`: a combination term needs a numeric weight"
+                ));
+            }
+        };
+        if !weight.is_finite() {
+            return Err(format!("loss `{name}`: weight = {weight} must be finite"));
+        }
+        Ok((weight, self.build_named(&name, &params)?))
+    }
+
+    fn build_named(
+        &self,
+        name: &str,
+        params: &toml::Table,
+    ) -> Result<Arc<dyn PairwiseLoss>, String> {
+        let entry = self.loss(name).ok_or_else(|| {
+            format!(
+                "unknown loss `{name}`; known: {}",
+                self.loss_names().join(", ")
+            )
+        })?;
+        (entry.build)(params).map_err(|e| format!("loss `{name}`: {e}"))
     }
 
     /// Names of the registered losses.

@@ -212,12 +212,7 @@ fn prop_4_1_gaussian_nll_minimised_over_gamma_is_dpo() {
             let minimised = nll(v, 0.5 * (v[0] * v[0] + v[1] * v[1]));
             let row =
                 |x: f64| Tensor::<2>::from_data(TensorData::new(vec![x.ln()], [1, 1]), &device);
-            let inputs = PairLogProbs {
-                policy_chosen: row(pi_w),
-                policy_rejected: row(pi_l),
-                reference_chosen: row(ref_w),
-                reference_rejected: row(ref_l),
-            };
+            let inputs = PairLogProbs::new(row(pi_w), row(pi_l), row(ref_w), row(ref_l));
             let dpo = to_vec(loss("dpo", "").loss(&inputs, beta))[0];
             constants.push(minimised - dpo);
         }

@@ -144,12 +144,12 @@ impl PreferenceObjective {
     }
 
     fn batch_loss(&self, log_probs: Tensor<2>, batch: &PairBatch) -> Tensor<1> {
-        let inputs = PairLogProbs {
-            policy_chosen: batch.chosen.pick(log_probs.clone()),
-            policy_rejected: batch.rejected.pick(log_probs),
-            reference_chosen: batch.reference_chosen.clone(),
-            reference_rejected: batch.reference_rejected.clone(),
-        };
+        let inputs = PairLogProbs::new(
+            batch.chosen.pick(log_probs.clone()),
+            batch.rejected.pick(log_probs),
+            batch.reference_chosen.clone(),
+            batch.reference_rejected.clone(),
+        );
         let per_pair = self.loss.loss(&inputs, self.beta);
         let [variants, _] = per_pair.dims();
         (per_pair * batch.weight.clone())

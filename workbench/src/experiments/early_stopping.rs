@@ -3,7 +3,7 @@
 //! against the counterpart trained for all epochs.
 
 use super::constraint_gap::{
-    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances,
+    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_counterpart_note, push_distances,
 };
 use super::{Experiment, ExperimentKind, Identity, RunContext, prepared};
 use crate::error::{ConfigError, WorkbenchError};
@@ -64,6 +64,7 @@ fn run(
         let (trained, counterpart) =
             spec.train_pair(identity, method, 1, Record::EveryEpoch, context)?;
         let label = method.label();
+        push_counterpart_note(&mut results, method.as_ref());
         epochs = trained.snapshots.len();
         let same_budget: Vec<(&[f64], &[f64])> = (0..epochs)
             .map(|e| (trained.policy(e, 0), counterpart.policy(e, 0)))

@@ -2,7 +2,7 @@
 //! grows. The whole α grid trains as one `[A, K]` batch per model.
 
 use super::constraint_gap::{
-    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_distances,
+    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_counterpart_note, push_distances,
 };
 use super::{Experiment, ExperimentKind, Identity, RunContext, prepared};
 use crate::error::{ConfigError, WorkbenchError};
@@ -79,6 +79,7 @@ fn run(
         let (trained, counterpart) =
             spec.train_pair(identity, method, variants, Record::Final, context)?;
         let label = method.label();
+        push_counterpart_note(&mut results, method.as_ref());
         let rows: Vec<(&[f64], &[f64])> = (0..variants)
             .map(|v| (trained.policy(0, v), counterpart.policy(0, v)))
             .collect();

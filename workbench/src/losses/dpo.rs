@@ -1,6 +1,6 @@
 //! DPO, eq. (6): −log σ(β h).
 
-use super::{PairLogProbs, PairwiseLoss};
+use super::{Counterpart, PairLogProbs, PairwiseLoss};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 
@@ -16,5 +16,9 @@ impl PairwiseLoss for Dpo {
 
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
         log_sigmoid(inputs.margin().mul_scalar(beta)).neg()
+    }
+
+    fn declared_counterpart(&self) -> Option<Counterpart> {
+        Some(Counterpart::DPO)
     }
 }

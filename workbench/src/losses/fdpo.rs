@@ -43,10 +43,10 @@ impl PairwiseLoss for FDpo {
         log_sigmoid((chosen - rejected).mul_scalar(beta)).neg()
     }
 
-    fn counterpart(&self) -> Counterpart {
-        Counterpart {
+    fn declared_counterpart(&self) -> Option<Counterpart> {
+        Some(Counterpart {
             reward: Reward::LogPiStar,
             regulariser: self.divergence,
-        }
+        })
     }
 }

@@ -22,10 +22,10 @@ impl PairwiseLoss for Ipo {
             .powi_scalar(2)
     }
 
-    fn counterpart(&self) -> Counterpart {
-        Counterpart {
+    fn declared_counterpart(&self) -> Option<Counterpart> {
+        Some(Counterpart {
             reward: Reward::Ipo,
             regulariser: Divergence::ReverseKl,
-        }
+        })
     }
 }

@@ -5,15 +5,22 @@
 //! models; it never sees a policy. It returns one loss per pair. Built-in losses are
 //! registered in [`crate::Registry::builtin`] through the same API a plugin uses.
 
+mod bco_pair;
+mod combination;
 mod dpo;
 mod fdpo;
 mod ipo;
 mod params;
+mod robust;
+pub mod testing;
 
+pub use bco_pair::BcoPair;
+pub use combination::WeightedSum;
 pub use dpo::Dpo;
 pub use fdpo::FDpo;
 pub use ipo::Ipo;
 pub use params::parse_params;
+pub use robust::Robust;
 
 use crate::divergence::Divergence;
 use burn::tensor::Tensor;
@@ -31,9 +38,31 @@ pub struct PairLogProbs {
     pub reference_chosen: Tensor<2>,
     /// log π_ref(y_l | x).
     pub reference_rejected: Tensor<2>,
+    /// Number of tokens of y_w (sequence policies); `None` for bandits, where every
+    /// response is one action.
+    pub chosen_tokens: Option<Tensor<2>>,
+    /// Number of tokens of y_l; `None` for bandits.
+    pub rejected_tokens: Option<Tensor<2>>,
 }
 
 impl PairLogProbs {
+    /// Inputs for responses that are single actions (bandits): no token counts.
+    pub fn new(
+        policy_chosen: Tensor<2>,
+        policy_rejected: Tensor<2>,
+        reference_chosen: Tensor<2>,
+        reference_rejected: Tensor<2>,
+    ) -> Self {
+        Self {
+            policy_chosen,
+            policy_rejected,
+            reference_chosen,
+            reference_rejected,
+            chosen_tokens: None,
+            rejected_tokens: None,
+        }
+    }
+
     /// log[π_θ(y_w)/π_ref(y_w)]: the chosen response's log-ratio.
     pub fn chosen_log_ratio(&self) -> Tensor<2> {
         self.policy_chosen.clone() - self.reference_chosen.clone()
@@ -85,8 +114,14 @@ pub trait PairwiseLoss: Debug + Send + Sync {
     /// Per-pair losses `[variants, pairs]` with trade-off `beta`.
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2>;
 
-    /// The RLHF problem this loss is derived from; DPO's unless the loss says otherwise.
+    /// The RLHF problem this loss is derived from, if it declares one.
+    fn declared_counterpart(&self) -> Option<Counterpart> {
+        None
+    }
+
+    /// The RLHF problem the constraint experiments compare this loss with: the declared
+    /// one, else DPO's (reward log π*, KL regulariser).
     fn counterpart(&self) -> Counterpart {
-        Counterpart::DPO
+        self.declared_counterpart().unwrap_or(Counterpart::DPO)
     }
 }

@@ -322,28 +322,9 @@ impl ConstraintGapFile {
         )?;
         let mut methods = Vec::new();
         for (i, table) in self.methods.iter().enumerate() {
-            let key = format!("methods[{i}]");
-            let mut params = table.clone();
-            let name = match params.remove("loss") {
-                Some(toml::Value::String(name)) => name,
-                _ => {
-                    return Err(ConfigError::new(
-                        key,
-                        show(table),
-                        "needs loss = \"<name>\"",
-                    ));
-                }
-            };
-            let Some(entry) = registry.loss(&name) else {
-                let known = registry.loss_names().join(", ");
-                return Err(ConfigError::new(
-                    format!("{key}.loss"),
-                    show(&name),
-                    format!("unknown loss; known: {known}"),
-                ));
-            };
-            let loss = (entry.build)(&params)
-                .map_err(|e| ConfigError::new(key, show(table), format!("loss `{name}`: {e}")))?;
+            let loss = registry
+                .build_loss(table)
+                .map_err(|e| ConfigError::new(format!("methods[{i}]"), show(table), e))?;
             methods.push(loss);
         }
         let labels: Vec<String> = methods.iter().map(|m| m.label()).collect();

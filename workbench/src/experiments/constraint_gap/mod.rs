@@ -139,6 +139,27 @@ impl ConstraintGapSpec {
     }
 }
 
+/// Records, as a root attribute `<label>/counterpart`, which RLHF problem `method` was
+/// compared with and whether the loss declared it or DPO's was assumed.
+pub fn push_counterpart_note(results: &mut Results, method: &dyn PairwiseLoss) {
+    let counterpart = method.counterpart();
+    let reward = match counterpart.reward {
+        crate::losses::Reward::LogPiStar => "log pi*",
+        crate::losses::Reward::Ipo => "r_IPO (eq. 7)",
+    };
+    let origin = match method.declared_counterpart() {
+        Some(_) => "declared by the loss",
+        None => "DPO's, since the loss declares none",
+    };
+    results.notes.push((
+        format!("{}/counterpart", method.label()),
+        format!(
+            "reward {reward}, regulariser {} ({origin})",
+            counterpart.regulariser.name()
+        ),
+    ));
+}
+
 /// Every distance between rows `method[i]` and `counterpart[i]`, pushed as
 /// `<prefix>distance_<name>` plus the configured one as `<prefix>distance`.
 pub fn push_distances(

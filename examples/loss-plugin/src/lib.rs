@@ -1,0 +1,44 @@
+//! An example plugin for dpo-workbench: three preference losses from the literature,
+//! registered from outside the core. `register` adds them to a registry; `src/main.rs`
+//! builds a `workbench`-compatible binary with them.
+#![warn(missing_docs)]
+
+mod cdpo;
+mod hinge;
+mod simpo;
+
+pub use cdpo::CDpo;
+pub use hinge::Hinge;
+pub use simpo::SimPo;
+
+use std::sync::Arc;
+use workbench::Registry;
+use workbench::registry::LossEntry;
+
+/// Adds `simpo`, `hinge` and `cdpo` to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.register_loss(
+        "simpo",
+        LossEntry {
+            description: "SimPO (Meng et al. 2024): reference-free, length-normalised, margin γ",
+            parameters: "gamma = γ >= 0 (default 0.5)",
+            build: |table| Ok(Arc::new(SimPo::from_params(table)?)),
+        },
+    );
+    registry.register_loss(
+        "hinge",
+        LossEntry {
+            description: "SLiC hinge (Zhao et al. 2023): max(0, 1 - β h)",
+            parameters: "(none)",
+            build: |table| Ok(Arc::new(workbench::losses::parse_params::<Hinge>(table)?)),
+        },
+    );
+    registry.register_loss(
+        "cdpo",
+        LossEntry {
+            description: "conservative DPO (Mitchell 2023): DPO with label smoothing ε",
+            parameters: "label_smoothing = ε ∈ [0, 0.5] (default 0.1)",
+            build: |table| Ok(Arc::new(CDpo::from_params(table)?)),
+        },
+    );
+}

@@ -1,0 +1,156 @@
+//! The plugin's losses: gradients against finite differences, values on known inputs, and
+//! the plugin binary running a Figure 2 experiment with them.
+
+use loss_plugin::{CDpo, Hinge, SimPo};
+use std::process::Command;
+use workbench::losses::testing::{SAMPLE_PAIRS, max_gradient_error, values};
+use workbench::losses::{Dpo, PairwiseLoss};
+
+fn device() -> burn::tensor::Device {
+    backends::device(backends::BackendName::Flex, backends::Precision::F64).expect("flex f64")
+}
+
+/// Autodiff agrees with central differences to 1e-6 for every loss and β (β chosen so that
+/// no sample pair sits on the hinge's kink βh = 1, where the derivative jumps).
+#[test]
+fn gradients_match_finite_differences() {
+    let losses: [&dyn PairwiseLoss; 3] = [
+        &SimPo { gamma: 0.5 },
+        &Hinge {},
+        &CDpo {
+            label_smoothing: 0.2,
+        },
+    ];
+    for loss in losses {
+        for beta in [0.1, 1.3, 2.5] {
+            let error = max_gradient_error(loss, &SAMPLE_PAIRS, beta, &device());
+            assert!(
+                error < 1e-6,
+                "{} β={beta}: gradient error {error}",
+                loss.label()
+            );
+        }
+    }
+}
+
+/// Values on one pair: log π_θ(y_w) = −0.5, log π_θ(y_l) = −1.5, reference −1, −1 (h = 1).
+#[test]
+fn values_on_a_known_pair() {
+    let pair = [[-0.5, -1.5, -1.0, -1.0]];
+    let value = |loss: &dyn PairwiseLoss, beta: f64| values(loss, &pair, beta, &device())[0];
+    let softplus = |x: f64| (1.0 + x.exp()).ln();
+    // SimPO: −log σ(β(−0.5 + 1.5) − γ) = softplus(γ − β)
+    assert!((value(&SimPo { gamma: 0.5 }, 2.0) - softplus(0.5 - 2.0)).abs() < 1e-12);
+    // Hinge: max(0, 1 − βh) with h = 1
+    assert!((value(&Hinge {}, 0.4) - 0.6).abs() < 1e-12);
+    assert_eq!(value(&Hinge {}, 3.0), 0.0);
+    // cDPO with ε = 0 is DPO; with ε: (1 − ε) softplus(−β) + ε softplus(β)
+    assert!(
+        (value(
+            &CDpo {
+                label_smoothing: 0.0
+            },
+            1.0
+        ) - value(&Dpo::default(), 1.0))
+        .abs()
+            < 1e-12
+    );
+    let expected = 0.75 * softplus(-1.0) + 0.25 * softplus(1.0);
+    assert!(
+        (value(
+            &CDpo {
+                label_smoothing: 0.25
+            },
+            1.0
+        ) - expected)
+            .abs()
+            < 1e-12
+    );
+}
+
+fn plugin(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_loss-plugin-workbench"))
+        .args(args)
+        .env_remove("WORKBENCH_BACKEND")
+        .output()
+        .expect("the plugin binary runs")
+}
+
+fn experiment(name: &str) -> String {
+    format!(
+        "{}/../../experiments/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn the_plugin_binary_lists_and_runs_its_losses() {
+    let listed = String::from_utf8_lossy(&plugin(&["list", "losses"]).stdout).into_owned();
+    for name in ["simpo", "hinge", "cdpo", "dpo", "robust", "bco_pair"] {
+        assert!(listed.contains(name), "{name} missing:\n{listed}");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().display().to_string();
+    let file = experiment("fig2_weight_decay");
+    let output = plugin(&[
+        "run",
+        &file,
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        "methods=[{ loss = \"simpo\", gamma = 0.2 }, { loss = \"cdpo\" }, { loss = [{ name = \"hinge\", weight = 0.5 }, { name = \"dpo\", weight = 0.5 }] }]",
+        "--set",
+        "optimizer.epochs=200",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let script = "import h5py, sys, numpy as np\n\
+        f = h5py.File(sys.argv[1])\n\
+        for m in ['simpo', 'cdpo', '0.5hinge+0.5dpo']:\n\
+        \x20   d = f[m + '/distance'][()]\n\
+        \x20   assert d.shape == (11,) and np.all(np.isfinite(d)), (m, d)\n\
+        \x20   note = f.attrs[m + '/counterpart']\n\
+        \x20   assert 'DPO' in note and 'declares none' in note, note\n";
+    let path = dir
+        .path()
+        .join("fig2_weight_decay.h5")
+        .display()
+        .to_string();
+    let check = Command::new("python3")
+        .args(["-c", script, &path])
+        .output()
+        .expect("python3");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn bad_plugin_parameters_name_the_loss_and_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().display().to_string();
+    let file = experiment("fig2_weight_decay");
+    for (method, needles) in [
+        (
+            "methods=[{ loss = \"simpo\", gama = 1 }]",
+            ["simpo", "gama"],
+        ),
+        (
+            "methods=[{ loss = \"cdpo\", label_smoothing = 0.9 }]",
+            ["cdpo", "label_smoothing"],
+        ),
+    ] {
+        let output = plugin(&["run", &file, "--out", &out, "--quiet", "--set", method]);
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        for needle in needles {
+            assert!(message.contains(needle), "`{needle}` not in {message}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Robust DPO (Chowdhury et al., 2024, "Provably Robust DPO"): an unbiased estimate of the
+//! DPO loss when each label is flipped with probability ε,
+//! ℓ = [(1 − ε)·(−log σ(βh)) − ε·(−log σ(−βh))] / (1 − 2ε).
+
+use super::{Counterpart, PairLogProbs, PairwiseLoss};
+use burn::tensor::{Tensor, activation::log_sigmoid};
+use serde::Deserialize;
+
+/// TOML parameters of `robust`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RobustParams {
+    /// Label-flip probability ε ∈ [0, 1/2).
+    label_smoothing: f64,
+}
+
+/// Robust DPO with label-flip rate ε.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Robust {
+    /// ε.
+    pub label_smoothing: f64,
+}
+
+impl Robust {
+    /// Builds the loss from its TOML table (`label_smoothing = 0.1`).
+    pub fn from_params(table: &toml::Table) -> Result<Self, String> {
+        let params: RobustParams = super::parse_params(table)?;
+        let eps = params.label_smoothing;
+        if !(0.0..0.5).contains(&eps) {
+            return Err(format!("label_smoothing = {eps}: must be in [0, 0.5)"));
+        }
+        Ok(Self {
+            label_smoothing: eps,
+        })
+    }
+}
+
+impl PairwiseLoss for Robust {
+    fn label(&self) -> String {
+        "robust".into()
+    }
+
+    fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
+        let eps = self.label_smoothing;
+        let logits = inputs.margin().mul_scalar(beta);
+        let agree = log_sigmoid(logits.clone()).neg();
+        let flipped = log_sigmoid(logits.neg()).neg();
+        (agree.mul_scalar(1.0 - eps) - flipped.mul_scalar(eps)).div_scalar(1.0 - 2.0 * eps)
+    }
+
+    fn declared_counterpart(&self) -> Option<Counterpart> {
+        Some(Counterpart::DPO)
+    }
+}
