@@ -37,46 +37,7 @@ impl Registry {
     /// Everything built in.
     pub fn builtin() -> Self {
         let mut registry = Self::empty();
-        registry.register_loss(
-            "dpo",
-            LossEntry {
-                description: "DPO, eq. (6): -log σ(β h)",
-                parameters: "(none)",
-                build: |table| Ok(Arc::new(losses::parse_params::<losses::Dpo>(table)?)),
-            },
-        );
-        registry.register_loss(
-            "ipo",
-            LossEntry {
-                description: "IPO, eq. (9): (h - 1/(2β))²",
-                parameters: "(none)",
-                build: |table| Ok(Arc::new(losses::parse_params::<losses::Ipo>(table)?)),
-            },
-        );
-        registry.register_loss(
-            "fdpo",
-            LossEntry {
-                description: "f-DPO (Wang et al. 2024): -log σ(β [f'(u_w) - f'(u_l)])",
-                parameters: "divergence = reverse_kl | forward_kl | js | alpha; a (alpha only, 0 < a < 1)",
-                build: |table| Ok(Arc::new(losses::FDpo::from_params(table)?)),
-            },
-        );
-        registry.register_loss(
-            "robust",
-            LossEntry {
-                description: "robust DPO (Chowdhury et al. 2024): unbiased under label flips of rate ε",
-                parameters: "label_smoothing = ε ∈ [0, 0.5)",
-                build: |table| Ok(Arc::new(losses::Robust::from_params(table)?)),
-            },
-        );
-        registry.register_loss(
-            "bco_pair",
-            LossEntry {
-                description: "pairwise BCO (Jung et al. 2024): each implicit reward classified against the batch mean",
-                parameters: "(none)",
-                build: |table| Ok(Arc::new(losses::parse_params::<losses::BcoPair>(table)?)),
-            },
-        );
+        losses::register_builtin(&mut registry);
         for kind in experiments::builtin_kinds() {
             registry.register_kind(kind);
         }

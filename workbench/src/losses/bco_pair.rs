@@ -4,8 +4,10 @@
 //! (held constant in the gradient; TRL keeps a running mean over batches instead).
 
 use super::{Counterpart, PairLogProbs, PairwiseLoss};
+use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Pairwise BCO. No parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -32,4 +34,16 @@ impl PairwiseLoss for BcoPair {
     fn declared_counterpart(&self) -> Option<Counterpart> {
         Some(Counterpart::DPO)
     }
+}
+
+/// Registers `bco_pair`.
+pub(super) fn register(registry: &mut Registry) {
+    registry.register_loss(
+        "bco_pair",
+        LossEntry {
+            description: "pairwise BCO (Jung et al. 2024): each implicit reward classified against the batch mean",
+            parameters: "(none)",
+            build: |table| Ok(Arc::new(super::parse_params::<BcoPair>(table)?)),
+        },
+    );
 }

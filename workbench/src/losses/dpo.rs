@@ -1,8 +1,10 @@
 //! DPO, eq. (6): −log σ(β h).
 
 use super::{Counterpart, PairLogProbs, PairwiseLoss};
+use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Direct preference optimisation (Rafailov et al., 2024), eq. (6). No parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,4 +23,16 @@ impl PairwiseLoss for Dpo {
     fn declared_counterpart(&self) -> Option<Counterpart> {
         Some(Counterpart::DPO)
     }
+}
+
+/// Registers `dpo`.
+pub(super) fn register(registry: &mut Registry) {
+    registry.register_loss(
+        "dpo",
+        LossEntry {
+            description: "DPO, eq. (6): -log σ(β h)",
+            parameters: "(none)",
+            build: |table| Ok(Arc::new(super::parse_params::<Dpo>(table)?)),
+        },
+    );
 }

@@ -2,8 +2,10 @@
 
 use super::{Counterpart, PairLogProbs, PairwiseLoss, Reward};
 use crate::divergence::Divergence;
+use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// TOML parameters of `fdpo`.
 #[derive(Debug, Clone, Deserialize)]
@@ -49,4 +51,16 @@ impl PairwiseLoss for FDpo {
             regulariser: self.divergence,
         })
     }
+}
+
+/// Registers `fdpo`.
+pub(super) fn register(registry: &mut Registry) {
+    registry.register_loss(
+        "fdpo",
+        LossEntry {
+            description: "f-DPO (Wang et al. 2024): -log σ(β [f'(u_w) - f'(u_l)])",
+            parameters: "divergence = reverse_kl | forward_kl | js | alpha; a (alpha only, 0 < a < 1)",
+            build: |table| Ok(Arc::new(FDpo::from_params(table)?)),
+        },
+    );
 }

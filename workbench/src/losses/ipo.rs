@@ -2,8 +2,10 @@
 
 use super::{Counterpart, PairLogProbs, PairwiseLoss, Reward};
 use crate::divergence::Divergence;
+use crate::registry::{LossEntry, Registry};
 use burn::tensor::Tensor;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Identity preference optimisation (Azar et al., 2024), eq. (9). No parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -28,4 +30,16 @@ impl PairwiseLoss for Ipo {
             regulariser: Divergence::ReverseKl,
         })
     }
+}
+
+/// Registers `ipo`.
+pub(super) fn register(registry: &mut Registry) {
+    registry.register_loss(
+        "ipo",
+        LossEntry {
+            description: "IPO, eq. (9): (h - 1/(2β))²",
+            parameters: "(none)",
+            build: |table| Ok(Arc::new(super::parse_params::<Ipo>(table)?)),
+        },
+    );
 }

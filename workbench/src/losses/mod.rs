@@ -22,6 +22,18 @@ pub use ipo::Ipo;
 pub use params::parse_params;
 pub use robust::Robust;
 
+use crate::registry::Registry;
+
+/// Registers every built-in loss — exactly as a plugin registers its own. A new in-core loss
+/// is one new file here with its `register` function, plus its `mod` line and call below.
+pub fn register_builtin(registry: &mut Registry) {
+    dpo::register(registry);
+    ipo::register(registry);
+    fdpo::register(registry);
+    robust::register(registry);
+    bco_pair::register(registry);
+}
+
 use crate::divergence::Divergence;
 use burn::tensor::Tensor;
 use std::fmt::Debug;

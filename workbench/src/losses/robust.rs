@@ -3,8 +3,10 @@
 //! ℓ = [(1 − ε)·(−log σ(βh)) − ε·(−log σ(−βh))] / (1 − 2ε).
 
 use super::{Counterpart, PairLogProbs, PairwiseLoss};
+use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// TOML parameters of `robust`.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,4 +53,16 @@ impl PairwiseLoss for Robust {
     fn declared_counterpart(&self) -> Option<Counterpart> {
         Some(Counterpart::DPO)
     }
+}
+
+/// Registers `robust`.
+pub(super) fn register(registry: &mut Registry) {
+    registry.register_loss(
+        "robust",
+        LossEntry {
+            description: "robust DPO (Chowdhury et al. 2024): unbiased under label flips of rate ε",
+            parameters: "label_smoothing = ε ∈ [0, 0.5)",
+            build: |table| Ok(Arc::new(Robust::from_params(table)?)),
+        },
+    );
 }
