@@ -55,7 +55,6 @@ fn the_guide_example_registers_and_passes_its_checks() {
         error.contains("sigmoid_margin") && error.contains("margn"),
         "{error}"
     );
-    use workbench::losses::PairwiseLoss;
     use workbench::losses::testing::{SAMPLE_PAIRS, max_gradient_error, values};
 
     let device = backends::device(backends::BackendName::Flex, backends::Precision::F64).unwrap();
