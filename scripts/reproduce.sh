@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
-# The main job: builds the workbench and re-runs every experiment in experiments/ on the
-# default CPU backend, writing results/<experiment>.h5.
+# The main job: builds the workbench, re-runs every experiment in experiments/ on the
+# default CPU backend (results/*.h5), and builds the report (reports/out/report.html).
+# Extra arguments go to `workbench reproduce` (e.g. --backend ndarray, --force).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --bin workbench
-out="${OUT:-results}"
-status=0
-for file in experiments/*.toml; do
-  "${CARGO_TARGET_DIR:-target}/release/workbench" run "$file" --out "$out" "$@" || status=1
-done
-exit $status
+"${CARGO_TARGET_DIR:-target}/release/workbench" reproduce "$@"

@@ -2,7 +2,7 @@
 # Installs what building and testing dpo-workbench needs, only where it is missing:
 #   - cmake >= 3.26 (hdf5-metno's `static` feature builds HDF5 from bundled source),
 #     from PyPI when the system's is missing or older;
-#   - with --tests: the Python oracle's numpy, scipy and h5py.
+#   - with --tests: the Python oracle's numpy, scipy and h5py, and Debian's chromium.
 # Safe to run any number of times.
 set -euo pipefail
 
@@ -28,6 +28,17 @@ if [ -z "$cmake_version" ] || ! version_ge "$cmake_version" 3.26; then
 fi
 
 if [ "$need_tests" = 1 ]; then
+  # A real headless browser loads the report in the tests.
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium (headless browser for the report test)"
+    if [ ! -d /var/lib/apt/lists ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null)" ]; then
+      apt-get update -qq
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || {
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    }
+  fi
   if ! python3 -c 'import numpy, scipy, h5py' >/dev/null 2>&1; then
     echo "setup: installing the test oracle's Python packages (numpy, scipy, h5py)"
     pip_install numpy scipy h5py

@@ -39,7 +39,7 @@ pub fn bench(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let quiet = workbench::experiments::RunContext {
-        progress: false,
+        progress: workbench::progress::Progress::hidden(),
         ..context
     };
     let time = |f: &dyn Fn() -> Result<(), String>| -> Result<f64, String> {

@@ -66,6 +66,34 @@ enum Command {
         #[arg(value_enum)]
         what: Option<ListWhat>,
     },
+    /// Run every experiment in a folder (in parallel on the available cores), then build the
+    /// report. Results already written by this build with the same configuration, backend
+    /// and dtype are reused unless --force.
+    Reproduce {
+        /// Folder of experiment files.
+        #[arg(long, default_value = "experiments")]
+        experiments: PathBuf,
+        /// Folder for results.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Folder for the report (report.html, report.md, figures).
+        #[arg(long, default_value = "reports/out")]
+        report: PathBuf,
+        /// Re-run experiments whose results are up to date.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Build the report (figures as SVG and PNG, report.md, report.html) from existing
+    /// results files.
+    Report {
+        /// Folder of results files (*.h5).
+        results: PathBuf,
+        /// Folder for the report.
+        #[arg(long, default_value = "reports/out")]
+        out: PathBuf,
+    },
     /// Benchmark Figure 2 end to end: the α grid as one batch versus a plain loop over α.
     Bench {
         /// The weight-decay sweep to time.
@@ -105,6 +133,23 @@ pub fn main_with(registry: Registry) -> ExitCode {
             commands::list(&registry, what);
             Ok(())
         }
+        Command::Reproduce {
+            experiments,
+            out,
+            report,
+            force,
+            options,
+        } => crate::reproduce::reproduce(
+            &registry,
+            &crate::reproduce::Plan {
+                experiments: &experiments,
+                out: &out,
+                report: &report,
+                force,
+                options: &options,
+            },
+        ),
+        Command::Report { results, out } => crate::reproduce::report(&results, &out),
         Command::Bench {
             file,
             repeats,

@@ -5,6 +5,7 @@ use backends::{BackendName, Precision};
 use std::path::Path;
 use workbench::config::{self, Override};
 use workbench::experiments::{Experiment, RunContext};
+use workbench::progress::Progress;
 use workbench::{Registry, constraints, policy};
 
 /// Parses every `--set`.
@@ -40,7 +41,11 @@ pub fn context(
         device,
         backend: backend.name().to_string(),
         dtype: precision.name().to_string(),
-        progress: !options.quiet,
+        progress: if options.quiet {
+            Progress::hidden()
+        } else {
+            Progress::terminal()
+        },
     })
 }
 
@@ -54,8 +59,7 @@ pub fn run(
     let experiment = load(registry, file, &options.set)?;
     let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
-    let results = experiment.run(&context).map_err(|e| e.to_string())?;
-    let path = workbench::results::write(&results, out).map_err(|e| e.to_string())?;
+    let path = write_results(experiment.as_ref(), &context, out)?;
     eprintln!(
         "{}: wrote {} ({} on {}, {:.2} s)",
         experiment.name(),
@@ -65,6 +69,33 @@ pub fn run(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Runs `experiment` and writes its results (with this build's id) into `out`.
+pub fn write_results(
+    experiment: &dyn Experiment,
+    context: &RunContext,
+    out: &Path,
+) -> Result<std::path::PathBuf, String> {
+    let mut results = experiment.run(context).map_err(|e| e.to_string())?;
+    results.notes.push(("build_id".into(), build_id()?));
+    workbench::results::write(&results, out).map_err(|e| e.to_string())
+}
+
+/// An id of this executable (a hash of its bytes): results written by another build are
+/// not reused.
+pub fn build_id() -> Result<String, String> {
+    use std::hash::{Hash, Hasher};
+    static ID: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let exe =
+            std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
+        let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        Ok(format!("{:016x}", hasher.finish()))
+    })
+    .clone()
 }
 
 /// `workbench validate`.

@@ -11,5 +11,6 @@
 mod bench;
 mod cli;
 mod commands;
+mod reproduce;
 
 pub use cli::main_with;

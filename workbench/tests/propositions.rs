@@ -87,7 +87,7 @@ fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
         device: device(),
         backend: "ndarray".into(),
         dtype: "f64".into(),
-        progress: false,
+        progress: workbench::progress::Progress::hidden(),
     };
     let results = experiment.run(&context).expect("runs");
     let theta = |name: &str| results.get(name).expect(name).values[0];

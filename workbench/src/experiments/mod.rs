@@ -41,8 +41,8 @@ pub struct RunContext {
     pub backend: String,
     /// The float type's name, recorded in results.
     pub dtype: String,
-    /// Whether to draw progress bars (they are hidden anyway when stderr is no terminal).
-    pub progress: bool,
+    /// Where progress bars go.
+    pub progress: crate::progress::Progress,
 }
 
 /// A validated experiment, ready to run.
@@ -169,7 +169,7 @@ impl Identity {
         schedule: Schedule<'_>,
         context: &RunContext,
     ) -> Result<Trajectory, WorkbenchError> {
-        let bar = crate::progress::bar(schedule.epochs as u64, label, context.progress);
+        let bar = context.progress.bar(schedule.epochs as u64, label);
         let run = train::train(
             policy,
             objective,

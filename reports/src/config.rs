@@ -1,0 +1,131 @@
+//! The `config_toml` root attribute: the key values quoted in figure captions.
+
+use crate::h5::Results;
+
+/// The experiment configuration stored in a results file.
+pub struct Config {
+    table: Option<toml::Table>,
+    problem: Option<String>,
+}
+
+impl Config {
+    /// Reads and parses the `config_toml` root attribute of `file`.
+    pub fn of(file: &Results) -> Self {
+        match file.attr("config_toml") {
+            None => Self {
+                table: None,
+                problem: Some(format!(
+                    "{}: missing root attribute `config_toml`",
+                    file.name()
+                )),
+            },
+            Some(text) => match text.parse::<toml::Table>() {
+                Ok(table) => Self {
+                    table: Some(table),
+                    problem: None,
+                },
+                Err(e) => Self {
+                    table: None,
+                    problem: Some(format!(
+                        "{}: root attribute `config_toml` is not valid TOML: {e}",
+                        file.name()
+                    )),
+                },
+            },
+        }
+    }
+
+    /// Why the configuration is unavailable, if it is.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    /// The value at a dotted path (`bandit.beta`).
+    pub fn get(&self, path: &str) -> Option<&toml::Value> {
+        let mut parts = path.split('.');
+        let mut value = self.table.as_ref()?.get(parts.next()?)?;
+        for part in parts {
+            value = value.as_table()?.get(part)?;
+        }
+        Some(value)
+    }
+
+    /// A number at a dotted path (integers are converted).
+    pub fn number(&self, path: &str) -> Option<f64> {
+        match self.get(path)? {
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+
+    /// `path = value` for each of `paths` present in the configuration, `; `-separated
+    /// (`optimizer.lr = 0.01`).
+    pub fn summary(&self, paths: &[&str]) -> String {
+        let Some(_) = self.table else {
+            return "configuration unavailable (no readable `config_toml` attribute)".into();
+        };
+        let mut parts: Vec<String> = paths
+            .iter()
+            .filter_map(|p| {
+                let v = self.get(p)?;
+                Some(format!("{p} = {}", show(v)))
+            })
+            .collect();
+        if let Some(methods) = self.methods() {
+            parts.push(format!("methods = {methods}"));
+        }
+        parts.join("; ")
+    }
+
+    /// The `[[methods]]` list, as `loss(divergence)` names.
+    fn methods(&self) -> Option<String> {
+        let list = self.get("methods")?.as_array()?;
+        let names: Vec<String> = list
+            .iter()
+            .filter_map(|m| {
+                let t = m.as_table()?;
+                let loss = t.get("loss")?.as_str()?;
+                Some(match t.get("divergence").and_then(|d| d.as_str()) {
+                    Some(d) => format!("{loss}({d})"),
+                    None => loss.to_owned(),
+                })
+            })
+            .collect();
+        Some(names.join(", "))
+    }
+}
+
+/// A TOML value as compact text (strings unquoted, numbers shortened).
+fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) => crate::fmt_num(*f),
+        toml::Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+        toml::Value::Table(t) => {
+            let items: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", show(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The caption sentence for a figure made from `file`: experiment, backend and key values.
+pub fn caption(file: &Results, cfg: &Config, paths: &[&str]) -> String {
+    let attr = |n: &str| file.attr(n).unwrap_or_else(|| "?".into());
+    format!(
+        "Made from `{}` (experiment {}, backend {}, dtype {}, created {}). Configuration: {}.",
+        file.name(),
+        attr("experiment"),
+        attr("backend"),
+        attr("dtype"),
+        attr("created_utc"),
+        cfg.summary(paths)
+    )
+}

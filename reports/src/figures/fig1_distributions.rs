@@ -1,0 +1,120 @@
+//! Figure 1: learned distributions of DPO and its RLHF counterpart, unconstrained and
+//! constrained (read from the weight-decay sweep).
+
+use std::path::Path;
+
+use super::{BANDIT_KEYS, Rendered, Section, Table};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::{BarPanel, Panel, fmt_num, save};
+
+/// Figure 1.
+pub struct Fig1;
+
+/// The method group shown.
+const METHOD: &str = "dpo";
+
+impl Section for Fig1 {
+    fn title(&self) -> &str {
+        "Figure 1: DPO and RLHF policies, unconstrained and constrained"
+    }
+
+    fn file(&self) -> &str {
+        "fig2_weight_decay"
+    }
+
+    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let alpha = file.vec("alpha")?;
+        let policy = file.matrix(&format!("{METHOD}/policy"))?;
+        let rlhf = file.matrix(&format!("{METHOD}/rlhf_policy"))?;
+        if policy.rows != alpha.len() || rlhf.rows != alpha.len() || policy.cols != rlhf.cols {
+            return Err(format!(
+                "{}: datasets `{METHOD}/policy` {}x{} and `{METHOD}/rlhf_policy` {}x{} do not match `alpha` [{}]",
+                file.name(),
+                policy.rows,
+                policy.cols,
+                rlhf.rows,
+                rlhf.cols,
+                alpha.len()
+            ));
+        }
+        let by = |better: fn(f64, f64) -> bool| {
+            (0..alpha.len()).fold(0, |best, i| {
+                if better(alpha[i], alpha[best]) {
+                    i
+                } else {
+                    best
+                }
+            })
+        };
+        let (lo, hi) = (by(|a, b| a < b), by(|a, b| a > b));
+        let k = policy.cols;
+        let categories: Vec<String> = (1..=k).map(|i| format!("y{i}")).collect();
+        let config_vec = |key: &str| -> Option<Vec<f64>> {
+            let v: Vec<f64> = cfg
+                .get(key)?
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_float().or(x.as_integer().map(|i| i as f64)))
+                .collect();
+            (v.len() == k).then_some(v)
+        };
+        let mut table = Table {
+            caption: "Probabilities of each action.".into(),
+            header: std::iter::once("distribution".to_string())
+                .chain(categories.iter().cloned())
+                .collect(),
+            rows: Vec::new(),
+        };
+        let mut panels = Vec::new();
+        for (label, i) in [("unconstrained", lo), ("constrained", hi)] {
+            let mut groups = vec![
+                ("DPO".to_string(), policy.row(i).to_vec()),
+                ("RLHF counterpart".to_string(), rlhf.row(i).to_vec()),
+            ];
+            if label == "unconstrained" {
+                // Reference points, shown once per panel for orientation.
+                for (name, key) in [("pi*", "bandit.pi_star"), ("pi_ref", "bandit.pi_ref")] {
+                    if let Some(v) = config_vec(key) {
+                        table.rows.push(
+                            std::iter::once(name.to_string())
+                                .chain(v.iter().map(|x| fmt_num(*x)))
+                                .collect(),
+                        );
+                    }
+                }
+            }
+            for (name, values) in &groups {
+                table.rows.push(
+                    std::iter::once(format!("{name}, alpha = {}", fmt_num(alpha[i])))
+                        .chain(values.iter().map(|x| fmt_num(*x)))
+                        .collect(),
+                );
+            }
+            if let Some(v) = config_vec("bandit.pi_star") {
+                groups.push(("pi* (target)".into(), v));
+            }
+            panels.push(Panel::Bars(BarPanel {
+                title: format!("{label} (alpha = {})", fmt_num(alpha[i])),
+                x_label: "action".into(),
+                y_label: "probability (unitless)".into(),
+                categories: categories.clone(),
+                groups,
+            }));
+        }
+        let stem = "fig1_distributions";
+        save(out, stem, &panels)?;
+        Ok(Rendered {
+            figures: vec![stem.into()],
+            caption: format!(
+                "Learned distributions over the {k} actions of DPO (group `{METHOD}`) and its RLHF counterpart, with the target pi* for reference. Left: alpha = {} (unconstrained: the two coincide). Right: the largest alpha = {} (constrained: they differ). {}",
+                fmt_num(alpha[lo]),
+                fmt_num(alpha[hi]),
+                caption(file, &cfg, BANDIT_KEYS)
+            ),
+            tables: vec![table],
+            notes: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! Figure 2: distance to the RLHF counterpart against weight decay alpha.
+
+use std::path::Path;
+
+use super::{BANDIT_KEYS, Rendered, Section, Table, distance_label, method_label, methods};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+
+/// Figure 2.
+pub struct Fig2;
+
+/// Where alpha = 0 is drawn on the log axis: half the smallest positive alpha.
+pub(crate) fn zero_position(alpha: &[f64]) -> Option<f64> {
+    let min_pos = alpha
+        .iter()
+        .copied()
+        .filter(|a| *a > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    min_pos.is_finite().then_some(min_pos / 2.0)
+}
+
+impl Section for Fig2 {
+    fn title(&self) -> &str {
+        "Figure 2: distance to the RLHF counterpart vs weight decay"
+    }
+
+    fn file(&self) -> &str {
+        "fig2_weight_decay"
+    }
+
+    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let alpha = file.vec("alpha")?;
+        let zero = zero_position(&alpha);
+        let x: Vec<f64> = alpha
+            .iter()
+            .map(|&a| if a > 0.0 { a } else { zero.unwrap_or(a) })
+            .collect();
+        let ms = methods(file)?;
+        let mut series = Vec::new();
+        let mut table = Table {
+            caption: "Distance to the RLHF counterpart per alpha.".into(),
+            header: std::iter::once("alpha".to_string())
+                .chain(ms.iter().cloned())
+                .collect(),
+            rows: alpha.iter().map(|a| vec![fmt_num(*a)]).collect(),
+        };
+        for m in &ms {
+            let d = file.vec_len(&format!("{m}/distance"), alpha.len())?;
+            for (row, v) in table.rows.iter_mut().zip(&d) {
+                row.push(fmt_num(*v));
+            }
+            series.push(Series::new(method_label(file, m), &x, &d));
+        }
+        let metric = cfg.get("distance").and_then(|v| v.as_str());
+        let panel = LinePanel {
+            title: "Distance vs weight decay".into(),
+            x_label: "weight decay alpha (unitless, log scale)".into(),
+            y_label: distance_label(metric),
+            x_log: zero.is_some(),
+            markers: true,
+            series,
+            ..Default::default()
+        };
+        let stem = self.file();
+        save(out, stem, &[Panel::Lines(panel)])?;
+        let axis = match zero {
+            Some(z) => format!(
+                "The alpha axis is logarithmic; alpha = 0 is drawn at alpha = {} (half the smallest positive alpha).",
+                fmt_num(z)
+            ),
+            None => "The alpha axis is linear (no positive alpha).".into(),
+        };
+        Ok(Rendered {
+            figures: vec![stem.into()],
+            caption: format!(
+                "Distance between each method's learned policy and its RLHF counterpart, as the weight-decay strength alpha grows (one line per method). {axis} {}",
+                caption(file, &cfg, BANDIT_KEYS)
+            ),
+            tables: vec![table],
+            notes: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,61 @@
+//! Figure 3: distance to the RLHF counterpart over training epochs.
+
+use std::path::Path;
+
+use super::{BANDIT_KEYS, Rendered, Section, distance_label, method_label, methods};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::{LinePanel, Panel, Series, save};
+
+/// Figure 3.
+pub struct Fig3;
+
+impl Section for Fig3 {
+    fn title(&self) -> &str {
+        "Figure 3: distance to the RLHF counterpart over epochs (early stopping)"
+    }
+
+    fn file(&self) -> &str {
+        "fig3_early_stopping"
+    }
+
+    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let epoch = file.vec("epoch")?;
+        let ms = methods(file)?;
+        let y_label = distance_label(cfg.get("distance").and_then(|v| v.as_str()));
+        let mut panels = Vec::new();
+        for (dataset, title) in [
+            ("distance_converged", "RLHF counterpart converged"),
+            ("distance", "same budget (both stopped at the epoch)"),
+        ] {
+            let mut series = Vec::new();
+            for m in &ms {
+                let d = file.vec_len(&format!("{m}/{dataset}"), epoch.len())?;
+                series.push(Series::new(method_label(file, m), &epoch, &d));
+            }
+            panels.push(Panel::Lines(LinePanel {
+                title: title.into(),
+                x_label: "epoch (optimizer steps)".into(),
+                y_label: y_label.clone(),
+                series,
+                ..Default::default()
+            }));
+        }
+        let stem = self.file();
+        save(out, stem, &panels)?;
+        let notes = file
+            .attr("distance_converged")
+            .map(|n| vec![format!("distance_converged: {n}")])
+            .unwrap_or_default();
+        Ok(Rendered {
+            figures: vec![stem.into()],
+            caption: format!(
+                "Distance between each method's policy after each epoch and its RLHF counterpart, one line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs. {}",
+                caption(file, &cfg, BANDIT_KEYS)
+            ),
+            tables: Vec::new(),
+            notes,
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! Figure 4: the normalised log(gamma + |u|) penalties against the l1 and l0 limits.
+
+use std::path::Path;
+
+use super::{Rendered, Section};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+
+/// Figure 4.
+pub struct Fig4;
+
+/// The y range shown (l0 tends to minus infinity near u = 0).
+const Y_RANGE: (f64, f64) = (-1.0, 3.0);
+
+impl Section for Fig4 {
+    fn title(&self) -> &str {
+        "Figure 4: log penalties between the l1 and l0 limits"
+    }
+
+    fn file(&self) -> &str {
+        "fig4_penalty_curves"
+    }
+
+    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let u = file.vec("u")?;
+        let gamma = file.vec("gamma")?;
+        let penalty = file.matrix("penalty")?;
+        if penalty.rows != gamma.len() || penalty.cols != u.len() {
+            return Err(format!(
+                "{}: dataset `penalty` is {}x{}, expected [gamma, u] = {}x{}",
+                file.name(),
+                penalty.rows,
+                penalty.cols,
+                gamma.len(),
+                u.len()
+            ));
+        }
+        let mut series: Vec<Series> = gamma
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Series::new(format!("gamma = {}", fmt_num(*g)), &u, penalty.row(i)))
+            .collect();
+        series.push(Series::new("l1 limit", &u, &file.vec_len("l1", u.len())?));
+        series.push(Series::new("l0 limit", &u, &file.vec_len("l0", u.len())?));
+        let panel = LinePanel {
+            title: "Normalised penalties".into(),
+            x_label: "u (unitless)".into(),
+            y_label: "normalised penalty (unitless)".into(),
+            y_range: Some(Y_RANGE),
+            series,
+            ..Default::default()
+        };
+        let stem = self.file();
+        save(out, stem, &[Panel::Lines(panel)])?;
+        Ok(Rendered {
+            figures: vec![stem.into()],
+            caption: format!(
+                "Normalised penalty log(gamma + |u|) for each gamma, with the l1 (|u|) and l0 limits. The y axis is clipped to [{}, {}] because the l0 limit tends to minus infinity near u = 0; lines break where they leave it. {}",
+                fmt_num(Y_RANGE.0),
+                fmt_num(Y_RANGE.1),
+                caption(file, &cfg, &["gamma", "u_min", "u_max", "points", "u0"])
+            ),
+            tables: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
+}

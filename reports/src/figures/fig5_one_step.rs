@@ -1,0 +1,89 @@
+//! Figure 5: decrease of the DPO loss after one gradient step, per reference ratio.
+
+use std::path::Path;
+
+use super::{Rendered, Section};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::{LinePanel, Panel, Series, save};
+
+/// Figure 5.
+pub struct Fig5;
+
+impl Section for Fig5 {
+    fn title(&self) -> &str {
+        "Figure 5: one-step decrease of the DPO loss vs reference ratio"
+    }
+
+    fn file(&self) -> &str {
+        "fig5_one_step"
+    }
+
+    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let ratio = file.vec("ratio")?;
+        let mut panels = Vec::new();
+        for (dataset, title, y_label) in [
+            (
+                "absolute_decrease",
+                "absolute decrease",
+                "loss decrease (nats)",
+            ),
+            (
+                "relative_decrease",
+                "relative decrease",
+                "relative loss decrease (fraction, unitless)",
+            ),
+        ] {
+            let mut series = vec![Series::new(
+                "eq. (6) loss",
+                &ratio,
+                &file.vec_len(dataset, ratio.len())?,
+            )];
+            let eq20 = format!("{dataset}_eq20");
+            if file.exists(&eq20) {
+                series.push(Series::new(
+                    "eq. (20) as printed",
+                    &ratio,
+                    &file.vec_len(&eq20, ratio.len())?,
+                ));
+            }
+            panels.push(Panel::Lines(LinePanel {
+                title: title.into(),
+                x_label: "reference ratio r (unitless, log scale)".into(),
+                y_label: y_label.into(),
+                x_log: true,
+                markers: true,
+                series,
+                ..Default::default()
+            }));
+        }
+        let stem = self.file();
+        save(out, stem, &panels)?;
+        let notes = file
+            .attr("relative_decrease")
+            .map(|n| vec![format!("relative_decrease: {n}")])
+            .unwrap_or_default();
+        Ok(Rendered {
+            figures: vec![stem.into()],
+            caption: format!(
+                "Absolute (left) and relative (right) decrease of the DPO loss after one gradient step from theta0, against the reference ratio r on a logarithmic axis. {}",
+                caption(
+                    file,
+                    &cfg,
+                    &[
+                        "beta",
+                        "ratio_min",
+                        "ratio_max",
+                        "points",
+                        "optimizer.name",
+                        "optimizer.lr",
+                        "constraints.interval"
+                    ]
+                )
+            ),
+            tables: Vec::new(),
+            notes,
+        })
+    }
+}

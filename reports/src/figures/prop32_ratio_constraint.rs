@@ -1,0 +1,102 @@
+//! Proposition 3.2: constrained RLHF vs IPO optima under the ratio constraint (table only).
+
+use std::path::Path;
+
+use super::{Rendered, Section, Table};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::fmt_num;
+
+/// Proposition 3.2 table.
+pub struct Prop32;
+
+impl Section for Prop32 {
+    fn title(&self) -> &str {
+        "Proposition 3.2: ratio constraint, constrained RLHF vs IPO"
+    }
+
+    fn file(&self) -> &str {
+        "prop32_ratio_constraint"
+    }
+
+    fn render(&self, file: &Results, _out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let rlhf = file.scalar("rlhf/ratio_13")?;
+        let ipo = file.scalar("ipo/ratio_13")?;
+        let cf_rlhf = file.scalar("closed_form/rlhf_ratio_13")?;
+        let cf_ipo = file.scalar("closed_form/ipo_ratio_13")?;
+        let eq49 = file.scalar("closed_form/eq49_as_printed")?;
+        let min_ratio = file.scalar("min_ratio")?;
+        let row = |q: &str, closed: f64, trained: f64| {
+            vec![
+                q.to_string(),
+                format!("{closed:.6}"),
+                format!("{trained:.6}"),
+                format!("{:+.2e}", trained - closed),
+            ]
+        };
+        let header = ["quantity", "closed form", "trained", "difference"]
+            .map(String::from)
+            .to_vec();
+        let ratios = Table {
+            caption: "Ratio π(y1)/π(y3) at the optimum: closed form against gradient descent."
+                .into(),
+            header,
+            rows: vec![
+                row("constrained RLHF π1/π3 (KKT of (42))", cf_rlhf, rlhf),
+                row("IPO π1/π3", cf_ipo, ipo),
+                row("eq. (49) as printed vs trained RLHF", eq49, rlhf),
+                vec![
+                    "min ratio (constraint bound)".into(),
+                    format!("{min_ratio:.6}"),
+                    "".into(),
+                    "".into(),
+                ],
+            ],
+        };
+        let mut policies = Table {
+            caption: "Policies over the three actions.".into(),
+            header: ["policy", "π(y1)", "π(y2)", "π(y3)"]
+                .map(String::from)
+                .to_vec(),
+            rows: Vec::new(),
+        };
+        for (name, dataset) in [
+            ("constrained RLHF (trained)", "rlhf/policy"),
+            ("IPO (trained)", "ipo/policy"),
+            ("unconstrained optimum", "unconstrained_optimum"),
+        ] {
+            let v = file.vec(dataset)?;
+            policies.rows.push(
+                std::iter::once(name.to_string())
+                    .chain(v.iter().map(|x| fmt_num(*x)))
+                    .collect(),
+            );
+        }
+        let notes = file
+            .attr("eq49")
+            .map(|n| vec![format!("eq. (49): {n}")])
+            .unwrap_or_default();
+        Ok(Rendered {
+            figures: Vec::new(),
+            caption: format!(
+                "Closed-form and trained optima under the ratio constraint. {}",
+                caption(
+                    file,
+                    &cfg,
+                    &[
+                        "epsilon",
+                        "bandit.pi_star",
+                        "bandit.pi_ref",
+                        "bandit.beta",
+                        "optimizer.name",
+                        "optimizer.lr",
+                        "optimizer.epochs"
+                    ]
+                )
+            ),
+            tables: vec![ratios, policies],
+            notes,
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! The Markdown and HTML writers.
+//!
+//! `report.md` links the PNGs beside it; `report.html` embeds each SVG inline, so it
+//! shows everything when opened from disk, and links the SVG/PNG files beside it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::figures::{Rendered, Table};
+
+/// A rendered section with its heading.
+pub struct Entry {
+    /// Heading.
+    pub title: String,
+    /// What the section produced.
+    pub rendered: Rendered,
+}
+
+/// Everything a report page shows besides the sections.
+pub struct Page<'a> {
+    /// Rendered sections, in order.
+    pub entries: &'a [Entry],
+    /// Problems met (figures not produced and why).
+    pub problems: &'a [String],
+    /// Known results files that were absent.
+    pub missing: &'a [String],
+    /// Files in the results folder that no section reads.
+    pub unused: &'a [String],
+    /// The results folder.
+    pub results_dir: &'a Path,
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('*', "\\*").replace('\n', " ")
+}
+
+fn md_table(md: &mut String, t: &Table) {
+    let _ = writeln!(md, "{}\n", t.caption);
+    let _ = writeln!(
+        md,
+        "| {} |",
+        t.header
+            .iter()
+            .map(|h| md_cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(md, "|{}", "---|".repeat(t.header.len()));
+    for r in &t.rows {
+        let _ = writeln!(
+            md,
+            "| {} |",
+            r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    md.push('\n');
+}
+
+fn md_list(md: &mut String, title: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## {title}\n");
+    for i in items {
+        let _ = writeln!(md, "- {}", md_cell(i));
+    }
+    md.push('\n');
+}
+
+/// The Markdown report.
+pub fn markdown(page: &Page) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# DPO workbench report\n\nGenerated from the results files in `{}`.\n",
+        page.results_dir.display()
+    );
+    md_list(&mut md, "Problems", page.problems);
+    for e in page.entries {
+        let r = &e.rendered;
+        let _ = writeln!(md, "## {}\n", e.title);
+        for f in &r.figures {
+            let _ = writeln!(md, "![{}]({f}.png)\n\n[SVG]({f}.svg)\n", e.title);
+        }
+        let _ = writeln!(md, "**Caption.** {}\n", md_cell(&r.caption));
+        for t in &r.tables {
+            md_table(&mut md, t);
+        }
+        for n in &r.notes {
+            let _ = writeln!(md, "> Note: {}\n", md_cell(n));
+        }
+    }
+    md_list(&mut md, "Results files not found", page.missing);
+    md_list(&mut md, "Files not used", page.unused);
+    md
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Escapes text for HTML and turns Markdown `code` spans into `<code>` elements.
+fn esc_code(s: &str) -> String {
+    esc(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect()
+}
+
+fn html_table(h: &mut String, t: &Table) {
+    let _ = writeln!(h, "<table>\n<caption>{}</caption>\n<tr>", esc(&t.caption));
+    for c in &t.header {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>\n");
+    for r in &t.rows {
+        h.push_str("<tr>");
+        for c in r {
+            let _ = write!(h, "<td>{}</td>", esc(c));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+fn html_list(h: &mut String, title: &str, class: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(h, "<section class=\"{class}\"><h2>{}</h2><ul>", esc(title));
+    for i in items {
+        let _ = writeln!(h, "<li>{}</li>", esc(i));
+    }
+    h.push_str("</ul></section>\n");
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em;color:#222}\
+figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #ddd}\
+figcaption{font-style:italic;margin-top:.5em}table{border-collapse:collapse;margin:1em 0}\
+caption{text-align:left;font-weight:bold;padding:.3em 0}\
+td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}th{background:#eee}\
+.problems{background:#fff3f3;border:1px solid #e99;padding:0 1em}.note{color:#555}";
+
+/// The HTML report; figures are the SVG files in `out`, embedded inline.
+pub fn html(page: &Page, out: &Path) -> String {
+    let mut h = String::new();
+    let _ = writeln!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>DPO workbench report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>DPO workbench report</h1>\n<p>Generated from the results files in <code>{}</code>.</p>",
+        esc(&page.results_dir.display().to_string())
+    );
+    html_list(&mut h, "Problems", "problems", page.problems);
+    for e in page.entries {
+        let r = &e.rendered;
+        let _ = writeln!(h, "<section>\n<h2>{}</h2>", esc(&e.title));
+        for f in &r.figures {
+            h.push_str("<figure>\n");
+            match std::fs::read_to_string(out.join(format!("{f}.svg"))) {
+                Ok(svg) => {
+                    let start = svg.find("<svg").unwrap_or(0);
+                    h.push_str(&svg[start..]);
+                }
+                Err(_) => {
+                    let _ = write!(h, "<img src=\"{}.png\" alt=\"{}\">", esc(f), esc(&e.title));
+                }
+            }
+            let _ = writeln!(
+                h,
+                "\n<figcaption>{} (<a href=\"{f}.svg\">SVG</a>, <a href=\"{f}.png\">PNG</a>)</figcaption>\n</figure>",
+                esc_code(&r.caption),
+                f = esc(f)
+            );
+        }
+        if r.figures.is_empty() {
+            let _ = writeln!(h, "<p><em>{}</em></p>", esc_code(&r.caption));
+        }
+        for t in &r.tables {
+            html_table(&mut h, t);
+        }
+        for n in &r.notes {
+            let _ = writeln!(h, "<p class=\"note\">Note: {}</p>", esc(n));
+        }
+        h.push_str("</section>\n");
+    }
+    html_list(&mut h, "Results files not found", "missing", page.missing);
+    html_list(&mut h, "Files not used", "unused", page.unused);
+    h.push_str("</body>\n</html>\n");
+    h
+}
