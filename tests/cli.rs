@@ -2,27 +2,11 @@
 //! names and shapes, values an independent numpy implementation reproduces, and one-line
 //! errors with no results file for bad input.
 
+mod common;
+
+use common::{python, repo, stderr, workbench};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn workbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(args)
-        .env_remove("WORKBENCH_BACKEND")
-        .output()
-        .expect("workbench runs")
-}
-
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use std::process::Command;
 
 /// Runs `experiment` with `set` overrides into a fresh folder; returns the folder and file.
 fn run(experiment: &str, set: &[&str]) -> (tempfile::TempDir, PathBuf) {
@@ -191,20 +175,7 @@ fn same_seed_gives_identical_datasets() {
         assert len(names) > 10, names\n\
         for n in names: assert np.array_equal(a[n][()], b[n][()]), n\n\
         assert a.attrs['config_toml'] == b.attrs['config_toml']\n";
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &first.display().to_string(),
-            &second.display().to_string(),
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    python(script, &[&first, &second]);
 }
 
 /// Runs a bad configuration: it must fail with one line naming `needles`, and leave no file.
@@ -397,15 +368,7 @@ fn constraints_compose_in_one_run() {
         \x20       p = f[m + '/' + name][()]\n\
         \x20       assert np.all(p[:, 2] / p[:, 1] >= 0.8 - 1e-9), (m, name, p)\n\
         \x20       assert np.all(np.isfinite(p)), (m, name)\n";
-    let output = Command::new("python3")
-        .args(["-c", script, &path.display().to_string()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    python(script, &[&path]);
 }
 
 /// Max |a − b| over every dataset of two results files (h5py).
@@ -415,20 +378,7 @@ fn max_difference(a: &Path, b: &Path) -> f64 {
         names = []\n\
         a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)\n\
         print(max(float(np.max(np.abs(a[n][()] - b[n][()]))) for n in names))\n";
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &a.display().to_string(),
-            &b.display().to_string(),
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = python(script, &[a, b]);
     String::from_utf8_lossy(&output.stdout)
         .trim()
         .parse()

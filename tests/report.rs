@@ -2,23 +2,11 @@
 //! figure a real non-blank image, every link resolving, the page rendered by a real headless
 //! browser; `reproduce` reusing up-to-date results and naming failures.
 
+mod common;
+
+use common::{repo, workbench};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn workbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(args)
-        .env_remove("WORKBENCH_BACKEND")
-        .output()
-        .expect("workbench runs")
-}
-
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
 
 fn assert_ok(output: &Output, what: &str) {
     assert!(
