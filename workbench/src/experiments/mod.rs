@@ -234,18 +234,45 @@ pub fn extract<F: DeserializeOwned>(figment: &Figment, file: &str) -> Result<F, 
         .map_err(|e| crate::config::config_error(e, file))
 }
 
-/// A kind's experiment file: parsed by serde, validated once into a runnable spec.
-pub trait ExperimentFile: DeserializeOwned + Serialize {
-    /// The checked spec.
-    type Spec: Runner + 'static;
-
+/// The keys every experiment file has: `name` and the optional `backend`.
+pub trait Header {
     /// The `name` key.
     fn name(&self) -> &str;
 
     /// The `backend` key.
     fn backend(&self) -> &Option<String>;
+}
 
-    /// Validates everything into the spec; errors name the key and value.
+/// Implements [`Header`] for file structs with `name` and `backend` fields.
+macro_rules! header {
+    ($($file:ty),* $(,)?) => {
+        $(impl Header for $file {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            fn backend(&self) -> &Option<String> {
+                &self.backend
+            }
+        })*
+    };
+}
+
+header!(
+    ModeSeekingFile,
+    OneStepFile,
+    PenaltyCurvesFile,
+    RatioConstraintFile,
+    ThresholdingFile,
+);
+
+/// A kind's experiment file: parsed by serde, validated once into a runnable spec.
+pub trait ExperimentFile: Header + DeserializeOwned + Serialize {
+    /// The checked spec.
+    type Spec: Runner + 'static;
+
+    /// Validates everything but the name (checked for every kind alike) into the spec;
+    /// errors name the key and value.
     fn validate(&self) -> Result<Self::Spec, ConfigError>;
 }
 
@@ -256,7 +283,9 @@ pub fn prepare_file<F: ExperimentFile>(
     kind: &'static str,
 ) -> Result<Box<dyn Experiment>, ConfigError> {
     let raw: F = extract(figment, file)?;
-    let spec = raw.validate().map_err(|e| e.in_file(file))?;
+    let spec = crate::config::validate::check_name(raw.name())
+        .and_then(|()| raw.validate())
+        .map_err(|e| e.in_file(file))?;
     Ok(prepared(
         Identity::new(raw.name(), kind, &raw, raw.backend()),
         spec,

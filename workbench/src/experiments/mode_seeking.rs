@@ -136,16 +136,7 @@ pub struct Spec {
 impl ExperimentFile for ModeSeekingFile {
     type Spec = Spec;
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn backend(&self) -> &Option<String> {
-        &self.backend
-    }
-
     fn validate(&self) -> Result<Spec, ConfigError> {
-        check::check_name(&self.name)?;
         let problem = check::bandit(&self.bandit)?;
         let k = problem.actions();
         let p = &self.policy;

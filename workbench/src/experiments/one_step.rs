@@ -87,16 +87,7 @@ fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
 impl ExperimentFile for OneStepFile {
     type Spec = Spec;
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn backend(&self) -> &Option<String> {
-        &self.backend
-    }
-
     fn validate(&self) -> Result<Spec, ConfigError> {
-        crate::config::validate::check_name(&self.name)?;
         check(
             self.points >= 2,
             "points",

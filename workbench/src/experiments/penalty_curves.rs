@@ -71,16 +71,7 @@ impl PenaltyCurvesFile {
 impl ExperimentFile for PenaltyCurvesFile {
     type Spec = PenaltyCurvesFile;
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn backend(&self) -> &Option<String> {
-        &self.backend
-    }
-
     fn validate(&self) -> Result<PenaltyCurvesFile, ConfigError> {
-        crate::config::validate::check_name(&self.name)?;
         check(
             self.points >= 2,
             "points",

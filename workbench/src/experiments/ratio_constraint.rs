@@ -81,16 +81,7 @@ pub struct Spec {
 impl ExperimentFile for RatioConstraintFile {
     type Spec = Spec;
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn backend(&self) -> &Option<String> {
-        &self.backend
-    }
-
     fn validate(&self) -> Result<Spec, ConfigError> {
-        crate::config::validate::check_name(&self.name)?;
         let problem = crate::config::validate::bandit(&self.bandit)?;
         check(
             problem.actions() == 3,

@@ -106,16 +106,7 @@ pub struct Spec {
 impl ExperimentFile for ThresholdingFile {
     type Spec = Spec;
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn backend(&self) -> &Option<String> {
-        &self.backend
-    }
-
     fn validate(&self) -> Result<Spec, ConfigError> {
-        crate::config::validate::check_name(&self.name)?;
         check_ratios("ratios", &self.ratios)?;
         check(
             self.paper_theta.len() == self.ratios.len(),
