@@ -2,7 +2,8 @@
 # Installs what building and testing dpo-workbench needs, only where it is missing:
 #   - cmake >= 3.26 (hdf5-metno's `static` feature builds HDF5 from bundled source),
 #     from PyPI when the system's is missing or older;
-#   - with --tests: the Python oracle's numpy, scipy and h5py, and Debian's chromium.
+#   - with --tests: the Python oracle's numpy, scipy and h5py, Debian's chromium, and
+#     Mesa's software Vulkan driver (lavapipe) so that the wgpu backend runs without a GPU.
 # Safe to run any number of times.
 set -euo pipefail
 
@@ -27,17 +28,27 @@ if [ -z "$cmake_version" ] || ! version_ge "$cmake_version" 3.26; then
   hash -r
 fi
 
+apt_install() {
+  if [ ! -d /var/lib/apt/lists ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null)" ]; then
+    apt-get update -qq
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  }
+}
+
 if [ "$need_tests" = 1 ]; then
   # A real headless browser loads the report in the tests.
   if ! command -v chromium >/dev/null 2>&1; then
     echo "setup: installing Debian's chromium (headless browser for the report test)"
-    if [ ! -d /var/lib/apt/lists ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null)" ]; then
-      apt-get update -qq
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || {
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    }
+    apt_install chromium
+  fi
+  # wgpu on a machine without a GPU: Mesa's lavapipe (software Vulkan).
+  if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 \
+    || ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+    echo "setup: installing Mesa's software Vulkan driver (lavapipe) for the wgpu backend"
+    apt_install mesa-vulkan-drivers libvulkan1
   fi
   if ! python3 -c 'import numpy, scipy, h5py' >/dev/null 2>&1; then
     echo "setup: installing the test oracle's Python packages (numpy, scipy, h5py)"

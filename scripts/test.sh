@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then runs every workspace test
-# (unit tests, CLI end-to-end tests, the Python oracle comparisons).
+# The whole test suite: installs what is missing, then runs every workspace test (unit
+# tests, CLI end-to-end tests, the Python oracle comparisons, the cross-backend
+# conformance suite) with every backend this machine can run built in: ndarray, flex,
+# wgpu (on Mesa's lavapipe when there is no GPU) and libtorch on the CPU (tch-cpu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
-cargo test --workspace --release --no-fail-fast "$@"
+# libtorch 2.9.0 (CPU flavour, ~0.9 GB download, cached) for the `tch` feature.
+eval "$(bash scripts/install-libtorch.sh --print-env)"
+# These must be usable here, or the backend tests fail instead of skipping them.
+export WORKBENCH_REQUIRE_BACKENDS="${WORKBENCH_REQUIRE_BACKENDS:-ndarray,flex,wgpu,tch-cpu}"
+cargo test --workspace --release --no-fail-fast --features tch "$@"

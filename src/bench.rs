@@ -1,4 +1,5 @@
-//! `workbench bench`: Figure 2 end to end, the α grid batched versus a loop over α.
+//! `workbench bench`: Figure 2 end to end (the α grid batched versus a loop over α), or
+//! the transformer's training throughput (tokens/s) for a `sequence_dpo` file.
 
 use crate::cli::RunOptions;
 use crate::commands::{context, load};
@@ -6,8 +7,72 @@ use std::path::Path;
 use std::time::Instant;
 use workbench::Registry;
 
-/// Times the sweep in `file` batched and as a loop over its α grid; prints medians.
+/// Benchmarks `file` according to its kind.
 pub fn bench(
+    registry: &Registry,
+    file: &Path,
+    repeats: usize,
+    options: &RunOptions,
+) -> Result<(), String> {
+    let experiment = load(registry, file, &options.set)?;
+    match experiment.kind() {
+        "sequence_dpo" => throughput(registry, file, repeats, options),
+        _ => sweep(registry, file, repeats, options),
+    }
+}
+
+/// Pairs per throughput run: ten steps of 64 per phase.
+const THROUGHPUT_PAIRS: usize = 640;
+
+/// Training tokens/s of the file's transformer: SFT and DPO, one epoch each over
+/// [`THROUGHPUT_PAIRS`] synthetic pairs, median over `repeats` runs.
+fn throughput(
+    registry: &Registry,
+    file: &Path,
+    repeats: usize,
+    options: &RunOptions,
+) -> Result<(), String> {
+    let mut set = options.set.clone();
+    set.extend([
+        "sft.epochs=1".to_string(),
+        "dpo.epochs=1".to_string(),
+        format!("data.pairs={THROUGHPUT_PAIRS}"),
+        "analysis.q=10.0".to_string(),
+    ]);
+    let experiment = load(registry, file, &set)?;
+    let context = workbench::experiments::RunContext {
+        progress: workbench::progress::Progress::hidden(),
+        ..context(file, experiment.as_ref(), options)?
+    };
+    let (mut sft, mut dpo) = (Vec::new(), Vec::new());
+    for _ in 0..repeats.max(1) {
+        let results = experiment.run(&context).map_err(|e| e.to_string())?;
+        let scalar = |path: &str| {
+            results
+                .get(path)
+                .map(|d| d.values[0])
+                .ok_or_else(|| format!("{}: results lack {path}", experiment.name()))
+        };
+        sft.push(scalar("sft/tokens_per_second")?);
+        dpo.push(scalar("dpo/tokens_per_second")?);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{} transformer on {} ({}), {THROUGHPUT_PAIRS} pairs, batch 64, median of {repeats}:",
+        experiment.name(),
+        context.backend,
+        context.dtype
+    );
+    println!("  SFT training : {:10.0} response tokens/s", median(sft));
+    println!("  DPO training : {:10.0} response tokens/s", median(dpo));
+    Ok(())
+}
+
+/// Times the sweep in `file` batched and as a loop over its α grid; prints medians.
+fn sweep(
     registry: &Registry,
     file: &Path,
     repeats: usize,

@@ -22,9 +22,10 @@ pub struct RunOptions {
     /// WORKBENCH_BACKEND, then `backend = ...` in the file, then flex.
     #[arg(long, env = "WORKBENCH_BACKEND")]
     pub backend: Option<String>,
-    /// Float precision of the tensors.
-    #[arg(long, default_value = "f64", env = "WORKBENCH_DTYPE")]
-    pub dtype: String,
+    /// Float precision of the tensors: f32 or f64. Default: f64 where the backend has it
+    /// (the CPU backends, libtorch), else f32 (wgpu).
+    #[arg(long, env = "WORKBENCH_DTYPE")]
+    pub dtype: Option<String>,
     /// Override a configuration value: a dotted key and a TOML value, e.g.
     /// `--set bandit.beta=0.5 --set 'bandit.pi_star=[0.5,0.3,0.2]'`. Repeatable; wins over
     /// the file and over WORKBENCH_<SECTION>__<KEY> environment variables.
@@ -94,9 +95,36 @@ enum Command {
         #[arg(long, default_value = "reports/out")]
         out: PathBuf,
     },
-    /// Benchmark Figure 2 end to end: the α grid as one batch versus a plain loop over α.
+    /// Run one list of conformance cases (every bandit experiment at reduced size, every
+    /// loss's values and gradients, the transformer's log-probabilities) on every usable
+    /// backend and dtype, and compare with ndarray f64.
+    Conformance {
+        /// Only these backends (repeatable); default: every usable one.
+        #[arg(long)]
+        backend: Vec<String>,
+        /// Folder holding the bandit experiment files.
+        #[arg(long, default_value = "experiments")]
+        experiments: PathBuf,
+        /// Child mode: run the cases on the one --backend/--dtype and print JSON.
+        #[arg(long, hide = true)]
+        emit: bool,
+        /// Child mode's dtype.
+        #[arg(long, hide = true)]
+        dtype: Option<String>,
+    },
+    /// Exit 0 if BACKEND computes correctly in DTYPE here (used by `list backends`).
+    #[command(hide = true)]
+    Probe {
+        /// Backend name.
+        backend: String,
+        /// f32 or f64.
+        dtype: String,
+    },
+    /// Benchmark on any backend: a weight-decay sweep end to end (the α grid as one batch
+    /// versus a plain loop over α), or a `sequence_dpo` file's transformer training
+    /// throughput in tokens/s.
     Bench {
-        /// The weight-decay sweep to time.
+        /// The experiment to time (a `weight_decay_sweep` or a `sequence_dpo` file).
         #[arg(default_value = "experiments/fig2_weight_decay.toml")]
         file: PathBuf,
         /// Timed repetitions of each variant (the median is reported).
@@ -125,6 +153,7 @@ pub enum ListWhat {
 /// Parses the command line and runs it with `registry`; errors are one line on stderr
 /// and a non-zero exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
+    backends::prepare_environment();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run { file, out, options } => commands::run(&registry, &file, &out, &options),
@@ -150,6 +179,19 @@ pub fn main_with(registry: Registry) -> ExitCode {
             },
         ),
         Command::Report { results, out } => crate::reproduce::report(&results, &out),
+        Command::Probe { backend, dtype } => commands::probe(&backend, &dtype),
+        Command::Conformance {
+            backend,
+            experiments,
+            emit,
+            dtype,
+        } => {
+            if emit {
+                commands::emit_conformance(&registry, &experiments, &backend, dtype.as_deref())
+            } else {
+                crate::conformance::conformance(&experiments, &backend)
+            }
+        }
         Command::Bench {
             file,
             repeats,

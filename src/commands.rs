@@ -1,7 +1,7 @@
 //! `run`, `validate` and `list`.
 
 use crate::cli::{ListWhat, RunOptions};
-use backends::{BackendName, Precision};
+use backends::{Availability, BackendName, Precision};
 use std::path::Path;
 use workbench::config::{self, Override};
 use workbench::experiments::{Experiment, RunContext};
@@ -35,7 +35,10 @@ pub fn context(
             .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
         (None, None) => BackendName::DEFAULT,
     };
-    let precision = Precision::from_name(&options.dtype)?;
+    let precision = match options.dtype.as_deref() {
+        Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
+        None => backend.default_precision(),
+    };
     let device = backends::device(backend, precision)?;
     Ok(RunContext {
         device,
@@ -162,17 +165,69 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
     if show(ListWhat::Backends) {
         println!("backends (--backend NAME):");
         for backend in BackendName::ALL {
-            let status = if backend.is_built_in() {
-                "built in"
-            } else {
-                "not built in"
-            };
             let default = if backend == BackendName::DEFAULT {
                 " (default)"
             } else {
                 ""
             };
-            println!("  {:<24} {status}{default}", backend.name());
+            let status = match backend.availability() {
+                Availability::Usable => {
+                    let precisions: Vec<&str> = [Precision::F64, Precision::F32]
+                        .into_iter()
+                        .filter(|p| backend.supports(*p) && computes_in(backend, *p))
+                        .map(|p| p.name())
+                        .collect();
+                    format!("built in, usable here ({}){default}", precisions.join(", "))
+                }
+                Availability::NotBuiltIn => {
+                    format!("not built in: {}", backend.build_hint())
+                }
+                Availability::Unusable(why) => format!(
+                    "built in, not usable here: {why}; needs {}",
+                    backend.runtime_hint()
+                ),
+            };
+            println!("  {:<10} {status}", backend.name());
         }
     }
+}
+
+/// `workbench conformance --emit`: the cases on one backend and dtype, as JSON.
+pub fn emit_conformance(
+    registry: &Registry,
+    experiments: &Path,
+    backend: &[String],
+    dtype: Option<&str>,
+) -> Result<(), String> {
+    let [name] = backend else {
+        return Err("conformance --emit needs exactly one --backend".into());
+    };
+    let backend = BackendName::from_name(name)?;
+    let precision = match dtype {
+        Some(name) => Precision::from_name(name)?,
+        None => backend.default_precision(),
+    };
+    let device = backends::device(backend, precision)?;
+    crate::conformance::emit(registry, experiments, &device)
+}
+
+/// Whether `backend` computes correctly in `precision`, checked in a child process (a
+/// device's float type is fixed at its first use in a process).
+pub fn computes_in(backend: BackendName, precision: Precision) -> bool {
+    std::env::current_exe()
+        .and_then(|exe| {
+            std::process::Command::new(exe)
+                .args(["probe", backend.name(), precision.name()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+        })
+        .is_ok_and(|status| status.success())
+}
+
+/// `workbench probe BACKEND DTYPE` (hidden): exit 0 if the device works in that dtype.
+pub fn probe(backend: &str, dtype: &str) -> Result<(), String> {
+    let backend = BackendName::from_name(backend)?;
+    let precision = Precision::from_name(dtype)?;
+    backends::device(backend, precision).map(drop)
 }

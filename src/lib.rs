@@ -11,6 +11,7 @@
 mod bench;
 mod cli;
 mod commands;
+mod conformance;
 mod reproduce;
 
 pub use cli::main_with;

@@ -194,7 +194,103 @@ fn fixtures() -> Vec<(&'static str, Fixture)> {
         ("fig5_one_step.h5", fig5),
         ("fig4_penalty_curves.h5", fig4),
         ("prop32_ratio_constraint.h5", prop),
+        ("fig6_table2.h5", fig6(1.0, &[])),
     ]
+}
+
+/// Average ranks (ties averaged) of `values`, 1-based.
+fn average_ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        for &k in &order[i..=j] {
+            ranks[k] = (i + j) as f64 / 2.0 + 1.0;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+/// A `fig6_table2` file with 40 + 40 pairs; `sign` = 1 makes the low-value group's
+/// ln (21) the smaller (the paper's finding), -1 the larger. Scalars listed in
+/// `as_len1` are written with shape [1] instead of 0-D.
+fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
+    let n = 40;
+    let wobble = |i: usize, a: f64| a * (i as f64 * 2.3).sin();
+    let low_change: Vec<f64> = (0..n).map(|i| -1.0 * sign - 0.4 + wobble(i, 0.8)).collect();
+    let high_change: Vec<f64> = (0..n).map(|i| 1.0 * sign - 0.4 + wobble(i, 0.8)).collect();
+    let both: Vec<f64> = low_change.iter().chain(&high_change).copied().collect();
+    let ranks = average_ranks(&both);
+    let (r1, r2) = (
+        ranks[..n].iter().sum::<f64>(),
+        ranks[n..].iter().sum::<f64>(),
+    );
+    let nn = (n * n) as f64;
+    let u1 = nn + (n * (n + 1) / 2) as f64 - r1;
+    let u2 = nn + (n * (n + 1) / 2) as f64 - r2;
+    let u = u1.min(u2);
+    let z = (u - nn / 2.0) / (nn * (2 * n + 1) as f64 / 12.0).sqrt();
+    let scalars = [
+        ("rank/low_mean", r1 / n as f64),
+        ("rank/high_mean", r2 / n as f64),
+        ("mann_whitney/u", u),
+        ("mann_whitney/u1", u1),
+        ("mann_whitney/u2", u2),
+        ("mann_whitney/z", z),
+        ("mann_whitney/p_value", 3.2e-9),
+        ("mann_whitney/r1", r1),
+        ("mann_whitney/r2", r2),
+        ("mann_whitney/n1", n as f64),
+        ("mann_whitney/n2", n as f64),
+        ("mann_whitney/tie_corrected", 1.0),
+        ("groups/q", 5.0),
+        ("groups/low_threshold", -3.0),
+        ("groups/high_threshold", 3.0),
+    ];
+    let config = "seed = 7\n[data]\nsource = \"synthetic\"\nn_pairs = 800\n[groups]\nq = 5.0\n[dpo]\nbeta = 0.1\n";
+    let mut f = Fixture::new("fig6_table2", config)
+        .vec("rank/low", ranks[..n].to_vec())
+        .vec("rank/high", ranks[n..].to_vec())
+        .vec(
+            "ratio_change/low",
+            low_change.iter().map(|v| v.exp()).collect(),
+        )
+        .vec(
+            "ratio_change/high",
+            high_change.iter().map(|v| v.exp()).collect(),
+        )
+        .vec("log_ratio_change/low", low_change)
+        .vec("log_ratio_change/high", high_change)
+        .vec("log_rho_ref/low", lin(n, -6.0, -3.2))
+        .vec("log_rho_ref/high", lin(n, 3.1, 5.5))
+        .vec("log_rho_ref/all", lin(800, -6.0, 5.5))
+        .vec(
+            "sft/loss",
+            (0..60)
+                .map(|t| 1.0 + 3.0 * (-(t as f64) / 15.0).exp())
+                .collect(),
+        )
+        .vec(
+            "dpo/loss",
+            (0..30)
+                .map(|t| 0.3 + 0.393 * (-(t as f64) / 8.0).exp())
+                .collect(),
+        );
+    for (k, v) in scalars {
+        f = if as_len1.contains(&k) {
+            f.set(k, &[1], vec![v])
+        } else {
+            f.scalar(k, v)
+        };
+    }
+    f.attrs.push(("notes".into(), "synthetic fixture".into()));
+    f
 }
 
 const FIGURES: &[&str] = &[
@@ -205,6 +301,9 @@ const FIGURES: &[&str] = &[
     "fig5_one_step",
     "table1_trajectories",
     "mode_seeking",
+    "fig6_ranks",
+    "fig6_ratio_change",
+    "fig6_training",
 ];
 
 /// Decodes a PNG and checks it is not a single colour.
@@ -265,7 +364,7 @@ fn full_report_from_fixtures() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.missing.is_empty(), "{:?}", report.missing);
     assert_eq!(report.unused, vec!["notes.txt".to_string()]);
-    assert_eq!(report.sections.len(), 8);
+    assert_eq!(report.sections.len(), 9);
     for stem in FIGURES {
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).expect("svg exists");
         assert!(svg.trim_start().starts_with("<svg"), "{stem}.svg");
@@ -336,7 +435,7 @@ fn missing_files_and_bad_dirs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let report = build_report(dir.path(), &out).expect("empty folder is fine");
-    assert_eq!(report.missing.len(), 7);
+    assert_eq!(report.missing.len(), 8);
     assert!(out.join("report.html").is_file());
     assert!(build_report(&dir.path().join("nope"), &out).is_err());
     let blocker = dir.path().join("file");
@@ -354,4 +453,90 @@ fn real_results() {
     let out = std::env::var_os("REPORTS_OUT_DIR").unwrap_or_else(|| "/tmp/reports_out".into());
     let report = build_report(Path::new(&dir), Path::new(&out)).expect("report");
     println!("{report:#?}");
+}
+
+#[test]
+fn fig6_table2_ranks_table_and_finding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let section = crate::figures::sections()
+        .into_iter()
+        .find(|s| s.file() == "fig6_table2")
+        .expect("fig6_table2 registered");
+    let render = |name: &str, f: Fixture| {
+        let path = dir.path().join(name);
+        f.write(&path);
+        let file = crate::h5::Results::open(&path).expect("open");
+        crate::register_fonts();
+        section.render(&file, dir.path())
+    };
+
+    let r = render("fig6_table2.h5", fig6(1.0, &[])).expect("renders");
+    assert_eq!(
+        r.figures,
+        ["fig6_ranks", "fig6_ratio_change", "fig6_training"]
+    );
+    for stem in &r.figures {
+        check_png(&dir.path().join(format!("{stem}.png")));
+        let svg = std::fs::read_to_string(dir.path().join(format!("{stem}.svg"))).expect("svg");
+        assert!(svg.contains("<text"), "{stem}.svg has no text");
+    }
+    let svg = std::fs::read_to_string(dir.path().join("fig6_ranks.svg")).expect("svg");
+    assert!(svg.contains("position within group (sorted)"));
+    assert!(svg.contains("average rank of (21) over both groups"));
+    let t = &r.tables[0];
+    assert!(t.caption.starts_with("Table 2"));
+    assert_eq!(t.header[0], "Statistic");
+    let cell = |stat: &str, col: usize| {
+        t.rows
+            .iter()
+            .find(|row| row[0].starts_with(stat))
+            .unwrap_or_else(|| panic!("row {stat}"))[col]
+            .clone()
+    };
+    assert_eq!(cell("n1 = n2", 1), "800");
+    assert_eq!(cell("n1 = n2", 2), "40");
+    assert_eq!(cell("U-statistic", 1), "225937.0");
+    assert_eq!(cell("p-value", 1), "1.220e-24");
+    assert_eq!(cell("p-value", 2), "3.200e-9");
+    assert_eq!(cell("z =", 1), "-10.18");
+    assert_eq!(cell("mean rank (low)", 1), "682.92");
+    assert_eq!(cell("mean rank (high)", 1), "918.08");
+    assert!(
+        r.notes[0].starts_with("The low-value group has the smaller mean rank ("),
+        "{:?}",
+        r.notes
+    );
+    assert!(
+        r.notes[0].ends_with("one-sided p = 3.200e-9."),
+        "{}",
+        r.notes[0]
+    );
+    assert!(r.notes[1].contains("mean ln (21)"), "{}", r.notes[1]);
+    assert!(r.notes.iter().any(|n| n == "notes: synthetic fixture"));
+    assert!(r.caption.contains("fig6_table2.h5") && r.caption.contains("dpo.beta = 0.1"));
+
+    let len1 = [
+        "rank/low_mean",
+        "rank/high_mean",
+        "mann_whitney/p_value",
+        "groups/q",
+    ];
+    let r = render("reversed.h5", fig6(-1.0, &len1)).expect("shape-[1] scalars render");
+    assert!(r.notes[0].starts_with("Our run does NOT show the paper's finding"));
+
+    let e = render(
+        "fig6_table2.h5",
+        fig6(1.0, &[]).without("mann_whitney/p_value"),
+    )
+    .expect_err("missing dataset");
+    assert!(
+        e.contains("fig6_table2.h5") && e.contains("mann_whitney/p_value"),
+        "{e}"
+    );
+    let e = render(
+        "fig6_table2.h5",
+        fig6(1.0, &[]).without("log_ratio_change/high"),
+    )
+    .expect_err("missing dataset");
+    assert!(e.contains("log_ratio_change/high"), "{e}");
 }

@@ -89,6 +89,9 @@ pub enum WorkbenchError {
         /// The first epoch where it was seen.
         epoch: usize,
     },
+    /// Preference data that cannot be used (the message names the file and line).
+    #[error("{0}")]
+    Data(String),
     /// The chosen backend cannot be used.
     #[error("backend `{name}`: {reason}")]
     Backend {

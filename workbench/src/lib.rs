@@ -22,6 +22,7 @@ pub mod policy;
 pub mod progress;
 pub mod registry;
 pub mod results;
+pub mod sequence;
 pub mod train;
 
 pub use error::{ConfigError, WorkbenchError};

@@ -10,6 +10,7 @@ mod fig2_weight_decay;
 mod fig3_early_stopping;
 mod fig4_penalty_curves;
 mod fig5_one_step;
+mod fig6_table2;
 mod mode_seeking;
 mod prop32_ratio_constraint;
 mod table1_thresholding;
@@ -59,6 +60,7 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(table1_thresholding::Table1),
         Box::new(mode_seeking::ModeSeeking),
         Box::new(prop32_ratio_constraint::Prop32),
+        Box::new(fig6_table2::Fig6Table2),
     ]
 }
 

@@ -2,5 +2,6 @@
 //! the report explains differences with.
 
 pub mod penalty;
+pub mod rank_test;
 pub mod ratio_constraint;
 pub mod two_point;

@@ -6,6 +6,7 @@ mod mode_seeking;
 mod one_step;
 mod penalty_curves;
 mod ratio_constraint;
+pub mod sequence_dpo;
 mod thresholding;
 mod two_point_dpo;
 mod weight_decay_sweep;
@@ -15,6 +16,7 @@ pub use mode_seeking::ModeSeekingFile;
 pub use one_step::OneStepFile;
 pub use penalty_curves::PenaltyCurvesFile;
 pub use ratio_constraint::RatioConstraintFile;
+pub use sequence_dpo::SequenceDpo;
 pub use thresholding::ThresholdingFile;
 pub use weight_decay_sweep::WeightDecaySweep;
 
@@ -103,6 +105,7 @@ pub fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
             "ratio_constraint",
             "Prop. 3.2: RLHF (r_IPO) and IPO optima under the ratio constraint (40) vs eqs. (49, corrected) and (53)",
         )),
+        Arc::new(SequenceDpo),
         Arc::new(FileKind::<PenaltyCurvesFile>::new(
             "penalty_curves",
             "Figure 4: normalised log(γ + |u|) penalties between the ℓ1 and ℓ0 limits (closed form)",

@@ -1,0 +1,449 @@
+//! Figure 6 and Table 2 (Section 5.3, B.3): average rank sorting of quantity (21) over the
+//! low- and high-value groups of ρ_ref, and the one-sided Mann–Whitney U test.
+
+use std::path::Path;
+
+use super::{Rendered, Section, Table};
+use crate::config::{Config, caption};
+use crate::h5::Results;
+use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+
+/// Figure 6 and Table 2.
+pub struct Fig6Table2;
+
+/// The paper's group size (n1 = n2), Table 2 and B.3 (Pythia 2.8B on Anthropic HH).
+const PAPER_N: f64 = 800.0;
+/// The paper's U-statistic (Table 2).
+const PAPER_U: f64 = 225_937.0;
+/// The paper's p-value (Table 2).
+const PAPER_P: f64 = 1.22e-24;
+/// The paper's rank sums of the low- and high-value groups (B.3).
+const PAPER_R: (f64, f64) = (546_337.0, 734_463.0);
+
+/// Dashes in a dashed horizontal line.
+const DASHES: usize = 30;
+
+/// A point that is never drawn: it breaks a line in [`crate::plot`] into two runs.
+const BREAK: (f64, f64) = (f64::NAN, f64::NAN);
+
+/// Config keys quoted in the caption.
+const KEYS: &[&str] = &[
+    "seed",
+    "data.source",
+    "data.path",
+    "data.n_pairs",
+    "data.vocab",
+    "data.prompt_len",
+    "data.response_len",
+    "model.d_model",
+    "model.layers",
+    "model.heads",
+    "groups.q",
+    "sft.epochs",
+    "sft.lr",
+    "dpo.beta",
+    "dpo.epochs",
+    "dpo.lr",
+    "optimizer.name",
+    "optimizer.lr",
+    "optimizer.batch_size",
+];
+
+/// Root attributes shown as notes when the results file has them.
+const NOTE_ATTRS: &[&str] = &[
+    "notes",
+    "data",
+    "groups",
+    "ratio_change",
+    "log_ratio_change",
+    "log_rho_ref",
+    "rank",
+    "mann_whitney",
+    "sft",
+    "dpo",
+];
+
+/// One group's per-pair values (all of length n).
+struct Group {
+    /// "low-value" or "high-value".
+    label: &'static str,
+    /// Average ranks of (21) over both groups.
+    rank: Vec<f64>,
+    /// Mean of `rank`, as stored in the file.
+    mean_rank: f64,
+    /// Quantity (21), eq. (21), linear scale.
+    ratio_change: Vec<f64>,
+    /// ln of quantity (21).
+    log_ratio_change: Vec<f64>,
+    /// ln ρ_ref = ln π_ref(y_l|x) − ln π_ref(y_w|x).
+    log_rho_ref: Vec<f64>,
+}
+
+impl Group {
+    /// Reads group `g` (`low` or `high`), whose size `n_key` gives.
+    fn read(file: &Results, g: &str, label: &'static str, n_key: &str) -> Result<Self, String> {
+        let rank_key = format!("rank/{g}");
+        let rank = file.vec(&rank_key)?;
+        let n = rank.len();
+        let stored = file.scalar(n_key)?;
+        if stored != n as f64 {
+            return Err(format!(
+                "{}: dataset `{n_key}` is {}, but `{rank_key}` has {n} values",
+                file.name(),
+                fmt_num(stored)
+            ));
+        }
+        Ok(Self {
+            label,
+            mean_rank: file.scalar(&format!("rank/{g}_mean"))?,
+            ratio_change: file.vec_len(&format!("ratio_change/{g}"), n)?,
+            log_ratio_change: file.vec_len(&format!("log_ratio_change/{g}"), n)?,
+            log_rho_ref: file.vec_len(&format!("log_rho_ref/{g}"), n)?,
+            rank,
+        })
+    }
+
+    fn n(&self) -> usize {
+        self.rank.len()
+    }
+
+    /// Mean of ln (21).
+    fn mean_log_ratio_change(&self) -> f64 {
+        mean(&self.log_ratio_change)
+    }
+
+    /// Number of pairs whose quantity (21) fell below its initial value 1.
+    fn suppressed(&self) -> usize {
+        self.ratio_change.iter().filter(|&&v| v < 1.0).count()
+    }
+}
+
+/// The Mann–Whitney statistics stored in the file.
+struct MannWhitney {
+    u: f64,
+    u1: f64,
+    u2: f64,
+    z: f64,
+    p: f64,
+    r1: f64,
+    r2: f64,
+    tie_corrected: bool,
+}
+
+impl MannWhitney {
+    fn read(file: &Results) -> Result<Self, String> {
+        let s = |k: &str| file.scalar(&format!("mann_whitney/{k}"));
+        Ok(Self {
+            u: s("u")?,
+            u1: s("u1")?,
+            u2: s("u2")?,
+            z: s("z")?,
+            p: s("p_value")?,
+            r1: s("r1")?,
+            r2: s("r2")?,
+            tie_corrected: s("tie_corrected")? != 0.0,
+        })
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// The paper's z-score from its U, eq. (30), with n1 = n2 = 800 and no tie correction.
+fn paper_z() -> f64 {
+    let nn = PAPER_N * PAPER_N;
+    (PAPER_U - nn / 2.0) / (nn * (2.0 * PAPER_N + 1.0) / 12.0).sqrt()
+}
+
+/// A dashed horizontal line at `y` over `[lo, hi]`.
+fn dashed(lo: f64, hi: f64, y: f64) -> Vec<(f64, f64)> {
+    let step = (hi - lo) / (2 * DASHES - 1) as f64;
+    (0..DASHES)
+        .flat_map(|i| {
+            let x0 = lo + 2.0 * i as f64 * step;
+            [(x0, y), (x0 + step, y), BREAK]
+        })
+        .collect()
+}
+
+/// `+` markers of half-widths `(dx, dy)`, one per point, drawn as separate short lines.
+fn crosses(x: &[f64], y: &[f64], (dx, dy): (f64, f64)) -> Vec<(f64, f64)> {
+    x.iter()
+        .zip(y)
+        .flat_map(|(&x, &y)| {
+            [
+                (x - dx, y),
+                (x + dx, y),
+                BREAK,
+                (x, y - dy),
+                (x, y + dy),
+                BREAK,
+            ]
+        })
+        .collect()
+}
+
+/// `(min, max)` of the finite values (`(0, 1)` when there are none).
+fn extent<'a>(values: impl Iterator<Item = &'a f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) }
+}
+
+/// Figure 6: each group's ranks sorted ascending, with its mean rank dashed.
+fn ranks_panel(groups: &[Group; 2]) -> Panel {
+    let series = groups
+        .iter()
+        .map(|g| {
+            let mut sorted = g.rank.clone();
+            sorted.sort_by(f64::total_cmp);
+            let mut points: Vec<(f64, f64)> = sorted
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| ((i + 1) as f64, r))
+                .collect();
+            points.push(BREAK);
+            points.extend(dashed(1.0, g.n().max(1) as f64, g.mean_rank));
+            Series {
+                name: format!("{} group (mean rank {:.1}, dashed)", g.label, g.mean_rank),
+                points,
+            }
+        })
+        .collect();
+    Panel::Lines(LinePanel {
+        title: "Average rank sorting of (21)".into(),
+        x_label: "position within group (sorted)".into(),
+        y_label: "average rank of (21) over both groups".into(),
+        series,
+        ..Default::default()
+    })
+}
+
+/// ln ρ_ref against ln (21), per group, with the initial value ln 1 = 0 dashed.
+fn ratio_change_panel(groups: &[Group; 2]) -> Panel {
+    let (x_lo, x_hi) = extent(groups.iter().flat_map(|g| &g.log_rho_ref));
+    let (y_lo, y_hi) = extent(
+        groups
+            .iter()
+            .flat_map(|g| &g.log_ratio_change)
+            .chain([&0.0]),
+    );
+    // Arms of equal length on screen for a plot area of about 550 x 400 pixels.
+    let arms = (
+        0.007 * (x_hi - x_lo).max(1e-12),
+        0.0095 * (y_hi - y_lo).max(1e-12),
+    );
+    let mut series: Vec<Series> = groups
+        .iter()
+        .map(|g| Series {
+            name: format!("{} group (n = {})", g.label, g.n()),
+            points: crosses(&g.log_rho_ref, &g.log_ratio_change, arms),
+        })
+        .collect();
+    series.push(Series {
+        name: "(21) = 1 (value at initialisation)".into(),
+        points: dashed(x_lo, x_hi, 0.0),
+    });
+    Panel::Lines(LinePanel {
+        title: "Change of the policy ratio after DPO".into(),
+        x_label: "ln ρ_ref = ln π_ref(y_l|x) − ln π_ref(y_w|x) (unitless)".into(),
+        y_label: "ln of quantity (21) (unitless)".into(),
+        series,
+        ..Default::default()
+    })
+}
+
+/// SFT and DPO training losses per optimiser step (two panels).
+fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
+    let steps = |n: usize| (1..=n).map(|t| t as f64).collect::<Vec<_>>();
+    let ln2 = std::f64::consts::LN_2;
+    vec![
+        Panel::Lines(LinePanel {
+            title: "SFT on y_w (gives π_ref)".into(),
+            x_label: "optimiser step".into(),
+            y_label: "SFT loss (mean NLL per token, nats)".into(),
+            series: vec![Series::new("SFT loss", &steps(sft.len()), sft)],
+            ..Default::default()
+        }),
+        Panel::Lines(LinePanel {
+            title: "DPO from π_ref (gives π_θ)".into(),
+            x_label: "optimiser step".into(),
+            y_label: "DPO loss (nats)".into(),
+            series: vec![
+                Series::new("DPO loss", &steps(dpo.len()), dpo),
+                Series {
+                    name: "ln 2 (loss at initialisation)".into(),
+                    points: dashed(1.0, dpo.len().max(2) as f64, ln2),
+                },
+            ],
+            ..Default::default()
+        }),
+    ]
+}
+
+/// Table 2: the paper's values (reference only) against this run's.
+fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
+    let [low, high] = groups;
+    let (r1, r2) = PAPER_R;
+    let n = if low.n() == high.n() {
+        low.n().to_string()
+    } else {
+        format!("n1 = {}, n2 = {}", low.n(), high.n())
+    };
+    let row = |s: &str, paper: String, ours: String| vec![s.to_owned(), paper, ours];
+    let ties = if mw.tie_corrected {
+        "with tie correction"
+    } else {
+        "without tie correction"
+    };
+    Table {
+        caption: format!(
+            "Table 2: one-sided Mann–Whitney U test of quantity (21), low-value (group 1) against high-value (group 2) pairs. The paper's column is a reference only (Pythia 2.8B on Anthropic HH; its z and mean ranks are computed from R1 = {r1}, R2 = {r2} in B.3); this run trains a small transformer on its own data, so the numbers are not expected to match. Reproduced σ_U {ties}. B.3's text calls 225937 U1, but eq. (29) with R1 = {r1} gives U1 = 414063."
+        ),
+        header: [
+            "Statistic",
+            "paper (reference: Pythia 2.8B, Anthropic HH)",
+            "reproduced",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![
+            row("n1 = n2 (pairs per group)", fmt_num(PAPER_N), n),
+            row(
+                "U-statistic",
+                format!("{PAPER_U:.1}"),
+                format!("{:.1}", mw.u),
+            ),
+            row(
+                "U1, U2 (eq. (29))",
+                "414063.0, 225937.0".into(),
+                format!("{:.1}, {:.1}", mw.u1, mw.u2),
+            ),
+            row(
+                "z = (U − n1·n2/2)/σ_U",
+                format!("{:.2}", paper_z()),
+                format!("{:.2}", mw.z),
+            ),
+            row(
+                "p-value (one-sided)",
+                format!("{PAPER_P:.3e}"),
+                format!("{:.3e}", mw.p),
+            ),
+            row(
+                "rank sums R1, R2",
+                format!("{r1:.0}, {r2:.0}"),
+                format!("{:.1}, {:.1}", mw.r1, mw.r2),
+            ),
+            row(
+                "mean rank (low)",
+                format!("{:.2}", r1 / PAPER_N),
+                format!("{:.2}", low.mean_rank),
+            ),
+            row(
+                "mean rank (high)",
+                format!("{:.2}", r2 / PAPER_N),
+                format!("{:.2}", high.mean_rank),
+            ),
+        ],
+    }
+}
+
+/// The plain-language finding and the per-group summary of (21).
+fn findings(groups: &[Group; 2], mw: &MannWhitney) -> Vec<String> {
+    let [low, high] = groups;
+    let (x, y, p) = (low.mean_rank, high.mean_rank, mw.p);
+    let finding = if x < y {
+        format!(
+            "The low-value group has the smaller mean rank ({x:.2} vs {y:.2}), as in the paper; one-sided p = {p:.3e}."
+        )
+    } else {
+        format!(
+            "Our run does NOT show the paper's finding: the low-value group's mean rank {x:.2} is not below the high-value group's {y:.2} (p = {p:.3e})."
+        )
+    };
+    let summary = groups
+        .iter()
+        .map(|g| {
+            let m = g.mean_log_ratio_change();
+            format!(
+                "{} group: mean ln (21) = {} (geometric mean of (21) = {}), {} of {} pairs below 1",
+                g.label,
+                fmt_num(m),
+                fmt_num(m.exp()),
+                g.suppressed(),
+                g.n()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    vec![finding, format!("Quantity (21) per group: {summary}.")]
+}
+
+impl Section for Fig6Table2 {
+    fn title(&self) -> &str {
+        "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test (Section 5.3)"
+    }
+
+    fn file(&self) -> &str {
+        "fig6_table2"
+    }
+
+    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
+        let cfg = Config::of(file);
+        let groups = [
+            Group::read(file, "low", "low-value", "mann_whitney/n1")?,
+            Group::read(file, "high", "high-value", "mann_whitney/n2")?,
+        ];
+        let mw = MannWhitney::read(file)?;
+        let all = file.vec("log_rho_ref/all")?;
+        let q = file.scalar("groups/q")?;
+        let low_threshold = file.scalar("groups/low_threshold")?;
+        let high_threshold = file.scalar("groups/high_threshold")?;
+        let sft = file.vec("sft/loss")?;
+        let dpo = file.vec("dpo/loss")?;
+
+        let figures = [
+            ("fig6_ranks", vec![ranks_panel(&groups)]),
+            ("fig6_ratio_change", vec![ratio_change_panel(&groups)]),
+            ("fig6_training", training_panels(&sft, &dpo)),
+        ];
+        for (stem, panels) in &figures {
+            save(out, stem, panels)?;
+        }
+
+        let mut notes = findings(&groups, &mw);
+        notes.push(format!(
+            "Groups: of {} pairs, the low-value group has ln ρ_ref below {} (its {}th percentile) and the high-value group above {} (its {}th percentile).",
+            all.len(),
+            fmt_num(low_threshold),
+            fmt_num(q),
+            fmt_num(high_threshold),
+            fmt_num(100.0 - q)
+        ));
+        notes.extend(
+            NOTE_ATTRS
+                .iter()
+                .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}"))),
+        );
+        Ok(Rendered {
+            figures: figures.iter().map(|(stem, _)| (*stem).into()).collect(),
+            caption: format!(
+                "After SFT on y_w (π_ref) and DPO (π_θ), the pairs with ρ_ref = π_ref(y_l|x)/π_ref(y_w|x) below the {q}th percentile (low-value, n1 = {}) and above the {}th (high-value, n2 = {}) are compared through quantity (21) = [π_θ(y_l|x)/π_θ(y_w|x)] / ρ_ref, which is 1 at initialisation. \
+                 `fig6_ranks`: each group's average ranks of (21) over both groups, sorted, with the group's mean rank dashed (the paper's Figure 6: the low-value group should rank lower). \
+                 `fig6_ratio_change`: ln ρ_ref against ln (21) per pair. \
+                 `fig6_training`: SFT and DPO loss per optimiser step (DPO starts at ln 2). {}",
+                groups[0].n(),
+                fmt_num(100.0 - q),
+                groups[1].n(),
+                caption(file, &cfg, KEYS),
+                q = fmt_num(q),
+            ),
+            tables: vec![table2(&groups, &mw)],
+            notes,
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! Section 5.3 (Figure 6, Table 2) on a transformer: SFT → π_ref → DPO, then quantity (21)
+//! for the pairs whose ρ_ref = π_ref(y_l|x)/π_ref(y_w|x) is in the lowest or highest q
+//! percent, average rank sorting and the one-sided Mann–Whitney U test (App. B.3).
+
+mod config;
+
+pub use config::{DataSpec, SequenceDpoFile, SequenceDpoSpec};
+
+use super::{Experiment, ExperimentKind, Identity, RunContext, extract, prepared};
+use crate::analysis::rank_test::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
+use crate::error::{ConfigError, WorkbenchError};
+use crate::registry::Registry;
+use crate::results::Results;
+use crate::sequence::pipeline::{self, Bars, PipelineRun, steps_per_epoch};
+use crate::sequence::tokenizer::ByteTokenizer;
+use crate::sequence::{TokenPair, jsonl, synthetic};
+use figment::Figment;
+
+/// `kind = "sequence_dpo"`.
+#[derive(Debug, Clone, Copy)]
+pub struct SequenceDpo;
+
+impl ExperimentKind for SequenceDpo {
+    fn name(&self) -> &'static str {
+        "sequence_dpo"
+    }
+
+    fn description(&self) -> &'static str {
+        "Figure 6 / Table 2: transformer SFT → DPO on synthetic or JSONL pairs; ratio (21), rank sorting, Mann–Whitney U"
+    }
+
+    fn prepare(
+        &self,
+        figment: &Figment,
+        registry: &Registry,
+        file: &str,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
+        let raw: SequenceDpoFile = extract(figment, file)?;
+        let spec = raw.validate(registry, file).map_err(|e| e.in_file(file))?;
+        Ok(prepared(
+            Identity::new(&raw.name, self.name(), &raw, &raw.backend),
+            spec,
+        ))
+    }
+}
+
+/// The pairs, plus what is known about them.
+struct Data {
+    pairs: Vec<TokenPair>,
+    /// r*(y_w) − r*(y_l), synthetic data only.
+    reward_margin: Option<Vec<f64>>,
+    notes: Vec<(String, String)>,
+}
+
+fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
+    match spec {
+        DataSpec::Synthetic(s) => {
+            let data = synthetic::generate(s);
+            Ok(Data {
+                pairs: data.pairs,
+                reward_margin: Some(data.reward_margin),
+                notes: vec![],
+            })
+        }
+        DataSpec::Jsonl { path, max_pairs } => {
+            let loaded = jsonl::load(path).map_err(|e| WorkbenchError::Data(e.to_string()))?;
+            let warnings = loaded.warnings(path);
+            for warning in &warnings {
+                eprintln!("{warning}");
+            }
+            let tokenizer = ByteTokenizer;
+            let take = if *max_pairs == 0 {
+                loaded.pairs.len()
+            } else {
+                *max_pairs
+            };
+            let pairs: Vec<TokenPair> = loaded
+                .pairs
+                .iter()
+                .take(take)
+                .map(|p| p.tokens(&tokenizer))
+                .collect();
+            let mut notes = vec![(
+                "data".to_string(),
+                format!(
+                    "{}: {} pairs used, {} lines skipped",
+                    path.display(),
+                    pairs.len(),
+                    warnings.len()
+                ),
+            )];
+            if let Some(first) = warnings.first() {
+                notes.push(("data_first_skipped".into(), first.clone()));
+            }
+            Ok(Data {
+                pairs,
+                reward_margin: None,
+                notes,
+            })
+        }
+    }
+}
+
+impl super::Runner for SequenceDpoSpec {
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+        let data = load(&self.data)?;
+        let n = data.pairs.len();
+        let low_count = (n as f64 * self.q / 100.0).floor() as usize;
+        if low_count < 2 {
+            return Err(WorkbenchError::Data(format!(
+                "experiment `{}`: {n} pairs leave fewer than 2 per group at analysis.q = {}",
+                identity.name, self.q
+            )));
+        }
+        let p = &self.pipeline;
+        let bars = Bars {
+            sft: context.progress.bar(
+                (p.sft.epochs * steps_per_epoch(n, p.sft.batch_size)) as u64,
+                "SFT",
+            ),
+            dpo: context.progress.bar(
+                (p.dpo.epochs * steps_per_epoch(n, p.dpo.batch_size)) as u64,
+                &self.loss.label(),
+            ),
+        };
+        let run = pipeline::run(&data.pairs, p, self.loss.as_ref(), &context.device, &bars);
+        bars.sft.finish_and_clear();
+        bars.dpo.finish_and_clear();
+        let run = run.map_err(|e| WorkbenchError::NonFinite {
+            experiment: identity.name.clone(),
+            what: e.phase,
+            epoch: e.step,
+        })?;
+        let mut results = identity.results(context);
+        self.analyse(&run, &data, &mut results);
+        results.scalar("model/parameters", p.shape.parameters() as f64);
+        results.scalar("data/pairs", n as f64);
+        results.notes.extend(data.notes);
+        Ok(results)
+    }
+}
+
+impl SequenceDpoSpec {
+    fn analyse(&self, run: &PipelineRun, data: &Data, results: &mut Results) {
+        let log_rho = run.reference.log_ratio();
+        let log_policy = run.policy.log_ratio();
+        // log of quantity (21): log[π_θ(y_l)/π_θ(y_w)] − log ρ_ref.
+        let log_change: Vec<f64> = log_policy
+            .iter()
+            .zip(&log_rho)
+            .map(|(p, r)| p - r)
+            .collect();
+        let (low_threshold, high_threshold) = (
+            percentile(&log_rho, self.q),
+            percentile(&log_rho, 100.0 - self.q),
+        );
+        let pick = |keep: &dyn Fn(f64) -> bool, values: &[f64]| -> Vec<f64> {
+            log_rho
+                .iter()
+                .zip(values)
+                .filter(|(r, _)| keep(**r))
+                .map(|(_, v)| *v)
+                .collect()
+        };
+        let is_low = |r: f64| r < low_threshold;
+        let is_high = |r: f64| r > high_threshold;
+        let groups = [("low", &is_low as &dyn Fn(f64) -> bool), ("high", &is_high)];
+        let change: Vec<Vec<f64>> = groups
+            .iter()
+            .map(|(_, keep)| pick(*keep, &log_change))
+            .collect();
+        let ratio: Vec<Vec<f64>> = change
+            .iter()
+            .map(|g| g.iter().map(|l| l.exp()).collect())
+            .collect();
+        // Ranks and U are computed on log (21): the same order as (21) itself, without
+        // exp() collapsing tiny values into ties.
+        let (rank_low, rank_high) = group_ranks(&change[0], &change[1]);
+        let test = mann_whitney(&change[0], &change[1], self.tie_correction);
+        for (g, (name, keep)) in groups.iter().enumerate() {
+            results.vector(format!("ratio_change/{name}"), ratio[g].clone());
+            results.vector(format!("log_ratio_change/{name}"), change[g].clone());
+            results.vector(format!("log_rho_ref/{name}"), pick(*keep, &log_rho));
+            if let Some(margin) = &data.reward_margin {
+                results.vector(format!("reward_margin/{name}"), pick(*keep, margin));
+            }
+        }
+        results.vector("log_rho_ref/all", log_rho.clone());
+        results.vector("log_ratio_change/all", log_change);
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        results.scalar("rank/low_mean", mean(&rank_low));
+        results.scalar("rank/high_mean", mean(&rank_high));
+        results.vector("rank/low", rank_low);
+        results.vector("rank/high", rank_high);
+        for (key, value) in [
+            ("u", test.u),
+            ("u1", test.u1),
+            ("u2", test.u2),
+            ("z", test.z),
+            ("p_value", test.p_value),
+            ("r1", test.r1),
+            ("r2", test.r2),
+            ("n1", test.n1 as f64),
+            ("n2", test.n2 as f64),
+            ("mu", test.mu),
+            ("sigma", test.sigma),
+            (
+                "tie_term",
+                tie_term(&[change[0].clone(), change[1].clone()].concat()),
+            ),
+            ("tie_corrected", f64::from(u8::from(test.tie_corrected))),
+            // One-sided p for "the low-value group's (21) is smaller" (the paper's
+            // hypothesis), whichever group has the smaller U.
+            (
+                "p_low_smaller",
+                normal_cdf((test.u1 - test.mu) / test.sigma),
+            ),
+        ] {
+            results.scalar(format!("mann_whitney/{key}"), value);
+        }
+        results.scalar("groups/q", self.q);
+        results.scalar("groups/low_threshold", low_threshold);
+        results.scalar("groups/high_threshold", high_threshold);
+        results.vector("sft/loss", run.sft.loss.clone());
+        results.vector("dpo/loss", run.dpo.loss.clone());
+        results.scalar("sft/tokens_per_second", run.sft.tokens_per_second);
+        results.scalar("dpo/tokens_per_second", run.dpo.tokens_per_second);
+        results.vector("reference/log_prob_chosen", run.reference.chosen.clone());
+        results.vector(
+            "reference/log_prob_rejected",
+            run.reference.rejected.clone(),
+        );
+        results.vector("policy/log_prob_chosen", run.policy.chosen.clone());
+        results.vector("policy/log_prob_rejected", run.policy.rejected.clone());
+        results.notes.push((
+            "groups".into(),
+            format!(
+                "low: log rho_ref < {low_threshold:.4} ({}th percentile), high: > {high_threshold:.4} ({}th); ranks and U computed on log (21)",
+                self.q,
+                100.0 - self.q
+            ),
+        ));
+        results.notes.push((
+            "mann_whitney".into(),
+            "U1 = R1 - n1(n1+1)/2 (the usual convention; eq. (29) as printed swaps U1 and U2), U = min(U1, U2), z = (U - n1 n2/2)/sigma_U, p_value = Phi(z) one-sided as in the paper (towards whichever group ranks lower); p_low_smaller = Phi((U1 - n1 n2/2)/sigma_U) tests the paper's direction (group 1 = low)".into(),
+        ));
+    }
+}

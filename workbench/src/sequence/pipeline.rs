@@ -1,0 +1,308 @@
+//! Section 5.3's pipeline on a transformer: SFT on (x, y_w), freeze the result as π_ref,
+//! then preference optimisation (DPO or any registered pairwise loss) starting from π_ref,
+//! both with burn's Adam; finally log π of every pair's responses under π_ref and π_θ.
+
+use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
+use crate::losses::{PairLogProbs, PairwiseLoss};
+use crate::optim::{AdamSpec, OptimizerSpec};
+use crate::train::to_vec;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use indicatif::ProgressBar;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// One training phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phase {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Adam's settings (learning rate included).
+    pub adam: AdamSpec,
+    /// Pairs (DPO) or sequences (SFT) per step.
+    pub batch_size: usize,
+}
+
+/// Everything the pipeline needs besides the data and the loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineSpec {
+    /// The model's size.
+    pub shape: TransformerShape,
+    /// The vocabulary's special tokens.
+    pub specials: Specials,
+    /// Supervised fine-tuning on (x, y_w).
+    pub sft: Phase,
+    /// Preference optimisation from π_ref.
+    pub dpo: Phase,
+    /// β (the paper's λ).
+    pub beta: f64,
+    /// Seeds the initial weights and the batch order.
+    pub seed: u64,
+}
+
+/// log π(y_w|x) and log π(y_l|x) of every pair under one model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PairScores {
+    /// log π(y_w|x).
+    pub chosen: Vec<f64>,
+    /// log π(y_l|x).
+    pub rejected: Vec<f64>,
+}
+
+impl PairScores {
+    /// log [π(y_l|x)/π(y_w|x)] per pair.
+    pub fn log_ratio(&self) -> Vec<f64> {
+        self.rejected
+            .iter()
+            .zip(&self.chosen)
+            .map(|(l, w)| l - w)
+            .collect()
+    }
+}
+
+/// What a phase measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PhaseLog {
+    /// The loss of every step, computed before the step's update.
+    pub loss: Vec<f64>,
+    /// Response tokens trained on per second of wall time.
+    pub tokens_per_second: f64,
+}
+
+/// The pipeline's outcome.
+#[derive(Debug, Clone)]
+pub struct PipelineRun {
+    /// SFT's mean negative log-likelihood per response token, per step.
+    pub sft: PhaseLog,
+    /// The preference loss per step (the first is log 2 for DPO: π_θ = π_ref).
+    pub dpo: PhaseLog,
+    /// Scores under π_ref (the frozen SFT model).
+    pub reference: PairScores,
+    /// Scores under π_θ after preference optimisation.
+    pub policy: PairScores,
+    /// The trained policy.
+    pub model: Transformer,
+}
+
+/// Training met a non-finite loss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diverged {
+    /// `sft` or the loss's label.
+    pub phase: String,
+    /// The 0-based step.
+    pub step: usize,
+}
+
+/// Progress bars for the two phases (hidden ones in tests).
+pub struct Bars {
+    /// SFT steps.
+    pub sft: ProgressBar,
+    /// Preference-optimisation steps.
+    pub dpo: ProgressBar,
+}
+
+impl Bars {
+    /// Bars that draw nothing.
+    pub fn hidden() -> Self {
+        Self {
+            sft: ProgressBar::hidden(),
+            dpo: ProgressBar::hidden(),
+        }
+    }
+}
+
+/// Steps of one epoch over `n` items in batches of `batch`.
+pub fn steps_per_epoch(n: usize, batch: usize) -> usize {
+    n.div_ceil(batch.max(1))
+}
+
+/// SFT then preference optimisation, from a model initialised with `spec.seed`.
+pub fn run(
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    loss: &dyn PairwiseLoss,
+    device: &Device,
+    bars: &Bars,
+) -> Result<PipelineRun, Diverged> {
+    device.seed(spec.seed);
+    let model = Transformer::new(&spec.shape, device);
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let (model, sft) = supervised(model, pairs, spec, device, &mut rng, &bars.sft)?;
+    // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
+    let reference = score(&model, pairs, spec, device);
+    let (model, dpo) = preference(
+        model, pairs, &reference, spec, loss, device, &mut rng, &bars.dpo,
+    )?;
+    let policy = score(&model, pairs, spec, device);
+    Ok(PipelineRun {
+        sft,
+        dpo,
+        reference,
+        policy,
+        model,
+    })
+}
+
+fn order(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order
+}
+
+fn finite(value: f64, phase: &str, step: usize) -> Result<f64, Diverged> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Diverged {
+            phase: phase.to_string(),
+            step,
+        })
+    }
+}
+
+/// Mean negative log-likelihood per response token of `batch`.
+pub fn nll(model: &Transformer, batch: &SequenceBatch) -> Tensor<1> {
+    (model.token_log_probs(batch) * batch.mask.clone())
+        .sum()
+        .div_scalar(batch.response_tokens.max(1) as f64)
+        .neg()
+}
+
+fn supervised(
+    mut model: Transformer,
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    device: &Device,
+    rng: &mut ChaCha8Rng,
+    bar: &ProgressBar,
+) -> Result<(Transformer, PhaseLog), Diverged> {
+    let phase = spec.sft;
+    let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
+    let mut log = PhaseLog::default();
+    let (started, mut tokens) = (Instant::now(), 0usize);
+    for _ in 0..phase.epochs {
+        for chunk in order(pairs.len(), rng).chunks(phase.batch_size) {
+            let sequences: Vec<(&[u32], &[u32])> = chunk
+                .iter()
+                .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice()))
+                .collect();
+            let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, device);
+            let loss = nll(&model, &batch);
+            let value = finite(to_vec(loss.clone().detach())[0], "sft", log.loss.len())?;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(phase.adam.lr, model, grads);
+            log.loss.push(value);
+            tokens += batch.response_tokens;
+            advance(bar, value, tokens, started);
+        }
+    }
+    log.tokens_per_second = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok((model, log))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn preference(
+    mut model: Transformer,
+    pairs: &[TokenPair],
+    reference: &PairScores,
+    spec: &PipelineSpec,
+    loss_fn: &dyn PairwiseLoss,
+    device: &Device,
+    rng: &mut ChaCha8Rng,
+    bar: &ProgressBar,
+) -> Result<(Transformer, PhaseLog), Diverged> {
+    let phase = spec.dpo;
+    let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
+    let mut log = PhaseLog::default();
+    let (started, mut tokens) = (Instant::now(), 0usize);
+    for _ in 0..phase.epochs {
+        for chunk in order(pairs.len(), rng).chunks(phase.batch_size) {
+            let (inputs, batch) = pair_inputs(&model, pairs, chunk, reference, spec, device);
+            let loss = loss_fn.loss(&inputs, spec.beta).mean();
+            let value = finite(
+                to_vec(loss.clone().detach())[0],
+                &loss_fn.label(),
+                log.loss.len(),
+            )?;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(phase.adam.lr, model, grads);
+            log.loss.push(value);
+            tokens += batch.response_tokens;
+            advance(bar, value, tokens, started);
+        }
+    }
+    log.tokens_per_second = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok((model, log))
+}
+
+/// The loss inputs `[1, B]` for the pairs `chunk`: chosen and rejected responses scored by
+/// `model` in one batch, π_ref's scores as constants.
+pub fn pair_inputs(
+    model: &Transformer,
+    pairs: &[TokenPair],
+    chunk: &[usize],
+    reference: &PairScores,
+    spec: &PipelineSpec,
+    device: &Device,
+) -> (PairLogProbs, SequenceBatch) {
+    let n = chunk.len();
+    let sequences: Vec<(&[u32], &[u32])> = chunk
+        .iter()
+        .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice()))
+        .chain(
+            chunk
+                .iter()
+                .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].rejected.as_slice())),
+        )
+        .collect();
+    let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, device);
+    let scores = model.sequence_log_probs(&batch);
+    let row = |values: Vec<f64>| Tensor::<2>::from_data(TensorData::new(values, [1, n]), device);
+    let pick = |from: &[f64]| chunk.iter().map(|&i| from[i]).collect::<Vec<f64>>();
+    let inputs = PairLogProbs::new(
+        scores.clone().slice(0..n).reshape([1, n]),
+        scores.slice(n..2 * n).reshape([1, n]),
+        row(pick(&reference.chosen)),
+        row(pick(&reference.rejected)),
+    );
+    (inputs, batch)
+}
+
+/// log π(y_w|x) and log π(y_l|x) of every pair under `model`, without gradients.
+pub fn score(
+    model: &Transformer,
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    device: &Device,
+) -> PairScores {
+    let mut scores = PairScores::default();
+    let chunk = spec.dpo.batch_size.max(spec.sft.batch_size).max(64);
+    for block in pairs.chunks(chunk) {
+        let sequences = |pick: fn(&TokenPair) -> &[u32]| -> Vec<(&[u32], &[u32])> {
+            block
+                .iter()
+                .map(|p| (p.prompt.as_slice(), pick(p)))
+                .collect()
+        };
+        for (target, pick) in [
+            (
+                &mut scores.chosen,
+                (|p: &TokenPair| p.chosen.as_slice()) as fn(&TokenPair) -> &[u32],
+            ),
+            (&mut scores.rejected, |p: &TokenPair| p.rejected.as_slice()),
+        ] {
+            let batch =
+                SequenceBatch::new(&sequences(pick), spec.specials, spec.shape.context, device);
+            target.extend(to_vec(model.sequence_log_probs(&batch).detach()));
+        }
+    }
+    scores
+}
+
+fn advance(bar: &ProgressBar, loss: f64, tokens: usize, started: Instant) {
+    bar.inc(1);
+    let rate = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    bar.set_message(format!("loss {loss:.4} · {rate:.0} tok/s"));
+}

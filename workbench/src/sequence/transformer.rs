@@ -1,0 +1,120 @@
+//! The `transformer` policy: a decoder-only causal transformer from burn's `nn` modules
+//! (token and learned position embeddings, pre-norm blocks of multi-head causal
+//! self-attention and MLP, a final norm and an LM head). Its log π(y|x) is the sum of the
+//! response tokens' log-probabilities; prompt tokens only condition.
+
+use super::batch::SequenceBatch;
+use burn::module::Module;
+use burn::nn::attention::generate_autoregressive_mask;
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
+use burn::nn::{
+    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor};
+
+/// The transformer's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransformerShape {
+    /// Vocabulary size, special tokens included.
+    pub vocab: usize,
+    /// Width of the residual stream.
+    pub d_model: usize,
+    /// Number of blocks.
+    pub n_layers: usize,
+    /// Attention heads per block (divides `d_model`).
+    pub n_heads: usize,
+    /// Hidden width of each block's MLP.
+    pub d_ff: usize,
+    /// Longest sequence (tokens, BOS and EOS included) the position embedding covers.
+    pub context: usize,
+}
+
+impl TransformerShape {
+    /// Number of trainable parameters.
+    pub fn parameters(&self) -> usize {
+        let (v, d, f, c) = (self.vocab, self.d_model, self.d_ff, self.context);
+        let block = 4 * (d * d + d) + (d * f + f) + (f * d + d) + 2 * 2 * d;
+        v * d + c * d + self.n_layers * block + 2 * d + (d * v + v)
+    }
+}
+
+/// A decoder-only causal transformer language model.
+#[derive(Module, Debug)]
+pub struct Transformer {
+    /// Token embedding `[vocab, d_model]`.
+    pub tokens: Embedding,
+    /// Learned absolute position embedding `[context, d_model]`.
+    pub positions: Embedding,
+    /// Pre-norm blocks (burn's encoder with `norm_first` and a causal attention mask).
+    pub blocks: TransformerEncoder,
+    /// Final layer norm.
+    pub norm: LayerNorm,
+    /// LM head `[d_model, vocab]`.
+    pub head: Linear,
+}
+
+impl Transformer {
+    /// A freshly initialised model (burn's initialisers; seed the device for determinism).
+    pub fn new(shape: &TransformerShape, device: &Device) -> Self {
+        let scaled = Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
+        Self {
+            tokens: EmbeddingConfig::new(shape.vocab, shape.d_model)
+                .with_initializer(scaled.clone())
+                .init(device),
+            positions: EmbeddingConfig::new(shape.context, shape.d_model)
+                .with_initializer(scaled)
+                .init(device),
+            blocks: TransformerEncoderConfig::new(
+                shape.d_model,
+                shape.d_ff,
+                shape.n_heads,
+                shape.n_layers,
+            )
+            .with_norm_first(true)
+            .with_dropout(0.0)
+            .init(device),
+            norm: LayerNormConfig::new(shape.d_model).init(device),
+            head: LinearConfig::new(shape.d_model, shape.vocab).init(device),
+        }
+    }
+
+    /// Next-token logits `[batch, time, vocab]` for input tokens `[batch, time]`: position
+    /// t sees tokens 0..=t only.
+    pub fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
+        let [batch, time] = inputs.dims();
+        let device = inputs.device();
+        let positions = Tensor::<1, Int>::arange(0..time as i64, &device)
+            .reshape([1, time])
+            .expand([batch, time]);
+        let x = self.tokens.forward(inputs) + self.positions.forward(positions);
+        let mask = generate_autoregressive_mask(batch, time, &device);
+        let x = self
+            .blocks
+            .forward(TransformerEncoderInput::new(x).mask_attn(mask));
+        self.head.forward(self.norm.forward(x))
+    }
+
+    /// Per-token log-probabilities of the targets, `[batch, time]` (masked positions
+    /// included; multiply by the batch's mask).
+    pub fn token_log_probs(&self, batch: &SequenceBatch) -> Tensor<2> {
+        let log_probs = log_softmax(self.logits(batch.inputs.clone()), 2);
+        let [b, t, _] = log_probs.dims();
+        log_probs
+            .gather(2, batch.targets.clone().reshape([b, t, 1]))
+            .reshape([b, t])
+    }
+
+    /// log π(y|x) per sequence, `[batch]`: the sum over response tokens (EOS included).
+    pub fn sequence_log_probs(&self, batch: &SequenceBatch) -> Tensor<1> {
+        let [b, _] = batch.mask.dims();
+        (self.token_log_probs(batch) * batch.mask.clone())
+            .sum_dim(1)
+            .reshape([b])
+    }
+}
