@@ -223,8 +223,8 @@ fn average_ranks(values: &[f64]) -> Vec<f64> {
 fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
     let n = 40;
     let wobble = |i: usize, a: f64| a * (i as f64 * 2.3).sin();
-    let low_change: Vec<f64> = (0..n).map(|i| -1.0 * sign - 0.4 + wobble(i, 0.8)).collect();
-    let high_change: Vec<f64> = (0..n).map(|i| 1.0 * sign - 0.4 + wobble(i, 0.8)).collect();
+    let low_change: Vec<f64> = (0..n).map(|i| -sign - 0.4 + wobble(i, 0.8)).collect();
+    let high_change: Vec<f64> = (0..n).map(|i| sign - 0.4 + wobble(i, 0.8)).collect();
     let both: Vec<f64> = low_change.iter().chain(&high_change).copied().collect();
     let ranks = average_ranks(&both);
     let (r1, r2) = (
@@ -232,8 +232,8 @@ fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
         ranks[n..].iter().sum::<f64>(),
     );
     let nn = (n * n) as f64;
-    let u1 = nn + (n * (n + 1) / 2) as f64 - r1;
-    let u2 = nn + (n * (n + 1) / 2) as f64 - r2;
+    let u1 = r1 - (n * (n + 1) / 2) as f64;
+    let u2 = r2 - (n * (n + 1) / 2) as f64;
     let u = u1.min(u2);
     let z = (u - nn / 2.0) / (nn * (2 * n + 1) as f64 / 12.0).sqrt();
     let scalars = [
@@ -244,6 +244,10 @@ fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
         ("mann_whitney/u2", u2),
         ("mann_whitney/z", z),
         ("mann_whitney/p_value", 3.2e-9),
+        (
+            "mann_whitney/p_low_smaller",
+            if sign > 0.0 { 3.2e-9 } else { 0.999 },
+        ),
         ("mann_whitney/r1", r1),
         ("mann_whitney/r2", r2),
         ("mann_whitney/n1", n as f64),
@@ -253,7 +257,7 @@ fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
         ("groups/low_threshold", -3.0),
         ("groups/high_threshold", 3.0),
     ];
-    let config = "seed = 7\n[data]\nsource = \"synthetic\"\nn_pairs = 800\n[groups]\nq = 5.0\n[dpo]\nbeta = 0.1\n";
+    let config = "seed = 7\n[data]\nsource = \"synthetic\"\nn_pairs = 800\n[analysis]\nq = 5.0\n[dpo]\nbeta = 0.1\n";
     let mut f = Fixture::new("fig6_table2", config)
         .vec("rank/low", ranks[..n].to_vec())
         .vec("rank/high", ranks[n..].to_vec())
@@ -289,7 +293,8 @@ fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
             f.scalar(k, v)
         };
     }
-    f.attrs.push(("notes".into(), "synthetic fixture".into()));
+    f.attrs
+        .push(("mann_whitney".into(), "synthetic fixture".into()));
     f
 }
 
@@ -501,6 +506,8 @@ fn fig6_table2_ranks_table_and_finding() {
     assert_eq!(cell("z =", 1), "-10.18");
     assert_eq!(cell("mean rank (low)", 1), "682.92");
     assert_eq!(cell("mean rank (high)", 1), "918.08");
+    assert_eq!(cell("U1, U2", 1), "225937.0, 414063.0");
+    assert_eq!(cell("p-value (one-sided, low", 2), "3.200e-9");
     assert!(
         r.notes[0].starts_with("The low-value group has the smaller mean rank ("),
         "{:?}",
@@ -512,7 +519,11 @@ fn fig6_table2_ranks_table_and_finding() {
         r.notes[0]
     );
     assert!(r.notes[1].contains("mean ln (21)"), "{}", r.notes[1]);
-    assert!(r.notes.iter().any(|n| n == "notes: synthetic fixture"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n == "mann_whitney: synthetic fixture")
+    );
     assert!(r.caption.contains("fig6_table2.h5") && r.caption.contains("dpo.beta = 0.1"));
 
     let len1 = [
@@ -523,6 +534,21 @@ fn fig6_table2_ranks_table_and_finding() {
     ];
     let r = render("reversed.h5", fig6(-1.0, &len1)).expect("shape-[1] scalars render");
     assert!(r.notes[0].starts_with("Our run does NOT show the paper's finding"));
+    assert!(
+        r.notes[0].ends_with("(one-sided p for the paper's direction = 9.990e-1)."),
+        "{}",
+        r.notes[0]
+    );
+    let r = render(
+        "reversed.h5",
+        fig6(-1.0, &[]).without("mann_whitney/p_low_smaller"),
+    )
+    .expect("p_low_smaller is optional");
+    assert!(
+        r.notes[0].ends_with("(one-sided p = 3.200e-9, in the opposite direction)."),
+        "{}",
+        r.notes[0]
+    );
 
     let e = render(
         "fig6_table2.h5",

@@ -28,40 +28,29 @@ const BREAK: (f64, f64) = (f64::NAN, f64::NAN);
 
 /// Config keys quoted in the caption.
 const KEYS: &[&str] = &[
-    "seed",
     "data.source",
     "data.path",
-    "data.n_pairs",
-    "data.vocab",
-    "data.prompt_len",
-    "data.response_len",
+    "data.pairs",
+    "data.symbols",
+    "data.seed",
     "model.d_model",
-    "model.layers",
-    "model.heads",
-    "groups.q",
+    "model.n_layers",
+    "model.n_heads",
+    "model.d_ff",
     "sft.epochs",
     "sft.lr",
-    "dpo.beta",
+    "sft.batch_size",
     "dpo.epochs",
     "dpo.lr",
-    "optimizer.name",
-    "optimizer.lr",
-    "optimizer.batch_size",
+    "dpo.batch_size",
+    "dpo.beta",
+    "dpo.method",
+    "analysis.q",
+    "analysis.tie_correction",
 ];
 
 /// Root attributes shown as notes when the results file has them.
-const NOTE_ATTRS: &[&str] = &[
-    "notes",
-    "data",
-    "groups",
-    "ratio_change",
-    "log_ratio_change",
-    "log_rho_ref",
-    "rank",
-    "mann_whitney",
-    "sft",
-    "dpo",
-];
+const NOTE_ATTRS: &[&str] = &["groups", "mann_whitney", "data", "data_first_skipped"];
 
 /// One group's per-pair values (all of length n).
 struct Group {
@@ -128,6 +117,8 @@ struct MannWhitney {
     r1: f64,
     r2: f64,
     tie_corrected: bool,
+    /// One-sided p for the paper's direction (low-value group smaller), when stored.
+    p_low_smaller: Option<f64>,
 }
 
 impl MannWhitney {
@@ -142,6 +133,11 @@ impl MannWhitney {
             r1: s("r1")?,
             r2: s("r2")?,
             tie_corrected: s("tie_corrected")? != 0.0,
+            p_low_smaller: if file.exists("mann_whitney/p_low_smaller") {
+                Some(s("p_low_smaller")?)
+            } else {
+                None
+            },
         })
     }
 }
@@ -289,6 +285,7 @@ fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
 fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
     let [low, high] = groups;
     let (r1, r2) = PAPER_R;
+    let half = PAPER_N * (PAPER_N + 1.0) / 2.0;
     let n = if low.n() == high.n() {
         low.n().to_string()
     } else {
@@ -300,9 +297,56 @@ fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
     } else {
         "without tie correction"
     };
+    let mut rows = vec![
+        row("n1 = n2 (pairs per group)", fmt_num(PAPER_N), n),
+        row(
+            "U-statistic",
+            format!("{PAPER_U:.1}"),
+            format!("{:.1}", mw.u),
+        ),
+        row(
+            "U1, U2 (U1 = R1 − n1(n1+1)/2)",
+            format!("{:.1}, {:.1}", r1 - half, r2 - half),
+            format!("{:.1}, {:.1}", mw.u1, mw.u2),
+        ),
+        row(
+            "z = (U − n1·n2/2)/σ_U",
+            format!("{:.2}", paper_z()),
+            format!("{:.2}", mw.z),
+        ),
+        row(
+            "p-value (one-sided)",
+            format!("{PAPER_P:.3e}"),
+            format!("{:.3e}", mw.p),
+        ),
+    ];
+    if let Some(p) = mw.p_low_smaller {
+        rows.push(row(
+            "p-value (one-sided, low-value group smaller)",
+            format!("{PAPER_P:.3e}"),
+            format!("{p:.3e}"),
+        ));
+    }
+    rows.extend([
+        row(
+            "rank sums R1, R2",
+            format!("{r1:.0}, {r2:.0}"),
+            format!("{:.1}, {:.1}", mw.r1, mw.r2),
+        ),
+        row(
+            "mean rank (low)",
+            format!("{:.2}", r1 / PAPER_N),
+            format!("{:.2}", low.mean_rank),
+        ),
+        row(
+            "mean rank (high)",
+            format!("{:.2}", r2 / PAPER_N),
+            format!("{:.2}", high.mean_rank),
+        ),
+    ]);
     Table {
         caption: format!(
-            "Table 2: one-sided Mann–Whitney U test of quantity (21), low-value (group 1) against high-value (group 2) pairs. The paper's column is a reference only (Pythia 2.8B on Anthropic HH; its z and mean ranks are computed from R1 = {r1}, R2 = {r2} in B.3); this run trains a small transformer on its own data, so the numbers are not expected to match. Reproduced σ_U {ties}. B.3's text calls 225937 U1, but eq. (29) with R1 = {r1} gives U1 = 414063."
+            "Table 2: one-sided Mann–Whitney U test of quantity (21), low-value (group 1) against high-value (group 2) pairs. The paper's column is a reference only (Pythia 2.8B on Anthropic HH; its z and mean ranks are computed from R1 = {r1}, R2 = {r2} in B.3); this run trains a small transformer on its own data, so the numbers are not expected to match. Reproduced σ_U {ties}. U1 = R1 − n1(n1+1)/2 as in B.3's numbers (eq. (29) as printed swaps U1 and U2); p-value one-sided towards the group that ranks lower, as in the paper."
         ),
         header: [
             "Statistic",
@@ -311,44 +355,7 @@ fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
         ]
         .map(String::from)
         .to_vec(),
-        rows: vec![
-            row("n1 = n2 (pairs per group)", fmt_num(PAPER_N), n),
-            row(
-                "U-statistic",
-                format!("{PAPER_U:.1}"),
-                format!("{:.1}", mw.u),
-            ),
-            row(
-                "U1, U2 (eq. (29))",
-                "414063.0, 225937.0".into(),
-                format!("{:.1}, {:.1}", mw.u1, mw.u2),
-            ),
-            row(
-                "z = (U − n1·n2/2)/σ_U",
-                format!("{:.2}", paper_z()),
-                format!("{:.2}", mw.z),
-            ),
-            row(
-                "p-value (one-sided)",
-                format!("{PAPER_P:.3e}"),
-                format!("{:.3e}", mw.p),
-            ),
-            row(
-                "rank sums R1, R2",
-                format!("{r1:.0}, {r2:.0}"),
-                format!("{:.1}, {:.1}", mw.r1, mw.r2),
-            ),
-            row(
-                "mean rank (low)",
-                format!("{:.2}", r1 / PAPER_N),
-                format!("{:.2}", low.mean_rank),
-            ),
-            row(
-                "mean rank (high)",
-                format!("{:.2}", r2 / PAPER_N),
-                format!("{:.2}", high.mean_rank),
-            ),
-        ],
+        rows,
     }
 }
 
@@ -361,8 +368,12 @@ fn findings(groups: &[Group; 2], mw: &MannWhitney) -> Vec<String> {
             "The low-value group has the smaller mean rank ({x:.2} vs {y:.2}), as in the paper; one-sided p = {p:.3e}."
         )
     } else {
+        let p = match mw.p_low_smaller {
+            Some(q) => format!("one-sided p for the paper's direction = {q:.3e}"),
+            None => format!("one-sided p = {p:.3e}, in the opposite direction"),
+        };
         format!(
-            "Our run does NOT show the paper's finding: the low-value group's mean rank {x:.2} is not below the high-value group's {y:.2} (p = {p:.3e})."
+            "Our run does NOT show the paper's finding: the low-value group's mean rank {x:.2} is not below the high-value group's {y:.2} ({p})."
         )
     };
     let summary = groups
