@@ -30,11 +30,14 @@ struct Tolerance {
     f32: f64,
 }
 
+/// Runs a case on a device.
+type CaseFn = Box<dyn Fn(&Registry, &Device) -> Result<Outputs, String>>;
+
 /// One conformance case.
 struct Case {
     name: String,
     tolerance: Tolerance,
-    run: Box<dyn Fn(&Registry, &Device) -> Result<Outputs, String>>,
+    run: CaseFn,
 }
 
 /// Bandit experiments at reduced size: (file, overrides). Short runs keep wgpu (about
@@ -76,7 +79,7 @@ fn cases(experiments: &Path) -> Vec<Case> {
             f64: 1e-12,
             f32: 1e-5,
         },
-        run: Box::new(|registry, device| run_losses(registry, device)),
+        run: Box::new(run_losses),
     });
     cases.push(Case {
         name: "transformer: token log-probabilities".into(),

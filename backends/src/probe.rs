@@ -48,7 +48,11 @@ fn run_probe(backend: BackendName) {
     let device = base_device(backend);
     let x = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
     let got: Vec<f64> = log_softmax(x, 0).into_data().iter::<f64>().collect();
-    let expected = [-2.407605964444380, -1.407605964444380, -0.407605964444380];
+    let expected = [
+        -2.407_605_964_444_38,
+        -1.407_605_964_444_38,
+        -0.407_605_964_444_38,
+    ];
     let ok = got.len() == 3 && got.iter().zip(expected).all(|(g, e)| (g - e).abs() < 1e-5);
     assert!(
         ok,

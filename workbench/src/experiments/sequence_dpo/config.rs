@@ -406,7 +406,7 @@ impl SequenceDpoFile {
             check(value >= 1, key, value, "must be at least 1")?;
         }
         check(
-            m.d_model % m.n_heads == 0,
+            m.d_model.is_multiple_of(m.n_heads),
             "model.n_heads",
             m.n_heads,
             "must divide model.d_model",
