@@ -171,40 +171,34 @@ pub fn nll(model: &Transformer, batch: &SequenceBatch) -> Tensor<1> {
 }
 
 fn supervised(
-    mut model: Transformer,
+    model: Transformer,
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     device: &Device,
     rng: &mut ChaCha8Rng,
     bar: &ProgressBar,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
-    let phase = spec.sft;
-    let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
-    let mut log = PhaseLog::default();
-    let (started, mut tokens) = (Instant::now(), 0usize);
-    for _ in 0..phase.epochs {
-        for chunk in order(pairs.len(), rng).chunks(phase.batch_size) {
+    train_phase(
+        model,
+        pairs.len(),
+        &spec.sft,
+        "sft",
+        rng,
+        bar,
+        |model, chunk| {
             let sequences: Vec<(&[u32], &[u32])> = chunk
                 .iter()
                 .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice()))
                 .collect();
             let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, device);
-            let loss = nll(&model, &batch);
-            let value = finite(to_vec(loss.clone().detach())[0], "sft", log.loss.len())?;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(phase.adam.lr, model, grads);
-            log.loss.push(value);
-            tokens += batch.response_tokens;
-            advance(bar, value, tokens, started);
-        }
-    }
-    log.tokens_per_second = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    Ok((model, log))
+            (nll(model, &batch), batch.response_tokens)
+        },
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn preference(
-    mut model: Transformer,
+    model: Transformer,
     pairs: &[TokenPair],
     reference: &PairScores,
     spec: &PipelineSpec,
@@ -213,23 +207,46 @@ fn preference(
     rng: &mut ChaCha8Rng,
     bar: &ProgressBar,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
-    let phase = spec.dpo;
+    let label = loss_fn.label();
+    train_phase(
+        model,
+        pairs.len(),
+        &spec.dpo,
+        &label,
+        rng,
+        bar,
+        |model, chunk| {
+            let (inputs, batch) = pair_inputs(model, pairs, chunk, reference, spec, device);
+            (
+                loss_fn.loss(&inputs, spec.beta).mean(),
+                batch.response_tokens,
+            )
+        },
+    )
+}
+
+/// One phase: `phase.epochs` shuffled passes over `items` in batches, each step's loss
+/// (and its number of response tokens) from `step_loss`, then an Adam step.
+fn train_phase(
+    mut model: Transformer,
+    items: usize,
+    phase: &Phase,
+    label: &str,
+    rng: &mut ChaCha8Rng,
+    bar: &ProgressBar,
+    step_loss: impl Fn(&Transformer, &[usize]) -> (Tensor<1>, usize),
+) -> Result<(Transformer, PhaseLog), Diverged> {
     let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
     let mut log = PhaseLog::default();
     let (started, mut tokens) = (Instant::now(), 0usize);
     for _ in 0..phase.epochs {
-        for chunk in order(pairs.len(), rng).chunks(phase.batch_size) {
-            let (inputs, batch) = pair_inputs(&model, pairs, chunk, reference, spec, device);
-            let loss = loss_fn.loss(&inputs, spec.beta).mean();
-            let value = finite(
-                to_vec(loss.clone().detach())[0],
-                &loss_fn.label(),
-                log.loss.len(),
-            )?;
+        for chunk in order(items, rng).chunks(phase.batch_size) {
+            let (loss, batch_tokens) = step_loss(&model, chunk);
+            let value = finite(to_vec(loss.clone().detach())[0], label, log.loss.len())?;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(phase.adam.lr, model, grads);
             log.loss.push(value);
-            tokens += batch.response_tokens;
+            tokens += batch_tokens;
             advance(bar, value, tokens, started);
         }
     }
