@@ -245,7 +245,7 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device, Stri
 /// The plain (non-autodiff) device of a built-in backend.
 fn base_device(backend: BackendName) -> Device {
     match backend {
-        // Deprecated upstream in favour of flex; shipped because users ask for it (DESIGN.md).
+        // Deprecated upstream in favour of flex; shipped because users ask for it (docs/backends.md).
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
         BackendName::Ndarray => Device::ndarray(),

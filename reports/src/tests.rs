@@ -195,7 +195,45 @@ fn fixtures() -> Vec<(&'static str, Fixture)> {
         ("fig4_penalty_curves.h5", fig4),
         ("prop32_ratio_constraint.h5", prop),
         ("fig6_table2.h5", fig6(1.0, &[])),
+        ("fig6_table2_hh.h5", with_lengths(fig6(-1.0, &[]), false)),
+        (
+            "fig6_table2_controlled.h5",
+            with_lengths(fig6(1.0, &[]), true),
+        ),
     ]
+}
+
+/// Adds the length and (with `synthetic`) reward-margin datasets of a 40 + 40-pair file.
+fn with_lengths(f: Fixture, synthetic: bool) -> Fixture {
+    let n = 40;
+    let diff = |shift: f64| {
+        (0..n)
+            .map(|i| (i % 7) as f64 - 3.0 + shift)
+            .collect::<Vec<_>>()
+    };
+    let mut f = f
+        .vec("length_diff/low", diff(-1.0))
+        .vec("length_diff/high", diff(1.0))
+        .vec("lengths/chosen_low", lin(n, 2.0, 6.0))
+        .vec("lengths/rejected_low", lin(n, 3.0, 9.0))
+        .vec("lengths/chosen_high", lin(n, 4.0, 9.0))
+        .vec("lengths/rejected_high", lin(n, 1.0, 5.0))
+        .scalar("correlation/log_rho_ref_length/all", 0.83)
+        .scalar("correlation/log_ratio_change_length/all", -0.41)
+        .scalar("correlation/log_rho_ref_length/low", 0.2)
+        .scalar("correlation/log_ratio_change_length/low", -0.1)
+        .scalar("correlation/log_rho_ref_length/high", f64::NAN)
+        .scalar("correlation/log_ratio_change_length/high", 0.05)
+        .scalar("data/truncated_chosen", 3.0)
+        .scalar("data/truncated_rejected", 5.0);
+    if synthetic {
+        f = f
+            .vec("reward_margin/low", lin(n, -0.5, 1.5))
+            .vec("reward_margin/high", lin(n, -0.4, 1.4))
+            .scalar("label_noise/low", 0.25)
+            .scalar("label_noise/high", 0.225);
+    }
+    f
 }
 
 /// Average ranks (ties averaged) of `values`, 1-based.
@@ -309,6 +347,10 @@ const FIGURES: &[&str] = &[
     "fig6_ranks",
     "fig6_ratio_change",
     "fig6_training",
+    "fig6_hh_ranks",
+    "fig6_hh_length",
+    "fig6_controlled_ratio_change",
+    "fig6_controlled_length",
 ];
 
 /// Decodes a PNG and checks it is not a single colour.
@@ -369,7 +411,7 @@ fn full_report_from_fixtures() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.missing.is_empty(), "{:?}", report.missing);
     assert_eq!(report.unused, vec!["notes.txt".to_string()]);
-    assert_eq!(report.sections.len(), 9);
+    assert_eq!(report.sections.len(), 11);
     for stem in FIGURES {
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).expect("svg exists");
         assert!(svg.trim_start().starts_with("<svg"), "{stem}.svg");
@@ -440,7 +482,7 @@ fn missing_files_and_bad_dirs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let report = build_report(dir.path(), &out).expect("empty folder is fine");
-    assert_eq!(report.missing.len(), 8);
+    assert_eq!(report.missing.len(), 10);
     assert!(out.join("report.html").is_file());
     assert!(build_report(&dir.path().join("nope"), &out).is_err());
     let blocker = dir.path().join("file");
@@ -565,4 +607,56 @@ fn fig6_table2_ranks_table_and_finding() {
     )
     .expect_err("missing dataset");
     assert!(e.contains("log_ratio_change/high"), "{e}");
+}
+
+#[test]
+fn fig6_sections_per_file_show_lengths_and_group_comparability() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let section = crate::figures::sections()
+        .into_iter()
+        .find(|s| s.file() == "fig6_table2_controlled")
+        .expect("fig6_table2_controlled registered");
+    let path = dir.path().join("fig6_table2_controlled.h5");
+    with_lengths(fig6(1.0, &[]), true).write(&path);
+    let file = crate::h5::Results::open(&path).expect("open");
+    crate::register_fonts();
+    let r = section.render(&file, dir.path()).expect("renders");
+    assert_eq!(
+        r.figures,
+        [
+            "fig6_controlled_ranks",
+            "fig6_controlled_ratio_change",
+            "fig6_controlled_training",
+            "fig6_controlled_length"
+        ]
+    );
+    let svg = std::fs::read_to_string(dir.path().join("fig6_controlled_length.svg")).expect("svg");
+    assert!(svg.contains("len(y_w) − len(y_l) (tokens)"));
+    let t = &r.tables[1];
+    let row = |name: &str| {
+        t.rows
+            .iter()
+            .find(|row| row[0].starts_with(name))
+            .unwrap_or_else(|| panic!("row {name}"))
+            .clone()
+    };
+    assert_eq!(row("mean len(y_w)")[1..], ["4.00, 6.00", "6.50, 3.00"]);
+    assert_eq!(row("r(ln ρ_ref")[1..], ["0.200", "undefined (constant)"]);
+    assert_eq!(row("label noise")[1..], ["25.0 %", "22.5 %"]);
+    assert_eq!(row("mean true reward margin")[1..], ["0.5", "0.5"]);
+    assert!(t.caption.contains("r(ln ρ_ref, length difference) = 0.830"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("3 chosen and 5 rejected of 800 pairs")),
+        "{:?}",
+        r.notes
+    );
+    // Without the length datasets (files of earlier versions), no length figure or table.
+    let old = dir.path().join("old.h5");
+    fig6(1.0, &[]).write(&old);
+    let file = crate::h5::Results::open(&old).expect("open");
+    let r = section.render(&file, dir.path()).expect("renders");
+    assert_eq!(r.figures.len(), 3);
+    assert_eq!(r.tables.len(), 1);
 }

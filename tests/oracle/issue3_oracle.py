@@ -439,6 +439,34 @@ def critical_ratio_closed_form(beta, alpha):
     return m ** (1.0 / beta) if m > 0 else 0.0
 
 
+def penalised_objective(th, r, beta, alpha):
+    """Eq. (6) loss plus alpha theta^2 (0 + alpha at theta = 1)."""
+    return math.log1p(((1.0 - th) / (th * r)) ** beta) + alpha * th * th
+
+
+def best_local_minimum(r, beta, alpha):
+    mins = [th for th, k in stationary_points(r, beta, alpha) if k == +1]
+    return min(mins, key=lambda t: penalised_objective(t, r, beta, alpha)) if mins else None
+
+
+def one_is_global(r, beta, alpha):
+    t = best_local_minimum(r, beta, alpha)
+    return t is None or penalised_objective(t, r, beta, alpha) >= alpha
+
+
+def global_threshold_ratio(beta, alpha, lo=1e-6, hi=1e3):
+    """Ratio below which theta = 1 is the global minimiser (bisection to 1e-9 relative)."""
+    if not one_is_global(lo, beta, alpha) or one_is_global(hi, beta, alpha):
+        return math.nan
+    while hi - lo > 1e-9 * hi:
+        mid = 0.5 * (lo + hi)
+        if one_is_global(mid, beta, alpha):
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
 def compute_thresholding(cfg: dict) -> dict:
     ratios = np.asarray(cfg["ratios"], dtype=np.float64)
     beta = float(cfg["beta"])
@@ -449,7 +477,15 @@ def compute_thresholding(cfg: dict) -> dict:
     traj = np.stack([projected_gd_two_point(r, beta, alpha, lr, epochs, lo, hi, 1.0 / (1.0 + r)) for r in ratios])
     rows = [(r, th, float(k)) for r in ratios for th, k in stationary_points(r, beta, alpha)]
     sp = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    local = []
+    for r in ratios:
+        t = best_local_minimum(r, beta, alpha)
+        if t is not None:
+            local.append((r, t, penalised_objective(t, r, beta, alpha)))
     return {
+        "local_minimum": np.asarray(local, dtype=np.float64).reshape(-1, 3),
+        "objective_at_one": np.float64(alpha),
+        "global_threshold_ratio": np.float64(global_threshold_ratio(beta, alpha)),
         "ratio": ratios,
         "theta": traj[:, -1].copy(),
         "paper_theta": np.asarray(cfg["paper_theta"], dtype=np.float64),
@@ -469,6 +505,9 @@ def shapes_thresholding(cfg: dict, ref: dict) -> dict:
         "trajectory": (R, T),
         "critical_ratio": (),
         "stationary_points": (ref["stationary_points"].shape[0], 3),
+        "local_minimum": (ref["local_minimum"].shape[0], 3),
+        "objective_at_one": (),
+        "global_threshold_ratio": (),
     }
 
 
@@ -670,6 +709,9 @@ def check_file(path: str, tol: float = 1e-3) -> int:
             for nm in ("ratio", "paper_theta", "theta", "trajectory"):
                 cmp(nm)
             cmp("critical_ratio", t=min(tol, 1e-4))
+            cmp("objective_at_one", t=0.0)
+            cmp("global_threshold_ratio", t=1e-6)
+            cmp("local_minimum", t=1e-9)
             if "stationary_points" in present:
                 x, y = present["stationary_points"], ref["stationary_points"]
                 d_th = max_abs_diff(x[:, 1], y[:, 1])

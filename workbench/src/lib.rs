@@ -21,6 +21,7 @@ pub mod optim;
 pub mod policy;
 pub mod progress;
 pub mod registry;
+pub mod resources;
 pub mod results;
 pub mod sequence;
 pub mod train;

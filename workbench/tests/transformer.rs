@@ -259,6 +259,7 @@ fn tiny_data() -> (Vec<TokenPair>, Specials) {
         sharpness: 2.0,
         reward_scale: 1.0,
         echo_bonus: 1.0,
+        equal_lengths: false,
         seed: 2,
     });
     (data.pairs, data.specials)

@@ -154,3 +154,81 @@ fn bad_plugin_parameters_name_the_loss_and_key() {
         }
     }
 }
+
+/// On sequences the pipeline passes each response's scored token count (EOS included, none
+/// for a response the context cuts), so SimPO normalises by length: its value is the
+/// per-token formula, and it differs from the unnormalised margin when lengths differ.
+#[test]
+fn simpo_on_sequences_divides_by_each_responses_token_count() {
+    use workbench::optim::AdamSpec;
+    use workbench::sequence::pipeline::{self, Phase, PipelineSpec};
+    use workbench::sequence::{Specials, TokenPair, Transformer, TransformerShape};
+
+    let device = device();
+    let specials = Specials::after(6);
+    let phase = Phase {
+        epochs: 1,
+        adam: AdamSpec {
+            lr: 1e-3,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+        },
+        batch_size: 4,
+    };
+    let spec = PipelineSpec {
+        shape: TransformerShape {
+            vocab: specials.vocab,
+            d_model: 8,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 8,
+            context: 8,
+        },
+        specials,
+        sft: phase,
+        dpo: phase,
+        beta: 0.7,
+        seed: 3,
+    };
+    let pair = |chosen: Vec<u32>, rejected: Vec<u32>| TokenPair {
+        prompt: vec![1, 2],
+        chosen,
+        rejected,
+    };
+    // Room after BOS is 7 tokens: [3] and [4, 5, 0] fit whole (2 and 4 scored tokens with
+    // EOS); [0, 1, 2, 3, 4, 5] is cut to 5 tokens and gets no EOS.
+    let pairs = [
+        pair(vec![3], vec![4, 5, 0]),
+        pair(vec![4, 5, 0], vec![0, 1, 2, 3, 4, 5]),
+    ];
+    device.seed(spec.seed);
+    let model = Transformer::new(&spec.shape, &device);
+    let reference = pipeline::score(&model, &pairs, &spec, &device);
+    let (inputs, _) = pipeline::pair_inputs(&model, &pairs, &[0, 1], &reference, &spec, &device);
+    let row = |t: &burn::tensor::Tensor<2>| workbench::train::to_vec(t.clone().detach());
+    let (chosen_tokens, rejected_tokens) = (
+        row(inputs
+            .chosen_tokens
+            .as_ref()
+            .expect("token counts on sequences")),
+        row(inputs
+            .rejected_tokens
+            .as_ref()
+            .expect("token counts on sequences")),
+    );
+    assert_eq!(chosen_tokens, [2.0, 4.0]);
+    assert_eq!(rejected_tokens, [4.0, 5.0]);
+    let (w, l) = (row(&inputs.policy_chosen), row(&inputs.policy_rejected));
+    let simpo = SimPo { gamma: 0.5 };
+    let got = workbench::train::to_vec(simpo.loss(&inputs, spec.beta).detach());
+    let softplus = |x: f64| x.exp().ln_1p();
+    for i in 0..2 {
+        let margin = spec.beta * (w[i] / chosen_tokens[i] - l[i] / rejected_tokens[i]) - 0.5;
+        let unnormalised = spec.beta * (w[i] - l[i]) - 0.5;
+        assert!((got[i] - softplus(-margin)).abs() < 1e-12, "pair {i}");
+        assert!(
+            (got[i] - softplus(-unnormalised)).abs() > 1e-3,
+            "pair {i}: SimPO ignored the lengths"
+        );
+    }
+}

@@ -60,10 +60,10 @@ impl Section for Fig5 {
         }
         let stem = self.file();
         save(out, stem, &panels)?;
-        let notes = file
-            .attr("relative_decrease")
-            .map(|n| vec![format!("relative_decrease: {n}")])
-            .unwrap_or_default();
+        let notes = ["relative_decrease", "u_shape"]
+            .iter()
+            .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}")))
+            .collect();
         Ok(Rendered {
             figures: vec![stem.into()],
             caption: format!(

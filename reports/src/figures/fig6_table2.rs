@@ -1,5 +1,7 @@
 //! Figure 6 and Table 2 (Section 5.3, B.3): average rank sorting of quantity (21) over the
-//! low- and high-value groups of ρ_ref, and the one-sided Mann–Whitney U test.
+//! low- and high-value groups of ρ_ref, and the one-sided Mann–Whitney U test; with what
+//! else tells the two groups apart (response lengths, and for synthetic data the true
+//! reward margin and label noise). One section per results file of the experiment.
 
 use std::path::Path;
 
@@ -8,8 +10,15 @@ use crate::config::{Config, caption};
 use crate::h5::Results;
 use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
 
-/// Figure 6 and Table 2.
-pub struct Fig6Table2;
+/// Figure 6 and Table 2 for one results file.
+pub struct Fig6Table2 {
+    /// Stem of the results file.
+    pub file: &'static str,
+    /// Heading in the report.
+    pub title: &'static str,
+    /// Stem prefix of its figures (`fig6` gives `fig6_ranks`, ...).
+    pub prefix: &'static str,
+}
 
 /// The paper's group size (n1 = n2), Table 2 and B.3 (Pythia 2.8B on Anthropic HH).
 const PAPER_N: f64 = 800.0;
@@ -32,11 +41,15 @@ const KEYS: &[&str] = &[
     "data.path",
     "data.pairs",
     "data.symbols",
+    "data.response_len",
+    "data.equal_lengths",
+    "data.echo_bonus",
     "data.seed",
     "model.d_model",
     "model.n_layers",
     "model.n_heads",
     "model.d_ff",
+    "model.context",
     "sft.epochs",
     "sft.lr",
     "sft.batch_size",
@@ -52,6 +65,54 @@ const KEYS: &[&str] = &[
 /// Root attributes shown as notes when the results file has them.
 const NOTE_ATTRS: &[&str] = &["groups", "mann_whitney", "data", "data_first_skipped"];
 
+/// What else tells a group apart, when the results file stores it.
+struct Confound {
+    /// len(y_w) − len(y_l) in tokens, per pair.
+    length_diff: Vec<f64>,
+    /// Mean len(y_w) and len(y_l).
+    mean_lengths: (f64, f64),
+    /// Pearson r of ln ρ_ref and of ln (21) with the length difference, within the group.
+    correlations: (f64, f64),
+    /// Share of labels against the true reward (synthetic data only).
+    label_noise: Option<f64>,
+    /// Mean true reward margin r*(y_w) − r*(y_l) (synthetic data only).
+    reward_margin: Option<f64>,
+}
+
+impl Confound {
+    /// Group `g`'s lengths and correlations, `None` for files written before they were stored.
+    fn read(file: &Results, g: &str, n: usize) -> Result<Option<Self>, String> {
+        if !file.exists(&format!("length_diff/{g}")) {
+            return Ok(None);
+        }
+        let optional = |key: String| -> Result<Option<f64>, String> {
+            if file.exists(&key) {
+                file.scalar(&key).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let margin_key = format!("reward_margin/{g}");
+        Ok(Some(Self {
+            length_diff: file.vec_len(&format!("length_diff/{g}"), n)?,
+            mean_lengths: (
+                mean(&file.vec_len(&format!("lengths/chosen_{g}"), n)?),
+                mean(&file.vec_len(&format!("lengths/rejected_{g}"), n)?),
+            ),
+            correlations: (
+                file.scalar(&format!("correlation/log_rho_ref_length/{g}"))?,
+                file.scalar(&format!("correlation/log_ratio_change_length/{g}"))?,
+            ),
+            label_noise: optional(format!("label_noise/{g}"))?,
+            reward_margin: if file.exists(&margin_key) {
+                Some(mean(&file.vec_len(&margin_key, n)?))
+            } else {
+                None
+            },
+        }))
+    }
+}
+
 /// One group's per-pair values (all of length n).
 struct Group {
     /// "low-value" or "high-value".
@@ -66,6 +127,8 @@ struct Group {
     log_ratio_change: Vec<f64>,
     /// ln ρ_ref = ln π_ref(y_l|x) − ln π_ref(y_w|x).
     log_rho_ref: Vec<f64>,
+    /// Lengths, correlations, reward margin and label noise, when stored.
+    confound: Option<Confound>,
 }
 
 impl Group {
@@ -88,6 +151,7 @@ impl Group {
             ratio_change: file.vec_len(&format!("ratio_change/{g}"), n)?,
             log_ratio_change: file.vec_len(&format!("log_ratio_change/{g}"), n)?,
             log_rho_ref: file.vec_len(&format!("log_rho_ref/{g}"), n)?,
+            confound: Confound::read(file, g, n)?,
             rank,
         })
     }
@@ -253,6 +317,102 @@ fn ratio_change_panel(groups: &[Group; 2]) -> Panel {
     })
 }
 
+/// ln (21) against the length difference len(y_w) − len(y_l), per group.
+fn length_panel(groups: &[Group; 2]) -> Option<Panel> {
+    let pairs: Vec<(&Group, &Confound)> = groups
+        .iter()
+        .map(|g| g.confound.as_ref().map(|c| (g, c)))
+        .collect::<Option<_>>()?;
+    let (x_lo, x_hi) = extent(pairs.iter().flat_map(|(_, c)| &c.length_diff).chain([&0.0]));
+    let (y_lo, y_hi) = extent(
+        pairs
+            .iter()
+            .flat_map(|(g, _)| &g.log_ratio_change)
+            .chain([&0.0]),
+    );
+    let arms = (
+        0.007 * (x_hi - x_lo).max(1.0),
+        0.0095 * (y_hi - y_lo).max(1e-12),
+    );
+    let mut series: Vec<Series> = pairs
+        .iter()
+        .map(|(g, c)| Series {
+            name: format!("{} group (r = {})", g.label, fmt_corr(c.correlations.1)),
+            points: crosses(&c.length_diff, &g.log_ratio_change, arms),
+        })
+        .collect();
+    series.push(Series {
+        name: "(21) = 1 (value at initialisation)".into(),
+        points: dashed(x_lo, x_hi, 0.0),
+    });
+    Some(Panel::Lines(LinePanel {
+        title: "Quantity (21) against the response-length difference".into(),
+        x_label: "len(y_w) − len(y_l) (tokens)".into(),
+        y_label: "ln of quantity (21) (unitless)".into(),
+        series,
+        ..Default::default()
+    }))
+}
+
+/// A correlation for a table cell: undefined where one side is constant.
+fn fmt_corr(r: f64) -> String {
+    if r.is_finite() {
+        format!("{r:.3}")
+    } else {
+        "undefined (constant)".into()
+    }
+}
+
+/// What else differs between the groups: lengths, correlations with the length difference,
+/// and (synthetic data) the true reward margin and label noise.
+fn confound_table(groups: &[Group; 2], overall: (f64, f64)) -> Option<Table> {
+    let [low, high] = groups;
+    let (l, h) = (low.confound.as_ref()?, high.confound.as_ref()?);
+    let row = |s: &str, a: String, b: String| vec![s.to_owned(), a, b];
+    let mut rows = vec![
+        row(
+            "mean len(y_w), len(y_l) (tokens)",
+            format!("{:.2}, {:.2}", l.mean_lengths.0, l.mean_lengths.1),
+            format!("{:.2}, {:.2}", h.mean_lengths.0, h.mean_lengths.1),
+        ),
+        row(
+            "r(ln ρ_ref, len(y_w) − len(y_l)) within the group",
+            fmt_corr(l.correlations.0),
+            fmt_corr(h.correlations.0),
+        ),
+        row(
+            "r(ln (21), len(y_w) − len(y_l)) within the group",
+            fmt_corr(l.correlations.1),
+            fmt_corr(h.correlations.1),
+        ),
+    ];
+    if let (Some(a), Some(b)) = (l.reward_margin, h.reward_margin) {
+        rows.push(row(
+            "mean true reward margin r*(y_w) − r*(y_l)",
+            fmt_num(a),
+            fmt_num(b),
+        ));
+    }
+    if let (Some(a), Some(b)) = (l.label_noise, h.label_noise) {
+        rows.push(row(
+            "label noise (share of labels against r*)",
+            format!("{:.1} %", 100.0 * a),
+            format!("{:.1} %", 100.0 * b),
+        ));
+    }
+    Some(Table {
+        caption: format!(
+            "What else tells the groups apart. If the groups differ in length or label noise, not only in ρ_ref, the rank test cannot be read as evidence about the paper's mechanism alone. Over all pairs, r(ln ρ_ref, length difference) = {} and r(ln (21), length difference) = {} (Pearson).",
+            fmt_corr(overall.0),
+            fmt_corr(overall.1)
+        ),
+        header: ["quantity", "low-value group", "high-value group"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    })
+}
+
 /// SFT and DPO training losses per optimiser step (two panels).
 fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
     let steps = |n: usize| (1..=n).map(|t| t as f64).collect::<Vec<_>>();
@@ -396,11 +556,11 @@ fn findings(groups: &[Group; 2], mw: &MannWhitney) -> Vec<String> {
 
 impl Section for Fig6Table2 {
     fn title(&self) -> &str {
-        "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test (Section 5.3)"
+        self.title
     }
 
     fn file(&self) -> &str {
-        "fig6_table2"
+        self.file
     }
 
     fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
@@ -417,14 +577,33 @@ impl Section for Fig6Table2 {
         let sft = file.vec("sft/loss")?;
         let dpo = file.vec("dpo/loss")?;
 
-        let figures = [
-            ("fig6_ranks", vec![ranks_panel(&groups)]),
-            ("fig6_ratio_change", vec![ratio_change_panel(&groups)]),
-            ("fig6_training", training_panels(&sft, &dpo)),
+        let stem = |what: &str| format!("{}_{what}", self.prefix);
+        let mut figures = vec![
+            (stem("ranks"), vec![ranks_panel(&groups)]),
+            (stem("ratio_change"), vec![ratio_change_panel(&groups)]),
+            (stem("training"), training_panels(&sft, &dpo)),
         ];
+        if let Some(panel) = length_panel(&groups) {
+            figures.push((stem("length"), vec![panel]));
+        }
         for (stem, panels) in &figures {
             save(out, stem, panels)?;
         }
+        let mut tables = vec![table2(&groups, &mw)];
+        let overall = |key: &str| -> Result<f64, String> {
+            if file.exists(key) {
+                file.scalar(key)
+            } else {
+                Ok(f64::NAN)
+            }
+        };
+        tables.extend(confound_table(
+            &groups,
+            (
+                overall("correlation/log_rho_ref_length/all")?,
+                overall("correlation/log_ratio_change_length/all")?,
+            ),
+        ));
 
         let mut notes = findings(&groups, &mw);
         notes.push(format!(
@@ -435,25 +614,44 @@ impl Section for Fig6Table2 {
             fmt_num(high_threshold),
             fmt_num(100.0 - q)
         ));
+        if file.exists("data/truncated_chosen") {
+            notes.push(format!(
+                "Responses cut to fit model.context (scored without EOS): {} chosen and {} rejected of {} pairs.",
+                fmt_num(file.scalar("data/truncated_chosen")?),
+                fmt_num(file.scalar("data/truncated_rejected")?),
+                all.len()
+            ));
+        }
         notes.extend(
             NOTE_ATTRS
                 .iter()
                 .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}"))),
         );
+        let length_caption = if figures.len() > 3 {
+            format!(
+                " `{}`: ln (21) against len(y_w) − len(y_l) in tokens, per group.",
+                stem("length")
+            )
+        } else {
+            String::new()
+        };
         Ok(Rendered {
-            figures: figures.iter().map(|(stem, _)| (*stem).into()).collect(),
+            figures: figures.iter().map(|(stem, _)| stem.clone()).collect(),
             caption: format!(
                 "After SFT on y_w (π_ref) and DPO (π_θ), the pairs with ρ_ref = π_ref(y_l|x)/π_ref(y_w|x) below the {q}th percentile (low-value, n1 = {}) and above the {}th (high-value, n2 = {}) are compared through quantity (21) = [π_θ(y_l|x)/π_θ(y_w|x)] / ρ_ref, which is 1 at initialisation. \
-                 `fig6_ranks`: each group's average ranks of (21) over both groups, sorted, with the group's mean rank dashed (the paper's Figure 6: the low-value group should rank lower). \
-                 `fig6_ratio_change`: ln ρ_ref against ln (21) per pair. \
-                 `fig6_training`: SFT and DPO loss per optimiser step (DPO starts at ln 2). {}",
+                 `{ranks}`: each group's average ranks of (21) over both groups, sorted, with the group's mean rank dashed (the paper's Figure 6: the low-value group should rank lower). \
+                 `{ratio}`: ln ρ_ref against ln (21) per pair. \
+                 `{training}`: SFT and DPO loss per optimiser step (DPO starts at ln 2).{length_caption} {}",
                 groups[0].n(),
                 fmt_num(100.0 - q),
                 groups[1].n(),
                 caption(file, &cfg, KEYS),
                 q = fmt_num(q),
+                ranks = stem("ranks"),
+                ratio = stem("ratio_change"),
+                training = stem("training"),
             ),
-            tables: vec![table2(&groups, &mw)],
+            tables,
             notes,
         })
     }

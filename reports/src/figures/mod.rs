@@ -60,7 +60,21 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(table1_thresholding::Table1),
         Box::new(mode_seeking::ModeSeeking),
         Box::new(prop32_ratio_constraint::Prop32),
-        Box::new(fig6_table2::Fig6Table2),
+        Box::new(fig6_table2::Fig6Table2 {
+            file: "fig6_table2",
+            title: "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test (Section 5.3, synthetic data)",
+            prefix: "fig6",
+        }),
+        Box::new(fig6_table2::Fig6Table2 {
+            file: "fig6_table2_controlled",
+            title: "Figure 6 and Table 2 on synthetic data without the length confound (equal lengths, no echo bonus)",
+            prefix: "fig6_controlled",
+        }),
+        Box::new(fig6_table2::Fig6Table2 {
+            file: "fig6_table2_hh",
+            title: "Figure 6 and Table 2 on real preference data (Anthropic HH, harmless-base test split)",
+            prefix: "fig6_hh",
+        }),
     ]
 }
 

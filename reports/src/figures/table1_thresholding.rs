@@ -113,10 +113,15 @@ impl Section for Table1 {
         };
         let stem = "table1_trajectories";
         save(out, stem, &[Panel::Lines(panel)])?;
-        let notes = ["critical_ratio_meaning", "stationary_points", "paper_theta"]
-            .iter()
-            .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}")))
-            .collect();
+        let notes = [
+            "critical_ratio_meaning",
+            "stationary_points",
+            "global_minimum",
+            "paper_theta",
+        ]
+        .iter()
+        .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}")))
+        .collect();
         Ok(Rendered {
             figures: vec![stem.into()],
             caption: format!(

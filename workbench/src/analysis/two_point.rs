@@ -68,6 +68,51 @@ pub fn critical_ratio(beta: f64, alpha: f64, lo: f64, hi: f64) -> Option<f64> {
     Some(0.5 * (lo + hi))
 }
 
+/// ℓ(θ) + αθ², the objective of Table 1 (eq. (6) form; eq. (20) adds β log r).
+pub fn penalised_loss(theta: f64, ratio: f64, beta: f64, alpha: f64) -> f64 {
+    dpo_loss(theta, ratio, beta) + alpha * theta * theta
+}
+
+/// The interior local minimum of ℓ + αθ² with the lowest objective, if any.
+pub fn best_local_minimum(ratio: f64, beta: f64, alpha: f64) -> Option<f64> {
+    stationary_points(ratio, beta, alpha)
+        .into_iter()
+        .filter(|p| p.is_minimum)
+        .map(|p| p.theta)
+        .min_by(|a, b| {
+            penalised_loss(*a, ratio, beta, alpha)
+                .total_cmp(&penalised_loss(*b, ratio, beta, alpha))
+        })
+}
+
+/// Whether θ = 1 (objective α, since ℓ(1) = 0) is the global minimiser of ℓ + αθ² on
+/// [0, 1]: no interior local minimum is lower.
+pub fn one_is_global_minimum(ratio: f64, beta: f64, alpha: f64) -> bool {
+    best_local_minimum(ratio, beta, alpha)
+        .is_none_or(|t| penalised_loss(t, ratio, beta, alpha) >= alpha)
+}
+
+/// The ratio below which θ = 1 is the global minimiser of ℓ + αθ², by bisection on r
+/// between `lo` (it is) and `hi` (it is not) to 1e-9 relative; `None` if that bracket
+/// does not hold. Above [`critical_ratio`] and below this one, an interior local minimum
+/// exists but θ = 1 is lower: descent from θ₀ = 1/(1 + r) may stop at the local one.
+pub fn global_threshold_ratio(beta: f64, alpha: f64, lo: f64, hi: f64) -> Option<f64> {
+    let global = |r: f64| one_is_global_minimum(r, beta, alpha);
+    if !global(lo) || global(hi) {
+        return None;
+    }
+    let (mut lo, mut hi) = (lo, hi);
+    while (hi - lo) > 1e-9 * hi {
+        let mid = 0.5 * (lo + hi);
+        if global(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
 fn bisect(f: &dyn Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
     let fa = f(a);
     for _ in 0..200 {
@@ -103,6 +148,19 @@ mod tests {
             let numeric = (f(t + 1e-7) - f(t - 1e-7)) / 2e-7;
             assert!((penalised_slope(t, 0.7, 0.5, 1.0) - numeric).abs() < 1e-6);
         }
+    }
+
+    #[test]
+    fn theta_one_is_the_global_minimum_below_about_0_80() {
+        let r = global_threshold_ratio(0.5, 1.0, 0.21, 1.0).expect("bracket");
+        assert!((r - 0.80).abs() < 0.01, "{r}");
+        // At r = 0.5 descent from θ₀ = 2/3 stops at the local minimum near 0.564, whose
+        // objective exceeds θ = 1's value α = 1.
+        let local = best_local_minimum(0.5, 0.5, 1.0).expect("a local minimum");
+        assert!((local - 0.564).abs() < 1e-3, "{local}");
+        assert!(penalised_loss(local, 0.5, 0.5, 1.0) > 1.0);
+        assert!(one_is_global_minimum(0.5, 0.5, 1.0));
+        assert!(!one_is_global_minimum(1.0, 0.5, 1.0));
     }
 
     #[test]

@@ -5,7 +5,8 @@ use super::Specials;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// A batch on the device: `inputs[b, t]` predicts `targets[b, t]`; `mask[b, t]` is 1 where
-/// that target belongs to the response (EOS included), else 0 (prompt, padding).
+/// that target belongs to the response (EOS included when the response was not cut), else
+/// 0 (prompt, padding).
 #[derive(Debug, Clone)]
 pub struct SequenceBatch {
     /// Input tokens `[batch, time]`.
@@ -14,32 +15,45 @@ pub struct SequenceBatch {
     pub targets: Tensor<2, Int>,
     /// Response mask `[batch, time]`, as floats.
     pub mask: Tensor<2>,
+    /// Scored response tokens of each sequence (its mask's row sum, EOS included).
+    pub row_tokens: Vec<usize>,
     /// Number of response tokens (mask ones).
     pub response_tokens: usize,
 }
 
-/// One sequence as `[BOS] prompt response [EOS]`, cut to at most `context` tokens when
-/// too long: the response keeps its first tokens and at least half the room, the prompt
-/// its last tokens. Returns the tokens and the index of the first response token.
-pub fn layout(
-    prompt: &[u32],
-    response: &[u32],
-    specials: Specials,
-    context: usize,
-) -> (Vec<u32>, usize) {
+/// One sequence laid out for the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Laid {
+    /// `[BOS] prompt response [EOS]`, cut to the context.
+    pub tokens: Vec<u32>,
+    /// Index of the first response token in `tokens`.
+    pub start: usize,
+    /// The response was cut to fit: it keeps its start and gets no EOS, so that a cut
+    /// response is never scored as if it had ended there.
+    pub cut: bool,
+}
+
+/// One sequence as `[BOS] prompt response [EOS]`, cut to at most `context` tokens when too
+/// long. The response (with its EOS) keeps its first tokens and at least half the room
+/// after BOS; the prompt keeps its last tokens. A response that does not fit whole loses
+/// its EOS as well as its end.
+pub fn layout(prompt: &[u32], response: &[u32], specials: Specials, context: usize) -> Laid {
     debug_assert!(context >= 3, "context must hold BOS, a token and EOS");
-    let room = context.saturating_sub(2);
-    let kept_response = response
-        .len()
-        .min(room.saturating_sub(prompt.len()).max(room / 2));
-    let kept_prompt = prompt.len().min(room - kept_response);
-    let mut tokens = Vec::with_capacity(kept_prompt + kept_response + 2);
+    let room = context.saturating_sub(1);
+    let whole = response.len() + 1;
+    let kept = whole.min(room.saturating_sub(prompt.len()).max(room / 2));
+    let cut = kept < whole;
+    let kept_response = if cut { kept } else { response.len() };
+    let kept_prompt = prompt.len().min(room - kept);
+    let mut tokens = Vec::with_capacity(1 + kept_prompt + kept);
     tokens.push(specials.bos);
     tokens.extend_from_slice(&prompt[prompt.len() - kept_prompt..]);
     let start = tokens.len();
     tokens.extend_from_slice(&response[..kept_response]);
-    tokens.push(specials.eos);
-    (tokens, start)
+    if !cut {
+        tokens.push(specials.eos);
+    }
+    Laid { tokens, start, cut }
 }
 
 impl SequenceBatch {
@@ -50,24 +64,24 @@ impl SequenceBatch {
         context: usize,
         device: &Device,
     ) -> Self {
-        let laid: Vec<(Vec<u32>, usize)> = sequences
+        let laid: Vec<Laid> = sequences
             .iter()
             .map(|(prompt, response)| layout(prompt, response, specials, context))
             .collect();
-        let time = laid.iter().map(|(t, _)| t.len() - 1).max().unwrap_or(1);
+        let time = laid.iter().map(|l| l.tokens.len() - 1).max().unwrap_or(1);
         let batch = laid.len();
         let mut inputs = vec![specials.pad as i64; batch * time];
         let mut targets = vec![specials.pad as i64; batch * time];
         let mut mask = vec![0.0f64; batch * time];
-        let mut response_tokens = 0;
-        for (b, (tokens, start)) in laid.iter().enumerate() {
+        let mut row_tokens = vec![0; batch];
+        for (b, Laid { tokens, start, .. }) in laid.iter().enumerate() {
             for t in 0..tokens.len() - 1 {
                 inputs[b * time + t] = tokens[t] as i64;
                 targets[b * time + t] = tokens[t + 1] as i64;
                 // Target t + 1 is a response token (or EOS) from index `start` on.
                 if t + 1 >= *start {
                     mask[b * time + t] = 1.0;
-                    response_tokens += 1;
+                    row_tokens[b] += 1;
                 }
             }
         }
@@ -76,7 +90,43 @@ impl SequenceBatch {
             inputs: Tensor::from_data(TensorData::new(inputs, shape), device),
             targets: Tensor::from_data(TensorData::new(targets, shape), device),
             mask: Tensor::from_data(TensorData::new(mask, shape), device),
-            response_tokens,
+            response_tokens: row_tokens.iter().sum(),
+            row_tokens,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPECIALS: Specials = Specials {
+        pad: 10,
+        bos: 11,
+        eos: 12,
+        vocab: 13,
+    };
+
+    #[test]
+    fn a_sequence_that_fits_is_whole_and_ends_with_eos() {
+        let laid = layout(&[1, 2], &[3, 4, 5], SPECIALS, 7);
+        assert_eq!(laid.tokens, vec![11, 1, 2, 3, 4, 5, 12]);
+        assert_eq!((laid.start, laid.cut), (3, false));
+    }
+
+    #[test]
+    fn a_cut_response_keeps_its_start_and_gets_no_eos() {
+        // Room after BOS is 5: the response takes max(5 − 4, 5 / 2) = 2 tokens, no EOS.
+        let laid = layout(&[1, 2, 3, 4], &[5, 6, 7, 8], SPECIALS, 6);
+        assert_eq!(laid.tokens, vec![11, 2, 3, 4, 5, 6]);
+        assert_eq!((laid.start, laid.cut), (4, true));
+        assert!(!laid.tokens.contains(&SPECIALS.eos));
+    }
+
+    #[test]
+    fn a_long_prompt_is_cut_from_the_front_and_the_response_stays_whole() {
+        let laid = layout(&[1, 2, 3, 4, 5, 6], &[7], SPECIALS, 5);
+        assert_eq!(laid.tokens, vec![11, 5, 6, 7, 12]);
+        assert_eq!((laid.start, laid.cut), (3, false));
     }
 }

@@ -6,7 +6,8 @@
 //!   is the two dialogues' longest common prefix cut back to end at its last
 //!   `"\n\nAssistant:"` (inclusive), and the responses are what follows the prompt.
 //!
-//! A malformed line is skipped and reported with its 1-based line number; blank lines are
+//! A gzip-compressed file (`.gz`, recognised by its magic bytes) is decompressed on
+//! reading. A malformed line is skipped and reported with its 1-based line number; blank lines are
 //! ignored. Only a file with no usable pair at all, or one that cannot be read, is an error.
 
 use std::path::{Path, PathBuf};
@@ -110,12 +111,25 @@ fn describe_skipped(skipped: &[Skipped]) -> String {
     }
 }
 
-/// Reads the preference pairs of the JSONL file at `path`.
+/// The first two bytes of every gzip stream (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Reads the preference pairs of the JSONL file at `path`, plain or gzip-compressed.
 pub fn load(path: &Path) -> Result<Loaded, JsonlError> {
-    let bytes = std::fs::read(path).map_err(|source| JsonlError::Read {
+    let read_error = |source| JsonlError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut bytes = std::fs::read(path).map_err(read_error)?;
+    if bytes.starts_with(&GZIP_MAGIC) {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::MultiGzDecoder::new(bytes.as_slice()),
+            &mut plain,
+        )
+        .map_err(read_error)?;
+        bytes = plain;
+    }
     let loaded = parse(&bytes);
     if loaded.pairs.is_empty() {
         return Err(JsonlError::NoPairs {

@@ -6,6 +6,7 @@ use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
 use crate::optim::{AdamSpec, OptimizerSpec};
 use crate::train::to_vec;
+use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::ProgressBar;
@@ -255,7 +256,8 @@ fn train_phase(
 }
 
 /// The loss inputs `[1, B]` for the pairs `chunk`: chosen and rejected responses scored by
-/// `model` in one batch, π_ref's scores as constants.
+/// `model` in one batch, π_ref's scores as constants, and each response's scored token
+/// count (EOS included, as in log π) for length-normalised losses.
 pub fn pair_inputs(
     model: &Transformer,
     pairs: &[TokenPair],
@@ -278,31 +280,39 @@ pub fn pair_inputs(
     let scores = model.sequence_log_probs(&batch);
     let row = |values: Vec<f64>| Tensor::<2>::from_data(TensorData::new(values, [1, n]), device);
     let pick = |from: &[f64]| chunk.iter().map(|&i| from[i]).collect::<Vec<f64>>();
-    let inputs = PairLogProbs::new(
-        scores.clone().slice(0..n).reshape([1, n]),
-        scores.slice(n..2 * n).reshape([1, n]),
-        row(pick(&reference.chosen)),
-        row(pick(&reference.rejected)),
-    );
+    let counts = |rows: &[usize]| row(rows.iter().map(|&t| t as f64).collect());
+    let inputs = PairLogProbs {
+        chosen_tokens: Some(counts(&batch.row_tokens[..n])),
+        rejected_tokens: Some(counts(&batch.row_tokens[n..])),
+        ..PairLogProbs::new(
+            scores.clone().slice(0..n).reshape([1, n]),
+            scores.slice(n..2 * n).reshape([1, n]),
+            row(pick(&reference.chosen)),
+            row(pick(&reference.rejected)),
+        )
+    };
     (inputs, batch)
 }
 
 /// log π(y_w|x) and log π(y_l|x) of every pair under `model`, without gradients.
+///
+/// Scoring runs on a copy of the model without autodiff, on the device's plain backend:
+/// a forward pass on an autodiff device records a graph that only a backward pass frees,
+/// so scoring there would hold memory for every pair until the process ends.
 pub fn score(
     model: &Transformer,
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     device: &Device,
 ) -> PairScores {
-    let mut scores = PairScores::default();
+    let frozen = model.valid();
+    let plain = device.clone().inner();
+    let mut scores = PairScores {
+        chosen: Vec::with_capacity(pairs.len()),
+        rejected: Vec::with_capacity(pairs.len()),
+    };
     let chunk = spec.dpo.batch_size.max(spec.sft.batch_size).max(64);
     for block in pairs.chunks(chunk) {
-        let sequences = |pick: fn(&TokenPair) -> &[u32]| -> Vec<(&[u32], &[u32])> {
-            block
-                .iter()
-                .map(|p| (p.prompt.as_slice(), pick(p)))
-                .collect()
-        };
         for (target, pick) in [
             (
                 &mut scores.chosen,
@@ -310,9 +320,12 @@ pub fn score(
             ),
             (&mut scores.rejected, |p: &TokenPair| p.rejected.as_slice()),
         ] {
-            let batch =
-                SequenceBatch::new(&sequences(pick), spec.specials, spec.shape.context, device);
-            target.extend(to_vec(model.sequence_log_probs(&batch).detach()));
+            let sequences: Vec<(&[u32], &[u32])> = block
+                .iter()
+                .map(|p| (p.prompt.as_slice(), pick(p)))
+                .collect();
+            let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, &plain);
+            target.extend(to_vec(frozen.sequence_log_probs(&batch)));
         }
     }
     scores

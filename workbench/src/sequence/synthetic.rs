@@ -15,6 +15,15 @@
 //!
 //! Because responses differ in length and the teacher is peaked, π_ref(y_l|x)/π_ref(y_w|x)
 //! spreads over several orders of magnitude (each token contributes its own log-probability).
+//!
+//! **The length confound, and how to remove it.** With the defaults above the label is tied
+//! to response length: a longer response contains the prompt's first token more often (so
+//! it earns the echo bonus more often), and a longer response has a lower π_ref (so ρ_ref
+//! mostly measures the length difference). The low- and high-ρ_ref groups then differ in
+//! length and label noise, not only in ρ_ref. `equal_lengths = true` draws one response
+//! length per pair (y_w and y_l are equally long), and `echo_bonus = 0` leaves a reward,
+//! the mean per-symbol w, with no length dependence; with both, ρ_ref comes from which
+//! tokens the teacher favours, and the reward from which tokens w favours, independently.
 
 use super::{Specials, TokenPair};
 use rand::distr::{Distribution, weighted::WeightedIndex};
@@ -39,6 +48,8 @@ pub struct SyntheticSpec {
     pub reward_scale: f64,
     /// Reward for a response containing the prompt's first token.
     pub echo_bonus: f64,
+    /// Draw one response length per pair, so that y_w and y_l are equally long.
+    pub equal_lengths: bool,
     /// Seed of everything above.
     pub seed: u64,
 }
@@ -118,8 +129,14 @@ pub fn generate(spec: &SyntheticSpec) -> SyntheticData {
         let prompt: Vec<u32> = (0..length(spec.prompt_len, &mut rng))
             .map(|_| rng.random_range(0..spec.symbols) as u32)
             .collect();
-        let first = world.response(&prompt, length(spec.response_len, &mut rng), &mut rng);
-        let second = world.response(&prompt, length(spec.response_len, &mut rng), &mut rng);
+        let first_len = length(spec.response_len, &mut rng);
+        let first = world.response(&prompt, first_len, &mut rng);
+        let second_len = if spec.equal_lengths {
+            first_len
+        } else {
+            length(spec.response_len, &mut rng)
+        };
+        let second = world.response(&prompt, second_len, &mut rng);
         if first == second {
             continue;
         }
@@ -160,8 +177,29 @@ mod tests {
             sharpness: 1.5,
             reward_scale: 1.0,
             echo_bonus: 1.0,
+            equal_lengths: false,
             seed: 7,
         }
+    }
+
+    #[test]
+    fn equal_lengths_pairs_responses_of_one_length() {
+        let data = generate(&SyntheticSpec {
+            equal_lengths: true,
+            echo_bonus: 0.0,
+            ..spec()
+        });
+        assert!(
+            data.pairs
+                .iter()
+                .all(|p| p.chosen.len() == p.rejected.len())
+        );
+        let lengths: std::collections::BTreeSet<usize> =
+            data.pairs.iter().map(|p| p.chosen.len()).collect();
+        assert!(
+            lengths.len() > 4,
+            "lengths still vary across pairs: {lengths:?}"
+        );
     }
 
     #[test]

@@ -50,7 +50,8 @@ pub struct SequenceDpoFile {
 pub struct DataSection {
     /// `synthetic` or `jsonl`.
     pub source: String,
-    /// JSONL file (relative to the experiment file), for `source = "jsonl"`.
+    /// JSONL file, plain or gzip-compressed (`.gz`), relative to the experiment file, for
+    /// `source = "jsonl"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Use at most this many pairs of a JSONL file (0 = all).
@@ -69,6 +70,8 @@ pub struct DataSection {
     pub reward_scale: f64,
     /// Synthetic: reward for echoing the prompt's first token.
     pub echo_bonus: f64,
+    /// Synthetic: one response length per pair (y_w and y_l equally long).
+    pub equal_lengths: bool,
     /// Synthetic: seed.
     pub seed: u64,
 }
@@ -86,6 +89,7 @@ impl Default for DataSection {
             sharpness: 2.0,
             reward_scale: 1.0,
             echo_bonus: 1.0,
+            equal_lengths: false,
             seed: 1,
         }
     }
@@ -360,6 +364,7 @@ impl SequenceDpoFile {
                     sharpness: d.sharpness,
                     reward_scale: d.reward_scale,
                     echo_bonus: d.echo_bonus,
+                    equal_lengths: d.equal_lengths,
                     seed: d.seed,
                 })
             }

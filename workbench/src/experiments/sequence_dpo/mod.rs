@@ -3,6 +3,7 @@
 //! percent, average rank sorting and the one-sided Mann–Whitney U test (App. B.3).
 
 mod config;
+mod confound;
 
 pub use config::{DataSpec, SequenceDpoFile, SequenceDpoSpec};
 
@@ -132,16 +133,28 @@ impl super::Runner for SequenceDpoSpec {
             epoch: e.step,
         })?;
         let mut results = identity.results(context);
-        self.analyse(&run, &data, &mut results);
+        self.analyse(&run, &data, &mut results).map_err(|why| {
+            WorkbenchError::Data(format!("experiment `{}`: {why}", identity.name))
+        })?;
         results.scalar("model/parameters", p.shape.parameters() as f64);
         results.scalar("data/pairs", n as f64);
+        let [cut_chosen, cut_rejected] =
+            confound::truncated(&data.pairs, p.specials, p.shape.context);
+        results.scalar("data/truncated_chosen", cut_chosen as f64);
+        results.scalar("data/truncated_rejected", cut_rejected as f64);
+        // Peak memory of the whole process so far (`reproduce` runs several experiments in
+        // one process): what the memory test compares across data sizes.
+        if let Some(bytes) = crate::resources::peak_rss_bytes() {
+            results.scalar("resources/peak_rss_bytes", bytes as f64);
+        }
         results.notes.extend(data.notes);
         Ok(results)
     }
 }
 
 impl SequenceDpoSpec {
-    fn analyse(&self, run: &PipelineRun, data: &Data, results: &mut Results) {
+    /// Groups, ranks and tests; `Err` says why the scores cannot be compared.
+    fn analyse(&self, run: &PipelineRun, data: &Data, results: &mut Results) -> Result<(), String> {
         let log_rho = run.reference.log_ratio();
         let log_policy = run.policy.log_ratio();
         // log of quantity (21): log[π_θ(y_l)/π_θ(y_w)] − log ρ_ref.
@@ -150,6 +163,16 @@ impl SequenceDpoSpec {
             .zip(&log_rho)
             .map(|(p, r)| p - r)
             .collect();
+        if let Some(i) = log_rho
+            .iter()
+            .zip(&log_change)
+            .position(|(r, c)| !(r.is_finite() && c.is_finite()))
+        {
+            return Err(format!(
+                "pair {i} has a non-finite log-probability ratio after training (ln rho_ref = {}, ln (21) = {}); training diverged: lower sft.lr or dpo.lr",
+                log_rho[i], log_change[i]
+            ));
+        }
         let (low_threshold, high_threshold) = (
             percentile(&log_rho, self.q),
             percentile(&log_rho, 100.0 - self.q),
@@ -164,6 +187,10 @@ impl SequenceDpoSpec {
         };
         let is_low = |r: f64| r < low_threshold;
         let is_high = |r: f64| r > high_threshold;
+        let masks: [Vec<bool>; 2] = [
+            log_rho.iter().map(|&r| is_low(r)).collect(),
+            log_rho.iter().map(|&r| is_high(r)).collect(),
+        ];
         let groups = [("low", &is_low as &dyn Fn(f64) -> bool), ("high", &is_high)];
         let change: Vec<Vec<f64>> = groups
             .iter()
@@ -175,6 +202,16 @@ impl SequenceDpoSpec {
             .collect();
         // Ranks and U are computed on log (21): the same order as (21) itself, without
         // exp() collapsing tiny values into ties.
+        if change.iter().any(|g| g.is_empty()) {
+            return Err(format!(
+                "a group is empty: ln rho_ref has ties at the {q}th / {}th percentiles ({} low, {} high of {} pairs); raise analysis.q or use data with more varied pairs",
+                100.0 - self.q,
+                change[0].len(),
+                change[1].len(),
+                log_rho.len(),
+                q = self.q,
+            ));
+        }
         let (rank_low, rank_high) = group_ranks(&change[0], &change[1]);
         let test = mann_whitney(&change[0], &change[1], self.tie_correction);
         for (g, (name, keep)) in groups.iter().enumerate() {
@@ -185,6 +222,17 @@ impl SequenceDpoSpec {
                 results.vector(format!("reward_margin/{name}"), pick(*keep, margin));
             }
         }
+        confound::record(
+            &data.pairs,
+            &log_rho,
+            &log_change,
+            &confound::Membership {
+                names: ["low", "high"],
+                masks: [&masks[0], &masks[1]],
+            },
+            data.reward_margin.as_deref(),
+            results,
+        );
         results.vector("log_rho_ref/all", log_rho.clone());
         results.vector("log_ratio_change/all", log_change);
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -244,5 +292,6 @@ impl SequenceDpoSpec {
             "mann_whitney".into(),
             "U1 = R1 - n1(n1+1)/2 (the usual convention; eq. (29) as printed swaps U1 and U2), U = min(U1, U2), z = (U - n1 n2/2)/sigma_U, p_value = Phi(z) one-sided as in the paper (towards whichever group ranks lower); p_low_smaller = Phi((U1 - n1 n2/2)/sigma_U) tests the paper's direction (group 1 = low)".into(),
         ));
+        Ok(())
     }
 }
