@@ -39,6 +39,7 @@ const BREAK: (f64, f64) = (f64::NAN, f64::NAN);
 const KEYS: &[&str] = &[
     "data.source",
     "data.path",
+    "data.max_pairs",
     "data.pairs",
     "data.symbols",
     "data.response_len",
@@ -61,6 +62,32 @@ const KEYS: &[&str] = &[
     "analysis.q",
     "analysis.tie_correction",
 ];
+
+/// Keys of the generator, quoted only for synthetic data.
+const SYNTHETIC_KEYS: &[&str] = &[
+    "data.pairs",
+    "data.symbols",
+    "data.response_len",
+    "data.equal_lengths",
+    "data.echo_bonus",
+    "data.seed",
+];
+
+/// The caption's keys for this file's data source (a JSONL file's caption does not quote
+/// the synthetic generator's defaults, nor a synthetic one a path).
+fn caption_keys(cfg: &Config) -> Vec<&'static str> {
+    let jsonl = cfg.get("data.source").and_then(|v| v.as_str()) == Some("jsonl");
+    KEYS.iter()
+        .copied()
+        .filter(|k| {
+            if jsonl {
+                !SYNTHETIC_KEYS.contains(k)
+            } else {
+                !matches!(*k, "data.path" | "data.max_pairs")
+            }
+        })
+        .collect()
+}
 
 /// Root attributes shown as notes when the results file has them.
 const NOTE_ATTRS: &[&str] = &["groups", "mann_whitney", "data", "data_first_skipped"];
@@ -645,7 +672,7 @@ impl Section for Fig6Table2 {
                 groups[0].n(),
                 fmt_num(100.0 - q),
                 groups[1].n(),
-                caption(file, &cfg, KEYS),
+                caption(file, &cfg, &caption_keys(&cfg)),
                 q = fmt_num(q),
                 ranks = stem("ranks"),
                 ratio = stem("ratio_change"),
