@@ -45,7 +45,7 @@ fn throughput(
         ..context(file, experiment.as_ref(), options)?
     };
     let (mut sft, mut dpo) = (Vec::new(), Vec::new());
-    for _ in 0..repeats.max(1) {
+    for _ in 0..repeats {
         let results = experiment.run(&context).map_err(|e| e.to_string())?;
         let scalar = |path: &str| {
             results
@@ -109,7 +109,7 @@ fn sweep(
     };
     let time = |f: &dyn Fn() -> Result<(), String>| -> Result<f64, String> {
         let mut samples = Vec::with_capacity(repeats);
-        for _ in 0..repeats.max(1) {
+        for _ in 0..repeats {
             let start = Instant::now();
             f()?;
             samples.push(start.elapsed().as_secs_f64());

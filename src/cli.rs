@@ -34,6 +34,9 @@ pub struct RunOptions {
     /// Never draw progress bars (they are already hidden when stderr is not a terminal).
     #[arg(long)]
     pub quiet: bool,
+    /// Run even when the experiment's memory estimate exceeds the memory available.
+    #[arg(long)]
+    pub ignore_memory_estimate: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,9 +130,9 @@ enum Command {
         /// The experiment to time (a `weight_decay_sweep` or a `sequence_dpo` file).
         #[arg(default_value = "experiments/fig2_weight_decay.toml")]
         file: PathBuf,
-        /// Timed repetitions of each variant (the median is reported).
-        #[arg(long, default_value_t = 5)]
-        repeats: usize,
+        /// Timed repetitions of each variant (the median is reported); at least 1.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        repeats: u64,
         #[command(flatten)]
         options: RunOptions,
     },
@@ -154,6 +157,7 @@ pub enum ListWhat {
 /// and a non-zero exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
     backends::prepare_environment();
+    crate::panics::install_hook();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run { file, out, options } => commands::run(&registry, &file, &out, &options),
@@ -196,7 +200,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             file,
             repeats,
             options,
-        } => crate::bench::bench(&registry, &file, repeats, &options),
+        } => crate::bench::bench(&registry, &file, repeats as usize, &options),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,9 @@ pub fn context(
         Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
         None => backend.default_precision(),
     };
+    if !options.ignore_memory_estimate {
+        check_memory(file, experiment)?;
+    }
     let device = backends::device(backend, precision)?;
     Ok(RunContext {
         device,
@@ -80,8 +83,16 @@ pub fn write_results(
     context: &RunContext,
     out: &Path,
 ) -> Result<std::path::PathBuf, String> {
-    let mut results = experiment.run(context).map_err(|e| e.to_string())?;
+    // A folder that cannot take the results fails now, not after the training.
+    workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
+    let inputs = inputs_id(experiment)?;
+    let mut results = crate::panics::contained(experiment.name(), || {
+        crate::panics::injected(experiment.name());
+        experiment.run(context)
+    })?
+    .map_err(|e| e.to_string())?;
     results.notes.push(("build_id".into(), build_id()?));
+    results.notes.push(("inputs_id".into(), inputs));
     workbench::results::write(&results, out).map_err(|e| e.to_string())
 }
 
@@ -99,6 +110,46 @@ pub fn build_id() -> Result<String, String> {
         Ok(format!("{:016x}", hasher.finish()))
     })
     .clone()
+}
+
+/// Refuses an experiment whose memory estimate exceeds the memory available now.
+fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<(), String> {
+    let need = experiment.memory_estimate();
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    if need > available {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(format!(
+            "{}: experiment `{}` needs about {:.1} GiB of memory by its estimate, {:.1} GiB are available; make it smaller, or pass --ignore-memory-estimate to run anyway",
+            file.display(),
+            experiment.name(),
+            gib(need),
+            gib(available)
+        ));
+    }
+    Ok(())
+}
+
+/// Memory available to a new allocation (Linux `MemAvailable`), if the system says.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// An id of the experiment's data files (paths and contents): results made from other data
+/// are not reused.
+pub fn inputs_id(experiment: &dyn Experiment) -> Result<String, String> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for path in experiment.inputs() {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        path.hash(&mut hasher);
+        bytes.hash(&mut hasher);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
 }
 
 /// `workbench validate`.

@@ -12,6 +12,7 @@ mod bench;
 mod cli;
 mod commands;
 mod conformance;
+mod panics;
 mod reproduce;
 
 pub use cli::main_with;

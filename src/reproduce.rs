@@ -129,10 +129,13 @@ fn run_one(
         ));
         Ok(Outcome::Ran)
     };
-    attempt().unwrap_or_else(|e| {
-        log(format!("error: {e}"));
-        Outcome::Failed
-    })
+    let name = file.display().to_string();
+    crate::panics::contained(&name, attempt)
+        .and_then(|outcome| outcome)
+        .unwrap_or_else(|e| {
+            log(format!("error: {e}"));
+            Outcome::Failed
+        })
 }
 
 /// Whether `path` holds results of exactly this configuration, backend, dtype and build.
@@ -155,7 +158,9 @@ fn up_to_date(
         attribute("config_toml").as_deref() == Some(experiment.config_toml())
             && attribute("backend").as_deref() == Some(context.backend.as_str())
             && attribute("dtype").as_deref() == Some(context.dtype.as_str())
-            && attribute("build_id").as_deref() == Some(crate::commands::build_id()?.as_str()),
+            && attribute("build_id").as_deref() == Some(crate::commands::build_id()?.as_str())
+            && attribute("inputs_id").as_deref()
+                == Some(crate::commands::inputs_id(experiment)?.as_str()),
     )
 }
 
@@ -180,5 +185,11 @@ pub fn report(results: &Path, out: &Path) -> Result<(), String> {
         eprintln!("report: {problem}");
     }
     eprintln!("report: wrote {}", out.join("report.html").display());
+    if report.readable.is_empty() {
+        return Err(format!(
+            "{}: no usable results file (no *.h5 file that opens)",
+            results.display()
+        ));
+    }
     Ok(())
 }

@@ -5,13 +5,22 @@
 mod common;
 
 use common::{python, repo, stderr, workbench};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wb-seq-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `workbench run FILE --out OUT --quiet --set S...`.
+fn run(file: &str, out: &Path, sets: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", file, "--out", out.to_str().unwrap(), "--quiet"];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    workbench(&args)
 }
 
 /// scipy recomputes ranks, U, z and p from `ratio_change/{low,high}`.
@@ -53,21 +62,16 @@ print("ok", n1, n2, u, p)
 fn mann_whitney_numbers_agree_with_scipy_on_the_stored_ratios() {
     let out = temp("fig6");
     let file = repo("experiments/fig6_table2.toml");
-    let output = workbench(&[
-        "run",
+    let output = run(
         &file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--set",
-        "data.pairs=1200",
-        "--set",
-        "analysis.q=10.0",
-        "--set",
-        "sft.epochs=1",
-        "--set",
-        "dpo.epochs=1",
-    ]);
+        &out,
+        &[
+            "data.pairs=1200",
+            "analysis.q=10.0",
+            "sft.epochs=1",
+            "dpo.epochs=1",
+        ],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     python(SCIPY_CHECK, &[&out.join("fig6_table2.h5")]);
 }
@@ -86,19 +90,7 @@ fn jsonl_broken_lines_are_reported_and_a_file_with_none_usable_is_an_error() {
     let file = repo("experiments/examples/hh_jsonl.toml");
     let out = dir.join("results");
     let set = format!("data.path={:?}", broken.to_str().unwrap());
-    let output = workbench(&[
-        "run",
-        &file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--set",
-        &set,
-        "--set",
-        "sft.epochs=1",
-        "--set",
-        "dpo.epochs=1",
-    ]);
+    let output = run(&file, &out, &[&set, "sft.epochs=1", "dpo.epochs=1"]);
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
     assert!(
@@ -121,15 +113,7 @@ fn jsonl_broken_lines_are_reported_and_a_file_with_none_usable_is_an_error() {
     std::fs::write(&hopeless, "garbage\n{\"prompt\": 1}\n").unwrap();
     let out = dir.join("none");
     let set = format!("data.path={:?}", hopeless.to_str().unwrap());
-    let output = workbench(&[
-        "run",
-        &file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--set",
-        &set,
-    ]);
+    let output = run(&file, &out, &[&set]);
     assert!(!output.status.success());
     let err = stderr(&output);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -146,18 +130,16 @@ fn jsonl_broken_lines_are_reported_and_a_file_with_none_usable_is_an_error() {
 }
 
 /// Reads `datasets` of an HDF5 file with h5py, one float per line.
-fn read_scalars(path: &std::path::Path, datasets: &[&str]) -> Vec<f64> {
+fn read_scalars(path: &Path, datasets: &[&str]) -> Vec<f64> {
     let script = r#"
 import sys, h5py
 f = h5py.File(sys.argv[1], "r")
 for name in sys.argv[2:]:
     print(repr(float(f[name][()])))
 "#;
-    let mut command = std::process::Command::new("python3");
-    command.args(["-c", script]).arg(path).args(datasets);
-    let output = command.output().expect("python3 runs");
-    assert!(output.status.success(), "{}", stderr(&output));
-    String::from_utf8_lossy(&output.stdout)
+    let names: Vec<&Path> = datasets.iter().map(Path::new).collect();
+    let args: Vec<&Path> = std::iter::once(path).chain(names).collect();
+    String::from_utf8_lossy(&python(script, &args).stdout)
         .lines()
         .map(|l| l.parse().expect("a float"))
         .collect()
@@ -209,27 +191,19 @@ fn real_hh_data_from_gzip_skips_empty_responses_and_agrees_with_independent_read
     let out = temp("hh");
     let file = repo("experiments/fig6_table2_hh.toml");
     let (context, pairs) = ("96", "400");
-    let output = workbench(&[
-        "run",
+    let output = run(
         &file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--set",
-        &format!("data.max_pairs={pairs}"),
-        "--set",
-        &format!("model.context={context}"),
-        "--set",
-        "model.d_model=16",
-        "--set",
-        "model.n_layers=1",
-        "--set",
-        "sft.epochs=1",
-        "--set",
-        "dpo.epochs=1",
-        "--set",
-        "analysis.q=10.0",
-    ]);
+        &out,
+        &[
+            &format!("data.max_pairs={pairs}"),
+            &format!("model.context={context}"),
+            "model.d_model=16",
+            "model.n_layers=1",
+            "sft.epochs=1",
+            "dpo.epochs=1",
+            "analysis.q=10.0",
+        ],
+    );
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
     // 517, 926 and 1104 have an empty chosen response, 87 one that is a single space.
@@ -244,14 +218,10 @@ fn real_hh_data_from_gzip_skips_empty_responses_and_agrees_with_independent_read
     let results = out.join("fig6_table2_hh.h5");
     python(SCIPY_CHECK, &[&results]);
     let data = PathBuf::from(repo("experiments/data/hh-rlhf/harmless-base-test.jsonl.gz"));
-    let mut command = std::process::Command::new("python3");
-    command
-        .args(["-c", HH_CHECK])
-        .arg(&results)
-        .arg(&data)
-        .args([context, pairs]);
-    let checked = command.output().expect("python3 runs");
-    assert!(checked.status.success(), "{}", stderr(&checked));
+    python(
+        HH_CHECK,
+        &[&results, &data, Path::new(context), Path::new(pairs)],
+    );
 }
 
 /// Label noise and correlations recomputed from the stored per-pair arrays.
@@ -276,23 +246,18 @@ print(f["label_noise/low"][()], f["label_noise/high"][()], f["correlation/log_rh
 /// comparable.
 #[test]
 fn the_controlled_generator_removes_the_length_confound() {
-    let run = |name: &str| {
+    let measure = |name: &str| {
         let out = temp(name);
-        let output = workbench(&[
-            "run",
+        let output = run(
             &repo(&format!("experiments/{name}.toml")),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--set",
-            "data.pairs=3000",
-            "--set",
-            "analysis.q=10.0",
-            "--set",
-            "sft.epochs=1",
-            "--set",
-            "dpo.epochs=1",
-        ]);
+            &out,
+            &[
+                "data.pairs=3000",
+                "analysis.q=10.0",
+                "sft.epochs=1",
+                "dpo.epochs=1",
+            ],
+        );
         assert!(output.status.success(), "{}", stderr(&output));
         let results = out.join(format!("{name}.h5"));
         python(GROUPS_CHECK, &[&results]);
@@ -305,7 +270,7 @@ fn the_controlled_generator_removes_the_length_confound() {
             ],
         )
     };
-    let confounded = run("fig6_table2");
+    let confounded = measure("fig6_table2");
     assert!(
         confounded[2] > 0.5,
         "default generator: ln ρ_ref should follow the length difference, r = {}",
@@ -317,7 +282,7 @@ fn the_controlled_generator_removes_the_length_confound() {
         confounded[0],
         confounded[1]
     );
-    let controlled = run("fig6_table2_controlled");
+    let controlled = measure("fig6_table2_controlled");
     assert!(controlled[2].is_nan(), "equal lengths: r is undefined");
     assert!(
         (controlled[0] - controlled[1]).abs() < 0.1,
@@ -333,31 +298,21 @@ fn the_controlled_generator_removes_the_length_confound() {
 fn peak_memory_does_not_grow_with_the_number_of_pairs() {
     let peak = |pairs: usize| {
         let out = temp(&format!("rss{pairs}"));
-        let output = workbench(&[
-            "run",
+        let output = run(
             &repo("experiments/fig6_table2.toml"),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--set",
-            &format!("data.pairs={pairs}"),
-            "--set",
-            "model.d_model=8",
-            "--set",
-            "model.n_heads=2",
-            "--set",
-            "model.d_ff=16",
-            "--set",
-            "model.n_layers=1",
-            "--set",
-            "sft.epochs=1",
-            "--set",
-            "dpo.epochs=1",
-            "--set",
-            "sft.batch_size=256",
-            "--set",
-            "dpo.batch_size=256",
-        ]);
+            &out,
+            &[
+                &format!("data.pairs={pairs}"),
+                "model.d_model=8",
+                "model.n_heads=2",
+                "model.d_ff=16",
+                "model.n_layers=1",
+                "sft.epochs=1",
+                "dpo.epochs=1",
+                "sft.batch_size=256",
+                "dpo.batch_size=256",
+            ],
+        );
         assert!(output.status.success(), "{}", stderr(&output));
         read_scalars(&out.join("fig6_table2.h5"), &["resources/peak_rss_bytes"])[0]
     };

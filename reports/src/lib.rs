@@ -35,6 +35,8 @@ pub struct Report {
     pub missing: Vec<String>,
     /// Files in the results folder that no section reads.
     pub unused: Vec<String>,
+    /// The `*.h5` files that open as HDF5 (whether or not a section reads them).
+    pub readable: Vec<String>,
 }
 
 /// Fatal errors: the report cannot be written at all.
@@ -83,8 +85,9 @@ fn register_fonts() {
 /// Reads every known results file in `results_dir` and writes the figures,
 /// `report.md` and `report.html` into `out_dir` (created if needed).
 ///
-/// Per-figure failures are collected in [`Report::problems`]; only an unreadable
-/// results folder or an unwritable output folder is an error.
+/// Per-figure failures, and `*.h5` files that cannot be opened, are collected in
+/// [`Report::problems`]; only an unreadable results folder or an unwritable output folder
+/// is an error.
 pub fn build_report(results_dir: &Path, out_dir: &Path) -> Result<Report, ReportError> {
     let entries = std::fs::read_dir(results_dir).map_err(|source| ReportError::ResultsDir {
         path: results_dir.to_path_buf(),
@@ -115,6 +118,17 @@ pub fn build_report(results_dir: &Path, out_dir: &Path) -> Result<Report, Report
         missing: known.difference(&present).cloned().collect(),
         ..Default::default()
     };
+    // Every `*.h5` file is opened once: those that open are readable results; one that no
+    // section reads is still named when it is not a results file at all.
+    for name in present.iter().filter(|n| n.ends_with(".h5")) {
+        match h5::Results::open(&results_dir.join(name)) {
+            Ok(_) => report.readable.push(name.clone()),
+            Err(e) if report.unused.contains(name) => report
+                .problems
+                .push(format!("{e} (not a usable results file)")),
+            Err(_) => {}
+        }
+    }
     let mut opened: BTreeMap<String, Result<h5::Results, String>> = BTreeMap::new();
     let mut rendered = Vec::new();
     for section in &sections {

@@ -660,3 +660,28 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     assert_eq!(r.figures.len(), 3);
     assert_eq!(r.tables.len(), 1);
 }
+
+#[test]
+fn unreadable_h5_files_are_named_as_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let results = dir.path().join("results");
+    std::fs::create_dir(&results).expect("mkdir");
+    std::fs::write(results.join("empty.h5"), b"").expect("write");
+    std::fs::write(results.join("text.h5"), b"not hdf5").expect("write");
+    let (name, fixture) = fixtures().remove(0);
+    fixture.write(&results.join(name));
+    let report = build_report(&results, &dir.path().join("out")).expect("report");
+    for bad in ["empty.h5", "text.h5"] {
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{bad}: cannot open"))
+                    && p.ends_with("(not a usable results file)")),
+            "{bad} not named: {:?}",
+            report.problems
+        );
+    }
+    assert!(!report.sections.is_empty());
+    assert_eq!(report.readable, vec![name.to_string()]);
+}

@@ -79,15 +79,18 @@ pub enum WorkbenchError {
     },
     /// Training diverged (a NaN or infinity appeared).
     #[error(
-        "experiment `{experiment}`, {what}: training produced a non-finite value at epoch {epoch}"
+        "experiment `{experiment}`, {what}: training diverged (non-finite or exploding values) at epoch {epoch}{}",
+        step.map(|s| format!(", step {s}")).unwrap_or_default()
     )]
     NonFinite {
         /// The experiment.
         experiment: String,
-        /// Which model.
+        /// Which model or phase.
         what: String,
-        /// The first epoch where it was seen.
+        /// The first epoch where it was seen (1-based: after that epoch's updates).
         epoch: usize,
+        /// The optimiser step within that epoch (1-based), where known.
+        step: Option<usize>,
     },
     /// Preference data that cannot be used (the message names the file and line).
     #[error("{0}")]

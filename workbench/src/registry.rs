@@ -123,8 +123,10 @@ impl Registry {
                 ));
             }
         };
-        if !weight.is_finite() {
-            return Err(format!("loss `{name}`: weight = {weight} must be finite"));
+        if !(weight.is_finite() && weight > 0.0) {
+            return Err(format!(
+                "loss `{name}`: weight = {weight} must be finite and positive"
+            ));
         }
         Ok((weight, self.build_named(&name, &params)?))
     }

@@ -56,7 +56,7 @@ pub fn train<P: BanditPolicy>(
     mut policy: P,
     objective: &dyn BanditObjective,
     constraints: &[Box<dyn Constraint>],
-    optimizer: &OptimizerSpec,
+    optimizer_spec: &OptimizerSpec,
     epochs: usize,
     record: Record,
     progress: &ProgressBar,
@@ -65,7 +65,9 @@ pub fn train<P: BanditPolicy>(
         .iter()
         .filter_map(|c| c.epoch_budget())
         .fold(epochs, usize::min);
-    let (lr, mut optimizer) = (optimizer.lr(), optimizer.build());
+    // Kept to find the first bad epoch by a replay when only the end was checked.
+    let initial = (record == Record::Final).then(|| policy.clone());
+    let (lr, mut optimizer) = (optimizer_spec.lr(), optimizer_spec.build());
     let [variants, actions] = policy.log_probs().dims();
     let (mut snapshots, mut parameters) = (Vec::new(), Vec::new());
     if record == Record::EveryEpoch {
@@ -102,7 +104,22 @@ pub fn train<P: BanditPolicy>(
         parameters.push(to_vec(policy.parameters().detach()));
     }
     if snapshots.iter().flatten().any(|p| !p.is_finite()) {
-        return Err(NonFinite { epoch: epochs });
+        // Training is deterministic: a replay that checks every epoch finds the first.
+        let replay = initial.map(|start| {
+            train(
+                start,
+                objective,
+                constraints,
+                optimizer_spec,
+                epochs,
+                Record::EveryEpoch,
+                &ProgressBar::hidden(),
+            )
+        });
+        return Err(match replay {
+            Some(Err(first)) => first,
+            _ => NonFinite { epoch: epochs },
+        });
     }
     Ok(Trajectory {
         variants,

@@ -35,17 +35,8 @@ const DASHES: usize = 30;
 /// A point that is never drawn: it breaks a line in [`crate::plot`] into two runs.
 const BREAK: (f64, f64) = (f64::NAN, f64::NAN);
 
-/// Config keys quoted in the caption.
+/// Config keys quoted in every caption, after the data's.
 const KEYS: &[&str] = &[
-    "data.source",
-    "data.path",
-    "data.max_pairs",
-    "data.pairs",
-    "data.symbols",
-    "data.response_len",
-    "data.equal_lengths",
-    "data.echo_bonus",
-    "data.seed",
     "model.d_model",
     "model.n_layers",
     "model.n_heads",
@@ -63,7 +54,7 @@ const KEYS: &[&str] = &[
     "analysis.tie_correction",
 ];
 
-/// Keys of the generator, quoted only for synthetic data.
+/// Keys of the synthetic generator.
 const SYNTHETIC_KEYS: &[&str] = &[
     "data.pairs",
     "data.symbols",
@@ -73,19 +64,17 @@ const SYNTHETIC_KEYS: &[&str] = &[
     "data.seed",
 ];
 
-/// The caption's keys for this file's data source (a JSONL file's caption does not quote
-/// the synthetic generator's defaults, nor a synthetic one a path).
+/// Keys of a JSONL data file.
+const JSONL_KEYS: &[&str] = &["data.path", "data.max_pairs"];
+
+/// The caption's keys: the data source and its own keys (a JSONL file's caption does not
+/// quote the synthetic generator's defaults), then [`KEYS`].
 fn caption_keys(cfg: &Config) -> Vec<&'static str> {
     let jsonl = cfg.get("data.source").and_then(|v| v.as_str()) == Some("jsonl");
-    KEYS.iter()
-        .copied()
-        .filter(|k| {
-            if jsonl {
-                !SYNTHETIC_KEYS.contains(k)
-            } else {
-                !matches!(*k, "data.path" | "data.max_pairs")
-            }
-        })
+    let data = if jsonl { JSONL_KEYS } else { SYNTHETIC_KEYS };
+    std::iter::once("data.source")
+        .chain(data.iter().copied())
+        .chain(KEYS.iter().copied())
         .collect()
 }
 

@@ -52,14 +52,19 @@ pub fn stationary_points(ratio: f64, beta: f64, alpha: f64) -> Vec<StationaryPoi
 /// relative; `None` if that bracket does not hold (e.g. α = 0, where
 /// no ratio has one).
 pub fn critical_ratio(beta: f64, alpha: f64, lo: f64, hi: f64) -> Option<f64> {
-    let has = |r: f64| !stationary_points(r, beta, alpha).is_empty();
-    if has(lo) || !has(hi) {
+    boundary(|r| !stationary_points(r, beta, alpha).is_empty(), lo, hi)
+}
+
+/// The ratio in [lo, hi] where `holds` turns from false (at `lo`) to true (at `hi`), by
+/// bisection to 1e-9 relative; `None` if the bracket does not hold.
+fn boundary(holds: impl Fn(f64) -> bool, lo: f64, hi: f64) -> Option<f64> {
+    if holds(lo) || !holds(hi) {
         return None;
     }
     let (mut lo, mut hi) = (lo, hi);
     while (hi - lo) > 1e-9 * hi {
         let mid = 0.5 * (lo + hi);
-        if has(mid) {
+        if holds(mid) {
             hi = mid;
         } else {
             lo = mid;
@@ -97,20 +102,7 @@ pub fn one_is_global_minimum(ratio: f64, beta: f64, alpha: f64) -> bool {
 /// does not hold. Above [`critical_ratio`] and below this one, an interior local minimum
 /// exists but θ = 1 is lower: descent from θ₀ = 1/(1 + r) may stop at the local one.
 pub fn global_threshold_ratio(beta: f64, alpha: f64, lo: f64, hi: f64) -> Option<f64> {
-    let global = |r: f64| one_is_global_minimum(r, beta, alpha);
-    if !global(lo) || global(hi) {
-        return None;
-    }
-    let (mut lo, mut hi) = (lo, hi);
-    while (hi - lo) > 1e-9 * hi {
-        let mid = 0.5 * (lo + hi);
-        if global(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Some(0.5 * (lo + hi))
+    boundary(|r| !one_is_global_minimum(r, beta, alpha), lo, hi)
 }
 
 fn bisect(f: &dyn Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {

@@ -51,9 +51,13 @@ pub fn load(
 
 /// The merged figment for `path` and `overrides`.
 fn figment(path: &Path, overrides: &[Override]) -> Figment {
-    let env = Env::prefixed("WORKBENCH_")
-        .split("__")
-        .filter(|key| key.as_str().contains('.') || ENV_TOP_LEVEL_KEYS.contains(&key.as_str()));
+    let env = Env::prefixed("WORKBENCH_").split("__").filter(|key| {
+        // Keys reach the filter in the environment's own case (`DISTANCE`).
+        key.as_str().contains('.')
+            || ENV_TOP_LEVEL_KEYS
+                .iter()
+                .any(|top| key.as_str().eq_ignore_ascii_case(top))
+    });
     overrides.iter().fold(
         Figment::new().merge(Toml::file_exact(path)).merge(env),
         |figment, o| figment.merge(o.clone()),

@@ -104,7 +104,7 @@ impl Constraint for EarlyStop {
 }
 
 /// Every constraint kind, with a one-line description, for `workbench list`.
-pub const CONSTRAINTS: [(&str, &str); 7] = [
+pub const CONSTRAINTS: [(&str, &str); 6] = [
     (
         "weight_decay",
         "α‖θ‖² added to the loss (App. B.1); alpha = number, or a grid to sweep",
@@ -120,10 +120,6 @@ pub const CONSTRAINTS: [(&str, &str); 7] = [
     (
         "interval",
         "projection of θ onto [lo, hi] after each step (projected Adam / GD)",
-    ),
-    (
-        "simplex",
-        "projection of θ onto the probability simplex after each step",
     ),
     (
         "l2_ball",

@@ -63,6 +63,17 @@ pub trait Experiment: Send + Sync {
         None
     }
 
+    /// Data files it reads besides its configuration (their contents are part of what a
+    /// reused result must match).
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
+    /// A rough upper estimate of the memory a run needs, in bytes (0: small, not estimated).
+    fn memory_estimate(&self) -> u64 {
+        0
+    }
+
     /// Runs it.
     fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError>;
 }
@@ -187,6 +198,7 @@ impl Identity {
             experiment: self.name.clone(),
             what: label.to_string(),
             epoch: e.epoch,
+            step: None,
         })
     }
 }
@@ -195,6 +207,16 @@ impl Identity {
 pub trait Runner: Send + Sync {
     /// Runs the experiment identified by `identity`.
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError>;
+
+    /// Data files read besides the configuration.
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
+    /// A rough upper estimate of the memory a run needs, in bytes.
+    fn memory_estimate(&self) -> u64 {
+        0
+    }
 }
 
 /// A checked spec with its identity: the [`Experiment`] every kind hands out.
@@ -218,6 +240,14 @@ impl<R: Runner> Experiment for Prepared<R> {
 
     fn backend(&self) -> Option<&str> {
         self.identity.backend.as_deref()
+    }
+
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        self.runner.inputs()
+    }
+
+    fn memory_estimate(&self) -> u64 {
+        self.runner.memory_estimate()
     }
 
     fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {

@@ -1,11 +1,54 @@
-//! Writes [`Results`] to `<dir>/<experiment>.h5`, atomically: the file is written under a
-//! temporary name and renamed when complete, so an interrupted run never leaves a file that
-//! looks finished.
+//! Writes [`Results`] to `<dir>/<experiment>.h5`, atomically: the file is built in memory
+//! (HDF5's core driver), written under a temporary name, synced and renamed when complete,
+//! so an interrupted run never leaves a file that looks finished, and a full disk is an
+//! ordinary I/O error (HDF5's own flush to a full disk can crash the process).
 
 use super::Results;
 use crate::error::WorkbenchError;
 use hdf5::types::VarLenUnicode;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Makes sure results can be written into `dir` before any work: creates it, removes the
+/// partial files that killed runs left there, and writes and removes a probe file.
+pub fn prepare_dir(dir: &Path) -> Result<(), WorkbenchError> {
+    let fail = |reason: String| WorkbenchError::Write {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    remove_stale_partials(dir);
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"probe");
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(|e| fail(format!("not writable: {e}")))
+}
+
+/// The process id in a partial file's name `.<experiment>.h5.partial-<pid>`.
+fn partial_owner(name: &str) -> Option<u32> {
+    let (stem, pid) = name.rsplit_once(".h5.partial-")?;
+    stem.starts_with('.').then_some(())?;
+    pid.parse().ok()
+}
+
+/// Removes `dir`'s partial files whose writing process is gone (killed mid-write); on a
+/// system without `/proc` nothing is removed.
+fn remove_stale_partials(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = partial_owner(&name)
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
 
 /// Writes `results` into `dir` (created if missing) and returns the file's path.
 pub fn write(results: &Results, dir: &Path) -> Result<PathBuf, WorkbenchError> {
@@ -13,16 +56,20 @@ pub fn write(results: &Results, dir: &Path) -> Result<PathBuf, WorkbenchError> {
         path: path.to_path_buf(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e.to_string()))?;
+    prepare_dir(dir)?;
     let path = dir.join(format!("{}.h5", results.experiment));
     let partial = dir.join(format!(
         ".{}.h5.partial-{}",
         results.experiment,
         std::process::id()
     ));
-    let written = write_file(results, &partial).and_then(|()| {
-        std::fs::rename(&partial, &path).map_err(|e| hdf5::Error::from(e.to_string()))
-    });
+    let image = image(results, &partial).map_err(|e| fail(&path, e.to_string()))?;
+    let written = std::fs::File::create(&partial)
+        .and_then(|mut file| {
+            file.write_all(&image)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&partial, &path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
         return Err(fail(&path, e.to_string()));
@@ -30,8 +77,36 @@ pub fn write(results: &Results, dir: &Path) -> Result<PathBuf, WorkbenchError> {
     Ok(path)
 }
 
-fn write_file(results: &Results, path: &Path) -> hdf5::Result<()> {
-    let file = hdf5::File::create(path)?;
+/// The bytes of the HDF5 file holding `results`, built in memory under the name `name`
+/// (nothing is written there).
+fn image(results: &Results, name: &Path) -> hdf5::Result<Vec<u8>> {
+    let file = hdf5::File::with_options()
+        .with_fapl(|p| p.core_filebacked(false))
+        .create(name)?;
+    fill(results, &file)?;
+    file.flush()?;
+    let id = file.id();
+    // SAFETY: `id` is an open file; a null buffer asks only for the image's size, and the
+    // second call writes at most `buffer.len()` bytes into `buffer`. HDF5's global lock
+    // (`sync`) serialises these calls with every other HDF5 call of the process.
+    let size = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5f::H5Fget_file_image(id, std::ptr::null_mut(), 0)
+    });
+    if size < 0 {
+        return Err(hdf5::Error::from("cannot read the in-memory file image"));
+    }
+    let mut buffer = vec![0u8; size as usize];
+    let copied = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5f::H5Fget_file_image(id, buffer.as_mut_ptr().cast(), buffer.len())
+    });
+    if copied != size {
+        return Err(hdf5::Error::from("cannot copy the in-memory file image"));
+    }
+    Ok(buffer)
+}
+
+/// Attributes and datasets of `results`, written into `file`.
+fn fill(results: &Results, file: &hdf5::File) -> hdf5::Result<()> {
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let attributes = [
         ("experiment", results.experiment.as_str()),
@@ -76,6 +151,18 @@ fn write_file(results: &Results, path: &Path) -> hdf5::Result<()> {
                 .write_raw(&dataset.values)?;
         }
     }
-    file.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_owner;
+
+    #[test]
+    fn partial_names_give_their_writer() {
+        assert_eq!(partial_owner(".fig2.h5.partial-4242"), Some(4242));
+        assert_eq!(partial_owner("fig2.h5"), None);
+        assert_eq!(partial_owner(".fig2.h5.partial-x"), None);
+        assert_eq!(partial_owner("fig2.h5.partial-12"), None);
+    }
 }

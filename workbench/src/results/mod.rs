@@ -3,7 +3,7 @@
 
 mod hdf5_writer;
 
-pub use hdf5_writer::write;
+pub use hdf5_writer::{prepare_dir, write};
 
 /// One dataset: a slash-separated path (`dpo/policy`), a shape (empty for a scalar) and
 /// row-major values.

@@ -114,6 +114,19 @@ fn describe_skipped(skipped: &[Skipped]) -> String {
 /// The first two bytes of every gzip stream (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// A bound on the memory that loading `path` takes, from its size before reading: its text,
+/// the pairs' strings and their 4-byte tokens (gzip text assumed at most 10× compressed).
+pub fn memory_bound(path: &Path) -> u64 {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut magic = [0u8; 2];
+    let gzip = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && magic == GZIP_MAGIC;
+    size.saturating_mul(if gzip { 10 } else { 1 })
+        .saturating_mul(8)
+}
+
 /// Reads the preference pairs of the JSONL file at `path`, plain or gzip-compressed.
 pub fn load(path: &Path) -> Result<Loaded, JsonlError> {
     let read_error = |source| JsonlError::Read {

@@ -92,9 +92,18 @@ pub struct PipelineRun {
 pub struct Diverged {
     /// `sft` or the loss's label.
     pub phase: String,
-    /// The 0-based step.
+    /// The 1-based epoch.
+    pub epoch: usize,
+    /// The 1-based step within that epoch.
     pub step: usize,
+    /// What was seen.
+    pub reason: String,
 }
+
+/// An epoch whose mean loss exceeds this multiple of the first step's loss (plus one nat)
+/// has diverged, even while every value is still finite (an exploding learning rate drives
+/// the loss to 1e13 before it overflows).
+pub const BLOW_UP: f64 = 10.0;
 
 /// Progress bars for the two phases (hidden ones in tests).
 pub struct Bars {
@@ -152,13 +161,15 @@ fn order(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     order
 }
 
-fn finite(value: f64, phase: &str, step: usize) -> Result<f64, Diverged> {
+fn finite(value: f64, phase: &str, epoch: usize, step: usize) -> Result<f64, Diverged> {
     if value.is_finite() {
         Ok(value)
     } else {
         Err(Diverged {
             phase: phase.to_string(),
-            step,
+            epoch: epoch + 1,
+            step: step + 1,
+            reason: format!("the loss is {value}"),
         })
     }
 }
@@ -240,15 +251,29 @@ fn train_phase(
     let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
     let mut log = PhaseLog::default();
     let (started, mut tokens) = (Instant::now(), 0usize);
-    for _ in 0..phase.epochs {
-        for chunk in order(items, rng).chunks(phase.batch_size) {
+    for epoch in 0..phase.epochs {
+        let first = log.loss.len();
+        for (step, chunk) in order(items, rng).chunks(phase.batch_size).enumerate() {
             let (loss, batch_tokens) = step_loss(&model, chunk);
-            let value = finite(to_vec(loss.clone().detach())[0], label, log.loss.len())?;
+            let value = finite(to_vec(loss.clone().detach())[0], label, epoch, step)?;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(phase.adam.lr, model, grads);
             log.loss.push(value);
             tokens += batch_tokens;
             advance(bar, value, tokens, started);
+        }
+        let epoch_losses = &log.loss[first..];
+        let mean = epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64;
+        let start = log.loss[0];
+        if mean > BLOW_UP * start.abs() + 1.0 {
+            return Err(Diverged {
+                phase: label.to_string(),
+                epoch: epoch + 1,
+                step: epoch_losses.len(),
+                reason: format!(
+                    "the epoch's mean loss {mean:.4e} is over {BLOW_UP}x the first step's {start:.4}"
+                ),
+            });
         }
     }
     log.tokens_per_second = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);

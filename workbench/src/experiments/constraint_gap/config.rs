@@ -348,6 +348,14 @@ impl ConstraintGapFile {
             .as_ref()
             .map(|w| check_alpha("constraints.decoupled_weight_decay.alpha", &w.alpha))
             .transpose()?;
+        if let Some(stop) = &c.early_stop {
+            check(
+                stop.epochs >= 1,
+                "constraints.early_stop.epochs",
+                stop.epochs,
+                "must be at least 1 (0 would write untrained policies)",
+            )?;
+        }
         let distance = Distance::from_name(&self.distance).ok_or_else(|| {
             ConfigError::new(
                 "distance",

@@ -186,6 +186,34 @@ pub struct ConstraintGapExperiment {
 }
 
 impl Runner for ConstraintGapExperiment {
+    /// Pairs held per variant (K² ordered pairs in `expected` mode, `n_pairs` sampled), each
+    /// with indices, reference log-probabilities and weights on the device and about three
+    /// autodiff copies, plus every recorded epoch's policies.
+    fn memory_estimate(&self) -> u64 {
+        let s = &self.spec;
+        let k = s.problem.pi_star.len() as u64;
+        let pairs = match s.mode {
+            DataMode::Expected => k.saturating_mul(k).saturating_mul(2),
+            DataMode::Sampled { n_pairs, .. } => n_pairs as u64,
+        };
+        let variants = [&s.weight_decay, &s.decoupled_weight_decay]
+            .iter()
+            .filter_map(|grid| grid.as_ref().map(Vec::len))
+            .max()
+            .unwrap_or(1)
+            .max(1) as u64;
+        let methods = s.methods.len().max(1) as u64;
+        let per_pair = 40 * 4 + variants.saturating_mul(5 * 8 * 3);
+        let recorded = (s.epochs as u64 + 1)
+            .saturating_mul(variants)
+            .saturating_mul(k)
+            .saturating_mul(8 * 4);
+        pairs
+            .saturating_mul(per_pair)
+            .saturating_add(recorded)
+            .saturating_mul(methods.min(2))
+    }
+
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         (self.run)(&self.spec, identity, context)
     }

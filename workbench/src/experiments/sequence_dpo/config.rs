@@ -330,6 +330,13 @@ impl SequenceDpoFile {
         let d = &self.data;
         let data = match d.source.as_str() {
             "synthetic" => {
+                if let Some(path) = &d.path {
+                    return Err(ConfigError::new(
+                        "data.path",
+                        show(path),
+                        "is only read with source = \"jsonl\" (source is \"synthetic\")",
+                    ));
+                }
                 check(
                     d.pairs >= 2,
                     "data.pairs",
@@ -378,6 +385,12 @@ impl SequenceDpoFile {
                 };
                 let base = Path::new(file).parent().unwrap_or(Path::new("."));
                 let resolved = base.join(path);
+                check(
+                    !resolved.is_dir(),
+                    "data.path",
+                    path,
+                    "is a directory, not a JSONL file",
+                )?;
                 check(
                     resolved.is_file(),
                     "data.path",

@@ -103,6 +103,46 @@ fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
 }
 
 impl super::Runner for SequenceDpoSpec {
+    /// Weights with gradients and Adam's moments, one batch's activations with their
+    /// autodiff copies (the vocabulary-wide logits dominate), and the pairs themselves.
+    fn memory_estimate(&self) -> u64 {
+        let p = &self.pipeline;
+        let s = &p.shape;
+        let float = 8u64;
+        let weights = (s.parameters() as u64).saturating_mul(4 * float);
+        let rows = (2 * p.dpo.batch_size.max(p.sft.batch_size)) as u64;
+        let t = s.context as u64;
+        let per_token = (s.vocab as u64 * 3).saturating_add(
+            (s.n_layers as u64).saturating_mul(
+                (8 * s.d_model as u64)
+                    .saturating_add(2 * s.d_ff as u64)
+                    .saturating_add(2 * s.n_heads as u64 * t),
+            ),
+        );
+        let activations = rows
+            .saturating_mul(t)
+            .saturating_mul(per_token)
+            .saturating_mul(float * 3);
+        let (pairs, pair_bytes) = match &self.data {
+            DataSpec::Synthetic(d) => (
+                d.pairs as u64,
+                4 * (d.prompt_len[1] + 2 * d.response_len[1]) as u64 + 3 * 24,
+            ),
+            DataSpec::Jsonl { path, .. } => (1, jsonl::memory_bound(path)),
+        };
+        let per_pair_results = 24 * float;
+        weights
+            .saturating_add(activations)
+            .saturating_add(pairs.saturating_mul(pair_bytes + per_pair_results))
+    }
+
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        match &self.data {
+            DataSpec::Jsonl { path, .. } => vec![path.clone()],
+            DataSpec::Synthetic(_) => Vec::new(),
+        }
+    }
+
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let data = load(&self.data)?;
         let n = data.pairs.len();
@@ -129,8 +169,9 @@ impl super::Runner for SequenceDpoSpec {
         bars.dpo.finish_and_clear();
         let run = run.map_err(|e| WorkbenchError::NonFinite {
             experiment: identity.name.clone(),
-            what: e.phase,
-            epoch: e.step,
+            what: format!("{} loss ({}; lower its lr)", e.phase, e.reason),
+            epoch: e.epoch,
+            step: Some(e.step),
         })?;
         let mut results = identity.results(context);
         self.analyse(&run, &data, &mut results).map_err(|why| {
