@@ -159,7 +159,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
     backends::prepare_environment();
     crate::panics::install_hook();
     let cli = Cli::parse();
-    let outcome = match cli.command {
+    // A panic outside any experiment (while validating, say) is one line too.
+    let outcome = crate::panics::contained("workbench", || match cli.command {
         Command::Run { file, out, options } => commands::run(&registry, &file, &out, &options),
         Command::Validate { files, set, show } => commands::validate(&registry, &files, &set, show),
         Command::List { what } => {
@@ -201,7 +202,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
             repeats,
             options,
         } => crate::bench::bench(&registry, &file, repeats as usize, &options),
-    };
+    })
+    .and_then(|outcome| outcome);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -319,6 +319,36 @@ const OVERRIDES: &[Case] = &[
     ),
     case("empty pi_star", FIG2, &["bandit.pi_star=[]"], &["pi_star"]),
     case(
+        "thresholding, trajectory too large",
+        TABLE1,
+        &["optimizer.epochs=1000000000000"],
+        &["table1_thresholding", "GiB"],
+    ),
+    case(
+        "mode seeking, trajectory too large",
+        MODE,
+        &["optimizer.epochs=100000000000"],
+        &["mode_seeking", "GiB"],
+    ),
+    case(
+        "early stopping, every epoch too large",
+        FIG3,
+        &["optimizer.epochs=1000000000000"],
+        &["fig3_early_stopping", "GiB"],
+    ),
+    case(
+        "one step, grid too large",
+        FIG5,
+        &["points=100000000000"],
+        &["points", "100000000000"],
+    ),
+    case(
+        "penalty curves, grid too large",
+        FIG4,
+        &["points=100000000000"],
+        &["points", "100000000000"],
+    ),
+    case(
         "sequence data too large for memory",
         FIG6,
         &["data.pairs=10000000000"],

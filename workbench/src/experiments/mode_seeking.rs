@@ -222,6 +222,17 @@ impl Spec {
 }
 
 impl Runner for Spec {
+    /// Two trajectories (θ and π per epoch) and the sampled seeds' pairs.
+    fn memory_estimate(&self) -> u64 {
+        let k = self.problem.pi_star.len() as u64;
+        let per_epoch = 2 * (k + 1) * 8 * 2;
+        let trajectories = (self.epochs as u64 + 1).saturating_mul(per_epoch);
+        let pairs = (self.seeds.len() as u64)
+            .saturating_mul(self.n_pairs as u64)
+            .saturating_mul(200);
+        trajectories.saturating_add(pairs)
+    }
+
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let dpo: Arc<dyn crate::losses::PairwiseLoss> = Arc::new(Dpo::default());

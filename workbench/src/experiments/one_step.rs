@@ -67,6 +67,9 @@ fn default_optimizer() -> OptimizerSection {
     gradient_descent(1)
 }
 
+/// The largest grid a figure needs, and far below what fits in memory.
+const MAX_POINTS: usize = 1_000_000;
+
 /// The validated experiment.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -89,10 +92,10 @@ impl ExperimentFile for OneStepFile {
 
     fn validate(&self) -> Result<Spec, ConfigError> {
         check(
-            self.points >= 2,
+            (2..=MAX_POINTS).contains(&self.points),
             "points",
             self.points,
-            "needs at least 2 points",
+            &format!("needs 2 to {MAX_POINTS} points"),
         )?;
         check(
             self.ratio_min < self.ratio_max,

@@ -51,6 +51,9 @@ fn default_u_max() -> f64 {
     2.0
 }
 
+/// The largest grid a figure needs, and far below what fits in memory.
+const MAX_POINTS: usize = 1_000_000;
+
 fn default_points() -> usize {
     400
 }
@@ -73,10 +76,10 @@ impl ExperimentFile for PenaltyCurvesFile {
 
     fn validate(&self) -> Result<PenaltyCurvesFile, ConfigError> {
         check(
-            self.points >= 2,
+            (2..=MAX_POINTS).contains(&self.points),
             "points",
             self.points,
-            "needs at least 2 points",
+            &format!("needs 2 to {MAX_POINTS} points"),
         )?;
         check(
             self.u_min < self.u_max,

@@ -181,6 +181,13 @@ impl Spec {
 }
 
 impl Runner for Spec {
+    /// Every ratio's θ after every epoch, twice (device and host), as f64.
+    fn memory_estimate(&self) -> u64 {
+        (self.ratios.len() as u64)
+            .saturating_mul(self.epochs as u64 + 1)
+            .saturating_mul(2 * 8 * 2)
+    }
+
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let r = self.ratios.len();
