@@ -481,6 +481,35 @@ fn workbench_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("workbench runs")
 }
 
+/// `workbench run FILE --out OUT --quiet --set S...` with `env`.
+fn run_with(file: &str, out: &Path, sets: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec!["run", file, "--out", out.to_str().unwrap(), "--quiet"];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    workbench_with(&args, env)
+}
+
+/// `workbench reproduce` of the experiments in `dir/experiments` into `dir/results` and
+/// `dir/report`, with `env`.
+fn reproduce_in(dir: &Path, env: &[(&str, &str)]) -> Output {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (experiments, out, report) = (path("experiments"), path("results"), path("report"));
+    workbench_with(
+        &[
+            "reproduce",
+            "--experiments",
+            &experiments,
+            "--out",
+            &out,
+            "--report",
+            &report,
+            "--quiet",
+        ],
+        env,
+    )
+}
+
 /// The files under `dir`, recursively.
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -527,12 +556,7 @@ fn a_corpus_of_bad_inputs_fails_cleanly() {
     for (i, c) in OVERRIDES.iter().chain(ENVIRONMENT).enumerate() {
         let out = dir.join(format!("out{i}"));
         let file = repo(&format!("experiments/{}.toml", c.file));
-        let out_arg = out.display().to_string();
-        let mut args = vec!["run", file.as_str(), "--out", out_arg.as_str(), "--quiet"];
-        for set in c.sets {
-            args.extend(["--set", set]);
-        }
-        let output = workbench_with(&args, c.env);
+        let output = run_with(&file, &out, c.sets, c.env);
         assert_clean_failure(c.what, &output, &out, c.expect);
         count += 1;
     }
@@ -540,16 +564,7 @@ fn a_corpus_of_bad_inputs_fails_cleanly() {
         let file = dir.join(name);
         std::fs::write(&file, text).unwrap();
         let out = dir.join(format!("file_out{i}"));
-        let output = workbench_with(
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--quiet",
-            ],
-            &[],
-        );
+        let output = run_with(file.to_str().unwrap(), &out, &[], &[]);
         assert_clean_failure(name, &output, &out, expect);
         let output = workbench_with(&["validate", file.to_str().unwrap()], &[]);
         if !name.starts_with("jsonl_") {
@@ -567,20 +582,7 @@ fn a_corpus_of_bad_inputs_fails_cleanly() {
     );
     let out = dir.join("out_k");
     let file = repo("experiments/fig2_weight_decay.toml");
-    let output = workbench_with(
-        &[
-            "run",
-            &file,
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--set",
-            &star,
-            "--set",
-            &reference,
-        ],
-        &[],
-    );
+    let output = run_with(&file, &out, &[&star, &reference], &[]);
     assert_clean_failure(
         "K = 10000",
         &output,
@@ -636,16 +638,7 @@ fn a_corpus_of_bad_inputs_fails_cleanly() {
     // The output folder is checked before any training: a large run fails at once.
     let started = std::time::Instant::now();
     let fig6 = repo("experiments/fig6_table2.toml");
-    let output = workbench_with(
-        &[
-            "run",
-            fig6.as_str(),
-            "--out",
-            under_file.to_str().unwrap(),
-            "--quiet",
-        ],
-        &[],
-    );
+    let output = run_with(&fig6, &under_file, &[], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         started.elapsed().as_secs_f64() < 10.0,
@@ -668,22 +661,13 @@ fn divergence_is_detected_and_names_the_first_epoch() {
     let dir = temp("diverge");
     let fig2 = repo("experiments/fig2_weight_decay.toml");
     let run = |epochs: usize, out: &Path| {
-        workbench_with(
-            &[
-                "run",
-                &fig2,
-                "--out",
-                out.to_str().unwrap(),
-                "--quiet",
-                "--set",
-                "optimizer.lr=1e6",
-                "--set",
-                &format!("optimizer.epochs={epochs}"),
-                "--set",
-                "constraints.weight_decay.alpha=[0.0]",
-            ],
-            &[],
-        )
+        let epochs = format!("optimizer.epochs={epochs}");
+        let sets = [
+            "optimizer.lr=1e6",
+            &epochs,
+            "constraints.weight_decay.alpha=[0.0]",
+        ];
+        run_with(&fig2, out, &sets, &[])
     };
     let out = dir.join("fig2");
     let line = assert_clean_failure(
@@ -709,24 +693,8 @@ fn divergence_is_detected_and_names_the_first_epoch() {
     let fig6 = repo("experiments/fig6_table2.toml");
     for (what, lr) in [("SFT", "sft.lr=1e6"), ("DPO", "dpo.lr=1e6")] {
         let out = dir.join(what);
-        let output = workbench_with(
-            &[
-                "run",
-                &fig6,
-                "--out",
-                out.to_str().unwrap(),
-                "--quiet",
-                "--set",
-                "data.pairs=400",
-                "--set",
-                "sft.epochs=1",
-                "--set",
-                "dpo.epochs=1",
-                "--set",
-                lr,
-            ],
-            &[],
-        );
+        let sets = ["data.pairs=400", "sft.epochs=1", "dpo.epochs=1", lr];
+        let output = run_with(&fig6, &out, &sets, &[]);
         assert_clean_failure(what, &output, &out, &["fig6_table2", "non-finite"]);
     }
 }
@@ -735,28 +703,15 @@ fn divergence_is_detected_and_names_the_first_epoch() {
 #[test]
 fn tied_reference_ratios_are_an_error_not_a_panic() {
     let out = temp("ties");
-    let output = workbench_with(
-        &[
-            "run",
-            &repo("experiments/fig6_table2.toml"),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--set",
-            "data.pairs=400",
-            "--set",
-            "sft.epochs=1",
-            "--set",
-            "dpo.epochs=1",
-            "--set",
-            "data.prompt_len=[1,1]",
-            "--set",
-            "data.response_len=[1,1]",
-            "--set",
-            "data.symbols=2",
-        ],
-        &[],
-    );
+    let sets = [
+        "data.pairs=400",
+        "sft.epochs=1",
+        "dpo.epochs=1",
+        "data.prompt_len=[1,1]",
+        "data.response_len=[1,1]",
+        "data.symbols=2",
+    ];
+    let output = run_with(&repo("experiments/fig6_table2.toml"), &out, &sets, &[]);
     assert_clean_failure("ties", &output, &out, &["group is empty", "analysis.q"]);
 }
 
@@ -781,19 +736,7 @@ fn reproduce_survives_a_panicking_and_a_failing_experiment() {
     std::fs::write(experiments.join("broken.toml"), "name = \n").unwrap();
     let out = dir.join("results");
     let report = dir.join("report");
-    let output = workbench_with(
-        &[
-            "reproduce",
-            "--experiments",
-            experiments.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-            "--quiet",
-        ],
-        &[("WORKBENCH_INJECT_PANIC", "fig4_penalty_curves")],
-    );
+    let output = reproduce_in(&dir, &[("WORKBENCH_INJECT_PANIC", "fig4_penalty_curves")]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(
@@ -909,18 +852,7 @@ fn a_full_disk_is_a_clean_error() {
         }
         let filler = vec![0u8; ((64 - free_kib) * 1024) as usize];
         let _ = std::fs::write(mount.join("filler"), &filler);
-        let output = workbench_with(
-            &[
-                "run",
-                &fig2,
-                "--out",
-                mount.to_str().unwrap(),
-                "--quiet",
-                "--set",
-                "optimizer.epochs=50",
-            ],
-            &[],
-        );
+        let output = run_with(&fig2, &mount, &["optimizer.epochs=50"], &[]);
         let err = stderr(&output);
         let leftovers: Vec<PathBuf> = files_in(&mount)
             .into_iter()
@@ -961,22 +893,8 @@ fn reproduce_does_not_reuse_results_of_other_data() {
         .replace("epochs = 2", "epochs = 1")
         .replace("epochs = 3", "epochs = 1");
     std::fs::write(experiments.join("hh_jsonl.toml"), config).unwrap();
-    let out = dir.join("results");
-    let report = dir.join("report");
     let reproduce = || {
-        let output = workbench_with(
-            &[
-                "reproduce",
-                "--experiments",
-                experiments.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-                "--quiet",
-            ],
-            &[],
-        );
+        let output = reproduce_in(&dir, &[]);
         assert!(output.status.success(), "{}", stderr(&output));
         stderr(&output)
     };
@@ -1003,13 +921,11 @@ fn reproduce_does_not_reuse_results_of_other_data() {
 fn a_panic_in_run_and_unusable_report_input_are_one_line_errors() {
     let dir = temp("panic-report");
     let out = dir.join("out");
-    let output = workbench_with(
-        &[
-            "run",
-            &repo("experiments/fig5_one_step.toml"),
-            "--out",
-            out.to_str().unwrap(),
-        ],
+    let fig5 = repo("experiments/fig5_one_step.toml");
+    let output = run_with(
+        &fig5,
+        &out,
+        &[],
         &[("WORKBENCH_INJECT_PANIC", "fig5_one_step")],
     );
     assert_clean_failure(
