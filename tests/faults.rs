@@ -690,6 +690,18 @@ fn divergence_is_detected_and_names_the_first_epoch() {
         assert!(output.status.success(), "{}", stderr(&output));
     }
 
+    // The other kinds with unbounded parameters diverge the same way; the projected ones
+    // (mode seeking, Table 1, Figure 5) keep θ in [0, 1] and cannot.
+    for name in ["fig3_early_stopping", "prop32_ratio_constraint"] {
+        let out = dir.join(name);
+        let file = repo(&format!("experiments/{name}.toml"));
+        let output = run_with(&file, &out, &["optimizer.lr=1e6"], &[]);
+        assert_clean_failure(name, &output, &out, &[name, "diverged", "at epoch"]);
+    }
+    let out = dir.join("mode_seeking");
+    let file = repo("experiments/mode_seeking.toml");
+    let output = run_with(&file, &out, &["optimizer.lr=1e6"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
     let fig6 = repo("experiments/fig6_table2.toml");
     for (what, lr) in [("SFT", "sft.lr=1e6"), ("DPO", "dpo.lr=1e6")] {
         let out = dir.join(what);

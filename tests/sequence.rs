@@ -324,3 +324,57 @@ fn peak_memory_does_not_grow_with_the_number_of_pairs() {
         small / 1e6
     );
 }
+
+/// Two transformer experiments running side by side in one `reproduce` give exactly the
+/// results each gives alone (their weight initialisations must not interleave).
+#[test]
+fn results_do_not_depend_on_what_runs_beside_them() {
+    let dir = temp("beside");
+    let experiments = dir.join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    let base = std::fs::read_to_string(repo("experiments/fig6_table2.toml")).unwrap();
+    for (name, seed) in [("first", 0), ("second", 7)] {
+        let text = base
+            .replace("name = \"fig6_table2\"", &format!("name = \"{name}\""))
+            .replace("seed = 0", &format!("seed = {seed}"));
+        std::fs::write(experiments.join(format!("{name}.toml")), text).unwrap();
+    }
+    let sets = [
+        "data.pairs=800",
+        "sft.epochs=1",
+        "dpo.epochs=1",
+        "analysis.q=10.0",
+    ];
+    let together = dir.join("together");
+    let mut args = vec![
+        "reproduce",
+        "--experiments",
+        experiments.to_str().unwrap(),
+        "--out",
+        together.to_str().unwrap(),
+        "--report",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ];
+    for set in &sets {
+        args.extend(["--set", set]);
+    }
+    let output = workbench(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for name in ["first", "second"] {
+        let alone = dir.join(format!("alone-{name}"));
+        let file = experiments.join(format!("{name}.toml"));
+        let output = run(file.to_str().unwrap(), &alone, &sets);
+        assert!(output.status.success(), "{}", stderr(&output));
+        python(
+            "import sys, h5py, numpy as np\n\
+             a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')\n\
+             for k in ['reference/log_prob_chosen', 'policy/log_prob_rejected', 'dpo/loss']:\n    \
+                 assert np.array_equal(a[k][:], b[k][:]), k",
+            &[
+                &together.join(format!("{name}.h5")),
+                &alone.join(format!("{name}.h5")),
+            ],
+        );
+    }
+}

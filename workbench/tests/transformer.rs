@@ -271,8 +271,7 @@ fn sft_lowers_the_nll_of_the_chosen_responses() {
     let (pairs, specials) = tiny_data();
     let before = {
         let spec = tiny_spec(specials, 1, 1);
-        device.seed(spec.seed);
-        let model = Transformer::new(&spec.shape, &device);
+        let model = pipeline::initial_model(&spec, &device);
         pipeline::score(&model, &pairs, &spec, &device)
     };
     let run = pipeline::run(

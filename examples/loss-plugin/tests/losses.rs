@@ -162,7 +162,7 @@ fn bad_plugin_parameters_name_the_loss_and_key() {
 fn simpo_on_sequences_divides_by_each_responses_token_count() {
     use workbench::optim::AdamSpec;
     use workbench::sequence::pipeline::{self, Phase, PipelineSpec};
-    use workbench::sequence::{Specials, TokenPair, Transformer, TransformerShape};
+    use workbench::sequence::{Specials, TokenPair, TransformerShape};
 
     let device = device();
     let specials = Specials::after(6);
@@ -201,8 +201,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         pair(vec![3], vec![4, 5, 0]),
         pair(vec![4, 5, 0], vec![0, 1, 2, 3, 4, 5]),
     ];
-    device.seed(spec.seed);
-    let model = Transformer::new(&spec.shape, &device);
+    let model = pipeline::initial_model(&spec, &device);
     let reference = pipeline::score(&model, &pairs, &spec, &device);
     let (inputs, _) = pipeline::pair_inputs(&model, &pairs, &[0, 1], &reference, &spec, &device);
     let row = |t: &burn::tensor::Tensor<2>| workbench::train::to_vec(t.clone().detach());

@@ -8,7 +8,7 @@ use crate::optim::{AdamSpec, OptimizerSpec};
 use crate::train::to_vec;
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -128,6 +128,26 @@ pub fn steps_per_epoch(n: usize, batch: usize) -> usize {
     n.div_ceil(batch.max(1))
 }
 
+/// The model initialised from `spec.seed`, the same whatever else runs in the process.
+///
+/// burn's initialisers draw from the device's one random generator, lazily, when a
+/// parameter is first used; experiments that run side by side (`reproduce`) would
+/// interleave their draws. So seeding and every draw (forced by one forward pass, which
+/// touches the parameters in the order training would) happen under one lock.
+pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _only_us = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(spec.seed);
+    let model = Transformer::new(&spec.shape, device);
+    let plain = device.clone().inner();
+    let probe = Tensor::<2, Int>::from_data(
+        TensorData::new(vec![spec.specials.bos as i64], [1, 1]),
+        &plain,
+    );
+    drop(model.valid().logits(probe));
+    model
+}
+
 /// SFT then preference optimisation, from a model initialised with `spec.seed`.
 pub fn run(
     pairs: &[TokenPair],
@@ -136,8 +156,7 @@ pub fn run(
     device: &Device,
     bars: &Bars,
 ) -> Result<PipelineRun, Diverged> {
-    device.seed(spec.seed);
-    let model = Transformer::new(&spec.shape, device);
+    let model = initial_model(spec, device);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let (model, sft) = supervised(model, pairs, spec, device, &mut rng, &bars.sft)?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
