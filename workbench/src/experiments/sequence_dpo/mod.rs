@@ -110,7 +110,13 @@ impl super::Runner for SequenceDpoSpec {
         let s = &p.shape;
         let float = 8u64;
         let weights = (s.parameters() as u64).saturating_mul(4 * float);
-        let rows = (2 * p.dpo.batch_size.max(p.sft.batch_size)) as u64;
+        let batch = p.dpo.batch_size.max(p.sft.batch_size);
+        // A batch holds at most every pair (known in advance for synthetic data).
+        let batch = match &self.data {
+            DataSpec::Synthetic(d) => batch.min(d.pairs),
+            DataSpec::Jsonl { .. } => batch,
+        };
+        let rows = 2 * batch as u64;
         let t = s.context as u64;
         let per_token = (s.vocab as u64 * 3).saturating_add(
             (s.n_layers as u64).saturating_mul(
