@@ -174,6 +174,9 @@ room = context - 1
 cut = lambda y: int(np.sum(y + 1 > np.maximum(room - p, room // 2)))
 assert (cut(w), cut(l)) == (f["data/truncated_chosen"][()], f["data/truncated_rejected"][()]), (cut(w), cut(l))
 assert cut(w) > 0 and cut(l) > 0, "the context should cut some responses here"
+keep = np.maximum(room - p, room // 2)
+for side, y in (("chosen", w), ("rejected", l)):
+    assert np.array_equal(f[f"lengths/scored_{side}"][:], np.minimum(y + 1, keep)), side
 d = w - l
 rho = f["log_rho_ref/all"][:]
 r = np.corrcoef(rho, d)[0, 1]

@@ -224,6 +224,12 @@ fn with_lengths(f: Fixture, synthetic: bool) -> Fixture {
         .scalar("correlation/log_ratio_change_length/low", -0.1)
         .scalar("correlation/log_rho_ref_length/high", f64::NAN)
         .scalar("correlation/log_ratio_change_length/high", 0.05)
+        .vec("lengths/scored_chosen_low", lin(n, 3.0, 7.0))
+        .vec("lengths/scored_rejected_low", lin(n, 4.0, 8.0))
+        .vec("lengths/scored_chosen_high", lin(n, 5.0, 8.0))
+        .vec("lengths/scored_rejected_high", lin(n, 2.0, 6.0))
+        .scalar("correlation/log_rho_ref_scored_length/low", 0.25)
+        .scalar("correlation/log_rho_ref_scored_length/high", -0.5)
         .scalar("data/truncated_chosen", 3.0)
         .scalar("data/truncated_rejected", 5.0);
     if synthetic {
@@ -643,6 +649,8 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     assert_eq!(row("mean len(y_w)")[1..], ["4.00, 6.00", "6.50, 3.00"]);
     assert_eq!(row("r(ln ρ_ref")[1..], ["0.200", "undefined (constant)"]);
     assert_eq!(row("label noise")[1..], ["25.0 %", "22.5 %"]);
+    assert_eq!(row("mean scored len")[1..], ["5.00, 6.00", "6.50, 4.00"]);
+    assert_eq!(row("r(ln ρ_ref, scored")[1..], ["0.250", "-0.500"]);
     assert_eq!(row("mean true reward margin")[1..], ["0.5", "0.5"]);
     assert!(t.caption.contains("r(ln ρ_ref, length difference) = 0.830"));
     assert!(

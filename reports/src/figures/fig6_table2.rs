@@ -89,6 +89,9 @@ struct Confound {
     mean_lengths: (f64, f64),
     /// Pearson r of ln ρ_ref and of ln (21) with the length difference, within the group.
     correlations: (f64, f64),
+    /// Mean scored lengths (after the context cut) and r of ln ρ_ref with their
+    /// difference, when stored.
+    scored: Option<((f64, f64), f64)>,
     /// Share of labels against the true reward (synthetic data only).
     label_noise: Option<f64>,
     /// Mean true reward margin r*(y_w) − r*(y_l) (synthetic data only).
@@ -119,6 +122,17 @@ impl Confound {
                 file.scalar(&format!("correlation/log_rho_ref_length/{g}"))?,
                 file.scalar(&format!("correlation/log_ratio_change_length/{g}"))?,
             ),
+            scored: if file.exists(&format!("lengths/scored_chosen_{g}")) {
+                Some((
+                    (
+                        mean(&file.vec_len(&format!("lengths/scored_chosen_{g}"), n)?),
+                        mean(&file.vec_len(&format!("lengths/scored_rejected_{g}"), n)?),
+                    ),
+                    file.scalar(&format!("correlation/log_rho_ref_scored_length/{g}"))?,
+                ))
+            } else {
+                None
+            },
             label_noise: optional(format!("label_noise/{g}"))?,
             reward_margin: if file.exists(&margin_key) {
                 Some(mean(&file.vec_len(&margin_key, n)?))
@@ -402,6 +416,18 @@ fn confound_table(groups: &[Group; 2], overall: (f64, f64)) -> Option<Table> {
             fmt_corr(h.correlations.1),
         ),
     ];
+    if let (Some((a, ra)), Some((b, rb))) = (l.scored, h.scored) {
+        rows.push(row(
+            "mean scored len(y_w), len(y_l) (tokens after the context cut, EOS included)",
+            format!("{:.2}, {:.2}", a.0, a.1),
+            format!("{:.2}, {:.2}", b.0, b.1),
+        ));
+        rows.push(row(
+            "r(ln ρ_ref, scored length difference) within the group",
+            fmt_corr(ra),
+            fmt_corr(rb),
+        ));
+    }
     if let (Some(a), Some(b)) = (l.reward_margin, h.reward_margin) {
         rows.push(row(
             "mean true reward margin r*(y_w) − r*(y_l)",

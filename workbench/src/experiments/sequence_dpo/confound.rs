@@ -27,15 +27,30 @@ impl Membership<'_> {
     }
 }
 
-/// Responses of `pairs` that `context` cuts: (chosen, rejected).
-pub(super) fn truncated(pairs: &[TokenPair], specials: Specials, context: usize) -> [usize; 2] {
-    let cut = |response: fn(&TokenPair) -> &[u32]| {
-        pairs
+/// What the model scores of each response under `context`: its token count (EOS included
+/// when the response is whole), and how many responses were cut.
+struct Scored {
+    chosen: Vec<f64>,
+    rejected: Vec<f64>,
+    cut: [usize; 2],
+}
+
+fn scored(pairs: &[TokenPair], specials: Specials, context: usize) -> Scored {
+    let side = |response: fn(&TokenPair) -> &[u32]| -> (Vec<f64>, usize) {
+        let laid: Vec<_> = pairs
             .iter()
-            .filter(|p| layout(&p.prompt, response(p), specials, context).cut)
-            .count()
+            .map(|p| layout(&p.prompt, response(p), specials, context))
+            .collect();
+        let lengths = laid.iter().map(|l| (l.tokens.len() - l.start) as f64);
+        (lengths.collect(), laid.iter().filter(|l| l.cut).count())
     };
-    [cut(|p| &p.chosen), cut(|p| &p.rejected)]
+    let (chosen, cut_chosen) = side(|p| &p.chosen);
+    let (rejected, cut_rejected) = side(|p| &p.rejected);
+    Scored {
+        chosen,
+        rejected,
+        cut: [cut_chosen, cut_rejected],
+    }
 }
 
 /// Share of pairs whose label goes against the true reward (margin r*(y_w) − r*(y_l) < 0).
@@ -43,10 +58,19 @@ fn label_noise(margin: &[f64]) -> f64 {
     margin.iter().filter(|m| **m < 0.0).count() as f64 / margin.len().max(1) as f64
 }
 
-/// Stores lengths, correlations and (with `reward_margin`) the groups' reward margin and
-/// label noise.
+/// The pairs as the model sees them: the sequence length limit and the special tokens.
+pub(super) struct Layout {
+    /// `model.context`.
+    pub context: usize,
+    /// PAD, BOS, EOS.
+    pub specials: Specials,
+}
+
+/// Stores lengths (as in the data and as scored), truncation counts, correlations and (with
+/// `reward_margin`) the groups' reward margin and label noise.
 pub(super) fn record(
     pairs: &[TokenPair],
+    shape: &Layout,
     log_rho: &[f64],
     log_change: &[f64],
     groups: &Membership,
@@ -56,30 +80,46 @@ pub(super) fn record(
     let len = |pick: fn(&TokenPair) -> usize| pairs.iter().map(|p| pick(p) as f64).collect();
     let chosen: Vec<f64> = len(|p| p.chosen.len());
     let rejected: Vec<f64> = len(|p| p.rejected.len());
+    let minus =
+        |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x - y).collect() };
     // len(y_w) − len(y_l): positive when the preferred response is the longer one.
-    let diff: Vec<f64> = chosen.iter().zip(&rejected).map(|(w, l)| w - l).collect();
-    let correlations = |subset: &dyn Fn(&[f64]) -> Vec<f64>| {
-        let d = subset(&diff);
-        (
-            pearson(&subset(log_rho), &d),
-            pearson(&subset(log_change), &d),
-        )
-    };
-    let (rho_all, change_all) = correlations(&|v: &[f64]| v.to_vec());
-    results.scalar("correlation/log_rho_ref_length/all", rho_all);
-    results.scalar("correlation/log_ratio_change_length/all", change_all);
+    let diff = minus(&chosen, &rejected);
+    let seen = scored(pairs, shape.specials, shape.context);
+    let scored_diff = minus(&seen.chosen, &seen.rejected);
+    for (suffix, d) in [("length", &diff), ("scored_length", &scored_diff)] {
+        let correlations = |subset: &dyn Fn(&[f64]) -> Vec<f64>| {
+            let d = subset(d);
+            (
+                pearson(&subset(log_rho), &d),
+                pearson(&subset(log_change), &d),
+            )
+        };
+        let (rho, change) = correlations(&|v: &[f64]| v.to_vec());
+        results.scalar(format!("correlation/log_rho_ref_{suffix}/all"), rho);
+        results.scalar(format!("correlation/log_ratio_change_{suffix}/all"), change);
+        for (g, name) in groups.names.iter().enumerate() {
+            let (rho, change) = correlations(&|v: &[f64]| groups.pick(g, v));
+            results.scalar(format!("correlation/log_rho_ref_{suffix}/{name}"), rho);
+            results.scalar(
+                format!("correlation/log_ratio_change_{suffix}/{name}"),
+                change,
+            );
+        }
+    }
     for (g, name) in groups.names.iter().enumerate() {
-        let (rho, change) = correlations(&|v: &[f64]| groups.pick(g, v));
-        results.scalar(format!("correlation/log_rho_ref_length/{name}"), rho);
-        results.scalar(
-            format!("correlation/log_ratio_change_length/{name}"),
-            change,
-        );
         results.vector(format!("length_diff/{name}"), groups.pick(g, &diff));
         results.vector(format!("lengths/chosen_{name}"), groups.pick(g, &chosen));
         results.vector(
             format!("lengths/rejected_{name}"),
             groups.pick(g, &rejected),
+        );
+        results.vector(
+            format!("lengths/scored_chosen_{name}"),
+            groups.pick(g, &seen.chosen),
+        );
+        results.vector(
+            format!("lengths/scored_rejected_{name}"),
+            groups.pick(g, &seen.rejected),
         );
         if let Some(margin) = reward_margin {
             results.scalar(
@@ -92,7 +132,11 @@ pub(super) fn record(
         results.scalar("label_noise/all", label_noise(margin));
         results.vector("reward_margin/all", margin.to_vec());
     }
+    results.scalar("data/truncated_chosen", seen.cut[0] as f64);
+    results.scalar("data/truncated_rejected", seen.cut[1] as f64);
     results.vector("length_diff/all", diff);
     results.vector("lengths/chosen", chosen);
     results.vector("lengths/rejected", rejected);
+    results.vector("lengths/scored_chosen", seen.chosen);
+    results.vector("lengths/scored_rejected", seen.rejected);
 }

@@ -185,10 +185,6 @@ impl super::Runner for SequenceDpoSpec {
         })?;
         results.scalar("model/parameters", p.shape.parameters() as f64);
         results.scalar("data/pairs", n as f64);
-        let [cut_chosen, cut_rejected] =
-            confound::truncated(&data.pairs, p.specials, p.shape.context);
-        results.scalar("data/truncated_chosen", cut_chosen as f64);
-        results.scalar("data/truncated_rejected", cut_rejected as f64);
         // Peak memory of the whole process so far (`reproduce` runs several experiments in
         // one process): what the memory test compares across data sizes.
         if let Some(bytes) = crate::resources::peak_rss_bytes() {
@@ -271,6 +267,10 @@ impl SequenceDpoSpec {
         }
         confound::record(
             &data.pairs,
+            &confound::Layout {
+                context: self.pipeline.shape.context,
+                specials: self.pipeline.specials,
+            },
             &log_rho,
             &log_change,
             &confound::Membership {
