@@ -4,6 +4,7 @@
 
 mod config;
 mod confound;
+mod memory;
 
 pub use config::{DataSpec, SequenceDpoFile, SequenceDpoSpec};
 
@@ -103,43 +104,8 @@ fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
 }
 
 impl super::Runner for SequenceDpoSpec {
-    /// Weights with gradients and Adam's moments, one batch's activations with their
-    /// autodiff copies (the vocabulary-wide logits dominate), and the pairs themselves.
     fn memory_estimate(&self) -> u64 {
-        let p = &self.pipeline;
-        let s = &p.shape;
-        let float = 8u64;
-        let weights = (s.parameters() as u64).saturating_mul(4 * float);
-        let batch = p.dpo.batch_size.max(p.sft.batch_size);
-        // A batch holds at most every pair (known in advance for synthetic data).
-        let batch = match &self.data {
-            DataSpec::Synthetic(d) => batch.min(d.pairs),
-            DataSpec::Jsonl { .. } => batch,
-        };
-        let rows = 2 * batch as u64;
-        let t = s.context as u64;
-        let per_token = (s.vocab as u64 * 3).saturating_add(
-            (s.n_layers as u64).saturating_mul(
-                (8 * s.d_model as u64)
-                    .saturating_add(2 * s.d_ff as u64)
-                    .saturating_add(2 * s.n_heads as u64 * t),
-            ),
-        );
-        let activations = rows
-            .saturating_mul(t)
-            .saturating_mul(per_token)
-            .saturating_mul(float * 3);
-        let (pairs, pair_bytes) = match &self.data {
-            DataSpec::Synthetic(d) => (
-                d.pairs as u64,
-                4 * (d.prompt_len[1] + 2 * d.response_len[1]) as u64 + 3 * 24,
-            ),
-            DataSpec::Jsonl { path, .. } => (1, jsonl::memory_bound(path)),
-        };
-        let per_pair_results = 24 * float;
-        weights
-            .saturating_add(activations)
-            .saturating_add(pairs.saturating_mul(pair_bytes + per_pair_results))
+        memory::estimate(self)
     }
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
