@@ -10,6 +10,9 @@ use crate::plot::{LinePanel, Panel, Series, save};
 /// Figure 3.
 pub struct Fig3;
 
+/// Recorded epochs above which the epoch axis is logarithmic.
+const LOG_AXIS_FROM: usize = 20;
+
 impl Section for Fig3 {
     fn title(&self) -> &str {
         "Figure 3: distance to the RLHF counterpart over epochs (early stopping)"
@@ -24,6 +27,9 @@ impl Section for Fig3 {
         let epoch = file.vec("epoch")?;
         let ms = methods(file)?;
         let y_label = distance_label(cfg.get("distance").and_then(|v| v.as_str()));
+        // Most of the change happens in the first tens of epochs: a log axis shows it
+        // (epoch 0, where every model is π_ref, is off that axis).
+        let log_axis = epoch.len() > LOG_AXIS_FROM;
         let mut panels = Vec::new();
         for (dataset, title) in [
             ("distance_converged", "RLHF counterpart converged"),
@@ -36,8 +42,13 @@ impl Section for Fig3 {
             }
             panels.push(Panel::Lines(LinePanel {
                 title: title.into(),
-                x_label: "epoch (optimizer steps)".into(),
+                x_label: if log_axis {
+                    "epoch (optimizer steps, log scale)".into()
+                } else {
+                    "epoch (optimizer steps)".into()
+                },
                 y_label: y_label.clone(),
+                x_log: log_axis,
                 series,
                 ..Default::default()
             }));
@@ -51,7 +62,12 @@ impl Section for Fig3 {
         Ok(Rendered {
             figures: vec![stem.into()],
             caption: format!(
-                "Distance between each method's policy after each epoch and its RLHF counterpart, one line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs. {}",
+                "Distance between each method's policy after each epoch and its RLHF counterpart, one line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs.{} {}",
+                if log_axis {
+                    " The epoch axis is logarithmic, from epoch 1 (at epoch 0 every model is π_ref)."
+                } else {
+                    ""
+                },
                 caption(file, &cfg, BANDIT_KEYS)
             ),
             tables: Vec::new(),
