@@ -381,3 +381,60 @@ fn results_do_not_depend_on_what_runs_beside_them() {
         );
     }
 }
+
+/// Every dataset the README's `sequence_dpo` results table names is in a results file.
+#[test]
+fn every_documented_sequence_dataset_is_written() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let documented: Vec<String> = readme
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .flat_map(|line| {
+            let first_column = line.split('|').nth(1).unwrap_or("");
+            first_column
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .flat_map(expand_braces)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(documented.len() > 30, "{documented:?}");
+    let out = temp("documented");
+    let file = repo("experiments/fig6_table2.toml");
+    let sets = [
+        "data.pairs=600",
+        "sft.epochs=1",
+        "dpo.epochs=1",
+        "analysis.q=10.0",
+    ];
+    let output = run(&file, &out, &sets);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let names: Vec<&Path> = documented.iter().map(Path::new).collect();
+    let results = out.join("fig6_table2.h5");
+    let args: Vec<&Path> = std::iter::once(results.as_path()).chain(names).collect();
+    python(
+        "import sys, h5py\n\
+         f = h5py.File(sys.argv[1], 'r')\n\
+         missing = [n for n in sys.argv[2:] if n not in f]\n\
+         assert not missing, missing",
+        &args,
+    );
+}
+
+/// `a/{b,c}_{d,e}` → `a/b_d`, `a/b_e`, `a/c_d`, `a/c_e`.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    match (pattern.find('{'), pattern.find('}')) {
+        (Some(open), Some(close)) if open < close => pattern[open + 1..close]
+            .split(',')
+            .flat_map(|choice| {
+                expand_braces(&format!(
+                    "{}{choice}{}",
+                    &pattern[..open],
+                    &pattern[close + 1..]
+                ))
+            })
+            .collect(),
+        _ => vec![pattern.to_string()],
+    }
+}
