@@ -372,6 +372,34 @@ fn constraints_compose_in_one_run() {
     python(script, &[&path]);
 }
 
+/// Two settings of one loss run side by side: labels carry the distinguishing parameter,
+/// or the label the file gives; the two α settings train to different policies.
+#[test]
+fn two_settings_of_one_loss_share_a_file() {
+    let (_dir, path) = run(
+        "fig2_weight_decay",
+        &[
+            "methods=[{ loss = \"fdpo\", divergence = \"alpha\", a = 0.3 }, { loss = \"fdpo\", divergence = \"alpha\", a = 0.7 }, { loss = \"robust\", label_smoothing = 0.1 }, { loss = \"robust\", label_smoothing = 0.2 }, { loss = \"dpo\" }, { loss = \"dpo\", label = \"dpo_again\" }]",
+            "optimizer.epochs=100",
+        ],
+    );
+    let script = "import h5py, sys, numpy as np\n\
+        f = h5py.File(sys.argv[1])\n\
+        groups = sorted(k for k in f.keys() if isinstance(f[k], h5py.Group))\n\
+        assert groups == ['dpo', 'dpo_again', 'fdpo_alpha_0.3', 'fdpo_alpha_0.7', 'robust_eps_0.1', 'robust_eps_0.2'], groups\n\
+        assert np.array_equal(f['dpo/policy'][()], f['dpo_again/policy'][()])\n\
+        assert not np.allclose(f['fdpo_alpha_0.3/policy'][()], f['fdpo_alpha_0.7/policy'][()])\n";
+    python(script, &[&path]);
+    let output = workbench(&[
+        "validate",
+        &repo("experiments/fig2_weight_decay.toml"),
+        "--set",
+        "methods=[{ loss = \"dpo\", label = \"a/b\" }]",
+    ]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("a/b"), "{}", stderr(&output));
+}
+
 /// Max |a − b| over every dataset of two results files (h5py).
 fn max_difference(a: &Path, b: &Path) -> f64 {
     let script = "import h5py, sys, numpy as np\n\

@@ -81,6 +81,13 @@ impl Registry {
     /// error names the loss and the offending key.
     pub fn build_loss(&self, method: &toml::Table) -> Result<Arc<dyn PairwiseLoss>, String> {
         let mut params = method.clone();
+        if let Some(label) = params.remove("label") {
+            let Some(label) = label.as_str() else {
+                return Err(format!("label = {label}: must be a string"));
+            };
+            let inner = self.build_loss(&params)?;
+            return Ok(Arc::new(losses::Labelled::new(label, inner)?));
+        }
         match params.remove("loss") {
             Some(toml::Value::String(name)) => self.build_named(&name, &params),
             Some(toml::Value::Array(terms)) => {

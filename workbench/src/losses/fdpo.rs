@@ -36,7 +36,11 @@ impl FDpo {
 
 impl PairwiseLoss for FDpo {
     fn label(&self) -> String {
-        format!("fdpo_{}", self.divergence.name())
+        match self.divergence {
+            // The parameter tells two α-divergences apart.
+            Divergence::Alpha(a) => format!("fdpo_alpha_{a}"),
+            other => format!("fdpo_{}", other.name()),
+        }
     }
 
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {

@@ -10,6 +10,7 @@ mod combination;
 mod dpo;
 mod fdpo;
 mod ipo;
+mod labelled;
 mod params;
 mod robust;
 pub mod testing;
@@ -19,6 +20,7 @@ pub use combination::WeightedSum;
 pub use dpo::Dpo;
 pub use fdpo::FDpo;
 pub use ipo::Ipo;
+pub use labelled::Labelled;
 pub use params::parse_params;
 pub use robust::Robust;
 

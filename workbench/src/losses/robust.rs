@@ -39,7 +39,7 @@ impl Robust {
 
 impl PairwiseLoss for Robust {
     fn label(&self) -> String {
-        "robust".into()
+        format!("robust_eps_{}", self.label_smoothing)
     }
 
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
