@@ -99,23 +99,33 @@ pub fn write_results(
 /// An id of this executable (a hash of its bytes): results written by another build are
 /// not reused.
 pub fn build_id() -> Result<String, String> {
-    use std::hash::{Hash, Hasher};
     static ID: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
         let exe =
             std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
-        let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut hasher);
-        Ok(format!("{:016x}", hasher.finish()))
+        file_id(&[exe], false)
     })
     .clone()
+}
+
+/// A hex hash of the contents of `files` (and their paths, with `with_paths`).
+fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String, String> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if with_paths {
+            path.hash(&mut hasher);
+        }
+        bytes.hash(&mut hasher);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
 }
 
 /// Refuses an experiment whose memory estimate exceeds the memory available now.
 fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<(), String> {
     let need = experiment.memory_estimate();
-    let Some(available) = available_memory() else {
+    let Some(available) = workbench::resources::available_bytes() else {
         return Ok(());
     };
     if need > available {
@@ -131,25 +141,10 @@ fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<(), String> 
     Ok(())
 }
 
-/// Memory available to a new allocation (Linux `MemAvailable`), if the system says.
-fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// An id of the experiment's data files (paths and contents): results made from other data
 /// are not reused.
 pub fn inputs_id(experiment: &dyn Experiment) -> Result<String, String> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for path in experiment.inputs() {
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        path.hash(&mut hasher);
-        bytes.hash(&mut hasher);
-    }
-    Ok(format!("{:016x}", hasher.finish()))
+    file_id(&experiment.inputs(), true)
 }
 
 /// `workbench validate`.

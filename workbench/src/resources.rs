@@ -3,8 +3,19 @@
 /// The process's peak resident set size in bytes (Linux `VmHWM`), or `None` where the
 /// system does not report it.
 pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    proc_bytes("/proc/self/status", "VmHWM:")
+}
+
+/// Memory available to new allocations in bytes (Linux `MemAvailable`), or `None` where
+/// the system does not report it.
+pub fn available_bytes() -> Option<u64> {
+    proc_bytes("/proc/meminfo", "MemAvailable:")
+}
+
+/// The `key: N kB` line of a `/proc` file, in bytes.
+fn proc_bytes(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
@@ -21,5 +32,6 @@ mod tests {
             "peak {peak} below a touched 64 MiB buffer"
         );
         assert_eq!(buffer.iter().map(|&b| b as usize).sum::<usize>(), 64 << 20);
+        assert!(super::available_bytes().is_some_and(|b| b > 0));
     }
 }

@@ -40,23 +40,20 @@ impl Section for Fig5 {
                 &ratio,
                 &file.vec_len(dataset, ratio.len())?,
             )];
-            // The decrease at 1/r beside the one at r: the slope at θ₀ is the same for both,
-            // so the curve is U-shaped and the low ratios' advantage is against their mirror.
-            let mirror = format!("{dataset}_mirror");
-            if file.exists(&mirror) {
-                series.push(Series::new(
-                    "eq. (6) loss at the mirror ratio 1/r",
-                    &ratio,
-                    &file.vec_len(&mirror, ratio.len())?,
-                ));
-            }
-            let eq20 = format!("{dataset}_eq20");
-            if file.exists(&eq20) {
-                series.push(Series::new(
-                    "eq. (20) as printed",
-                    &ratio,
-                    &file.vec_len(&eq20, ratio.len())?,
-                ));
+            // The decrease at 1/r beside the one at r (the slope at θ₀ is the same for both,
+            // so the curve is U-shaped), and eq. (20) as printed, where the file has them.
+            for (suffix, name) in [
+                ("mirror", "eq. (6) loss at the mirror ratio 1/r"),
+                ("eq20", "eq. (20) as printed"),
+            ] {
+                let extra = format!("{dataset}_{suffix}");
+                if file.exists(&extra) {
+                    series.push(Series::new(
+                        name,
+                        &ratio,
+                        &file.vec_len(&extra, ratio.len())?,
+                    ));
+                }
             }
             panels.push(Panel::Lines(LinePanel {
                 title: title.into(),

@@ -16,12 +16,21 @@ pub fn prepare_dir(dir: &Path) -> Result<(), WorkbenchError> {
         path: dir.to_path_buf(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-    remove_stale_partials(dir);
+    create_clean(dir)?;
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
     let written = std::fs::write(&probe, b"probe");
     let _ = std::fs::remove_file(&probe);
     written.map_err(|e| fail(format!("not writable: {e}")))
+}
+
+/// Creates `dir` and removes the partial files that killed runs left there.
+fn create_clean(dir: &Path) -> Result<(), WorkbenchError> {
+    std::fs::create_dir_all(dir).map_err(|e| WorkbenchError::Write {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    remove_stale_partials(dir);
+    Ok(())
 }
 
 /// The process id in a partial file's name `.<experiment>.h5.partial-<pid>`.
@@ -56,7 +65,7 @@ pub fn write(results: &Results, dir: &Path) -> Result<PathBuf, WorkbenchError> {
         path: path.to_path_buf(),
         reason,
     };
-    prepare_dir(dir)?;
+    create_clean(dir)?;
     let path = dir.join(format!("{}.h5", results.experiment));
     let partial = dir.join(format!(
         ".{}.h5.partial-{}",
