@@ -4,9 +4,9 @@ use crate::cli::{ListWhat, RunOptions};
 use backends::{Availability, BackendName, Precision};
 use std::path::Path;
 use workbench::config::{self, Override};
-use workbench::experiments::{Experiment, RunContext};
+use workbench::experiments::{Accepts, Experiment, Policies, RunContext};
 use workbench::progress::Progress;
-use workbench::{Registry, constraints, policy};
+use workbench::{Registry, constraints};
 
 /// Parses every `--set`.
 pub fn overrides(set: &[String]) -> Result<Vec<Override>, String> {
@@ -191,15 +191,28 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
         }
     }
     if show(ListWhat::Policies) {
-        println!("policies ([policy] name = ...):");
-        for (name, description) in policy::POLICIES {
-            println!("  {name:<24} {description}");
+        println!("policies ([policy] name = \"NAME\", ...parameters):");
+        for (name, entry) in registry.policies() {
+            let kinds = accepting(registry, |a| match a.policies {
+                Policies::Fixed => false,
+                Policies::Only(names) => names.contains(&name),
+                Policies::Registered => true,
+            });
+            if !kinds.is_empty() {
+                println!("  {name:<24} {}", entry.description);
+                println!("  {:<24} parameters: {}", "", entry.parameters);
+                println!("  {:<24} kinds: {}", "", kinds.join(", "));
+            }
         }
     }
     if show(ListWhat::Constraints) {
         println!("constraints ([constraints.NAME]):");
         for (name, description) in constraints::CONSTRAINTS {
-            println!("  {name:<24} {description}");
+            let kinds = accepting(registry, |a| a.constraints.contains(&name));
+            if !kinds.is_empty() {
+                println!("  {name:<24} {description}");
+                println!("  {:<24} kinds: {}", "", kinds.join(", "));
+            }
         }
     }
     if show(ListWhat::Kinds) {
@@ -236,6 +249,15 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
             println!("  {:<10} {status}", backend.name());
         }
     }
+}
+
+/// The kinds whose [`Accepts`] satisfies `test`.
+fn accepting(registry: &Registry, test: impl Fn(Accepts) -> bool) -> Vec<&'static str> {
+    registry
+        .kinds()
+        .filter(|kind| test(kind.accepts()))
+        .map(|kind| kind.name())
+        .collect()
 }
 
 /// `workbench conformance --emit`: the cases on one backend and dtype, as JSON.

@@ -3,6 +3,7 @@
 
 use crate::experiments::{self, ExperimentKind};
 use crate::losses::{self, PairwiseLoss};
+use crate::policy::{self, PolicyEntry, PolicyFamily, PolicySetting};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,10 +22,12 @@ pub struct LossEntry {
     pub build: LossConstructor,
 }
 
-/// What a workbench binary knows: losses and experiment kinds by name.
+/// What a workbench binary knows: losses, bandit policy families and experiment kinds by
+/// name.
 #[derive(Clone, Default)]
 pub struct Registry {
     losses: BTreeMap<String, LossEntry>,
+    policies: BTreeMap<String, PolicyEntry>,
     kinds: BTreeMap<String, Arc<dyn ExperimentKind>>,
 }
 
@@ -38,6 +41,7 @@ impl Registry {
     pub fn builtin() -> Self {
         let mut registry = Self::empty();
         losses::register_builtin(&mut registry);
+        policy::register_builtin(&mut registry);
         for kind in experiments::builtin_kinds() {
             registry.register_kind(kind);
         }
@@ -47,6 +51,38 @@ impl Registry {
     /// Adds (or replaces) the loss `name`.
     pub fn register_loss(&mut self, name: &str, entry: LossEntry) {
         self.losses.insert(name.to_string(), entry);
+    }
+
+    /// Adds (or replaces) the policy family `name` (`[policy] name = "..."`).
+    pub fn register_policy(&mut self, name: &str, entry: PolicyEntry) {
+        self.policies.insert(name.to_string(), entry);
+    }
+
+    /// Every policy family, sorted by name.
+    pub fn policies(&self) -> impl Iterator<Item = (&str, &PolicyEntry)> {
+        self.policies
+            .iter()
+            .map(|(name, entry)| (name.as_str(), entry))
+    }
+
+    /// Builds the policy family a `[policy]` table asks for (`name` plus that family's
+    /// keys); the error names the family and the offending key.
+    pub fn build_policy(
+        &self,
+        table: &toml::Table,
+        setting: PolicySetting<'_>,
+    ) -> Result<Arc<dyn PolicyFamily>, String> {
+        let mut params = table.clone();
+        let name = match params.remove("name") {
+            Some(toml::Value::String(name)) => name,
+            Some(other) => return Err(format!("name = {other}: must be a string")),
+            None => "softmax".to_string(),
+        };
+        let entry = self.policies.get(&name).ok_or_else(|| {
+            let known: Vec<&str> = self.policies.keys().map(String::as_str).collect();
+            format!("unknown policy `{name}`; known: {}", known.join(", "))
+        })?;
+        (entry.build)(&params, setting).map_err(|e| format!("policy `{name}`: {e}"))
     }
 
     /// Adds (or replaces) an experiment kind.

@@ -1,10 +1,11 @@
-//! An example plugin for dpo-workbench: three preference losses from the literature,
-//! registered from outside the core. `register` adds them to a registry; `src/main.rs`
-//! builds a `workbench`-compatible binary with them.
+//! An example plugin for dpo-workbench: three preference losses from the literature and a
+//! log-linear bandit policy, registered from outside the core. `register` adds them to a
+//! registry; `src/main.rs` builds a `workbench`-compatible binary with them.
 #![warn(missing_docs)]
 
 mod cdpo;
 mod hinge;
+pub mod log_linear;
 mod simpo;
 
 pub use cdpo::CDpo;
@@ -13,10 +14,19 @@ pub use simpo::SimPo;
 
 use std::sync::Arc;
 use workbench::Registry;
+use workbench::policy::PolicyEntry;
 use workbench::registry::LossEntry;
 
-/// Adds `simpo`, `hinge` and `cdpo` to `registry`.
+/// Adds the losses `simpo`, `hinge` and `cdpo` and the policy `log_linear` to `registry`.
 pub fn register(registry: &mut Registry) {
+    registry.register_policy(
+        "log_linear",
+        PolicyEntry {
+            description: "π ∝ exp(φ(y)·θ) with fixed features φ, θ ∈ R^P (P < K limits capacity)",
+            parameters: "features = [φ(y_1), …, φ(y_K)] (each of length P), init = θ₀ (default zeros)",
+            build: log_linear::build,
+        },
+    );
     registry.register_loss(
         "simpo",
         LossEntry {

@@ -103,8 +103,9 @@ impl Constraint for EarlyStop {
     }
 }
 
-/// Every constraint kind, with a one-line description, for `workbench list`.
-pub const CONSTRAINTS: [(&str, &str); 6] = [
+/// Every constraint kind, with a one-line description, for `workbench list` (which shows
+/// those that some experiment kind accepts).
+pub const CONSTRAINTS: [(&str, &str); 7] = [
     (
         "weight_decay",
         "α‖θ‖² added to the loss (App. B.1); alpha = number, or a grid to sweep",
@@ -128,5 +129,9 @@ pub const CONSTRAINTS: [(&str, &str); 6] = [
     (
         "ratio",
         "eq. (40) on softmax logits: π(numerator)/π(denominator) ≥ min_ratio",
+    ),
+    (
+        "simplex",
+        "projection of θ onto the probability simplex {θ ≥ 0, Σθ = 1} after each step ([constraints.simplex], no keys)",
     ),
 ];

@@ -25,6 +25,10 @@ impl ExperimentKind for EarlyStopping {
         "Figure 3: method vs RLHF counterpart distance after every epoch (same budget and converged)"
     }
 
+    fn accepts(&self) -> super::Accepts {
+        super::constraint_gap::ACCEPTS
+    }
+
     fn prepare(
         &self,
         figment: &Figment,

@@ -86,6 +86,12 @@ pub trait ExperimentKind: Send + Sync {
     /// One line for `workbench list`.
     fn description(&self) -> &'static str;
 
+    /// The `[constraints.NAME]` tables and `[policy]` families its files accept, for
+    /// `workbench list` (a test checks the constraints against what the schema parses).
+    fn accepts(&self) -> Accepts {
+        Accepts::NOTHING
+    }
+
     /// Extracts and validates this kind's configuration from `figment` (from `file`).
     fn prepare(
         &self,
@@ -93,6 +99,34 @@ pub trait ExperimentKind: Send + Sync {
         registry: &Registry,
         file: &str,
     ) -> Result<Box<dyn Experiment>, ConfigError>;
+}
+
+/// What a kind's files may choose: constraints and policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepts {
+    /// The `[constraints.NAME]` tables its schema parses.
+    pub constraints: &'static [&'static str],
+    /// The `[policy] name = ...` values it accepts.
+    pub policies: Policies,
+}
+
+impl Accepts {
+    /// No constraints, no policy choice.
+    pub const NOTHING: Self = Self {
+        constraints: &[],
+        policies: Policies::Fixed,
+    };
+}
+
+/// Which `[policy]` families a kind accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policies {
+    /// The policy is part of the experiment's definition; there is no choice.
+    Fixed,
+    /// Only these families.
+    Only(&'static [&'static str]),
+    /// Every family in the registry (built-in or from a plugin).
+    Registered,
 }
 
 /// The experiment kinds built into the core.
@@ -304,6 +338,9 @@ pub trait ExperimentFile: Header + DeserializeOwned + Serialize {
     /// The checked spec.
     type Spec: Runner + 'static;
 
+    /// The constraints and policies the file accepts (see [`ExperimentKind::accepts`]).
+    const ACCEPTS: Accepts = Accepts::NOTHING;
+
     /// Validates everything but the name (checked for every kind alike) into the spec;
     /// errors name the key and value.
     fn validate(&self) -> Result<Self::Spec, ConfigError>;
@@ -350,6 +387,10 @@ impl<F: ExperimentFile> ExperimentKind for FileKind<F> {
 
     fn description(&self) -> &'static str {
         self.description
+    }
+
+    fn accepts(&self) -> Accepts {
+        F::ACCEPTS
     }
 
     fn prepare(

@@ -136,6 +136,11 @@ pub struct Spec {
 impl ExperimentFile for ModeSeekingFile {
     type Spec = Spec;
 
+    const ACCEPTS: super::Accepts = super::Accepts {
+        constraints: &["interval"],
+        policies: super::Policies::Only(&["convex_mixture"]),
+    };
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         let problem = check::bandit(&self.bandit)?;
         let k = problem.actions();

@@ -90,6 +90,11 @@ fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
 impl ExperimentFile for OneStepFile {
     type Spec = Spec;
 
+    const ACCEPTS: super::Accepts = super::Accepts {
+        constraints: &["interval"],
+        policies: super::Policies::Fixed,
+    };
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         check(
             (2..=MAX_POINTS).contains(&self.points),

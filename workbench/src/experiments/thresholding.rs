@@ -108,6 +108,11 @@ pub struct Spec {
 impl ExperimentFile for ThresholdingFile {
     type Spec = Spec;
 
+    const ACCEPTS: super::Accepts = super::Accepts {
+        constraints: &["weight_decay", "interval"],
+        policies: super::Policies::Fixed,
+    };
+
     fn validate(&self) -> Result<Spec, ConfigError> {
         check_ratios("ratios", &self.ratios)?;
         check(

@@ -24,6 +24,10 @@ impl ExperimentKind for WeightDecaySweep {
         "Figure 2: method vs RLHF counterpart distance over a weight-decay grid (constraints.weight_decay.alpha = [..])"
     }
 
+    fn accepts(&self) -> super::Accepts {
+        super::constraint_gap::ACCEPTS
+    }
+
     fn prepare(
         &self,
         figment: &Figment,

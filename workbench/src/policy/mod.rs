@@ -1,11 +1,15 @@
 //! Bandit policies: burn modules whose parameters carry a leading `variants` axis, so a
 //! sweep (over α, seeds, ratios) is one batch trained in one loop.
 
+mod family;
 mod mixture;
 mod softmax;
 
-pub use mixture::{ConvexMixture, PROBABILITY_FLOOR};
-pub use softmax::{PolicyInit, SoftmaxPolicy};
+pub use family::{FamilyPolicy, PolicyConstructor, PolicyEntry, PolicyFamily, PolicySetting};
+pub use mixture::{ConvexMixture, MixtureFamily, PROBABILITY_FLOOR};
+pub use softmax::{InitValue, PolicyInit, SoftmaxFamily, SoftmaxPolicy};
+
+use crate::registry::Registry;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -23,15 +27,30 @@ pub trait BanditPolicy: Module + Clone {
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self;
 }
 
-/// Every bandit policy, with a one-line description, for `workbench list`.
-pub const POLICIES: [(&str, &str); 3] = [
-    (
+/// Adds the built-in families (`softmax`, `convex_mixture`, `two_point`) to `registry`.
+pub fn register_builtin(registry: &mut Registry) {
+    registry.register_policy(
         "softmax",
-        "π = softmax(θ), θ ∈ R^K per variant; init = \"log_pi_ref\" (default) | \"zeros\" | [θ..]",
-    ),
-    (
+        PolicyEntry {
+            description: "π = softmax(θ), θ ∈ R^K per variant",
+            parameters: "init = \"log_pi_ref\" (default) | \"zeros\" | [θ_1, …, θ_K]",
+            build: softmax::build_softmax,
+        },
+    );
+    registry.register_policy(
         "convex_mixture",
-        "π = θ·p₁ + (1 − θ)·p₀, θ ∈ [0, 1]; components = [p₀, p₁], init = θ₀ (Section 3.3)",
-    ),
-    ("two_point", "π = [θ, 1 − θ], θ ∈ [0, 1] (Section 5.2)"),
-];
+        PolicyEntry {
+            description: "π = θ·p₁ + (1 − θ)·p₀, θ ∈ [0, 1] kept there by projection (Section 3.3)",
+            parameters: "components = [p₀, p₁] (distributions over the K actions), init = θ₀ (default 0.5)",
+            build: mixture::build_convex_mixture,
+        },
+    );
+    registry.register_policy(
+        "two_point",
+        PolicyEntry {
+            description: "π = [θ, 1 − θ], θ ∈ [0, 1], for K = 2 actions (Section 5.2)",
+            parameters: "init = θ₀ | \"pi_ref\" (default: θ₀ = π_ref(a))",
+            build: mixture::build_two_point,
+        },
+    );
+}

@@ -1,8 +1,10 @@
 //! π_θ = softmax(θ), θ ∈ R^K (Section 3.3, App. B.1).
 
-use super::BanditPolicy;
+use super::{BanditPolicy, PolicyFamily, PolicySetting};
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData, activation::log_softmax};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Where θ starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,4 +63,76 @@ impl BanditPolicy for SoftmaxPolicy {
                 .map(|theta| f(theta.inner()).autodiff().require_grad()),
         }
     }
+}
+
+/// `[policy] name = "softmax"`: θ ∈ R^K, π_θ = softmax(θ).
+#[derive(Debug, Clone)]
+pub struct SoftmaxFamily {
+    /// θ₀.
+    pub init: Vec<f64>,
+}
+
+impl PolicyFamily for SoftmaxFamily {
+    fn initial(&self) -> Vec<f64> {
+        self.init.clone()
+    }
+
+    fn log_probs(&self, theta: Tensor<2>) -> Tensor<2> {
+        log_softmax(theta, 1)
+    }
+}
+
+/// A named initialisation or explicit logits (`init = "log_pi_ref"`, `"zeros"`, `[θ..]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InitValue {
+    /// `log_pi_ref` or `zeros`.
+    Name(String),
+    /// θ itself.
+    Logits(Vec<f64>),
+}
+
+impl Default for InitValue {
+    fn default() -> Self {
+        Self::Name("log_pi_ref".into())
+    }
+}
+
+impl InitValue {
+    /// The checked initialisation for K actions; the error names `init`.
+    pub fn check(&self, k: usize) -> Result<PolicyInit, String> {
+        match self {
+            Self::Name(n) if n == "log_pi_ref" => Ok(PolicyInit::LogPiRef),
+            Self::Name(n) if n == "zeros" => Ok(PolicyInit::Zeros),
+            Self::Name(n) => Err(format!(
+                "init = {n:?}: expected \"log_pi_ref\", \"zeros\" or a list of {k} logits"
+            )),
+            Self::Logits(theta) if theta.len() == k && theta.iter().all(|t| t.is_finite()) => {
+                Ok(PolicyInit::Explicit(theta.clone()))
+            }
+            Self::Logits(theta) => Err(format!(
+                "init = {theta:?}: explicit logits must be {k} finite numbers"
+            )),
+        }
+    }
+}
+
+/// The keys of `[policy] name = "softmax"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SoftmaxKeys {
+    #[serde(default)]
+    init: InitValue,
+}
+
+/// Builds the softmax family from its `[policy]` keys.
+pub fn build_softmax(
+    table: &toml::Table,
+    setting: PolicySetting<'_>,
+) -> Result<Arc<dyn PolicyFamily>, String> {
+    let keys: SoftmaxKeys = crate::losses::parse_params(table)?;
+    let init = keys.init.check(setting.pi_ref.len())?;
+    Ok(Arc::new(SoftmaxFamily {
+        init: init.logits(setting.pi_ref),
+    }))
 }

@@ -7,7 +7,7 @@ use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use crate::constraints::Projection;
 use crate::distance::Distance;
 use crate::error::ConfigError;
-use crate::policy::PolicyInit;
+use crate::policy::{PolicyFamily, PolicySetting};
 use crate::registry::Registry;
 use serde::{Deserialize, Serialize};
 
@@ -31,9 +31,10 @@ pub struct ConstraintGapFile {
     /// π*, π_ref, β.
     #[serde(default)]
     pub bandit: BanditSection,
-    /// The policy.
-    #[serde(default)]
-    pub policy: PolicySection,
+    /// The policy family and its keys: `name = "softmax" | "convex_mixture" | "two_point"`
+    /// or any registered family.
+    #[serde(default = "default_policy")]
+    pub policy: toml::Table,
     /// Preference data.
     #[serde(default)]
     pub data: DataSection,
@@ -46,35 +47,6 @@ pub struct ConstraintGapFile {
     /// Constraints applied to every model alike.
     #[serde(default)]
     pub constraints: ConstraintsSection,
-}
-
-/// `[policy]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PolicySection {
-    /// `softmax`.
-    pub name: String,
-    /// `"log_pi_ref"`, `"zeros"` or a list of K logits.
-    pub init: InitValue,
-}
-
-impl Default for PolicySection {
-    fn default() -> Self {
-        Self {
-            name: "softmax".into(),
-            init: InitValue::Name("log_pi_ref".into()),
-        }
-    }
-}
-
-/// A named initialisation or explicit logits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum InitValue {
-    /// `log_pi_ref` or `zeros`.
-    Name(String),
-    /// θ itself.
-    Logits(Vec<f64>),
 }
 
 /// `[data]`.
@@ -127,7 +99,15 @@ pub struct ConstraintsSection {
     /// Eq. (40): π(numerator)/π(denominator) ≥ min_ratio after each step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<RatioSection>,
+    /// θ onto the probability simplex {θ ≥ 0, Σθ = 1} after each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simplex: Option<SimplexSection>,
 }
+
+/// `[constraints.simplex]`: no keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimplexSection {}
 
 /// `[constraints.interval]` on logits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,8 +140,8 @@ pub struct RatioSection {
 }
 
 impl ConstraintsSection {
-    /// The projection sets, validated against K actions.
-    fn projections(&self, k: usize) -> Result<Vec<Projection>, ConfigError> {
+    /// The projection sets, validated against K actions and P parameters per policy.
+    fn projections(&self, k: usize, p: usize) -> Result<Vec<Projection>, ConfigError> {
         let mut projections = Vec::new();
         if let Some(i) = &self.interval {
             check(
@@ -183,6 +163,14 @@ impl ConstraintsSection {
         }
         if let Some(r) = &self.ratio {
             check(
+                p == k,
+                "constraints.ratio",
+                [r.numerator, r.denominator],
+                &format!(
+                    "acts on one logit per action (the softmax policy); this policy has {p} parameters for {k} actions"
+                ),
+            )?;
+            check(
                 r.numerator < k && r.denominator < k && r.numerator != r.denominator,
                 "constraints.ratio",
                 [r.numerator, r.denominator],
@@ -199,6 +187,15 @@ impl ConstraintsSection {
                 denominator: r.denominator,
                 min_ratio: r.min_ratio,
             });
+        }
+        if self.simplex.is_some() {
+            check(
+                p >= 2,
+                "constraints.simplex",
+                p,
+                "the policy has one parameter, and the simplex of one coordinate is the single point θ = 1",
+            )?;
+            projections.push(Projection::Simplex);
         }
         Ok(projections)
     }
@@ -234,6 +231,12 @@ fn default_distance() -> String {
     "l2".into()
 }
 
+fn default_policy() -> toml::Table {
+    "name = \"softmax\"\ninit = \"log_pi_ref\""
+        .parse()
+        .expect("literal TOML")
+}
+
 fn default_methods() -> Vec<toml::Table> {
     let method = |text: &str| text.parse::<toml::Table>().expect("literal TOML");
     vec![
@@ -265,32 +268,15 @@ impl ConstraintGapFile {
         let problem = crate::config::validate::bandit(&self.bandit)?;
         let k = problem.actions();
 
-        check(
-            self.policy.name == "softmax",
-            "policy.name",
-            &self.policy.name,
-            "unknown policy for this kind; known: softmax",
-        )?;
-        let init = match &self.policy.init {
-            InitValue::Name(n) if n == "log_pi_ref" => PolicyInit::LogPiRef,
-            InitValue::Name(n) if n == "zeros" => PolicyInit::Zeros,
-            InitValue::Name(n) => {
-                return Err(ConfigError::new(
-                    "policy.init",
-                    show(n),
-                    "expected \"log_pi_ref\", \"zeros\" or a list of K logits",
-                ));
-            }
-            InitValue::Logits(theta) => {
-                check(
-                    theta.len() == k && theta.iter().all(|t| t.is_finite()),
-                    "policy.init",
-                    theta,
-                    &format!("explicit logits must be {k} finite numbers"),
-                )?;
-                PolicyInit::Explicit(theta.clone())
-            }
-        };
+        let policy: std::sync::Arc<dyn PolicyFamily> = registry
+            .build_policy(
+                &self.policy,
+                PolicySetting {
+                    pi_ref: &problem.pi_ref,
+                },
+            )
+            .map_err(|e| ConfigError::new("policy", show(&self.policy), e))?;
+        let parameters = policy.initial().len();
 
         let d = &self.data;
         let scheme = crate::config::validate::pair_scheme(&d.pairs)?;
@@ -366,7 +352,7 @@ impl ConstraintGapFile {
 
         Ok(ConstraintGapSpec {
             problem,
-            init,
+            policy,
             scheme,
             mode,
             optimizer,
@@ -375,7 +361,7 @@ impl ConstraintGapFile {
             weight_decay,
             decoupled_weight_decay,
             early_stop: c.early_stop.as_ref().map(|e| e.epochs),
-            projections: c.projections(k)?,
+            projections: c.projections(k, parameters)?,
             distance,
         })
     }

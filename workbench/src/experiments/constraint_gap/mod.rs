@@ -5,6 +5,20 @@ mod config;
 
 pub use config::ConstraintGapFile;
 
+/// The constraints and policies (every registered family) of the Section 3.3 kinds.
+pub const ACCEPTS: super::Accepts = super::Accepts {
+    constraints: &[
+        "weight_decay",
+        "decoupled_weight_decay",
+        "early_stop",
+        "interval",
+        "l2_ball",
+        "ratio",
+        "simplex",
+    ],
+    policies: super::Policies::Registered,
+};
+
 use super::{Identity, RunContext, Runner, Schedule, extract};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
@@ -14,7 +28,7 @@ use crate::distance::Distance;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::PairwiseLoss;
 use crate::optim::OptimizerSpec;
-use crate::policy::{PolicyInit, SoftmaxPolicy};
+use crate::policy::{FamilyPolicy, PolicyFamily};
 use crate::registry::Registry;
 use crate::results::Results;
 use crate::train::{Record, Trajectory};
@@ -26,8 +40,8 @@ use std::sync::Arc;
 pub struct ConstraintGapSpec {
     /// π*, π_ref, β.
     pub problem: BanditProblem,
-    /// Where θ starts.
-    pub init: PolicyInit,
+    /// The policy family (θ₀ included).
+    pub policy: Arc<dyn PolicyFamily>,
     /// Pair scheme.
     pub scheme: PairScheme,
     /// Expected or sampled.
@@ -89,7 +103,8 @@ impl ConstraintGapSpec {
         if let Some(epochs) = self.early_stop {
             constraints.push(Box::new(EarlyStop { epochs }));
         }
-        for projection in &self.projections {
+        let domain = self.policy.domain();
+        for projection in self.projections.iter().chain(&domain) {
             constraints.push(Box::new(projection.clone()));
         }
         constraints
@@ -106,7 +121,6 @@ impl ConstraintGapSpec {
         context: &RunContext,
     ) -> Result<(Trajectory, Trajectory), WorkbenchError> {
         let device = &context.device;
-        let theta = self.init.logits(&self.problem.pi_ref);
         let constraints = self.constraints(variants, context);
         let data = PreferenceData::new(&self.problem, self.scheme, self.mode);
         let objective = PreferenceObjective::new(method.clone(), &self.problem, data, device);
@@ -117,7 +131,7 @@ impl ConstraintGapSpec {
             epochs: self.epochs,
             record,
         };
-        let policy = || SoftmaxPolicy::new(&theta, variants, device);
+        let policy = || FamilyPolicy::new(self.policy.clone(), variants, device);
         let method_run = identity.train(
             &label,
             policy(),
