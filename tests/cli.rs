@@ -130,7 +130,6 @@ fn table1_matches_the_independent_oracle() {
         "table1_thresholding",
         &[
             "ratios=[0.02, 0.3, 2.0]",
-            "paper_theta=[1.0, 0.6, 0.45]",
             "constraints.weight_decay.alpha=0.5",
             "beta=0.7",
             "optimizer.lr=0.02",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{repo, workbench};
+use common::{repo, small_results, workbench};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,30 +14,6 @@ fn assert_ok(output: &Output, what: &str) {
         "{what} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// Small versions of every experiment, written into `dir`.
-fn small_results(dir: &Path) {
-    let out = dir.display().to_string();
-    for (experiment, set) in [
-        ("fig2_weight_decay", vec!["optimizer.epochs=100"]),
-        ("fig3_early_stopping", vec!["optimizer.epochs=100"]),
-        (
-            "mode_seeking",
-            vec!["optimizer.epochs=100", "sampled.seeds=[0, 1, 2]"],
-        ),
-        ("table1_thresholding", vec!["optimizer.epochs=100"]),
-        ("fig5_one_step", vec![]),
-        ("fig4_penalty_curves", vec!["points=100"]),
-        ("prop32_ratio_constraint", vec!["optimizer.epochs=500"]),
-    ] {
-        let file = repo(&format!("experiments/{experiment}.toml"));
-        let mut args = vec!["run", file.as_str(), "--out", out.as_str(), "--quiet"];
-        for s in &set {
-            args.extend(["--set", s]);
-        }
-        assert_ok(&workbench(&args), experiment);
-    }
 }
 
 /// Decodes a PNG and returns the variance of its pixel bytes (0 for a blank image).

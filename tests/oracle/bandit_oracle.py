@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Independent float64 numpy oracle for the bandit experiments (Figures 2 and 3).
 
-It implements docs/EXPERIMENTS.md section 1 ("Bandit conventions") from the spec text
+It implements docs/experiments.md section 1 ("Bandit conventions") from the spec text
 alone, without looking at the Rust workbench, and checks the HDF5 results files the
 workbench writes against the contract of section 3.
 
 Paper: "Common Learning Constraints Alter Interpretations of Direct Preference
-Optimization" (shared/seed/000_b81e04cdf7a60693.txt). Equation numbers below are the
+Optimization" (Kong, Hu, He and Wipf). Equation numbers below are the
 paper's.
 
 Usage

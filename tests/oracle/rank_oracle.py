@@ -2,7 +2,7 @@
 """Independent scipy oracle for average rank sorting and the one-sided Mann-Whitney U test
 (Section 5.3, App. B.3, Table 2).
 
-Written from the paper (shared/seed/000_b81e04cdf7a60693.txt) and scipy's documentation;
+Written from the paper (Kong, Hu, He and Wipf) and scipy's documentation;
 it recomputes with scipy.stats.rankdata / mannwhitneyu rather than re-deriving the Rust
 code.  numpy / scipy, Python 3.
 

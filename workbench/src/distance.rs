@@ -1,4 +1,4 @@
-//! Distances between a method's policy and its RLHF counterpart's (EXPERIMENTS.md §1).
+//! Distances between a method's policy and its RLHF counterpart's (docs/experiments.md §1).
 
 /// The distances recorded for every comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

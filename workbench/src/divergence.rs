@@ -8,7 +8,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softplus;
 use serde::{Deserialize, Serialize};
 
-/// The divergences of EXPERIMENTS.md §1.
+/// The divergences of docs/experiments.md §1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Divergence {
     /// f(u) = u log u: KL(π ‖ π_ref). f′(u) = log u + 1, so f-DPO equals DPO.

@@ -3,7 +3,7 @@
 
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 
-/// Adam's hyper-parameters (EXPERIMENTS.md defaults: lr 0.01, betas (0.9, 0.999), eps 1e-8).
+/// Adam's hyper-parameters (docs/experiments.md defaults: lr 0.01, betas (0.9, 0.999), eps 1e-8).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamSpec {
     /// Learning rate.

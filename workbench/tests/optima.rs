@@ -1,4 +1,4 @@
-//! Unconstrained optima against closed forms (EXPERIMENTS.md §1): without constraints each
+//! Unconstrained optima against closed forms (docs/experiments.md §1): without constraints each
 //! method and its RLHF counterpart share the minimiser, except IPO under uniform pairs.
 
 mod common;
@@ -67,7 +67,7 @@ fn ipo_meets_its_counterpart_under_reference_pairs_but_not_uniform_pairs() {
         3000,
     );
     assert!(l2(&reference, &rlhf) < TOL, "{reference:?} vs {rlhf:?}");
-    // The known exception (EXPERIMENTS.md §1): about 2.4e-3 apart in L2 (2.359e-3 exactly).
+    // The known exception (docs/experiments.md §1): about 2.4e-3 apart in L2 (2.359e-3 exactly).
     let uniform = train_method(
         loss("ipo", ""),
         &p,

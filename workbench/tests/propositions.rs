@@ -76,7 +76,7 @@ fn prop_3_1_dpo_is_forward_kl_and_rlhf_is_reverse_kl() {
 
 /// Prop. 3.1, the constrained half: with the convex-mixture constraint of Section 3.3 the
 /// two minimisers differ — DPO covers both modes (θ = 0.400), RLHF seeks one (θ = 1).
-/// Tolerances: 2e-3 on θ_DPO, 1e-3 on θ_RLHF (EXPERIMENTS.md).
+/// Tolerances: 2e-3 on θ_DPO, 1e-3 on θ_RLHF (docs/experiments.md).
 #[test]
 fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
     let registry = workbench::Registry::builtin();

@@ -1,5 +1,5 @@
 //! Preference data as weighted labelled pairs: the exact expectation (`expected`) or a
-//! seeded sample (`sampled`), over `uniform` or `reference` pairs (EXPERIMENTS.md §1).
+//! seeded sample (`sampled`), over `uniform` or `reference` pairs (docs/experiments.md §1).
 
 use super::BanditProblem;
 use rand::distr::{Distribution, weighted::WeightedIndex};

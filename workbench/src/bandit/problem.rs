@@ -2,7 +2,7 @@
 
 use crate::losses::Reward;
 
-/// A K-armed preference bandit (EXPERIMENTS.md §1). Validated: both policies are
+/// A K-armed preference bandit (docs/experiments.md §1). Validated: both policies are
 /// probability vectors of the same length, π_ref > 0, β > 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BanditProblem {

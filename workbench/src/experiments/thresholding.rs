@@ -36,9 +36,6 @@ pub struct ThresholdingFile {
     /// Reference ratios r = π_ref(b)/π_ref(a).
     #[serde(default = "default_ratios")]
     pub ratios: Vec<f64>,
-    /// The paper's Table 1, one value per ratio (reference values, not results).
-    #[serde(default = "default_paper_theta")]
-    pub paper_theta: Vec<f64>,
     /// λ (1/2 in eq. 20).
     #[serde(default = "default_beta")]
     pub beta: f64,
@@ -81,10 +78,6 @@ fn default_ratios() -> Vec<f64> {
     vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0]
 }
 
-fn default_paper_theta() -> Vec<f64> {
-    vec![1.00, 1.00, 0.77, 0.56, 0.50, 0.39, 0.34]
-}
-
 fn default_beta() -> f64 {
     0.5
 }
@@ -97,7 +90,6 @@ fn default_optimizer() -> OptimizerSection {
 #[derive(Debug, Clone)]
 pub struct Spec {
     ratios: Vec<f64>,
-    paper_theta: Vec<f64>,
     beta: f64,
     alpha: f64,
     optimizer: OptimizerSpec,
@@ -115,15 +107,6 @@ impl ExperimentFile for ThresholdingFile {
 
     fn validate(&self) -> Result<Spec, ConfigError> {
         check_ratios("ratios", &self.ratios)?;
-        check(
-            self.paper_theta.len() == self.ratios.len(),
-            "paper_theta",
-            &self.paper_theta,
-            &format!(
-                "needs one reference value per ratio ({}); set both together",
-                self.ratios.len()
-            ),
-        )?;
         check_beta(self.beta)?;
         let alpha = self.constraints.weight_decay.alpha;
         check(
@@ -139,7 +122,6 @@ impl ExperimentFile for ThresholdingFile {
         let (optimizer, epochs) = optimizer(&self.optimizer)?;
         Ok(Spec {
             ratios: self.ratios.clone(),
-            paper_theta: self.paper_theta.clone(),
             beta: self.beta,
             alpha,
             optimizer,
@@ -224,7 +206,6 @@ impl Runner for Spec {
         let mut results = identity.results(context);
         results.vector("ratio", self.ratios.clone());
         results.vector("theta", run.parameters.last().cloned().unwrap_or_default());
-        results.vector("paper_theta", self.paper_theta.clone());
         results.push("trajectory", &[r, steps], trajectory);
 
         let mut rows = Vec::new();
@@ -250,7 +231,6 @@ impl Runner for Spec {
         results.notes.extend([
             ("stationary_points".into(), "rows (ratio, theta, +1 local minimum / -1 local maximum) of loss (20) + alpha theta^2 on (0, 1)".into()),
             ("critical_ratio_meaning".into(), "below this ratio loss + alpha theta^2 has no interior stationary point, so projected descent ends at theta = 1".into()),
-            ("paper_theta".into(), "reference values from the paper's Table 1, not computed here".into()),
         ]);
         Ok(results)
     }

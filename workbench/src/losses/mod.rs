@@ -93,7 +93,7 @@ impl PairLogProbs {
     }
 }
 
-/// Which reward the RLHF counterpart of a loss maximises (EXPERIMENTS.md §1).
+/// Which reward the RLHF counterpart of a loss maximises (docs/experiments.md §1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reward {
     /// r*(y) = log π*(y), the Bradley–Terry reward behind DPO and f-DPO.

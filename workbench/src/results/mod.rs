@@ -1,5 +1,5 @@
 //! Results as plain Rust values (`f64` arrays with shapes) and their HDF5 form
-//! (EXPERIMENTS.md §3). The writer never sees a tensor.
+//! (docs/results.md). The writer never sees a tensor.
 
 mod hdf5_writer;
 

@@ -16,7 +16,7 @@ pub fn device() -> Device {
     backends::device(backends::BackendName::Ndarray, backends::Precision::F64).expect("ndarray f64")
 }
 
-/// EXPERIMENTS.md §1 defaults with the given β.
+/// docs/experiments.md §1 defaults with the given β.
 pub fn problem(beta: f64) -> BanditProblem {
     BanditProblem {
         pi_star: vec![0.6, 0.3, 0.1],
@@ -33,7 +33,7 @@ pub fn loss(name: &str, params: &str) -> Arc<dyn PairwiseLoss> {
     (registry.loss(name).expect("registered").build)(&table).expect("valid params")
 }
 
-/// Adam with the EXPERIMENTS.md defaults.
+/// Adam with the docs/experiments.md defaults.
 pub const ADAM: AdamSpec = AdamSpec {
     lr: 0.01,
     betas: [0.9, 0.999],

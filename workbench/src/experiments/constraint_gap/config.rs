@@ -1,5 +1,5 @@
 //! The TOML schema shared by the Section 3.3 constraint experiments (Figures 2 and 3), and
-//! its validation into [`ConstraintGapSpec`]. Defaults are EXPERIMENTS.md §1's.
+//! its validation into [`ConstraintGapSpec`]. Defaults are docs/experiments.md §1's.
 
 use super::ConstraintGapSpec;
 use crate::bandit::DataMode;

@@ -131,8 +131,10 @@ impl Default for ModelSection {
 #[serde(deny_unknown_fields)]
 pub struct PhaseSection {
     /// Passes over the data (paper: 2).
+    #[serde(default = "default_sft_epochs")]
     pub epochs: usize,
     /// Adam's learning rate.
+    #[serde(default = "default_sft_lr")]
     pub lr: f64,
     /// Sequences per step (paper: 64).
     #[serde(default = "default_batch")]
@@ -148,8 +150,8 @@ pub struct PhaseSection {
 impl PhaseSection {
     fn sft() -> Self {
         Self {
-            epochs: 2,
-            lr: 3e-3,
+            epochs: default_sft_epochs(),
+            lr: default_sft_lr(),
             batch_size: default_batch(),
             betas: default_betas(),
             eps: default_eps(),
@@ -162,8 +164,10 @@ impl PhaseSection {
 #[serde(deny_unknown_fields)]
 pub struct DpoSection {
     /// Passes over the pairs (paper: 3).
+    #[serde(default = "default_dpo_epochs")]
     pub epochs: usize,
     /// Adam's learning rate (paper: 1e-6 for a 2.8B model).
+    #[serde(default = "default_dpo_lr")]
     pub lr: f64,
     /// Pairs per step (paper: 64).
     #[serde(default = "default_batch")]
@@ -186,8 +190,8 @@ pub struct DpoSection {
 impl DpoSection {
     fn paper() -> Self {
         Self {
-            epochs: 3,
-            lr: 1e-3,
+            epochs: default_dpo_epochs(),
+            lr: default_dpo_lr(),
             batch_size: default_batch(),
             betas: default_betas(),
             eps: default_eps(),
@@ -195,6 +199,22 @@ impl DpoSection {
             method: default_method(),
         }
     }
+}
+
+fn default_sft_epochs() -> usize {
+    2
+}
+
+fn default_sft_lr() -> f64 {
+    3e-3
+}
+
+fn default_dpo_epochs() -> usize {
+    3
+}
+
+fn default_dpo_lr() -> f64 {
+    1e-3
 }
 
 /// `[analysis]`.
