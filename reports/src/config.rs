@@ -19,18 +19,22 @@ impl Config {
                     file.name()
                 )),
             },
-            Some(text) => match text.parse::<toml::Table>() {
-                Ok(table) => Self {
-                    table: Some(table),
-                    problem: None,
-                },
-                Err(e) => Self {
-                    table: None,
-                    problem: Some(format!(
-                        "{}: root attribute `config_toml` is not valid TOML: {e}",
-                        file.name()
-                    )),
-                },
+            Some(text) => Self::parse(&text, file.name()),
+        }
+    }
+
+    /// Parses `text`, the configuration of `origin` (named in the problem if it is not TOML).
+    pub fn parse(text: &str, origin: &str) -> Self {
+        match text.parse::<toml::Table>() {
+            Ok(table) => Self {
+                table: Some(table),
+                problem: None,
+            },
+            Err(e) => Self {
+                table: None,
+                problem: Some(format!(
+                    "{origin}: root attribute `config_toml` is not valid TOML: {e}"
+                )),
             },
         }
     }
@@ -97,7 +101,7 @@ impl Config {
 }
 
 /// A TOML value as compact text (strings unquoted, numbers shortened).
-fn show(v: &toml::Value) -> String {
+pub fn show(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Float(f) => crate::fmt_num(*f),
@@ -116,16 +120,24 @@ fn show(v: &toml::Value) -> String {
     }
 }
 
-/// The caption sentence for a figure made from `file`: experiment, backend and key values.
-pub fn caption(file: &Results, cfg: &Config, paths: &[&str]) -> String {
+/// Where a figure comes from: file, experiment, backend, dtype and creation time.
+pub fn provenance(file: &Results) -> String {
     let attr = |n: &str| file.attr(n).unwrap_or_else(|| "?".into());
     format!(
-        "Made from `{}` (experiment {}, backend {}, dtype {}, created {}). Configuration: {}.",
+        "Made from `{}` (experiment {}, backend {}, dtype {}, created {}).",
         file.name(),
         attr("experiment"),
         attr("backend"),
         attr("dtype"),
         attr("created_utc"),
+    )
+}
+
+/// The caption sentence for a figure made from `file`: experiment, backend and key values.
+pub fn caption(file: &Results, cfg: &Config, paths: &[&str]) -> String {
+    format!(
+        "{} Configuration: {}.",
+        provenance(file),
         cfg.summary(paths)
     )
 }

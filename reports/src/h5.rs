@@ -1,11 +1,12 @@
-//! Reading results files: 0-, 1- and 2-D `f64` datasets and string root attributes.
+//! Reading results files: 0-, 1- and 2-D `f64` datasets, string root attributes, and the
+//! list of every dataset with its shape and element type.
 //!
 //! Every error message names the results file and the dataset (or attribute), so a
 //! problem in the report can be traced back to the exact place in the data.
 
 use std::path::{Path, PathBuf};
 
-use hdf5::types::VarLenUnicode;
+use hdf5::types::{VarLenAscii, VarLenUnicode};
 
 /// An open HDF5 results file.
 pub struct Results {
@@ -24,6 +25,24 @@ pub struct Matrix {
     /// The values, row after row.
     pub data: Vec<f64>,
 }
+
+/// One dataset of a results file, as listed by [`Results::datasets`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetInfo {
+    /// Path from the root, without a leading `/` (`dpo/distance`).
+    pub path: String,
+    /// Shape (empty for a scalar).
+    pub shape: Vec<usize>,
+    /// Element type as HDF5 describes it (`float64`, `int32`, `unicode (var len)`, ...).
+    pub dtype: String,
+    /// Whether the elements are numbers (integers or floats), readable as `f64`.
+    pub numeric: bool,
+}
+
+/// Groups deeper than this are not listed (a guard against link cycles).
+const MAX_DEPTH: usize = 32;
+/// At most this many datasets are listed.
+const MAX_DATASETS: usize = 10_000;
 
 impl Matrix {
     /// Row `i` as a slice (empty if out of range).
@@ -93,18 +112,18 @@ impl Results {
                 self.name
             ));
         }
-        let data = ds
-            .read_raw::<f64>()
-            .map_err(|e| format!("{}: cannot read dataset `{dataset}`: {e}", self.name))?;
-        Ok((shape, data))
+        Ok((shape, self.read(&ds, dataset)?))
+    }
+
+    /// Reads all of `ds` (the dataset at `dataset`) as `f64`.
+    fn read(&self, ds: &hdf5::Dataset, dataset: &str) -> Result<Vec<f64>, String> {
+        ds.read_raw::<f64>()
+            .map_err(|e| format!("{}: cannot read dataset `{dataset}`: {e}", self.name))
     }
 
     /// Reads a scalar (0-D) dataset; a 1-element 1-D dataset is accepted too.
     pub fn scalar(&self, dataset: &str) -> Result<f64, String> {
-        let ds = self.dataset(dataset)?;
-        let data = ds
-            .read_raw::<f64>()
-            .map_err(|e| format!("{}: cannot read dataset `{dataset}`: {e}", self.name))?;
+        let data = self.values(dataset)?;
         match data.as_slice() {
             [v] => Ok(*v),
             _ => Err(format!(
@@ -143,12 +162,17 @@ impl Results {
         })
     }
 
-    /// Reads a string root attribute; `None` when it is absent or not a string.
+    /// Reads a string root attribute (UTF-8 or ASCII, variable length); `None` when it is
+    /// absent or not such a string.
     pub fn attr(&self, name: &str) -> Option<String> {
         let attr = self.file.attr(name).ok()?;
-        attr.read_scalar::<VarLenUnicode>()
-            .ok()
-            .map(|s| s.as_str().to_owned())
+        match attr.read_scalar::<VarLenUnicode>() {
+            Ok(s) => Some(s.as_str().to_owned()),
+            Err(_) => attr
+                .read_scalar::<VarLenAscii>()
+                .ok()
+                .map(|s| s.as_str().to_owned()),
+        }
     }
 
     /// Names of the top-level groups, sorted.
@@ -162,5 +186,85 @@ impl Results {
             .collect();
         names.sort();
         names
+    }
+
+    /// Every dataset in the file, depth first, sorted by path within each group. Objects
+    /// that cannot be opened are skipped; the list stops at 10 000 datasets.
+    pub fn datasets(&self) -> Vec<DatasetInfo> {
+        let mut out = Vec::new();
+        list_datasets(&self.file, "", 0, &mut out);
+        out
+    }
+
+    /// Reads a numeric dataset of any shape as `f64`, row-major.
+    pub fn values(&self, dataset: &str) -> Result<Vec<f64>, String> {
+        self.read(&self.dataset(dataset)?, dataset)
+    }
+
+    /// Names of the root attributes, sorted.
+    pub fn attr_names(&self) -> Vec<String> {
+        let mut names = self.file.attr_names().unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// A root attribute as text: a string as it is, numbers joined by `, `, anything else
+    /// as its HDF5 type in parentheses; `None` when it is absent.
+    pub fn attr_text(&self, name: &str) -> Option<String> {
+        if let Some(s) = self.attr(name) {
+            return Some(s);
+        }
+        let attr = self.file.attr(name).ok()?;
+        if let Ok(values) = attr.read_raw::<f64>() {
+            let items: Vec<String> = values.iter().map(|v| crate::fmt_num(*v)).collect();
+            return Some(items.join(", "));
+        }
+        Some(match attr.dtype().and_then(|t| t.to_descriptor()) {
+            Ok(t) => format!("({t} attribute)"),
+            Err(_) => "(attribute of unknown type)".into(),
+        })
+    }
+}
+
+/// Appends the datasets under `group` (whose path is `prefix`) to `out`.
+fn list_datasets(group: &hdf5::Group, prefix: &str, depth: usize, out: &mut Vec<DatasetInfo>) {
+    let mut names = group.member_names().unwrap_or_default();
+    names.sort();
+    for name in names {
+        if out.len() >= MAX_DATASETS {
+            return;
+        }
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match group.loc_type_by_name(&name) {
+            Ok(hdf5::LocationType::Group) if depth < MAX_DEPTH => {
+                if let Ok(g) = group.group(&name) {
+                    list_datasets(&g, &path, depth + 1, out);
+                }
+            }
+            Ok(hdf5::LocationType::Dataset) => {
+                if let Ok(ds) = group.dataset(&name) {
+                    let descriptor = ds.dtype().and_then(|t| t.to_descriptor());
+                    let numeric = matches!(
+                        descriptor,
+                        Ok(hdf5::types::TypeDescriptor::Float(_)
+                            | hdf5::types::TypeDescriptor::Integer(_)
+                            | hdf5::types::TypeDescriptor::Unsigned(_))
+                    );
+                    out.push(DatasetInfo {
+                        path,
+                        shape: ds.shape(),
+                        dtype: descriptor
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|_| "unknown type".into()),
+                        numeric,
+                    });
+                }
+            }
+            _ => {}
+        }
     }
 }

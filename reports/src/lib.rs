@@ -3,18 +3,23 @@
 //! self-contained `report.html`.
 //!
 //! The crate depends on the results files only (no burn, no `workbench`). Each figure or
-//! table is a [`figures::Section`] in its own module; a section that fails (a missing
-//! dataset, say) is reported in [`Report::problems`] and the others are still produced.
+//! table is a [`figures::Section`] in its own module, keyed by the `kind` root attribute of
+//! the results files it reads: every `*.h5` file in the results folder gets the sections of
+//! its kind, whatever its name, and a file of a kind no section reads gets the
+//! [`figures::generic`] section. The paper's reference numbers, and the settings in which a
+//! file reproduces them, are in [`paper`]. A section that fails (a missing dataset, say) is
+//! reported in [`Report::problems`] and the others are still produced.
 
 #![warn(missing_docs)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 pub mod config;
 pub mod figures;
 pub mod h5;
+pub mod paper;
 pub mod plot;
 pub mod writer;
 
@@ -27,15 +32,16 @@ pub struct Report {
     pub out_dir: PathBuf,
     /// Every file written (figures, `report.md`, `report.html`).
     pub files: Vec<PathBuf>,
-    /// Titles of the sections produced.
+    /// Titles of the sections produced (each names its results file).
     pub sections: Vec<String>,
     /// Problems met: sections not produced and why, naming file and dataset.
     pub problems: Vec<String>,
-    /// Known results files absent from the results folder (their sections are skipped).
+    /// Paper items that no results file in the folder reproduces, as
+    /// `Table 1 (kind thresholding)` (see [`paper`] for what reproduces an item).
     pub missing: Vec<String>,
-    /// Files in the results folder that no section reads.
+    /// The `*.h5` files that do not open as HDF5, so no section reads them.
     pub unused: Vec<String>,
-    /// The `*.h5` files that open as HDF5 (whether or not a section reads them).
+    /// The `*.h5` files that open as HDF5 (each gets at least one section).
     pub readable: Vec<String>,
 }
 
@@ -82,12 +88,37 @@ fn register_fonts() {
     });
 }
 
-/// Reads every known results file in `results_dir` and writes the figures,
-/// `report.md` and `report.html` into `out_dir` (created if needed).
+/// A results file that opened, with what decides its sections and their place.
+struct Input {
+    file: h5::Results,
+    cfg: config::Config,
+    kind: Option<String>,
+}
+
+impl Input {
+    /// Report order: the paper's order of the file's kind (unknown kinds last), files
+    /// that reproduce every paper item of their kind before the others, then by name.
+    fn order(&self, all: &[Box<dyn figures::Section>]) -> (usize, bool, String) {
+        let kind = self.kind.as_deref();
+        let rank = all
+            .iter()
+            .position(|s| Some(s.kind()) == kind)
+            .unwrap_or(usize::MAX);
+        let in_setting = paper::ITEMS
+            .iter()
+            .filter(|item| Some(item.kind) == kind)
+            .all(|item| item.reproduced_by(kind, &self.cfg));
+        (rank, !in_setting, self.file.name().to_owned())
+    }
+}
+
+/// Reads every `*.h5` file in `results_dir` and writes the figures, `report.md` and
+/// `report.html` into `out_dir` (created if needed).
 ///
-/// Per-figure failures, and `*.h5` files that cannot be opened, are collected in
-/// [`Report::problems`]; only an unreadable results folder or an unwritable output folder
-/// is an error.
+/// Each file gets the sections of its `kind` root attribute ([`figures::sections_for`]),
+/// whatever its name. Per-figure failures, and `*.h5` files that cannot be opened, are
+/// collected in [`Report::problems`]; only an unreadable results folder or an unwritable
+/// output folder is an error.
 pub fn build_report(results_dir: &Path, out_dir: &Path) -> Result<Report, ReportError> {
     let entries = std::fs::read_dir(results_dir).map_err(|source| ReportError::ResultsDir {
         path: results_dir.to_path_buf(),
@@ -107,64 +138,65 @@ pub fn build_report(results_dir: &Path, out_dir: &Path) -> Result<Report, Report
     })?;
     register_fonts();
 
-    let sections = figures::sections();
-    let known: BTreeSet<String> = sections
-        .iter()
-        .map(|s| format!("{}.h5", s.file()))
-        .collect();
     let mut report = Report {
         out_dir: out_dir.to_path_buf(),
-        unused: present.difference(&known).cloned().collect(),
-        missing: known.difference(&present).cloned().collect(),
         ..Default::default()
     };
-    // Every `*.h5` file is opened once: those that open are readable results; one that no
-    // section reads is still named when it is not a results file at all.
+    let mut inputs = Vec::new();
     for name in present.iter().filter(|n| n.ends_with(".h5")) {
         match h5::Results::open(&results_dir.join(name)) {
-            Ok(_) => report.readable.push(name.clone()),
-            Err(e) if report.unused.contains(name) => report
-                .problems
-                .push(format!("{e} (not a usable results file)")),
-            Err(_) => {}
-        }
-    }
-    let mut opened: BTreeMap<String, Result<h5::Results, String>> = BTreeMap::new();
-    let mut rendered = Vec::new();
-    for section in &sections {
-        let name = format!("{}.h5", section.file());
-        if !present.contains(&name) {
-            continue;
-        }
-        let file = opened.entry(name.clone()).or_insert_with(|| {
-            let f = h5::Results::open(&results_dir.join(&name));
-            if let Ok(f) = &f
-                && let Some(p) = config::Config::of(f).problem()
-            {
-                report.problems.push(p.to_owned());
-            }
-            f
-        });
-        let result = match file {
-            Ok(f) => section.render(f, out_dir),
-            Err(e) => Err(e.clone()),
-        };
-        match result {
-            Ok(r) => {
-                for f in &r.figures {
-                    for ext in ["svg", "png"] {
-                        report.files.push(out_dir.join(format!("{f}.{ext}")));
-                    }
-                }
-                report.sections.push(section.title().to_owned());
-                rendered.push(writer::Entry {
-                    title: section.title().to_owned(),
-                    rendered: r,
+            Ok(file) => {
+                report.readable.push(name.clone());
+                inputs.push(Input {
+                    cfg: config::Config::of(&file),
+                    kind: file.attr("kind"),
+                    file,
                 });
             }
-            Err(e) => report
-                .problems
-                .push(format!("{} not produced: {e}", section.title())),
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("{e} (not a usable results file)"));
+                report.unused.push(name.clone());
+            }
+        }
+    }
+    let all = figures::sections();
+    inputs.sort_by_cached_key(|input| input.order(&all));
+    report.missing = paper::ITEMS
+        .iter()
+        .filter(|item| {
+            !inputs
+                .iter()
+                .any(|i| item.reproduced_by(i.kind.as_deref(), &i.cfg))
+        })
+        .map(|item| item.label())
+        .collect();
+
+    let mut figure_dir = figures::FigureDir::new(out_dir);
+    let mut rendered = Vec::new();
+    for input in &inputs {
+        let sections = figures::sections_for(input.kind.as_deref());
+        let known = sections
+            .iter()
+            .any(|s| s.kind() != figures::generic::ANY_KIND);
+        if known && let Some(p) = input.cfg.problem() {
+            report.problems.push(p.to_owned());
+        }
+        for section in &sections {
+            let title = section.title(&input.file, &input.cfg);
+            match section.render(&input.file, &input.cfg, &mut figure_dir) {
+                Ok(r) => {
+                    for f in &r.figures {
+                        for ext in ["svg", "png"] {
+                            report.files.push(out_dir.join(format!("{f}.{ext}")));
+                        }
+                    }
+                    report.sections.push(title.clone());
+                    rendered.push(writer::Entry { title, rendered: r });
+                }
+                Err(e) => report.problems.push(format!("{title} not produced: {e}")),
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use hdf5::types::VarLenUnicode;
 
 use crate::build_report;
+use crate::figures::Section;
 
 /// One fixture file: datasets by path with shape, and root string attributes.
 #[derive(Default)]
@@ -15,11 +16,11 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(experiment: &str, config: &str) -> Self {
+    fn new(experiment: &str, kind: &str, config: &str) -> Self {
         let mut f = Self::default();
         for (k, v) in [
             ("experiment", experiment),
-            ("kind", experiment),
+            ("kind", kind),
             ("config_toml", config),
             ("backend", "test"),
             ("dtype", "f64"),
@@ -29,6 +30,13 @@ impl Fixture {
             f.attrs.push((k.into(), v.into()));
         }
         f
+    }
+
+    /// Sets root attribute `k` (replacing it if present).
+    fn attr(mut self, k: &str, v: &str) -> Self {
+        self.attrs.retain(|(name, _)| name != k);
+        self.attrs.push((k.into(), v.into()));
+        self
     }
 
     fn set(mut self, path: &str, shape: &[usize], values: Vec<f64>) -> Self {
@@ -95,7 +103,22 @@ impl Fixture {
     }
 }
 
-const BANDIT: &str = "distance = \"l2\"\n[bandit]\npi_star = [0.6, 0.3, 0.1]\npi_ref = [0.4, 0.4, 0.2]\nbeta = 1.0\n[data]\npairs = \"uniform\"\n[optimizer]\nname = \"adam\"\nlr = 0.01\nepochs = 4\n[[methods]]\nloss = \"dpo\"\n[[methods]]\nloss = \"ipo\"\n";
+const BANDIT: &str = "distance = \"l2\"\n[bandit]\npi_star = [0.6, 0.3, 0.1]\npi_ref = [0.4, 0.4, 0.2]\nbeta = 1.0\n[policy]\nname = \"softmax\"\n[data]\npairs = \"uniform\"\n[optimizer]\nname = \"adam\"\nlr = 0.01\nepochs = 4\n[[methods]]\nloss = \"dpo\"\n[[methods]]\nloss = \"ipo\"\n";
+
+/// The weight-decay sweep of Figure 2, in the paper's setting.
+fn sweep_config() -> String {
+    format!("{BANDIT}[constraints.weight_decay]\nalpha = [0.0, 0.01, 0.1, 1.0]\n")
+}
+
+/// Table 1's setting with `ratios`.
+fn table1_config(ratios: &str) -> String {
+    format!(
+        "beta = 0.5\nratios = {ratios}\n[optimizer]\nname = \"gd\"\nlr = 0.01\nepochs = 3\n[constraints.weight_decay]\nalpha = 1.0\n[constraints.interval]\nlo = 0.0\nhi = 1.0\n"
+    )
+}
+
+/// The mode-seeking experiment in the paper's setting, as `experiments/mode_seeking.toml`.
+const MODE: &str = "[bandit]\npi_star = [0.5, 0.0, 0.5]\npi_ref = [0.3333333333333333, 0.3333333333333333, 0.3333333333333334]\nbeta = 1.0\n[policy]\nname = \"convex_mixture\"\ncomponents = [[0.3333333333333333, 0.3333333333333333, 0.3333333333333334], [1.0, 0.0, 0.0]]\ninit = 0.5\n[data]\npairs = \"uniform\"\n[sampled]\nseeds = [0, 1]\nn_pairs = 300\n[optimizer]\nname = \"adam\"\nlr = 0.01\nepochs = 5\n[constraints.interval]\nlo = 0.0\nhi = 1.0\n";
 
 fn lin(n: usize, a: f64, b: f64) -> Vec<f64> {
     (0..n)
@@ -103,13 +126,13 @@ fn lin(n: usize, a: f64, b: f64) -> Vec<f64> {
         .collect()
 }
 
-fn fixtures() -> Vec<(&'static str, Fixture)> {
+/// A weight-decay sweep over four alphas; `scale` scales its distances.
+fn sweep(config: &str, scale: f64) -> Fixture {
     let a = 4;
-    let alpha = vec![0.0, 0.01, 0.1, 1.0];
-    let mut fig2 = Fixture::new("fig2_weight_decay", BANDIT).vec("alpha", alpha);
-    let mut fig3 = Fixture::new("fig3_early_stopping", BANDIT).vec("epoch", lin(5, 0.0, 4.0));
-    for (m, s) in [("dpo", 1.0), ("ipo", 2.0)] {
-        fig2 = fig2
+    let mut f = Fixture::new("fig2_weight_decay", "weight_decay_sweep", config)
+        .vec("alpha", vec![0.0, 0.01, 0.1, 1.0]);
+    for (m, s) in [("dpo", scale), ("ipo", 2.0 * scale)] {
+        f = f
             .vec(&format!("{m}/distance"), lin(a, 0.0, 0.3 * s))
             .vec(&format!("{m}/distance_l2"), lin(a, 0.0, 0.3 * s))
             .set(&format!("{m}/policy"), &[a, 3], [0.6, 0.3, 0.1].repeat(a))
@@ -118,6 +141,56 @@ fn fixtures() -> Vec<(&'static str, Fixture)> {
                 &[a, 3],
                 [0.5, 0.3, 0.2].repeat(a),
             );
+    }
+    f
+}
+
+/// The mode-seeking file with configuration `config`.
+fn mode_seeking(config: &str) -> Fixture {
+    Fixture::new("mode_seeking", "mode_seeking", config)
+        .scalar("theta_dpo", 0.4)
+        .scalar("theta_rlhf", 1.0)
+        .scalar("sampled/mean", 0.41)
+        .scalar("sampled/std", 0.04)
+        .vec("sampled/theta_dpo", vec![0.37, 0.45])
+        .vec("trajectory/dpo", lin(6, 0.5, 0.4))
+        .vec("trajectory/rlhf", lin(6, 0.5, 1.0))
+}
+
+/// A thresholding file over ratios [0.1, 1, 5] with configuration `config`.
+fn thresholding(config: &str) -> Fixture {
+    Fixture::new("table1_thresholding", "thresholding", config)
+        .vec("ratio", vec![0.1, 1.0, 5.0])
+        .vec("theta", vec![1.0, 0.5, 0.38303])
+        .set(
+            "trajectory",
+            &[3, 4],
+            vec![
+                0.5, 0.7, 0.9, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.45, 0.4, 0.383,
+            ],
+        )
+        .scalar("critical_ratio", 0.2007)
+        .set(
+            "stationary_points",
+            &[2, 3],
+            vec![1.0, 0.5, 1.0, 5.0, 0.38303, 1.0],
+        )
+}
+
+const SYNTHETIC: &str = "seed = 7\n[data]\nsource = \"synthetic\"\nn_pairs = 800\nequal_lengths = false\necho_bonus = 1.0\n[analysis]\nq = 5.0\n[dpo]\nbeta = 0.1\n";
+const CONTROLLED: &str =
+    "[data]\nsource = \"synthetic\"\nequal_lengths = true\necho_bonus = 0.0\n[dpo]\nbeta = 0.1\n";
+const JSONL: &str = "[data]\nsource = \"jsonl\"\npath = \"data/hh-rlhf/harmless-base-test.jsonl.gz\"\n[dpo]\nbeta = 0.1\n";
+
+/// One file of every kind, under the paper's file names, each in the paper's setting.
+fn fixtures() -> Vec<(&'static str, Fixture)> {
+    let mut fig3 = Fixture::new(
+        "fig3_early_stopping",
+        "early_stopping",
+        &format!("{BANDIT}[constraints.weight_decay]\nalpha = 0.0\n"),
+    )
+    .vec("epoch", lin(5, 0.0, 4.0));
+    for (m, s) in [("dpo", 1.0), ("ipo", 2.0)] {
         fig3 = fig3
             .vec(&format!("{m}/distance"), lin(5, 0.4 * s, 0.1))
             .vec(&format!("{m}/distance_converged"), lin(5, 0.5 * s, 0.0))
@@ -128,77 +201,67 @@ fn fixtures() -> Vec<(&'static str, Fixture)> {
                 [0.5, 0.3, 0.2].repeat(5),
             );
     }
-    let mode = Fixture::new("mode_seeking", BANDIT)
-        .scalar("theta_dpo", 0.4)
-        .scalar("theta_rlhf", 1.0)
-        .scalar("sampled/mean", 0.41)
-        .scalar("sampled/std", 0.04)
-        .vec("sampled/theta_dpo", vec![0.37, 0.45])
-        .vec("trajectory/dpo", lin(6, 0.5, 0.4))
-        .vec("trajectory/rlhf", lin(6, 0.5, 1.0));
-    let t1 = Fixture::new(
-        "table1_thresholding",
-        "beta = 0.5\nratios = [0.1, 1.0, 5.0]\n[optimizer]\nname = \"gd\"\nlr = 0.01\nepochs = 3\n",
+    let fig5 = Fixture::new(
+        "fig5_one_step",
+        "one_step",
+        "beta = 0.5\n[optimizer]\nname = \"gd\"\nlr = 0.01\n",
     )
-    .vec("ratio", vec![0.1, 1.0, 5.0])
-    .vec("theta", vec![1.0, 0.5, 0.38303])
-    .vec("paper_theta", vec![0.77, 0.5, 0.39])
-    .set(
-        "trajectory",
-        &[3, 4],
-        vec![
-            0.5, 0.7, 0.9, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.45, 0.4, 0.383,
-        ],
-    )
-    .scalar("critical_ratio", 0.2007)
-    .set(
-        "stationary_points",
-        &[2, 3],
-        vec![1.0, 0.5, 1.0, 5.0, 0.38303, 1.0],
-    );
-    let fig5 = Fixture::new("fig5_one_step", "beta = 0.5\n")
-        .vec("ratio", vec![0.01, 0.1, 1.0, 10.0])
-        .vec("absolute_decrease", vec![0.001, 0.01, 0.02, 0.01])
-        .vec("relative_decrease", vec![0.002, 0.02, 0.03, 0.015]);
+    .vec("ratio", vec![0.01, 0.1, 1.0, 10.0])
+    .vec("absolute_decrease", vec![0.001, 0.01, 0.02, 0.01])
+    .vec("relative_decrease", vec![0.002, 0.02, 0.03, 0.015]);
     let u = lin(9, -2.0, 2.0);
-    let fig4 = Fixture::new("fig4_penalty_curves", "gamma = [0.1, 1.0]\n")
-        .vec("gamma", vec![0.1, 1.0])
-        .set(
-            "penalty",
-            &[2, 9],
-            u.iter().chain(&u).map(|x| x.abs() * 0.9).collect(),
-        )
-        .vec("l1", u.iter().map(|x| x.abs()).collect())
-        .vec(
-            "l0",
-            u.iter()
-                .map(|x| if *x == 0.0 { f64::NEG_INFINITY } else { 1.0 })
-                .collect(),
-        )
-        .vec("u", u);
-    let prop = Fixture::new("prop32_ratio_constraint", "epsilon = 0.1\n")
-        .scalar("rlhf/ratio_13", 1.179)
-        .scalar("ipo/ratio_13", 1.1786)
-        .scalar("closed_form/rlhf_ratio_13", 1.17910)
-        .scalar("closed_form/ipo_ratio_13", 1.17865)
-        .scalar("closed_form/eq49_as_printed", 1.855)
-        .scalar("min_ratio", 0.98)
-        .vec("rlhf/policy", vec![0.35, 0.35, 0.3])
-        .vec("ipo/policy", vec![0.35, 0.35, 0.3])
-        .vec("unconstrained_optimum", vec![0.37, 0.33, 0.3]);
+    let fig4 = Fixture::new(
+        "fig4_penalty_curves",
+        "penalty_curves",
+        "gamma = [0.1, 1.0]\n",
+    )
+    .vec("gamma", vec![0.1, 1.0])
+    .set(
+        "penalty",
+        &[2, 9],
+        u.iter().chain(&u).map(|x| x.abs() * 0.9).collect(),
+    )
+    .vec("l1", u.iter().map(|x| x.abs()).collect())
+    .vec(
+        "l0",
+        u.iter()
+            .map(|x| if *x == 0.0 { f64::NEG_INFINITY } else { 1.0 })
+            .collect(),
+    )
+    .vec("u", u);
+    let prop = Fixture::new(
+        "prop32_ratio_constraint",
+        "ratio_constraint",
+        "epsilon = 0.1\n",
+    )
+    .scalar("rlhf/ratio_13", 1.179)
+    .scalar("ipo/ratio_13", 1.1786)
+    .scalar("closed_form/rlhf_ratio_13", 1.17910)
+    .scalar("closed_form/ipo_ratio_13", 1.17865)
+    .scalar("closed_form/eq49_as_printed", 1.855)
+    .scalar("min_ratio", 0.98)
+    .vec("rlhf/policy", vec![0.35, 0.35, 0.3])
+    .vec("ipo/policy", vec![0.35, 0.35, 0.3])
+    .vec("unconstrained_optimum", vec![0.37, 0.33, 0.3]);
     vec![
-        ("fig2_weight_decay.h5", fig2),
+        ("fig2_weight_decay.h5", sweep(&sweep_config(), 1.0)),
         ("fig3_early_stopping.h5", fig3),
-        ("mode_seeking.h5", mode),
-        ("table1_thresholding.h5", t1),
+        ("mode_seeking.h5", mode_seeking(MODE)),
+        (
+            "table1_thresholding.h5",
+            thresholding(&table1_config("[0.1, 1.0, 5.0]")),
+        ),
         ("fig5_one_step.h5", fig5),
         ("fig4_penalty_curves.h5", fig4),
         ("prop32_ratio_constraint.h5", prop),
         ("fig6_table2.h5", fig6(1.0, &[])),
-        ("fig6_table2_hh.h5", with_lengths(fig6(-1.0, &[]), false)),
+        (
+            "fig6_table2_hh.h5",
+            with_lengths(fig6(-1.0, &[]), false).attr("config_toml", JSONL),
+        ),
         (
             "fig6_table2_controlled.h5",
-            with_lengths(fig6(1.0, &[]), true),
+            with_lengths(fig6(1.0, &[]), true).attr("config_toml", CONTROLLED),
         ),
     ]
 }
@@ -301,8 +364,7 @@ fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
         ("groups/low_threshold", -3.0),
         ("groups/high_threshold", 3.0),
     ];
-    let config = "seed = 7\n[data]\nsource = \"synthetic\"\nn_pairs = 800\n[analysis]\nq = 5.0\n[dpo]\nbeta = 0.1\n";
-    let mut f = Fixture::new("fig6_table2", config)
+    let mut f = Fixture::new("fig6_table2", "sequence_dpo", SYNTHETIC)
         .vec("rank/low", ranks[..n].to_vec())
         .vec("rank/high", ranks[n..].to_vec())
         .vec(
@@ -342,21 +404,22 @@ fn fig6(sign: f64, as_len1: &[&str]) -> Fixture {
     f
 }
 
+/// The figure stems of [`fixtures`].
 const FIGURES: &[&str] = &[
-    "fig1_distributions",
+    "fig2_weight_decay_distributions",
     "fig2_weight_decay",
     "fig3_early_stopping",
     "fig4_penalty_curves",
     "fig5_one_step",
-    "table1_trajectories",
+    "table1_thresholding_trajectories",
     "mode_seeking",
-    "fig6_ranks",
-    "fig6_ratio_change",
-    "fig6_training",
-    "fig6_hh_ranks",
-    "fig6_hh_length",
-    "fig6_controlled_ratio_change",
-    "fig6_controlled_length",
+    "fig6_table2_ranks",
+    "fig6_table2_ratio_change",
+    "fig6_table2_training",
+    "fig6_table2_hh_ranks",
+    "fig6_table2_hh_length",
+    "fig6_table2_controlled_ratio_change",
+    "fig6_table2_controlled_length",
 ];
 
 /// Decodes a PNG and checks it is not a single colour.
@@ -403,38 +466,95 @@ fn references(html: &str) -> Vec<String> {
     refs
 }
 
-#[test]
-fn full_report_from_fixtures() {
+/// A results folder in a temporary directory, with `files` written into it.
+fn folder<N: AsRef<Path>>(files: Vec<(N, Fixture)>) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let results = dir.path().join("results");
-    let out = dir.path().join("out");
     std::fs::create_dir(&results).expect("mkdir");
-    for (name, f) in fixtures() {
+    for (name, f) in files {
         f.write(&results.join(name));
     }
+    (dir, results)
+}
+
+/// Checks `<out>/<stem>.svg` is an SVG with text and `<out>/<stem>.png` a non-blank image.
+fn check_figure(out: &Path, stem: &str) {
+    let svg = std::fs::read_to_string(out.join(format!("{stem}.svg")))
+        .unwrap_or_else(|e| panic!("{stem}.svg: {e}"));
+    assert!(svg.trim_start().starts_with("<svg"), "{stem}.svg");
+    assert!(svg.contains("</svg>"), "{stem}.svg");
+    assert!(svg.contains("<text"), "{stem}.svg has no text");
+    check_png(&out.join(format!("{stem}.png")));
+}
+
+/// Checks every file the report lists exists and every link of report.html resolves.
+fn check_links(report: &crate::Report) {
+    for f in &report.files {
+        assert!(f.exists(), "{f:?} listed but absent");
+    }
+    let html = std::fs::read_to_string(report.out_dir.join("report.html")).expect("html");
+    let refs = references(&html);
+    assert!(!refs.is_empty());
+    for r in refs {
+        assert!(
+            report.out_dir.join(&r).is_file(),
+            "report.html references missing {r}"
+        );
+    }
+}
+
+#[test]
+fn full_report_from_fixtures() {
+    let (dir, results) = folder(fixtures());
+    let out = dir.path().join("out");
     std::fs::write(results.join("notes.txt"), "x").expect("write");
     let report = build_report(&results, &out).expect("report");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.missing.is_empty(), "{:?}", report.missing);
-    assert_eq!(report.unused, vec!["notes.txt".to_string()]);
-    assert_eq!(report.sections.len(), 11);
+    assert!(report.unused.is_empty(), "{:?}", report.unused);
+    assert_eq!(report.readable.len(), 10);
+    let order: Vec<(&str, &str)> = report
+        .sections
+        .iter()
+        .map(|t| {
+            let head = t.split(':').next().unwrap_or_default();
+            let file = t
+                .rsplit('(')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(')');
+            (head, file)
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("Figure 1", "fig2_weight_decay.h5"),
+            ("Figure 2", "fig2_weight_decay.h5"),
+            ("Figure 3", "fig3_early_stopping.h5"),
+            ("Figure 4", "fig4_penalty_curves.h5"),
+            ("Figure 5", "fig5_one_step.h5"),
+            ("Table 1", "table1_thresholding.h5"),
+            ("Mode seeking", "mode_seeking.h5"),
+            ("Proposition 3.2", "prop32_ratio_constraint.h5"),
+            ("Figure 6 and Table 2", "fig6_table2.h5"),
+            ("Figure 6 and Table 2", "fig6_table2_controlled.h5"),
+            ("Figure 6 and Table 2", "fig6_table2_hh.h5"),
+        ]
+    );
+    assert!(report.sections[8].contains("on synthetic data (Section 5.3)"));
+    assert!(report.sections[9].contains("without the length confound"));
+    assert!(
+        report.sections[10].contains(
+            "on real preference data (JSONL file data/hh-rlhf/harmless-base-test.jsonl.gz)"
+        )
+    );
     for stem in FIGURES {
-        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).expect("svg exists");
-        assert!(svg.trim_start().starts_with("<svg"), "{stem}.svg");
-        assert!(svg.contains("</svg>"), "{stem}.svg");
-        assert!(svg.contains("<text"), "{stem}.svg has no text");
-        check_png(&out.join(format!("{stem}.png")));
+        check_figure(&out, stem);
     }
-    for f in &report.files {
-        assert!(f.exists(), "{f:?} listed but absent");
-    }
+    check_links(&report);
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(html.contains("<svg"), "SVGs are inline");
-    let refs = references(&html);
-    assert!(!refs.is_empty());
-    for r in refs {
-        assert!(out.join(&r).is_file(), "report.html references missing {r}");
-    }
     let md = std::fs::read_to_string(out.join("report.md")).expect("md");
     assert!(md.contains("| ratio | paper | reproduced | difference | why |"));
     assert!(md.contains("(paper rounds)"), "{md}");
@@ -446,41 +566,41 @@ fn full_report_from_fixtures() {
         md.contains("pi_star = [0.6, 0.3, 0.1]"),
         "caption quotes the config"
     );
+    assert!(md.contains("The configuration is the paper's setting for Figure 2 (bandit.pi_star"));
+    assert!(!md.contains("notes.txt"), "non-.h5 files are not listed");
 }
 
 #[test]
 fn missing_dataset_is_a_problem_naming_file_and_dataset() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let results = dir.path().join("results");
+    let files = fixtures()
+        .into_iter()
+        .map(|(name, f)| {
+            if name == "fig5_one_step.h5" {
+                (name, f.without("relative_decrease"))
+            } else {
+                (name, f)
+            }
+        })
+        .collect();
+    let (dir, results) = folder(files);
     let out = dir.path().join("out");
-    std::fs::create_dir(&results).expect("mkdir");
-    for (name, f) in fixtures() {
-        let f = if name == "fig5_one_step.h5" {
-            f.without("relative_decrease")
-        } else {
-            f
-        };
-        f.write(&results.join(name));
-    }
     let report = build_report(&results, &out).expect("report");
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     let p = &report.problems[0];
     assert!(
-        p.contains("fig5_one_step.h5") && p.contains("relative_decrease"),
+        p.starts_with("Figure 5: one-step decrease of the DPO loss vs reference ratio (fig5_one_step.h5) not produced")
+            && p.contains("fig5_one_step.h5: missing dataset `relative_decrease`"),
         "{p}"
     );
     for stem in FIGURES.iter().filter(|s| **s != "fig5_one_step") {
-        assert!(out.join(format!("{stem}.svg")).is_file(), "{stem}.svg");
-        check_png(&out.join(format!("{stem}.png")));
+        check_figure(&out, stem);
     }
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(
         html.contains("relative_decrease"),
         "problem shown in the report"
     );
-    for r in references(&html) {
-        assert!(out.join(&r).is_file(), "report.html references missing {r}");
-    }
+    check_links(&report);
 }
 
 #[test]
@@ -488,12 +608,425 @@ fn missing_files_and_bad_dirs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let report = build_report(dir.path(), &out).expect("empty folder is fine");
-    assert_eq!(report.missing.len(), 10);
+    let every: Vec<String> = crate::paper::ITEMS.iter().map(|i| i.label()).collect();
+    assert_eq!(report.missing, every);
+    assert!(
+        report
+            .missing
+            .contains(&"Table 1 (kind thresholding)".to_string())
+    );
     assert!(out.join("report.html").is_file());
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(md.contains("- Mode seeking (kind mode_seeking)"), "{md}");
     assert!(build_report(&dir.path().join("nope"), &out).is_err());
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "x").expect("write");
     assert!(build_report(dir.path(), &blocker.join("out")).is_err());
+}
+
+#[test]
+fn every_kind_under_another_name_gets_its_sections() {
+    let files: Vec<(String, Fixture)> = fixtures()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, f))| (format!("run {i}.h5"), f))
+        .collect();
+    let (dir, results) = folder(files);
+    let out = dir.path().join("out");
+    let report = build_report(&results, &out).expect("report");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    assert_eq!(report.sections.len(), 11, "{:#?}", report.sections);
+    assert!(
+        report
+            .sections
+            .iter()
+            .all(|t| t.contains("(run ") && t.ends_with(".h5)")),
+        "{:#?}",
+        report.sections
+    );
+    let pngs: Vec<&std::path::PathBuf> = report
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .collect();
+    // 2 of the sweep, 1 each of Figures 3, 4, 5, Table 1 and mode seeking, 3 + 4 + 4 of
+    // the sequence files (the synthetic one has no length datasets); none of Prop. 3.2.
+    assert_eq!(pngs.len(), 2 + 5 + 3 + 4 + 4, "{pngs:#?}");
+    for png in pngs {
+        let stem = png.file_stem().and_then(|s| s.to_str()).expect("stem");
+        assert!(stem.starts_with("run_"), "stem from the file name: {stem}");
+        check_figure(&out, stem);
+    }
+    // `run 0.h5` is the weight-decay sweep: both its figures, named after it.
+    assert!(out.join("run_0.png").is_file());
+    assert!(out.join("run_0_distributions.png").is_file());
+    assert!(out.join("run_7_ranks.png").is_file());
+    check_links(&report);
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(md.contains("![Figure 1: DPO and RLHF policies, unconstrained and constrained (run 0.h5)](run_0_distributions.png)"), "{md}");
+}
+
+#[test]
+fn two_sweeps_get_their_own_sections_and_figures() {
+    let other = sweep_config().replace("beta = 1.0", "beta = 0.5");
+    let (dir, results) = folder(vec![
+        ("fig2_weight_decay.h5", sweep(&sweep_config(), 1.0)),
+        ("a_sweep.h5", sweep(&other, 3.0)),
+    ]);
+    let out = dir.path().join("out");
+    let report = build_report(&results, &out).expect("report");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // The file in the paper's setting first, although `a_sweep.h5` sorts first by name.
+    assert_eq!(
+        report.sections,
+        [
+            "Figure 1: DPO and RLHF policies, unconstrained and constrained (fig2_weight_decay.h5)",
+            "Figure 2: distance to the RLHF counterpart vs weight decay (fig2_weight_decay.h5)",
+            "Figure 1: DPO and RLHF policies, unconstrained and constrained (a_sweep.h5)",
+            "Figure 2: distance to the RLHF counterpart vs weight decay (a_sweep.h5)",
+        ]
+    );
+    for stem in [
+        "fig2_weight_decay",
+        "fig2_weight_decay_distributions",
+        "a_sweep",
+        "a_sweep_distributions",
+    ] {
+        check_figure(&out, stem);
+    }
+    let read = |stem: &str| std::fs::read_to_string(out.join(format!("{stem}.svg"))).expect("svg");
+    assert_ne!(
+        read("fig2_weight_decay"),
+        read("a_sweep"),
+        "distinct curves"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    // a_sweep's ipo distance reaches 2 x 0.3 x 3 = 1.8; the paper-setting sweep's only 0.6.
+    assert!(md.contains("| 1 | 0.9 | 1.8 |"), "{md}");
+    assert!(md.contains("| 1 | 0.3 | 0.6 |"), "{md}");
+    assert!(
+        md.contains("Not the paper's setting for Figure 2: bandit.beta = 0.5 (paper: 1)."),
+        "{md}"
+    );
+    check_links(&report);
+
+    // Only a sweep outside the paper's setting: Figure 2 is missing, Figure 1 is not.
+    let (dir, results) = folder(vec![("a_sweep.h5", sweep(&other, 3.0))]);
+    let report = build_report(&results, &dir.path().join("out")).expect("report");
+    assert!(
+        report
+            .missing
+            .contains(&"Figure 2 (kind weight_decay_sweep)".to_string())
+    );
+    assert!(
+        !report
+            .missing
+            .contains(&"Figure 1 (kind weight_decay_sweep)".to_string())
+    );
+}
+
+#[test]
+fn figure_stems_never_collide() {
+    let five = fixtures().remove(4).1;
+    assert_eq!(five.attrs[1].1, "one_step");
+    // `a.h5` draws `a_distributions`; `a_distributions.h5` draws its main figure as that
+    // stem too, so one of them must get another.
+    let (dir, results) = folder(vec![
+        ("a.h5", sweep(&sweep_config(), 1.0)),
+        ("a_distributions.h5", five),
+    ]);
+    let out = dir.path().join("out");
+    let report = build_report(&results, &out).expect("report");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let pngs: std::collections::BTreeSet<&std::path::PathBuf> = report
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .collect();
+    assert_eq!(pngs.len(), 3, "{pngs:?}");
+    assert!(out.join("a_distributions_2.png").is_file());
+    let svg = std::fs::read_to_string(out.join("a_distributions_2.svg")).expect("svg");
+    assert!(
+        svg.contains("relative decrease"),
+        "Figure 5 kept its own file"
+    );
+    check_links(&report);
+}
+
+/// Renders the section of `kind` (the first one) for `fixture` written as `name`.
+fn render(kind: &str, name: &str, fixture: Fixture) -> crate::figures::Rendered {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    fixture.write(&path);
+    let file = crate::h5::Results::open(&path).expect("open");
+    let cfg = crate::config::Config::of(&file);
+    crate::register_fonts();
+    let section = crate::figures::sections_for(Some(kind)).remove(0);
+    section
+        .render(&file, &cfg, &mut crate::figures::FigureDir::new(dir.path()))
+        .expect("renders")
+}
+
+/// Column `col` of the row of `table` whose first cell starts with `first`.
+fn cell(table: &crate::figures::Table, first: &str, col: &str) -> String {
+    let c = table
+        .header
+        .iter()
+        .position(|h| h == col)
+        .unwrap_or_else(|| panic!("no column {col} in {:?}", table.header));
+    table
+        .rows
+        .iter()
+        .find(|r| r[0].starts_with(first))
+        .unwrap_or_else(|| panic!("no row {first}"))[c]
+        .clone()
+}
+
+#[test]
+fn mode_seeking_reference_only_in_the_papers_setting() {
+    let r = render("mode_seeking", "mine.h5", mode_seeking(MODE));
+    let t = &r.tables[0];
+    assert_eq!(t.header[1], "paper");
+    assert_eq!(cell(t, "θ_RLHF", "paper"), "1.00");
+    assert_eq!(cell(t, "θ_DPO (expected", "paper"), "0.44");
+    assert_eq!(cell(t, "θ_DPO (expected", "difference"), "-0.040");
+    assert_eq!(cell(t, "θ_DPO (2 sampled", "reproduced"), "0.410 ± 0.040");
+    assert!(
+        r.caption
+            .contains("The configuration is the paper's setting for Mode seeking")
+    );
+
+    for (changed, why) in [
+        (
+            MODE.replace("beta = 1.0", "beta = 0.5"),
+            "bandit.beta = 0.5 (paper: 1)",
+        ),
+        (
+            MODE.replace("init = 0.5", "init = 0.9"),
+            "policy.init = 0.9 (paper: 0.5)",
+        ),
+        (
+            MODE.replace("pi_star = [0.5, 0.0, 0.5]", "pi_star = [0.4, 0.2, 0.4]"),
+            "bandit.pi_star = [0.4, 0.2, 0.4] (paper: [0.5, 0, 0.5])",
+        ),
+    ] {
+        let r = render("mode_seeking", "mine.h5", mode_seeking(&changed));
+        let t = &r.tables[0];
+        assert_eq!(t.header, ["quantity", "reproduced"], "{why}");
+        assert!(!t.caption.contains("paper against"), "{}", t.caption);
+        assert_eq!(cell(t, "θ_DPO (expected", "reproduced"), "0.400");
+        assert!(
+            r.caption
+                .contains(&format!("Not the paper's setting for Mode seeking: {why}.")),
+            "{}",
+            r.caption
+        );
+        assert!(!r.caption.contains("0.44"), "{}", r.caption);
+    }
+}
+
+#[test]
+fn table1_reference_looked_up_by_ratio() {
+    let f = thresholding(&table1_config("[0.05, 0.2, 10.0]"))
+        .vec("ratio", vec![0.05, 0.2, 10.0])
+        .vec("theta", vec![1.0, 0.6, 0.3401]);
+    let r = render("thresholding", "wide.h5", f);
+    let t = &r.tables[0];
+    assert_eq!(
+        t.header,
+        ["ratio", "paper", "reproduced", "difference", "why"]
+    );
+    assert_eq!(cell(t, "0.05", "paper"), "1.00");
+    assert_eq!(cell(t, "0.05", "difference"), "+0.0000");
+    assert_eq!(cell(t, "0.2", "paper"), "—");
+    assert_eq!(cell(t, "0.2", "difference"), "—");
+    assert_eq!(cell(t, "10", "paper"), "0.34");
+    assert_eq!(cell(t, "10", "difference"), "+0.0001");
+    assert!(t.caption.contains("looked up by ratio"), "{}", t.caption);
+
+    // Weight decay 0.5 is not Table 1's setting: no paper column, the caption says why.
+    let f = thresholding(&table1_config("[0.1, 1.0, 5.0]").replace("alpha = 1.0", "alpha = 0.5"));
+    let r = render("thresholding", "weak.h5", f);
+    let t = &r.tables[0];
+    assert_eq!(t.header, ["ratio", "reproduced", "why"]);
+    assert_eq!(cell(t, "1", "reproduced"), "0.5000");
+    assert_eq!(cell(t, "1", "why"), "stationary point θ = 0.500");
+    assert!(
+        t.caption.contains("Not the paper's setting"),
+        "{}",
+        t.caption
+    );
+    assert!(
+        r.caption.contains(
+            "Not the paper's setting for Table 1: constraints.weight_decay.alpha = 0.5 (paper: 1)."
+        ),
+        "{}",
+        r.caption
+    );
+
+    // Every paper ratio maps to its θ; others to none.
+    assert_eq!(crate::paper::table_1_theta(0.1), Some(0.77));
+    assert_eq!(crate::paper::table_1_theta(0.5), Some(0.56));
+    assert_eq!(crate::paper::table_1_theta(5.0), Some(0.39));
+    assert_eq!(crate::paper::table_1_theta(2.0), None);
+}
+
+#[test]
+fn the_shipped_experiments_are_in_the_papers_setting() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
+    let shipped: Vec<crate::config::Config> = std::fs::read_dir(&dir)
+        .expect("experiments folder")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("read");
+            crate::config::Config::parse(&text, &path.display().to_string())
+        })
+        .collect();
+    let keyed: Vec<&str> = crate::paper::ITEMS
+        .iter()
+        .filter(|i| i.keys().count() > 0)
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(
+        keyed,
+        [
+            "Figure 2",
+            "Figure 3",
+            "Figure 5",
+            "Table 1",
+            "Mode seeking"
+        ]
+    );
+    for item in crate::paper::ITEMS.iter() {
+        let reproduced = shipped.iter().any(|cfg| {
+            let kind = cfg.get("kind").and_then(|k| k.as_str());
+            item.reproduced_by(kind, cfg)
+        });
+        assert!(
+            reproduced,
+            "no shipped experiment reproduces {}",
+            item.label()
+        );
+    }
+}
+
+#[test]
+fn unknown_kinds_get_the_generic_section() {
+    let mut f = Fixture::new(
+        "my_plugin_run",
+        "my_plugin",
+        "name = \"my_plugin_run\"\nkind = \"my_plugin\"\nsteps = 5\n",
+    )
+    .attr("note", &"x".repeat(500))
+    .vec("loss", lin(5, 1.0, 0.2))
+    .scalar("final", 0.2)
+    .vec("metrics/accuracy", lin(5, 0.1, 0.9))
+    .set("metrics/confusion", &[2, 2], vec![1.0, 2.0, 3.0, 4.0])
+    .set("cube", &[2, 2, 2], lin(8, 0.0, 7.0));
+    for i in 0..12 {
+        f = f.vec(&format!("many/s{i:02}"), lin(3, 0.0, i as f64));
+    }
+    let (dir, results) = folder(vec![
+        ("plugin.h5", f),
+        ("bare.h5", Fixture::default().vec("x", vec![1.0, 2.0, 4.0])),
+    ]);
+    // Datasets the fixture writer cannot make: strings and integers.
+    {
+        let file = hdf5::File::open_rw(results.join("plugin.h5")).expect("open");
+        let words: Vec<VarLenUnicode> = ["a", "b"].iter().map(|w| w.parse().expect("u")).collect();
+        file.new_dataset::<VarLenUnicode>()
+            .shape([2])
+            .create("labels")
+            .expect("dataset")
+            .write_raw(&words)
+            .expect("write");
+        file.new_dataset::<i32>()
+            .shape([4])
+            .create("metrics/count")
+            .expect("dataset")
+            .write_raw(&[1, 3, 2, 5])
+            .expect("write");
+    }
+    let out = dir.path().join("out");
+    let report = build_report(&results, &out).expect("report");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        report.sections,
+        [
+            "bare.h5 (no kind attribute)",
+            "plugin.h5 (kind my_plugin, no dedicated section)",
+        ]
+    );
+    for stem in ["plugin_root", "plugin_metrics", "plugin_many", "bare_root"] {
+        check_figure(&out, stem);
+    }
+    let svg = std::fs::read_to_string(out.join("plugin_metrics.svg")).expect("svg");
+    assert!(
+        svg.contains("accuracy") && svg.contains("count"),
+        "both 1-D datasets drawn"
+    );
+    assert!(
+        !svg.contains("confusion"),
+        "2-D datasets are listed, not drawn"
+    );
+    check_links(&report);
+
+    let path = results.join("plugin.h5");
+    let file = crate::h5::Results::open(&path).expect("open");
+    let cfg = crate::config::Config::of(&file);
+    let r = crate::figures::generic::Generic
+        .render(&file, &cfg, &mut crate::figures::FigureDir::new(dir.path()))
+        .expect("renders");
+    let attrs = &r.tables[0];
+    assert_eq!(cell(attrs, "kind", "value"), "my_plugin");
+    assert_eq!(
+        cell(attrs, "config_toml", "value"),
+        "TOML, 3 lines (shown below)"
+    );
+    assert!(cell(attrs, "note", "value").ends_with("… (500 characters)"));
+    let ds = &r.tables[1];
+    let row = |p: &str| {
+        ds.rows
+            .iter()
+            .find(|r| r[0] == p)
+            .unwrap_or_else(|| panic!("{p} not listed"))
+            .clone()
+    };
+    assert_eq!(row("cube")[1..3], ["[2, 2, 2]", "float64"]);
+    assert_eq!(row("cube")[3], "0 … 7");
+    assert_eq!(row("final")[1..], ["[]", "float64", "0.2"]);
+    assert_eq!(row("labels")[1], "[2]");
+    assert!(row("labels")[2].contains("var len"), "{:?}", row("labels"));
+    assert_eq!(row("labels")[3], "—");
+    assert_eq!(row("metrics/count")[1..], ["[4]", "int32", "1 … 5"]);
+    assert_eq!(row("metrics/confusion")[1], "[2, 2]");
+    assert_eq!(ds.rows.len(), 7 + 12);
+    assert_eq!(r.blocks.len(), 1);
+    assert!(r.blocks[0].text.contains("steps = 5"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("Group `many`: 10 of its 12 1-D datasets are drawn")),
+        "{:?}",
+        r.notes
+    );
+    assert!(
+        r.caption.contains("`plugin.h5` has kind `my_plugin`"),
+        "{}",
+        r.caption
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(
+        md.contains("```\nname = \"my_plugin_run\"\nkind = \"my_plugin\"\nsteps = 5\n```"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(
+        html.contains("<pre>name = &quot;my_plugin_run&quot;"),
+        "config shown as a block"
+    );
 }
 
 /// Builds a report from real results: `REPORTS_RESULTS_DIR=... cargo test -- --ignored`.
@@ -511,29 +1044,31 @@ fn real_results() {
 #[test]
 fn fig6_table2_ranks_table_and_finding() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let section = crate::figures::sections()
-        .into_iter()
-        .find(|s| s.file() == "fig6_table2")
-        .expect("fig6_table2 registered");
+    let section = crate::figures::sections_for(Some("sequence_dpo")).remove(0);
     let render = |name: &str, f: Fixture| {
         let path = dir.path().join(name);
         f.write(&path);
         let file = crate::h5::Results::open(&path).expect("open");
+        let cfg = crate::config::Config::of(&file);
         crate::register_fonts();
-        section.render(&file, dir.path())
+        section.render(&file, &cfg, &mut crate::figures::FigureDir::new(dir.path()))
     };
 
     let r = render("fig6_table2.h5", fig6(1.0, &[])).expect("renders");
     assert_eq!(
         r.figures,
-        ["fig6_ranks", "fig6_ratio_change", "fig6_training"]
+        [
+            "fig6_table2_ranks",
+            "fig6_table2_ratio_change",
+            "fig6_table2_training"
+        ]
     );
     for stem in &r.figures {
         check_png(&dir.path().join(format!("{stem}.png")));
         let svg = std::fs::read_to_string(dir.path().join(format!("{stem}.svg"))).expect("svg");
         assert!(svg.contains("<text"), "{stem}.svg has no text");
     }
-    let svg = std::fs::read_to_string(dir.path().join("fig6_ranks.svg")).expect("svg");
+    let svg = std::fs::read_to_string(dir.path().join("fig6_table2_ranks.svg")).expect("svg");
     assert!(svg.contains("position within group (sorted)"));
     assert!(svg.contains("average rank of (21) over both groups"));
     let t = &r.tables[0];
@@ -618,25 +1153,37 @@ fn fig6_table2_ranks_table_and_finding() {
 #[test]
 fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let section = crate::figures::sections()
-        .into_iter()
-        .find(|s| s.file() == "fig6_table2_controlled")
-        .expect("fig6_table2_controlled registered");
+    let section = crate::figures::sections_for(Some("sequence_dpo")).remove(0);
     let path = dir.path().join("fig6_table2_controlled.h5");
-    with_lengths(fig6(1.0, &[]), true).write(&path);
+    with_lengths(fig6(1.0, &[]), true)
+        .attr("config_toml", CONTROLLED)
+        .write(&path);
     let file = crate::h5::Results::open(&path).expect("open");
+    let cfg = crate::config::Config::of(&file);
     crate::register_fonts();
-    let r = section.render(&file, dir.path()).expect("renders");
+    let mut figures = crate::figures::FigureDir::new(dir.path());
+    assert_eq!(
+        section.title(&file, &cfg),
+        "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test, on synthetic data without the length confound (equal lengths, no echo bonus) (fig6_table2_controlled.h5)"
+    );
+    let r = section.render(&file, &cfg, &mut figures).expect("renders");
     assert_eq!(
         r.figures,
         [
-            "fig6_controlled_ranks",
-            "fig6_controlled_ratio_change",
-            "fig6_controlled_training",
-            "fig6_controlled_length"
+            "fig6_table2_controlled_ranks",
+            "fig6_table2_controlled_ratio_change",
+            "fig6_table2_controlled_training",
+            "fig6_table2_controlled_length"
         ]
     );
-    let svg = std::fs::read_to_string(dir.path().join("fig6_controlled_length.svg")).expect("svg");
+    assert!(
+        r.caption
+            .contains("`fig6_table2_controlled_length`: ln (21) against len(y_w) − len(y_l)"),
+        "{}",
+        r.caption
+    );
+    let svg =
+        std::fs::read_to_string(dir.path().join("fig6_table2_controlled_length.svg")).expect("svg");
     assert!(svg.contains("len(y_w) − len(y_l) (tokens)"));
     let t = &r.tables[1];
     let row = |name: &str| {
@@ -664,20 +1211,17 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     let old = dir.path().join("old.h5");
     fig6(1.0, &[]).write(&old);
     let file = crate::h5::Results::open(&old).expect("open");
-    let r = section.render(&file, dir.path()).expect("renders");
-    assert_eq!(r.figures.len(), 3);
+    let r = section.render(&file, &cfg, &mut figures).expect("renders");
+    assert_eq!(r.figures, ["old_ranks", "old_ratio_change", "old_training"]);
     assert_eq!(r.tables.len(), 1);
 }
 
 #[test]
 fn unreadable_h5_files_are_named_as_problems() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let results = dir.path().join("results");
-    std::fs::create_dir(&results).expect("mkdir");
+    let (name, fixture) = fixtures().remove(0);
+    let (dir, results) = folder(vec![(name, fixture)]);
     std::fs::write(results.join("empty.h5"), b"").expect("write");
     std::fs::write(results.join("text.h5"), b"not hdf5").expect("write");
-    let (name, fixture) = fixtures().remove(0);
-    fixture.write(&results.join(name));
     let report = build_report(&results, &dir.path().join("out")).expect("report");
     for bad in ["empty.h5", "text.h5"] {
         assert!(
@@ -690,6 +1234,12 @@ fn unreadable_h5_files_are_named_as_problems() {
             report.problems
         );
     }
-    assert!(!report.sections.is_empty());
+    assert_eq!(report.sections.len(), 2);
     assert_eq!(report.readable, vec![name.to_string()]);
+    assert_eq!(report.unused, ["empty.h5", "text.h5"]);
+    let md = std::fs::read_to_string(dir.path().join("out/report.md")).expect("md");
+    assert!(
+        md.contains("## Results files that could not be read\n\n- empty.h5\n- text.h5"),
+        "{md}"
+    );
 }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::figures::{Rendered, Table};
+use crate::figures::{Block, Rendered, Table};
 
 /// A rendered section with its heading.
 pub struct Entry {
@@ -22,13 +22,18 @@ pub struct Page<'a> {
     pub entries: &'a [Entry],
     /// Problems met (figures not produced and why).
     pub problems: &'a [String],
-    /// Known results files that were absent.
+    /// Paper items that no results file reproduces.
     pub missing: &'a [String],
-    /// Files in the results folder that no section reads.
+    /// `*.h5` files that could not be read.
     pub unused: &'a [String],
     /// The results folder.
     pub results_dir: &'a Path,
 }
+
+/// Heading of the list of paper items that no results file reproduces.
+const MISSING: &str = "Paper items no results file reproduces";
+/// Heading of the list of `*.h5` files that could not be read.
+const UNUSED: &str = "Results files that could not be read";
 
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('*', "\\*").replace('\n', " ")
@@ -56,6 +61,18 @@ fn md_table(md: &mut String, t: &Table) {
     md.push('\n');
 }
 
+/// A fenced block longer than any run of backticks in `b.text`, so the text cannot close it.
+fn md_block(md: &mut String, b: &Block) {
+    let longest = b.text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(
+        md,
+        "{}\n\n{fence}\n{}\n{fence}\n",
+        b.caption,
+        b.text.trim_end()
+    );
+}
+
 fn md_list(md: &mut String, title: &str, items: &[String]) {
     if items.is_empty() {
         return;
@@ -79,19 +96,27 @@ pub fn markdown(page: &Page) -> String {
     for e in page.entries {
         let r = &e.rendered;
         let _ = writeln!(md, "## {}\n", e.title);
+        let alt: String = e
+            .title
+            .chars()
+            .filter(|c| !matches!(c, '[' | ']'))
+            .collect();
         for f in &r.figures {
-            let _ = writeln!(md, "![{}]({f}.png)\n\n[SVG]({f}.svg)\n", e.title);
+            let _ = writeln!(md, "![{alt}]({f}.png)\n\n[SVG]({f}.svg)\n");
         }
         let _ = writeln!(md, "**Caption.** {}\n", md_cell(&r.caption));
         for t in &r.tables {
             md_table(&mut md, t);
         }
+        for b in &r.blocks {
+            md_block(&mut md, b);
+        }
         for n in &r.notes {
             let _ = writeln!(md, "> Note: {}\n", md_cell(n));
         }
     }
-    md_list(&mut md, "Results files not found", page.missing);
-    md_list(&mut md, "Files not used", page.unused);
+    md_list(&mut md, MISSING, page.missing);
+    md_list(&mut md, UNUSED, page.unused);
     md
 }
 
@@ -158,7 +183,8 @@ figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-style:italic;margin-top:.5em}table{border-collapse:collapse;margin:1em 0}\
 caption{text-align:left;font-weight:bold;padding:.3em 0}\
 td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}th{background:#eee}\
-.problems{background:#fff3f3;border:1px solid #e99;padding:0 1em}.note{color:#555}";
+.problems{background:#fff3f3;border:1px solid #e99;padding:0 1em}.note{color:#555}\
+pre{background:#f6f6f6;border:1px solid #ddd;padding:.5em;overflow-x:auto}";
 
 /// The HTML report; figures are the SVG files in `out`, embedded inline.
 pub fn html(page: &Page, out: &Path) -> String {
@@ -196,13 +222,21 @@ pub fn html(page: &Page, out: &Path) -> String {
         for t in &r.tables {
             html_table(&mut h, t);
         }
+        for b in &r.blocks {
+            let _ = writeln!(
+                h,
+                "<figure class=\"block\"><figcaption>{}</figcaption><pre>{}</pre></figure>",
+                esc_code(&b.caption),
+                esc(&b.text)
+            );
+        }
         for n in &r.notes {
             let _ = writeln!(h, "<p class=\"note\">Note: {}</p>", esc(n));
         }
         h.push_str("</section>\n");
     }
-    html_list(&mut h, "Results files not found", "missing", page.missing);
-    html_list(&mut h, "Files not used", "unused", page.unused);
+    html_list(&mut h, MISSING, "missing", page.missing);
+    html_list(&mut h, UNUSED, "unused", page.unused);
     h.push_str("</body>\n</html>\n");
     h
 }

@@ -1,12 +1,11 @@
 //! Figure 1: learned distributions of DPO and its RLHF counterpart, unconstrained and
 //! constrained (read from the weight-decay sweep).
 
-use std::path::Path;
-
-use super::{BANDIT_KEYS, Rendered, Section, Table};
+use super::{BANDIT_KEYS, FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
 use crate::h5::Results;
-use crate::plot::{BarPanel, Panel, fmt_num, save};
+use crate::paper;
+use crate::plot::{BarPanel, Panel, fmt_num};
 
 /// Figure 1.
 pub struct Fig1;
@@ -15,16 +14,23 @@ pub struct Fig1;
 const METHOD: &str = "dpo";
 
 impl Section for Fig1 {
-    fn title(&self) -> &str {
-        "Figure 1: DPO and RLHF policies, unconstrained and constrained"
+    fn kind(&self) -> &str {
+        paper::FIGURE_1.kind
     }
 
-    fn file(&self) -> &str {
-        "fig2_weight_decay"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Figure 1: DPO and RLHF policies, unconstrained and constrained ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let alpha = file.vec("alpha")?;
         let policy = file.matrix(&format!("{METHOD}/policy"))?;
         let rlhf = file.matrix(&format!("{METHOD}/rlhf_policy"))?;
@@ -103,18 +109,17 @@ impl Section for Fig1 {
                 groups,
             }));
         }
-        let stem = "fig1_distributions";
-        save(out, stem, &panels)?;
+        let stem = figures.save(file, "distributions", &panels)?;
         Ok(Rendered {
-            figures: vec![stem.into()],
+            figures: vec![stem],
             caption: format!(
                 "Learned distributions over the {k} actions of DPO (group `{METHOD}`) and its RLHF counterpart, with the target pi* for reference. Left: alpha = {} (unconstrained: the two coincide). Right: the largest alpha = {} (constrained: they differ). {}",
                 fmt_num(alpha[lo]),
                 fmt_num(alpha[hi]),
-                caption(file, &cfg, BANDIT_KEYS)
+                caption(file, cfg, BANDIT_KEYS)
             ),
             tables: vec![table],
-            notes: Vec::new(),
+            ..Default::default()
         })
     }
 }

@@ -1,11 +1,12 @@
 //! Figure 2: distance to the RLHF counterpart against weight decay alpha.
 
-use std::path::Path;
-
-use super::{BANDIT_KEYS, Rendered, Section, Table, distance_label, method_label, methods};
+use super::{
+    BANDIT_KEYS, FigureDir, Rendered, Section, Table, distance_label, method_label, methods,
+};
 use crate::config::{Config, caption};
 use crate::h5::Results;
-use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+use crate::paper;
+use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
 /// Figure 2.
 pub struct Fig2;
@@ -21,16 +22,23 @@ pub(crate) fn zero_position(alpha: &[f64]) -> Option<f64> {
 }
 
 impl Section for Fig2 {
-    fn title(&self) -> &str {
-        "Figure 2: distance to the RLHF counterpart vs weight decay"
+    fn kind(&self) -> &str {
+        paper::FIGURE_2.kind
     }
 
-    fn file(&self) -> &str {
-        "fig2_weight_decay"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Figure 2: distance to the RLHF counterpart vs weight decay ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let alpha = file.vec("alpha")?;
         let zero = zero_position(&alpha);
         let x: Vec<f64> = alpha
@@ -63,8 +71,7 @@ impl Section for Fig2 {
             series,
             ..Default::default()
         };
-        let stem = self.file();
-        save(out, stem, &[Panel::Lines(panel)])?;
+        let stem = figures.save(file, "", &[Panel::Lines(panel)])?;
         let axis = match zero {
             Some(z) => format!(
                 "The alpha axis is logarithmic; alpha = 0 is drawn at alpha = {} (half the smallest positive alpha).",
@@ -73,13 +80,14 @@ impl Section for Fig2 {
             None => "The alpha axis is linear (no positive alpha).".into(),
         };
         Ok(Rendered {
-            figures: vec![stem.into()],
+            figures: vec![stem],
             caption: format!(
-                "Distance between each method's learned policy and its RLHF counterpart, as the weight-decay strength alpha grows (one line per method). {axis} {}",
-                caption(file, &cfg, BANDIT_KEYS)
+                "Distance between each method's learned policy and its RLHF counterpart, as the weight-decay strength alpha grows (one line per method). {axis} {} {}",
+                caption(file, cfg, BANDIT_KEYS),
+                paper::FIGURE_2.setting_sentence(cfg)
             ),
             tables: vec![table],
-            notes: Vec::new(),
+            ..Default::default()
         })
     }
 }

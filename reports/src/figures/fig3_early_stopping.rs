@@ -1,11 +1,10 @@
 //! Figure 3: distance to the RLHF counterpart over training epochs.
 
-use std::path::Path;
-
-use super::{BANDIT_KEYS, Rendered, Section, distance_label, method_label, methods};
+use super::{BANDIT_KEYS, FigureDir, Rendered, Section, distance_label, method_label, methods};
 use crate::config::{Config, caption};
 use crate::h5::Results;
-use crate::plot::{LinePanel, Panel, Series, save};
+use crate::paper;
+use crate::plot::{LinePanel, Panel, Series};
 
 /// Figure 3.
 pub struct Fig3;
@@ -14,16 +13,23 @@ pub struct Fig3;
 const LOG_AXIS_FROM: usize = 20;
 
 impl Section for Fig3 {
-    fn title(&self) -> &str {
-        "Figure 3: distance to the RLHF counterpart over epochs (early stopping)"
+    fn kind(&self) -> &str {
+        paper::FIGURE_3.kind
     }
 
-    fn file(&self) -> &str {
-        "fig3_early_stopping"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Figure 3: distance to the RLHF counterpart over epochs, early stopping ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let epoch = file.vec("epoch")?;
         let ms = methods(file)?;
         let y_label = distance_label(cfg.get("distance").and_then(|v| v.as_str()));
@@ -53,25 +59,25 @@ impl Section for Fig3 {
                 ..Default::default()
             }));
         }
-        let stem = self.file();
-        save(out, stem, &panels)?;
+        let stem = figures.save(file, "", &panels)?;
         let notes = file
             .attr("distance_converged")
             .map(|n| vec![format!("distance_converged: {n}")])
             .unwrap_or_default();
         Ok(Rendered {
-            figures: vec![stem.into()],
+            figures: vec![stem],
             caption: format!(
-                "Distance between each method's policy after each epoch and its RLHF counterpart, one line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs.{} {}",
+                "Distance between each method's policy after each epoch and its RLHF counterpart, one line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs.{} {} {}",
                 if log_axis {
                     " The epoch axis is logarithmic, from epoch 1 (at epoch 0 every model is π_ref)."
                 } else {
                     ""
                 },
-                caption(file, &cfg, BANDIT_KEYS)
+                caption(file, cfg, BANDIT_KEYS),
+                paper::FIGURE_3.setting_sentence(cfg)
             ),
-            tables: Vec::new(),
             notes,
+            ..Default::default()
         })
     }
 }

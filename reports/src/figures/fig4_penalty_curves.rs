@@ -1,11 +1,10 @@
 //! Figure 4: the normalised log(gamma + |u|) penalties against the l1 and l0 limits.
 
-use std::path::Path;
-
-use super::{Rendered, Section};
+use super::{FigureDir, Rendered, Section};
 use crate::config::{Config, caption};
 use crate::h5::Results;
-use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+use crate::paper;
+use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
 /// Figure 4.
 pub struct Fig4;
@@ -14,16 +13,23 @@ pub struct Fig4;
 const Y_RANGE: (f64, f64) = (-1.0, 3.0);
 
 impl Section for Fig4 {
-    fn title(&self) -> &str {
-        "Figure 4: log penalties between the l1 and l0 limits"
+    fn kind(&self) -> &str {
+        paper::FIGURE_4.kind
     }
 
-    fn file(&self) -> &str {
-        "fig4_penalty_curves"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Figure 4: log penalties between the l1 and l0 limits ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let u = file.vec("u")?;
         let gamma = file.vec("gamma")?;
         let penalty = file.matrix("penalty")?;
@@ -52,18 +58,16 @@ impl Section for Fig4 {
             series,
             ..Default::default()
         };
-        let stem = self.file();
-        save(out, stem, &[Panel::Lines(panel)])?;
+        let stem = figures.save(file, "", &[Panel::Lines(panel)])?;
         Ok(Rendered {
-            figures: vec![stem.into()],
+            figures: vec![stem],
             caption: format!(
                 "Normalised penalty log(gamma + |u|) for each gamma, with the l1 (|u|) and l0 limits. The y axis is clipped to [{}, {}] because the l0 limit tends to minus infinity near u = 0; lines break where they leave it. {}",
                 fmt_num(Y_RANGE.0),
                 fmt_num(Y_RANGE.1),
-                caption(file, &cfg, &["gamma", "u_min", "u_max", "points", "u0"])
+                caption(file, cfg, &["gamma", "u_min", "u_max", "points", "u0"])
             ),
-            tables: Vec::new(),
-            notes: Vec::new(),
+            ..Default::default()
         })
     }
 }

@@ -1,26 +1,32 @@
 //! Figure 5: decrease of the DPO loss after one gradient step, per reference ratio.
 
-use std::path::Path;
-
-use super::{Rendered, Section};
+use super::{FigureDir, Rendered, Section};
 use crate::config::{Config, caption};
 use crate::h5::Results;
-use crate::plot::{LinePanel, Panel, Series, save};
+use crate::paper;
+use crate::plot::{LinePanel, Panel, Series};
 
 /// Figure 5.
 pub struct Fig5;
 
 impl Section for Fig5 {
-    fn title(&self) -> &str {
-        "Figure 5: one-step decrease of the DPO loss vs reference ratio"
+    fn kind(&self) -> &str {
+        paper::FIGURE_5.kind
     }
 
-    fn file(&self) -> &str {
-        "fig5_one_step"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Figure 5: one-step decrease of the DPO loss vs reference ratio ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let ratio = file.vec("ratio")?;
         let mut panels = Vec::new();
         for (dataset, title, y_label) in [
@@ -65,19 +71,18 @@ impl Section for Fig5 {
                 ..Default::default()
             }));
         }
-        let stem = self.file();
-        save(out, stem, &panels)?;
+        let stem = figures.save(file, "", &panels)?;
         let notes = ["relative_decrease", "u_shape"]
             .iter()
             .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}")))
             .collect();
         Ok(Rendered {
-            figures: vec![stem.into()],
+            figures: vec![stem],
             caption: format!(
-                "Absolute (left) and relative (right) decrease of the DPO loss after one gradient step from theta0, against the reference ratio r on a logarithmic axis. {}",
+                "Absolute (left) and relative (right) decrease of the DPO loss after one gradient step from theta0, against the reference ratio r on a logarithmic axis. {} {}",
                 caption(
                     file,
-                    &cfg,
+                    cfg,
                     &[
                         "beta",
                         "ratio_min",
@@ -87,10 +92,11 @@ impl Section for Fig5 {
                         "optimizer.lr",
                         "constraints.interval"
                     ]
-                )
+                ),
+                paper::FIGURE_5.setting_sentence(cfg)
             ),
-            tables: Vec::new(),
             notes,
+            ..Default::default()
         })
     }
 }

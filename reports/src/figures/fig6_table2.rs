@@ -1,33 +1,17 @@
 //! Figure 6 and Table 2 (Section 5.3, B.3): average rank sorting of quantity (21) over the
 //! low- and high-value groups of ρ_ref, and the one-sided Mann–Whitney U test; with what
 //! else tells the two groups apart (response lengths, and for synthetic data the true
-//! reward margin and label noise). One section per results file of the experiment.
+//! reward margin and label noise). One section per `sequence_dpo` results file, headed by
+//! the data its configuration describes.
 
-use std::path::Path;
-
-use super::{Rendered, Section, Table};
+use super::{FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
 use crate::h5::Results;
-use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+use crate::paper::{self, TABLE_2_N, TABLE_2_P, TABLE_2_RANK_SUMS, TABLE_2_U};
+use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
 /// Figure 6 and Table 2 for one results file.
-pub struct Fig6Table2 {
-    /// Stem of the results file.
-    pub file: &'static str,
-    /// Heading in the report.
-    pub title: &'static str,
-    /// Stem prefix of its figures (`fig6` gives `fig6_ranks`, ...).
-    pub prefix: &'static str,
-}
-
-/// The paper's group size (n1 = n2), Table 2 and B.3 (Pythia 2.8B on Anthropic HH).
-const PAPER_N: f64 = 800.0;
-/// The paper's U-statistic (Table 2).
-const PAPER_U: f64 = 225_937.0;
-/// The paper's p-value (Table 2).
-const PAPER_P: f64 = 1.22e-24;
-/// The paper's rank sums of the low- and high-value groups (B.3).
-const PAPER_R: (f64, f64) = (546_337.0, 734_463.0);
+pub struct Fig6Table2;
 
 /// Dashes in a dashed horizontal line.
 const DASHES: usize = 30;
@@ -76,6 +60,28 @@ fn caption_keys(cfg: &Config) -> Vec<&'static str> {
         .chain(data.iter().copied())
         .chain(KEYS.iter().copied())
         .collect()
+}
+
+/// The data a configuration describes, for the heading: a JSONL file by its path, the
+/// synthetic generator by whether it removes the length confound.
+fn data_description(cfg: &Config) -> String {
+    let text = |key: &str| cfg.get(key).and_then(|v| v.as_str());
+    if text("data.source") == Some("jsonl") {
+        return match text("data.path") {
+            Some(path) => format!("on real preference data (JSONL file {path})"),
+            None => "on real preference data (a JSONL file)".into(),
+        };
+    }
+    let equal = cfg.get("data.equal_lengths").and_then(|v| v.as_bool()) == Some(true);
+    let no_echo = cfg.number("data.echo_bonus") == Some(0.0);
+    match (equal, no_echo) {
+        (true, true) => {
+            "on synthetic data without the length confound (equal lengths, no echo bonus)".into()
+        }
+        (true, false) => "on synthetic data with equal response lengths".into(),
+        (false, true) => "on synthetic data without the echo bonus".into(),
+        (false, false) => "on synthetic data (Section 5.3)".into(),
+    }
 }
 
 /// Root attributes shown as notes when the results file has them.
@@ -238,12 +244,6 @@ impl MannWhitney {
 
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
-}
-
-/// The paper's z-score from its U, eq. (30), with n1 = n2 = 800 and no tie correction.
-fn paper_z() -> f64 {
-    let nn = PAPER_N * PAPER_N;
-    (PAPER_U - nn / 2.0) / (nn * (2.0 * PAPER_N + 1.0) / 12.0).sqrt()
 }
 
 /// A dashed horizontal line at `y` over `[lo, hi]`.
@@ -486,8 +486,8 @@ fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
 /// Table 2: the paper's values (reference only) against this run's.
 fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
     let [low, high] = groups;
-    let (r1, r2) = PAPER_R;
-    let half = PAPER_N * (PAPER_N + 1.0) / 2.0;
+    let (r1, r2) = TABLE_2_RANK_SUMS;
+    let half = TABLE_2_N * (TABLE_2_N + 1.0) / 2.0;
     let n = if low.n() == high.n() {
         low.n().to_string()
     } else {
@@ -500,10 +500,10 @@ fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
         "without tie correction"
     };
     let mut rows = vec![
-        row("n1 = n2 (pairs per group)", fmt_num(PAPER_N), n),
+        row("n1 = n2 (pairs per group)", fmt_num(TABLE_2_N), n),
         row(
             "U-statistic",
-            format!("{PAPER_U:.1}"),
+            format!("{TABLE_2_U:.1}"),
             format!("{:.1}", mw.u),
         ),
         row(
@@ -513,19 +513,19 @@ fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
         ),
         row(
             "z = (U − n1·n2/2)/σ_U",
-            format!("{:.2}", paper_z()),
+            format!("{:.2}", paper::table_2_z()),
             format!("{:.2}", mw.z),
         ),
         row(
             "p-value (one-sided)",
-            format!("{PAPER_P:.3e}"),
+            format!("{TABLE_2_P:.3e}"),
             format!("{:.3e}", mw.p),
         ),
     ];
     if let Some(p) = mw.p_low_smaller {
         rows.push(row(
             "p-value (one-sided, low-value group smaller)",
-            format!("{PAPER_P:.3e}"),
+            format!("{TABLE_2_P:.3e}"),
             format!("{p:.3e}"),
         ));
     }
@@ -537,12 +537,12 @@ fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
         ),
         row(
             "mean rank (low)",
-            format!("{:.2}", r1 / PAPER_N),
+            format!("{:.2}", r1 / TABLE_2_N),
             format!("{:.2}", low.mean_rank),
         ),
         row(
             "mean rank (high)",
-            format!("{:.2}", r2 / PAPER_N),
+            format!("{:.2}", r2 / TABLE_2_N),
             format!("{:.2}", high.mean_rank),
         ),
     ]);
@@ -597,16 +597,24 @@ fn findings(groups: &[Group; 2], mw: &MannWhitney) -> Vec<String> {
 }
 
 impl Section for Fig6Table2 {
-    fn title(&self) -> &str {
-        self.title
+    fn kind(&self) -> &str {
+        paper::FIGURE_6_TABLE_2.kind
     }
 
-    fn file(&self) -> &str {
-        self.file
+    fn title(&self, file: &Results, cfg: &Config) -> String {
+        format!(
+            "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test, {} ({})",
+            data_description(cfg),
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let groups = [
             Group::read(file, "low", "low-value", "mann_whitney/n1")?,
             Group::read(file, "high", "high-value", "mann_whitney/n2")?,
@@ -619,17 +627,16 @@ impl Section for Fig6Table2 {
         let sft = file.vec("sft/loss")?;
         let dpo = file.vec("dpo/loss")?;
 
-        let stem = |what: &str| format!("{}_{what}", self.prefix);
-        let mut figures = vec![
-            (stem("ranks"), vec![ranks_panel(&groups)]),
-            (stem("ratio_change"), vec![ratio_change_panel(&groups)]),
-            (stem("training"), training_panels(&sft, &dpo)),
-        ];
+        let ranks = figures.save(file, "ranks", &[ranks_panel(&groups)])?;
+        let ratio = figures.save(file, "ratio_change", &[ratio_change_panel(&groups)])?;
+        let training = figures.save(file, "training", &training_panels(&sft, &dpo))?;
+        let mut stems = vec![ranks.clone(), ratio.clone(), training.clone()];
+        let mut length_caption = String::new();
         if let Some(panel) = length_panel(&groups) {
-            figures.push((stem("length"), vec![panel]));
-        }
-        for (stem, panels) in &figures {
-            save(out, stem, panels)?;
+            let length = figures.save(file, "length", &[panel])?;
+            length_caption =
+                format!(" `{length}`: ln (21) against len(y_w) − len(y_l) in tokens, per group.");
+            stems.push(length);
         }
         let mut tables = vec![table2(&groups, &mw)];
         let overall = |key: &str| -> Result<f64, String> {
@@ -669,16 +676,8 @@ impl Section for Fig6Table2 {
                 .iter()
                 .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}"))),
         );
-        let length_caption = if figures.len() > 3 {
-            format!(
-                " `{}`: ln (21) against len(y_w) − len(y_l) in tokens, per group.",
-                stem("length")
-            )
-        } else {
-            String::new()
-        };
         Ok(Rendered {
-            figures: figures.iter().map(|(stem, _)| stem.clone()).collect(),
+            figures: stems,
             caption: format!(
                 "After SFT on y_w (π_ref) and DPO (π_θ), the pairs with ρ_ref = π_ref(y_l|x)/π_ref(y_w|x) below the {q}th percentile (low-value, n1 = {}) and above the {}th (high-value, n2 = {}) are compared through quantity (21) = [π_θ(y_l|x)/π_θ(y_w|x)] / ρ_ref, which is 1 at initialisation. \
                  `{ranks}`: each group's average ranks of (21) over both groups, sorted, with the group's mean rank dashed (the paper's Figure 6: the low-value group should rank lower). \
@@ -687,14 +686,12 @@ impl Section for Fig6Table2 {
                 groups[0].n(),
                 fmt_num(100.0 - q),
                 groups[1].n(),
-                caption(file, &cfg, &caption_keys(&cfg)),
+                caption(file, cfg, &caption_keys(cfg)),
                 q = fmt_num(q),
-                ranks = stem("ranks"),
-                ratio = stem("ratio_change"),
-                training = stem("training"),
             ),
             tables,
             notes,
+            ..Default::default()
         })
     }
 }

@@ -1,9 +1,13 @@
 //! One module per figure or table. To add one: write a module with a type that
-//! implements [`Section`] and append it to [`sections`].
+//! implements [`Section`] for a results-file `kind` and append it to [`sections`]; a file
+//! whose kind no section reads gets the [`generic`] section.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
+use crate::config::Config;
 use crate::h5::Results;
+use crate::plot::{Panel, save};
 
 mod fig1_distributions;
 mod fig2_weight_decay;
@@ -11,6 +15,7 @@ mod fig3_early_stopping;
 mod fig4_penalty_curves;
 mod fig5_one_step;
 mod fig6_table2;
+pub mod generic;
 mod mode_seeking;
 mod prop32_ratio_constraint;
 mod table1_thresholding;
@@ -26,6 +31,15 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// Text shown as it is, in a monospaced block (a configuration file, say).
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// Text above the block.
+    pub caption: String,
+    /// The text, line breaks kept.
+    pub text: String,
+}
+
 /// What a section produced.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
@@ -35,21 +49,28 @@ pub struct Rendered {
     pub caption: String,
     /// Tables (paper vs reproduced, values).
     pub tables: Vec<Table>,
+    /// Preformatted text blocks, after the tables.
+    pub blocks: Vec<Block>,
     /// Extra remarks (e.g. notes stored in the results file).
     pub notes: Vec<String>,
 }
 
-/// One figure or table of the report.
+/// One figure or table of the report, drawn from each results file of one `kind`.
 pub trait Section {
-    /// Heading in the report, e.g. "Figure 2: ...".
-    fn title(&self) -> &str;
-    /// Stem of the results file it reads (`fig2_weight_decay` for `fig2_weight_decay.h5`).
-    fn file(&self) -> &str;
-    /// Reads `file`, writes its figures into `out`; `Err` names the file and dataset.
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String>;
+    /// The `kind` root attribute of the results files it reads (`weight_decay_sweep`).
+    fn kind(&self) -> &str;
+    /// Heading in the report for `file`, naming the file ("Figure 2: ... (my_sweep.h5)").
+    fn title(&self, file: &Results, cfg: &Config) -> String;
+    /// Reads `file`, writes its figures through `figures`; `Err` names the file and dataset.
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String>;
 }
 
-/// All sections, in report order.
+/// All sections for known kinds, in report order (the paper's order).
 pub fn sections() -> Vec<Box<dyn Section>> {
     vec![
         Box::new(fig1_distributions::Fig1),
@@ -60,22 +81,82 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(table1_thresholding::Table1),
         Box::new(mode_seeking::ModeSeeking),
         Box::new(prop32_ratio_constraint::Prop32),
-        Box::new(fig6_table2::Fig6Table2 {
-            file: "fig6_table2",
-            title: "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test (Section 5.3, synthetic data)",
-            prefix: "fig6",
-        }),
-        Box::new(fig6_table2::Fig6Table2 {
-            file: "fig6_table2_controlled",
-            title: "Figure 6 and Table 2 on synthetic data without the length confound (equal lengths, no echo bonus)",
-            prefix: "fig6_controlled",
-        }),
-        Box::new(fig6_table2::Fig6Table2 {
-            file: "fig6_table2_hh",
-            title: "Figure 6 and Table 2 on real preference data (Anthropic HH, harmless-base test split)",
-            prefix: "fig6_hh",
-        }),
+        Box::new(fig6_table2::Fig6Table2),
     ]
+}
+
+/// The sections for a results file of `kind`, in report order: those of [`sections`]
+/// that read it, or the [`generic::Generic`] section when none does (or `kind` is absent).
+pub fn sections_for(kind: Option<&str>) -> Vec<Box<dyn Section>> {
+    let known: Vec<Box<dyn Section>> = sections()
+        .into_iter()
+        .filter(|s| Some(s.kind()) == kind)
+        .collect();
+    if known.is_empty() {
+        vec![Box::new(generic::Generic)]
+    } else {
+        known
+    }
+}
+
+/// The output folder, handing out figure stems that are unique across the report.
+///
+/// A figure's stem is the results file's stem (characters other than letters, digits,
+/// `-`, `_` and `.` replaced by `_`), then `_` and what the figure shows when a section
+/// draws several (`my_sweep_distributions`); a stem already taken gets `_2`, `_3`, ...
+#[derive(Debug, Clone)]
+pub struct FigureDir {
+    dir: PathBuf,
+    used: BTreeSet<String>,
+}
+
+impl FigureDir {
+    /// Figures go into `dir`, which must exist.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            used: BTreeSet::new(),
+        }
+    }
+
+    /// The output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reserves the stem for figure `what` of `file` (`""`: the file's main figure).
+    pub fn stem(&mut self, file: &Results, what: &str) -> String {
+        let file_stem = file.name().strip_suffix(".h5").unwrap_or(file.name());
+        let mut base: String = file_stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if !what.is_empty() {
+            base = format!("{base}_{what}");
+        }
+        let mut stem = base.clone();
+        let mut n = 1;
+        while self.used.contains(&stem) {
+            n += 1;
+            stem = format!("{base}_{n}");
+        }
+        self.used.insert(stem.clone());
+        stem
+    }
+
+    /// Draws `panels` as figure `what` of `file` (`<stem>.svg` and `<stem>.png`), returning
+    /// the stem.
+    pub fn save(&mut self, file: &Results, what: &str, panels: &[Panel]) -> Result<String, String> {
+        let stem = self.stem(file, what);
+        save(&self.dir, &stem, panels)?;
+        Ok(stem)
+    }
 }
 
 /// Config keys quoted in the captions of the bandit experiments.

@@ -1,26 +1,32 @@
 //! Proposition 3.2: constrained RLHF vs IPO optima under the ratio constraint (table only).
 
-use std::path::Path;
-
-use super::{Rendered, Section, Table};
+use super::{FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
 use crate::h5::Results;
+use crate::paper;
 use crate::plot::fmt_num;
 
 /// Proposition 3.2 table.
 pub struct Prop32;
 
 impl Section for Prop32 {
-    fn title(&self) -> &str {
-        "Proposition 3.2: ratio constraint, constrained RLHF vs IPO"
+    fn kind(&self) -> &str {
+        paper::PROPOSITION_3_2.kind
     }
 
-    fn file(&self) -> &str {
-        "prop32_ratio_constraint"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Proposition 3.2: ratio constraint, constrained RLHF vs IPO ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, _out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        _figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let rlhf = file.scalar("rlhf/ratio_13")?;
         let ipo = file.scalar("ipo/ratio_13")?;
         let cf_rlhf = file.scalar("closed_form/rlhf_ratio_13")?;
@@ -78,12 +84,11 @@ impl Section for Prop32 {
             .map(|n| vec![format!("eq. (49): {n}")])
             .unwrap_or_default();
         Ok(Rendered {
-            figures: Vec::new(),
             caption: format!(
                 "Closed-form and trained optima under the ratio constraint. {}",
                 caption(
                     file,
-                    &cfg,
+                    cfg,
                     &[
                         "epsilon",
                         "bandit.pi_star",
@@ -97,6 +102,7 @@ impl Section for Prop32 {
             ),
             tables: vec![ratios, policies],
             notes,
+            ..Default::default()
         })
     }
 }

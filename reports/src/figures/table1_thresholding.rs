@@ -1,12 +1,11 @@
 //! Table 1: optimised theta of two-point DPO with weight decay, per reference ratio,
 //! with a figure of the descent trajectories.
 
-use std::path::Path;
-
-use super::{Rendered, Section, Table};
+use super::{FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
 use crate::h5::{Matrix, Results};
-use crate::plot::{LinePanel, Panel, Series, fmt_num, save};
+use crate::paper;
+use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
 /// Table 1.
 pub struct Table1;
@@ -14,8 +13,8 @@ pub struct Table1;
 /// Reproduced and stationary point agree within this.
 const MATCH_TOL: f64 = 1e-3;
 
-/// The "why" column for one ratio.
-fn why(ratio: f64, theta: f64, paper: f64, critical: f64, stationary: &Matrix) -> String {
+/// The "why" column for one ratio; `paper` is the paper's θ where it applies.
+fn why(ratio: f64, theta: f64, paper: Option<f64>, critical: f64, stationary: &Matrix) -> String {
     if ratio < critical {
         let end = if (theta - 1.0).abs() < MATCH_TOL {
             "projected GD ends at θ = 1"
@@ -30,8 +29,8 @@ fn why(ratio: f64, theta: f64, paper: f64, critical: f64, stationary: &Matrix) -
         .filter(|r| r[2] > 0.0)
         .map(|r| r[1])
         .min_by(|a, b| (a - theta).abs().total_cmp(&(b - theta).abs()));
-    match nearest {
-        Some(sp) if (sp - theta).abs() < MATCH_TOL => {
+    match (nearest, paper) {
+        (Some(sp), Some(paper)) if (sp - theta).abs() < MATCH_TOL => {
             let rounds = (sp * 100.0).round() / 100.0;
             if (rounds - paper).abs() < 1e-9 {
                 format!("stationary point θ = {sp:.3} (paper rounds)")
@@ -42,27 +41,94 @@ fn why(ratio: f64, theta: f64, paper: f64, critical: f64, stationary: &Matrix) -
                 )
             }
         }
-        Some(sp) => {
+        (Some(sp), None) if (sp - theta).abs() < MATCH_TOL => {
+            format!("stationary point θ = {sp:.3}")
+        }
+        (Some(sp), _) => {
             format!("nearest local minimum θ = {sp:.3} not reached (descent not converged?)")
         }
-        None => "no local minimum listed for this ratio".into(),
+        (None, _) => "no local minimum listed for this ratio".into(),
+    }
+}
+
+/// The table: with the paper's column where the file is in Table 1's setting.
+fn table(
+    file: &Results,
+    cfg: &Config,
+    ratio: &[f64],
+    theta: &[f64],
+    critical: f64,
+    stationary: &Matrix,
+) -> Table {
+    let reproduces = paper::TABLE_1.differences(cfg).is_empty();
+    let paper_theta = |r: f64| paper::table_1_theta(r).filter(|_| reproduces);
+    let with_paper = ratio.iter().any(|r| paper_theta(*r).is_some());
+    let rows = ratio
+        .iter()
+        .zip(theta)
+        .map(|(&r, &t)| {
+            let p = paper_theta(r);
+            let mut row = vec![fmt_num(r)];
+            if with_paper {
+                row.push(p.map_or("—".into(), |p| format!("{p:.2}")));
+            }
+            row.push(format!("{t:.4}"));
+            if with_paper {
+                row.push(p.map_or("—".into(), |p| format!("{:+.4}", t - p)));
+            }
+            row.push(why(r, t, p, critical, stationary));
+            row
+        })
+        .collect();
+    let (header, caption): (&[&str], String) = if with_paper {
+        (
+            &["ratio", "paper", "reproduced", "difference", "why"],
+            format!(
+                "Optimised θ per reference ratio: the paper's Table 1, looked up by ratio (— where the paper has no such ratio), against `{}` (critical ratio r_c = {critical:.4}).",
+                file.name()
+            ),
+        )
+    } else {
+        (
+            &["ratio", "reproduced", "why"],
+            format!(
+                "Optimised θ per reference ratio in `{}` (critical ratio r_c = {critical:.4}). {}",
+                file.name(),
+                if reproduces {
+                    "The paper's Table 1 has none of these ratios."
+                } else {
+                    "Not the paper's setting, so no paper values."
+                }
+            ),
+        )
+    };
+    Table {
+        caption,
+        header: header.iter().map(|h| h.to_string()).collect(),
+        rows,
     }
 }
 
 impl Section for Table1 {
-    fn title(&self) -> &str {
-        "Table 1: thresholding of theta by weight decay"
+    fn kind(&self) -> &str {
+        paper::TABLE_1.kind
     }
 
-    fn file(&self) -> &str {
-        "table1_thresholding"
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!(
+            "Table 1: thresholding of theta by weight decay ({})",
+            file.name()
+        )
     }
 
-    fn render(&self, file: &Results, out: &Path) -> Result<Rendered, String> {
-        let cfg = Config::of(file);
+    fn render(
+        &self,
+        file: &Results,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
         let ratio = file.vec("ratio")?;
         let theta = file.vec_len("theta", ratio.len())?;
-        let paper = file.vec_len("paper_theta", ratio.len())?;
         let critical = file.scalar("critical_ratio")?;
         let stationary = file.matrix("stationary_points")?;
         let trajectory = file.matrix("trajectory")?;
@@ -74,26 +140,7 @@ impl Section for Table1 {
                 ratio.len()
             ));
         }
-        let rows = (0..ratio.len())
-            .map(|i| {
-                vec![
-                    fmt_num(ratio[i]),
-                    format!("{:.2}", paper[i]),
-                    format!("{:.4}", theta[i]),
-                    format!("{:+.4}", theta[i] - paper[i]),
-                    why(ratio[i], theta[i], paper[i], critical, &stationary),
-                ]
-            })
-            .collect();
-        let table = Table {
-            caption: format!(
-                "Optimised θ per reference ratio: paper's Table 1 against this reproduction (critical ratio r_c = {critical:.4})."
-            ),
-            header: ["ratio", "paper", "reproduced", "difference", "why"]
-                .map(String::from)
-                .to_vec(),
-            rows,
-        };
+        let table = table(file, cfg, &ratio, &theta, critical, &stationary);
         let steps: Vec<f64> = (0..trajectory.cols).map(|t| t as f64).collect();
         let series = (0..ratio.len())
             .map(|i| {
@@ -111,24 +158,22 @@ impl Section for Table1 {
             series,
             ..Default::default()
         };
-        let stem = "table1_trajectories";
-        save(out, stem, &[Panel::Lines(panel)])?;
+        let stem = figures.save(file, "trajectories", &[Panel::Lines(panel)])?;
         let notes = [
             "critical_ratio_meaning",
             "stationary_points",
             "global_minimum",
-            "paper_theta",
         ]
         .iter()
         .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}")))
         .collect();
         Ok(Rendered {
-            figures: vec![stem.into()],
+            figures: vec![stem],
             caption: format!(
-                "θ during projected gradient descent on the two-point DPO loss plus weight decay, one line per reference ratio r; the end points are the reproduced column of the table. {}",
+                "θ during projected gradient descent on the two-point DPO loss plus weight decay, one line per reference ratio r; the end points are the reproduced column of the table. {} {}",
                 caption(
                     file,
-                    &cfg,
+                    cfg,
                     &[
                         "ratios",
                         "beta",
@@ -138,10 +183,12 @@ impl Section for Table1 {
                         "optimizer.lr",
                         "optimizer.epochs"
                     ]
-                )
+                ),
+                paper::TABLE_1.setting_sentence(cfg)
             ),
             tables: vec![table],
             notes,
+            ..Default::default()
         })
     }
 }
