@@ -326,8 +326,7 @@ fn validate_and_list_work() {
             "`{name}` missing from workbench list:\n{text}"
         );
     }
-    // No schema accepts a `simplex` constraint yet, so it is not offered.
-    assert!(!text.contains("simplex"), "{text}");
+    assert!(text.contains("simplex"), "{text}");
 }
 
 #[test]
@@ -369,6 +368,99 @@ fn constraints_compose_in_one_run() {
         \x20       assert np.all(p[:, 2] / p[:, 1] >= 0.8 - 1e-9), (m, name, p)\n\
         \x20       assert np.all(np.isfinite(p)), (m, name)\n";
     python(script, &[&path]);
+}
+
+/// Policies chosen by name in the file: the registry's convex mixture trains exactly as the
+/// mode-seeking kind's own mixture; the two-point policy reaches DPO's closed-form optimum;
+/// the simplex constraint keeps softmax logits on the simplex.
+#[test]
+fn policies_and_the_simplex_are_chosen_in_the_file() {
+    let (_dir, modes) = run("mode_seeking", &["sampled.seeds=[0]"]);
+    let (_dir2, mixture) = run(
+        "fig2_weight_decay",
+        &[
+            "bandit={ pi_star = [0.5, 0.0, 0.5], pi_ref = [0.3333333333333333, 0.3333333333333333, 0.3333333333333333], beta = 1.0 }",
+            "policy={ name = \"convex_mixture\", components = [[0.3333333333333333, 0.3333333333333333, 0.3333333333333333], [1.0, 0.0, 0.0]], init = 0.5 }",
+            "methods=[{ loss = \"dpo\" }]",
+            "constraints.weight_decay.alpha=[0.0]",
+        ],
+    );
+    let script = "import h5py, sys, numpy as np\n\
+        modes, mix = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])\n\
+        pi = lambda t: np.array([t + (1 - t) / 3, (1 - t) / 3, (1 - t) / 3])\n\
+        assert np.abs(mix['dpo/policy'][0] - pi(modes['theta_dpo'][()])).max() < 1e-12, (mix['dpo/policy'][0], modes['theta_dpo'][()])\n\
+        assert np.abs(mix['dpo/rlhf_policy'][0] - pi(modes['theta_rlhf'][()])).max() < 3e-12  # the floor ε = 1e-12 in log π\n";
+    python(script, &[&modes, &mixture]);
+
+    let (_dir3, two_point) = run(
+        "fig2_weight_decay",
+        &[
+            "bandit={ pi_star = [0.7, 0.3], pi_ref = [0.4, 0.6], beta = 1.0 }",
+            "policy={ name = \"two_point\", init = \"pi_ref\" }",
+            "methods=[{ loss = \"dpo\" }]",
+            "constraints.weight_decay.alpha=[0.0, 0.5, 5.0]",
+            "optimizer.epochs=3000",
+        ],
+    );
+    let script = "import h5py, sys, numpy as np\n\
+        p = h5py.File(sys.argv[1])['dpo/policy'][()]\n\
+        theta = 0.4 * 0.7 / (0.4 * 0.7 + 0.6 * 0.3)\n\
+        assert abs(p[0, 0] - theta) < 1e-6, (p[0], theta)\n\
+        assert np.all(np.abs(p.sum(axis=1) - 1) < 1e-9) and np.all(p >= 0)\n\
+        assert p[2, 0] < p[1, 0] < p[0, 0], p\n";
+    python(script, &[&two_point]);
+
+    let (_dir4, simplex) = run(
+        "fig3_early_stopping",
+        &[
+            "constraints.simplex={}",
+            "policy.init=\"zeros\"",
+            "optimizer.epochs=200",
+        ],
+    );
+    // π = softmax(θ) with θ on the simplex: every ratio π_i/π_j within [1/e, e].
+    let script = "import h5py, sys, numpy as np\n\
+        f = h5py.File(sys.argv[1])\n\
+        for m in ['dpo', 'fdpo_forward_kl', 'ipo']:\n\
+        \x20   p = f[m + '/policy'][()]\n\
+        \x20   r = p.max(axis=1) / p.min(axis=1)\n\
+        \x20   assert np.all(r <= np.e * (1 + 1e-9)), (m, r.max())\n\
+        \x20   assert r[-1] > 1.5, (m, r[-1])\n";
+    python(script, &[&simplex]);
+    let output = workbench(&[
+        "validate",
+        &repo("experiments/fig2_weight_decay.toml"),
+        "--set",
+        "policy={ name = \"two_point\", init = \"pi_ref\" }",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("policy") && stderr(&output).contains("2 actions"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The independent oracles check themselves (Prop. 3.2 and 4.1 included) before they are
+/// trusted to check the workbench.
+#[test]
+fn the_oracles_pass_their_own_self_tests() {
+    for script in [
+        "tests/oracle/bandit_oracle.py",
+        "tests/oracle/issue3_oracle.py",
+    ] {
+        let output = Command::new("python3")
+            .args([&repo(script), "selftest"])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            output.status.success()
+                && String::from_utf8_lossy(&output.stdout).contains("SELFTEST PASSED"),
+            "{script} selftest failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 /// Two settings of one loss run side by side: labels carry the distinguishing parameter,

@@ -231,3 +231,62 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         );
     }
 }
+
+/// A policy family registered by the plugin is chosen by name like a built-in one: with
+/// φ = I the log-linear policy is the softmax policy from θ₀ = 0; with one feature it can
+/// only move along φ (log π(a) − log π(b) = θ (φ(a) − φ(b))).
+#[test]
+fn the_plugin_policy_is_chosen_by_name_in_the_file() {
+    let listed = String::from_utf8_lossy(&plugin(&["list", "policies"]).stdout).into_owned();
+    assert!(listed.contains("log_linear"), "{listed}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = experiment("fig2_weight_decay");
+    let run = |name: &str, policy: &str| {
+        let out = dir.path().display().to_string();
+        let output = plugin(&[
+            "run",
+            &file,
+            "--out",
+            &out,
+            "--quiet",
+            "--set",
+            &format!("name={name}"),
+            "--set",
+            &format!("policy={policy}"),
+            "--set",
+            "optimizer.epochs=300",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        dir.path().join(format!("{name}.h5")).display().to_string()
+    };
+    let softmax = run("softmax", "{ name = \"softmax\", init = \"zeros\" }");
+    let identity = run(
+        "identity",
+        "{ name = \"log_linear\", features = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], init = [0.0, 0.0, 0.0] }",
+    );
+    let one_feature = run(
+        "one_feature",
+        "{ name = \"log_linear\", features = [[1.0], [0.5], [-1.0]], init = [0.0] }",
+    );
+    let script = "import h5py, sys, numpy as np\n\
+        s, i, o = (h5py.File(p) for p in sys.argv[1:4])\n\
+        for m in ['dpo', 'fdpo_forward_kl', 'ipo']:\n\
+        \x20   assert np.abs(s[m + '/policy'][()] - i[m + '/policy'][()]).max() < 1e-12, m\n\
+        \x20   lp = np.log(o[m + '/policy'][()])\n\
+        \x20   theta = lp[:, 0] - lp[:, 2]\n\
+        \x20   assert np.abs(lp[:, 0] - lp[:, 1] - 0.25 * theta).max() < 1e-9, m\n\
+        \x20   assert np.abs(theta).max() > 1e-3, m\n";
+    let check = Command::new("python3")
+        .args(["-c", script, &softmax, &identity, &one_feature])
+        .output()
+        .expect("python3");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
