@@ -227,3 +227,74 @@ fn reproduce_reuses_up_to_date_results_and_names_failures() {
     assert!(stderr.contains("broken.toml"), "{stderr}");
     assert!(out.join("fig4_penalty_curves.h5").exists() && out.join("fig5_one_step.h5").exists());
 }
+
+/// Experiments renamed or written from scratch, and a file of a kind no section knows, each
+/// get their own figures, named after their results file.
+#[test]
+fn every_file_gets_figures_whatever_its_name_or_kind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = dir.path().join("results");
+    for (experiment, set) in common::SMALL_BANDIT {
+        let renamed = format!("name=my_{experiment}");
+        let mut set = set.to_vec();
+        set.push(&renamed);
+        common::run_small(&results, experiment, &set);
+    }
+    let study = repo("experiments/examples/fdpo_mixture_study.toml");
+    let out = results.display().to_string();
+    assert_ok(
+        &workbench(&["run", &study, "--out", &out, "--quiet"]),
+        "the example study",
+    );
+    let plugin_like = results.join("plugin_kind.h5");
+    let script = "import h5py, sys, numpy as np\n\
+        f = h5py.File(sys.argv[1], 'w')\n\
+        f.attrs['kind'] = 'my_plugin_kind'\n\
+        f.attrs['experiment'] = 'plugin_kind'\n\
+        f.attrs['config_toml'] = 'name = \"plugin_kind\"\\nkind = \"my_plugin_kind\"\\n'\n\
+        f['curves/loss'] = np.exp(-np.linspace(0, 5, 50))\n\
+        f['curves/accuracy'] = 1 - np.exp(-np.linspace(0, 3, 50))\n";
+    let status = Command::new("python3")
+        .args(["-c", script, &plugin_like.display().to_string()])
+        .status()
+        .expect("python3");
+    assert!(status.success());
+
+    let report = dir.path().join("report");
+    let output = workbench(&["report", &out, "--out", &report.display().to_string()]);
+    assert_ok(&output, "workbench report");
+    let pngs: Vec<String> = std::fs::read_dir(&report)
+        .expect("report dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    let html = std::fs::read_to_string(report.join("report.html")).expect("report.html");
+    for entry in std::fs::read_dir(&results).expect("results") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(stem) = name.strip_suffix(".h5") else {
+            continue;
+        };
+        let figures: Vec<&String> = pngs.iter().filter(|p| p.starts_with(stem)).collect();
+        assert!(!figures.is_empty(), "{name} has no figure: {pngs:?}");
+        for figure in figures {
+            assert!(
+                png_variance(&report.join(figure)) > 10.0,
+                "{figure} is blank"
+            );
+        }
+        assert!(html.contains(&name), "the report does not name {name}");
+    }
+    // The study's legend names both settings of each loss.
+    for label in [
+        "fdpo_alpha_0.3",
+        "fdpo_alpha_0.7",
+        "robust_eps_0.1",
+        "robust_eps_0.3",
+    ] {
+        assert!(html.contains(label), "the study's legend lacks {label}");
+    }
+}

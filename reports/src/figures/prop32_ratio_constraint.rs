@@ -1,10 +1,11 @@
-//! Proposition 3.2: constrained RLHF vs IPO optima under the ratio constraint (table only).
+//! Proposition 3.2: constrained RLHF vs IPO optima under the ratio constraint: the trained
+//! and closed-form policies side by side, and the ratio π(y1)/π(y3) each gives.
 
 use super::{FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
 use crate::h5::Results;
 use crate::paper;
-use crate::plot::fmt_num;
+use crate::plot::{BarPanel, Panel, fmt_num};
 
 /// Proposition 3.2 table.
 pub struct Prop32;
@@ -25,7 +26,7 @@ impl Section for Prop32 {
         &self,
         file: &Results,
         cfg: &Config,
-        _figures: &mut FigureDir,
+        figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
         let rlhf = file.scalar("rlhf/ratio_13")?;
         let ipo = file.scalar("ipo/ratio_13")?;
@@ -67,9 +68,12 @@ impl Section for Prop32 {
                 .to_vec(),
             rows: Vec::new(),
         };
+        let mut groups = Vec::new();
         for (name, dataset) in [
             ("constrained RLHF (trained)", "rlhf/policy"),
+            ("constrained RLHF (closed form)", "closed_form/rlhf_policy"),
             ("IPO (trained)", "ipo/policy"),
+            ("IPO (closed form, eq. 53)", "closed_form/ipo_policy"),
             ("unconstrained optimum", "unconstrained_optimum"),
         ] {
             let v = file.vec(dataset)?;
@@ -78,14 +82,28 @@ impl Section for Prop32 {
                     .chain(v.iter().map(|x| fmt_num(*x)))
                     .collect(),
             );
+            groups.push((name.to_string(), v));
         }
+        let k = groups[0].1.len();
+        let stem = figures.save(
+            file,
+            "policies",
+            &[Panel::Bars(BarPanel {
+                title: "optima under the ratio constraint (40)".into(),
+                x_label: "action".into(),
+                y_label: "probability (unitless)".into(),
+                categories: (1..=k).map(|i| format!("y{i}")).collect(),
+                groups,
+            })],
+        )?;
         let notes = file
             .attr("eq49")
             .map(|n| vec![format!("eq. (49): {n}")])
             .unwrap_or_default();
         Ok(Rendered {
+            figures: vec![stem],
             caption: format!(
-                "Closed-form and trained optima under the ratio constraint. {}",
+                "Closed-form and trained optima under the ratio constraint: bars are the policies over the actions (the constrained RLHF and IPO optima differ, Prop. 3.2). {}",
                 caption(
                     file,
                     cfg,
