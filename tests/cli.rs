@@ -11,18 +11,7 @@ use std::process::Command;
 /// Runs `experiment` with `set` overrides into a fresh folder; returns the folder and file.
 fn run(experiment: &str, set: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().display().to_string();
-    let file = repo(&format!("experiments/{experiment}.toml"));
-    let mut args = vec!["run", file.as_str(), "--out", out.as_str(), "--quiet"];
-    for s in set {
-        args.extend(["--set", s]);
-    }
-    let output = workbench(&args);
-    assert!(
-        output.status.success(),
-        "workbench {args:?} failed: {}",
-        stderr(&output)
-    );
+    common::run_small(dir.path(), experiment, set);
     let name = set
         .iter()
         .find_map(|s| s.strip_prefix("name="))
