@@ -242,6 +242,8 @@ fn fixtures() -> Vec<(&'static str, Fixture)> {
     .scalar("min_ratio", 0.98)
     .vec("rlhf/policy", vec![0.35, 0.35, 0.3])
     .vec("ipo/policy", vec![0.35, 0.35, 0.3])
+    .vec("closed_form/rlhf_policy", vec![0.351, 0.349, 0.3])
+    .vec("closed_form/ipo_policy", vec![0.352, 0.348, 0.3])
     .vec("unconstrained_optimum", vec![0.37, 0.33, 0.3]);
     vec![
         ("fig2_weight_decay.h5", sweep(&sweep_config(), 1.0)),
@@ -650,9 +652,9 @@ fn every_kind_under_another_name_gets_its_sections() {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "png"))
         .collect();
-    // 2 of the sweep, 1 each of Figures 3, 4, 5, Table 1 and mode seeking, 3 + 4 + 4 of
-    // the sequence files (the synthetic one has no length datasets); none of Prop. 3.2.
-    assert_eq!(pngs.len(), 2 + 5 + 3 + 4 + 4, "{pngs:#?}");
+    // 2 of the sweep, 1 each of Figures 3, 4, 5, Table 1, mode seeking and Prop. 3.2,
+    // 3 + 4 + 4 of the sequence files (the synthetic one has no length datasets).
+    assert_eq!(pngs.len(), 2 + 6 + 3 + 4 + 4, "{pngs:#?}");
     for png in pngs {
         let stem = png.file_stem().and_then(|s| s.to_str()).expect("stem");
         assert!(stem.starts_with("run_"), "stem from the file name: {stem}");
