@@ -37,6 +37,10 @@ pub struct RunOptions {
     /// Run even when the experiment's memory estimate exceeds the memory available.
     #[arg(long)]
     pub ignore_memory_estimate: bool,
+    /// Run at the reduced size the experiment's kind declares for smoke tests (seconds):
+    /// its own overrides, applied before --set.
+    #[arg(long)]
+    pub smoke: bool,
 }
 
 #[derive(Debug, Subcommand)]

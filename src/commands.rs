@@ -19,7 +19,17 @@ pub fn load(
     file: &Path,
     set: &[String],
 ) -> Result<Box<dyn Experiment>, String> {
-    config::load(file, &overrides(set)?, registry).map_err(|e| e.to_string())
+    load_sized(registry, file, set, false)
+}
+
+/// [`load`], at the kind's smoke size when `smoke`.
+pub fn load_sized(
+    registry: &Registry,
+    file: &Path,
+    set: &[String],
+    smoke: bool,
+) -> Result<Box<dyn Experiment>, String> {
+    config::load_sized(file, &overrides(set)?, registry, smoke).map_err(|e| e.to_string())
 }
 
 /// The run context for `experiment` under `options` (flag/env > file > default).
@@ -62,7 +72,7 @@ pub fn run(
     out: &Path,
     options: &RunOptions,
 ) -> Result<(), String> {
-    let experiment = load(registry, file, &options.set)?;
+    let experiment = load_sized(registry, file, &options.set, options.smoke)?;
     let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
     let path = write_results(experiment.as_ref(), &context, out)?;
@@ -219,6 +229,8 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
         println!("experiment kinds (kind = ...):");
         for kind in registry.kinds() {
             println!("  {:<24} {}", kind.name(), kind.description());
+            let names: Vec<&str> = kind.summaries().iter().map(|(name, _)| *name).collect();
+            println!("  {:<24} summary/: {}", "", names.join(", "));
         }
     }
     if show(ListWhat::Backends) {

@@ -2,7 +2,7 @@
 //! then the report; `workbench report`: the report from existing results.
 
 use crate::cli::RunOptions;
-use crate::commands::{context, load, write_results};
+use crate::commands::{context, load_sized, write_results};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -107,7 +107,7 @@ fn run_one(
     log: &dyn Fn(String),
 ) -> Outcome {
     let attempt = || -> Result<Outcome, String> {
-        let experiment = load(registry, file, &plan.options.set)?;
+        let experiment = load_sized(registry, file, &plan.options.set, plan.options.smoke)?;
         let mut context = context(file, experiment.as_ref(), plan.options)?;
         let target = plan.out.join(format!("{}.h5", experiment.name()));
         if !plan.force && up_to_date(&target, experiment.as_ref(), &context)? {

@@ -234,11 +234,8 @@ fn reproduce_reuses_up_to_date_results_and_names_failures() {
 fn every_file_gets_figures_whatever_its_name_or_kind() {
     let dir = tempfile::tempdir().expect("temp dir");
     let results = dir.path().join("results");
-    for (experiment, set) in common::SMALL_BANDIT {
-        let renamed = format!("name=my_{experiment}");
-        let mut set = set.to_vec();
-        set.push(&renamed);
-        common::run_small(&results, experiment, &set);
+    for experiment in common::BANDIT_EXPERIMENTS {
+        common::run_small(&results, experiment, &[&format!("name=my_{experiment}")]);
     }
     let study = repo("experiments/examples/fdpo_mixture_study.toml");
     let out = results.display().to_string();

@@ -45,33 +45,26 @@ pub fn python(script: &str, args: &[&Path]) -> Output {
     output
 }
 
-/// Reduced settings of every bandit experiment in `experiments/` (seconds in all).
-pub const SMALL_BANDIT: [(&str, &[&str]); 7] = [
-    ("fig2_weight_decay", &["optimizer.epochs=100"]),
-    ("fig3_early_stopping", &["optimizer.epochs=100"]),
-    (
-        "mode_seeking",
-        &["optimizer.epochs=100", "sampled.seeds=[0, 1, 2]"],
-    ),
-    ("table1_thresholding", &["optimizer.epochs=100"]),
-    ("fig5_one_step", &[]),
-    ("fig4_penalty_curves", &["points=100"]),
-    ("prop32_ratio_constraint", &["optimizer.epochs=500"]),
+/// Every bandit experiment file in `experiments/` (the sequence ones take minutes).
+pub const BANDIT_EXPERIMENTS: [&str; 7] = [
+    "fig2_weight_decay",
+    "fig3_early_stopping",
+    "mode_seeking",
+    "table1_thresholding",
+    "fig5_one_step",
+    "fig4_penalty_curves",
+    "prop32_ratio_constraint",
 ];
 
-/// Reduced settings of `experiments/fig6_table2.toml` (about ten seconds).
-pub const SMALL_SEQUENCE: &[&str] = &[
-    "data.pairs=600",
-    "sft.epochs=1",
-    "dpo.epochs=1",
-    "analysis.q=10.0",
-];
-
-/// Runs `experiments/<experiment>.toml` with `set` into `dir`; fails the test on an error.
-pub fn run_small(dir: &Path, experiment: &str, set: &[&str]) {
+/// Runs `experiments/<experiment>.toml` with `set` into `dir`, at its kind's smoke size
+/// (`--smoke`) when `smoke`; fails the test on an error.
+pub fn run_into(dir: &Path, experiment: &str, set: &[&str], smoke: bool) {
     let file = repo(&format!("experiments/{experiment}.toml"));
     let out = dir.display().to_string();
     let mut args = vec!["run", file.as_str(), "--out", out.as_str(), "--quiet"];
+    if smoke {
+        args.push("--smoke");
+    }
     for s in set {
         args.extend(["--set", s]);
     }
@@ -83,9 +76,14 @@ pub fn run_small(dir: &Path, experiment: &str, set: &[&str]) {
     );
 }
 
+/// Runs `experiments/<experiment>.toml` at its kind's smoke size, with `set`, into `dir`.
+pub fn run_small(dir: &Path, experiment: &str, set: &[&str]) {
+    run_into(dir, experiment, set, true);
+}
+
 /// Small versions of every bandit experiment, written into `dir`.
 pub fn small_results(dir: &Path) {
-    for (experiment, set) in SMALL_BANDIT {
-        run_small(dir, experiment, set);
+    for experiment in BANDIT_EXPERIMENTS {
+        run_small(dir, experiment, &[]);
     }
 }

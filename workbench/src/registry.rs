@@ -1,7 +1,7 @@
 //! Names in TOML → constructors. Built-in losses and experiment kinds register exactly the
 //! way a plugin does; nothing downstream matches on a name.
 
-use crate::experiments::{self, ExperimentKind};
+use crate::experiments::{self, ExperimentKind, Kind};
 use crate::losses::{self, PairwiseLoss};
 use crate::policy::{self, PolicyEntry, PolicyFamily, PolicySetting};
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ impl Registry {
         losses::register_builtin(&mut registry);
         policy::register_builtin(&mut registry);
         for kind in experiments::builtin_kinds() {
-            registry.register_kind(kind);
+            registry.kinds.insert(kind.name().to_string(), kind);
         }
         registry
     }
@@ -85,9 +85,10 @@ impl Registry {
         (entry.build)(&params, setting).map_err(|e| format!("policy `{name}`: {e}"))
     }
 
-    /// Adds (or replaces) an experiment kind.
-    pub fn register_kind(&mut self, kind: Arc<dyn ExperimentKind>) {
-        self.kinds.insert(kind.name().to_string(), kind);
+    /// Adds (or replaces) the experiment kind `K` (`kind = "<K::NAME>"`).
+    pub fn register_kind<K: Kind>(&mut self) {
+        self.kinds
+            .insert(K::NAME.to_string(), experiments::entry::<K>());
     }
 
     /// The loss `name`, if registered.

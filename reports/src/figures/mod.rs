@@ -185,9 +185,14 @@ pub(crate) fn distance_label(metric: Option<&str>) -> String {
     format!("distance to RLHF counterpart ({name}, unitless)")
 }
 
-/// Method groups of a sweep file: all its top-level groups.
+/// Method groups of a sweep file: its top-level groups but `summary`.
 pub(crate) fn methods(file: &Results) -> Result<Vec<String>, String> {
-    let m = file.groups();
+    // `summary/` holds the run's summary scalars, not a method.
+    let m: Vec<String> = file
+        .groups()
+        .into_iter()
+        .filter(|g| g != "summary")
+        .collect();
     if m.is_empty() {
         return Err(format!(
             "{}: no method group (e.g. missing dataset `dpo/distance`)",

@@ -10,7 +10,7 @@ pub use figment_error::config_error;
 pub use overrides::{Override, parse_override};
 
 use crate::error::{ConfigError, WorkbenchError};
-use crate::experiments::Experiment;
+use crate::experiments::{Experiment, Header, Validation};
 use crate::registry::Registry;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -26,6 +26,17 @@ pub fn load(
     overrides: &[Override],
     registry: &Registry,
 ) -> Result<Box<dyn Experiment>, WorkbenchError> {
+    load_sized(path, overrides, registry, false)
+}
+
+/// [`load`], at the reduced size its kind declares for smoke runs when `smoke` (the kind's
+/// overrides come before `overrides`, which still win).
+pub fn load_sized(
+    path: &Path,
+    overrides: &[Override],
+    registry: &Registry,
+    smoke: bool,
+) -> Result<Box<dyn Experiment>, WorkbenchError> {
     let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
         path: path.to_path_buf(),
         source,
@@ -33,20 +44,38 @@ pub fn load(
     let file = path.display().to_string();
     check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
     let figment = figment(path, overrides);
-    let kind: String = figment
-        .extract_inner("kind")
-        .map_err(|e| config_error(e, &file))?;
-    let Some(experiment_kind) = registry.kind(&kind) else {
+    let header: Header = figment.extract().map_err(|e| config_error(e, &file))?;
+    let Some(experiment_kind) = registry.kind(&header.kind) else {
         let known = registry.kind_names().join(", ");
         return Err(ConfigError::new(
             "kind",
-            format!("{kind:?}"),
+            format!("{:?}", header.kind),
             format!("unknown kind; known: {known}"),
         )
         .in_file(&file)
         .into());
     };
-    Ok(experiment_kind.prepare(&figment, registry, &file)?)
+    validate::check_name(&header.name).map_err(|e| e.in_file(&file))?;
+    let figment = if smoke {
+        let mut sized = experiment_kind
+            .smoke()
+            .iter()
+            .map(|text| parse_override(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                WorkbenchError::Config(ConfigError::new("--smoke", "", e).in_file(&file))
+            })?;
+        sized.extend(overrides.iter().cloned());
+        self::figment(path, &sized)
+    } else {
+        figment
+    };
+    let check = Validation {
+        registry,
+        file: &file,
+        folder: path.parent().unwrap_or(Path::new(".")),
+    };
+    Ok(experiment_kind.prepare(&figment, &header, &check)?)
 }
 
 /// The merged figment for `path` and `overrides`.

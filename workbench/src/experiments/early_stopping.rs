@@ -3,39 +3,37 @@
 //! against the counterpart trained for all epochs.
 
 use super::constraint_gap::{
-    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_counterpart_note, push_distances,
+    ACCEPTS, ConstraintGapFile, ConstraintGapSpec, push_counterpart_note, push_distances,
 };
-use super::{Experiment, ExperimentKind, Identity, RunContext, prepared};
+use super::{Accepts, Identity, Kind, RunContext, Validation};
 use crate::error::{ConfigError, WorkbenchError};
-use crate::registry::Registry;
 use crate::results::Results;
 use crate::train::Record;
-use figment::Figment;
 
-/// `kind = "early_stopping"`.
-#[derive(Debug, Clone, Copy)]
-pub struct EarlyStopping;
+/// `kind = "early_stopping"`: the checked Section 3.3 spec with one α.
+#[derive(Debug, Clone)]
+pub struct EarlyStopping(ConstraintGapSpec);
 
-impl ExperimentKind for EarlyStopping {
-    fn name(&self) -> &'static str {
-        "early_stopping"
-    }
+impl Kind for EarlyStopping {
+    const NAME: &'static str = "early_stopping";
+    const DESCRIPTION: &'static str = "Figure 3: method vs RLHF counterpart distance after every epoch (same budget and converged)";
+    const ACCEPTS: Accepts = ACCEPTS;
+    const SMOKE: &'static [&'static str] = &["optimizer.epochs=40"];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        (
+            "<m>/max_distance",
+            "the largest same-budget distance over the epochs",
+        ),
+        ("<m>/epoch_at_max", "the epoch where it is largest"),
+        (
+            "<m>/final_distance",
+            "the same-budget distance after the last epoch",
+        ),
+    ];
+    type File = ConstraintGapFile;
 
-    fn description(&self) -> &'static str {
-        "Figure 3: method vs RLHF counterpart distance after every epoch (same budget and converged)"
-    }
-
-    fn accepts(&self) -> super::Accepts {
-        super::constraint_gap::ACCEPTS
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let (identity, spec) = prepare_spec(figment, registry, file, self.name())?;
+    fn validate(file: &ConstraintGapFile, check: &Validation<'_>) -> Result<Self, ConfigError> {
+        let spec = file.validate(check.registry)?;
         for (key, alpha) in [
             ("constraints.weight_decay.alpha", &spec.weight_decay),
             (
@@ -48,11 +46,18 @@ impl ExperimentKind for EarlyStopping {
                     key,
                     format!("{alpha:?}"),
                     "early_stopping takes one alpha, not a grid",
-                )
-                .in_file(file));
+                ));
             }
         }
-        Ok(prepared(identity, ConstraintGapExperiment { spec, run }))
+        Ok(Self(spec))
+    }
+
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+        run(&self.0, identity, context)
+    }
+
+    fn memory_estimate(&self) -> u64 {
+        self.0.memory_estimate()
     }
 }
 
@@ -79,6 +84,17 @@ fn run(
             spec.distance,
             &same_budget,
         );
+        let distance = |e: usize| spec.distance.between(same_budget[e].0, same_budget[e].1);
+        let peak = (0..epochs).fold(0, |best, e| {
+            if distance(e) > distance(best) {
+                e
+            } else {
+                best
+            }
+        });
+        results.summary(format!("{label}/max_distance"), distance(peak));
+        results.summary(format!("{label}/epoch_at_max"), peak as f64);
+        results.summary(format!("{label}/final_distance"), distance(epochs - 1));
         let converged = counterpart.last();
         let to_converged = same_budget
             .iter()

@@ -2,6 +2,7 @@
 
 pub mod constraint_gap;
 mod early_stopping;
+mod kind;
 mod mode_seeking;
 mod one_step;
 mod penalty_curves;
@@ -12,12 +13,13 @@ mod two_point_dpo;
 mod weight_decay_sweep;
 
 pub use early_stopping::EarlyStopping;
-pub use mode_seeking::ModeSeekingFile;
-pub use one_step::OneStepFile;
-pub use penalty_curves::PenaltyCurvesFile;
-pub use ratio_constraint::RatioConstraintFile;
+pub use kind::{Header, Kind, Validation, entry};
+pub use mode_seeking::{ModeSeeking, ModeSeekingFile};
+pub use one_step::{OneStep, OneStepFile};
+pub use penalty_curves::{PenaltyCurves, PenaltyCurvesFile};
+pub use ratio_constraint::{RatioConstraint, RatioConstraintFile};
 pub use sequence_dpo::SequenceDpo;
-pub use thresholding::ThresholdingFile;
+pub use thresholding::{Thresholding, ThresholdingFile};
 pub use weight_decay_sweep::WeightDecaySweep;
 
 use crate::bandit::BanditObjective;
@@ -25,13 +27,10 @@ use crate::constraints::Constraint;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::optim::OptimizerSpec;
 use crate::policy::BanditPolicy;
-use crate::registry::Registry;
 use crate::results::Results;
 use crate::train::{self, Record, Trajectory};
 use burn::tensor::Device;
 use figment::Figment;
-use serde::{Serialize, de::DeserializeOwned};
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Where and how a run happens.
@@ -88,16 +87,21 @@ pub trait ExperimentKind: Send + Sync {
 
     /// The `[constraints.NAME]` tables and `[policy]` families its files accept, for
     /// `workbench list` (a test checks the constraints against what the schema parses).
-    fn accepts(&self) -> Accepts {
-        Accepts::NOTHING
-    }
+    fn accepts(&self) -> Accepts;
 
-    /// Extracts and validates this kind's configuration from `figment` (from `file`).
+    /// `--set` overrides that make a run take seconds.
+    fn smoke(&self) -> &'static [&'static str];
+
+    /// The `summary/<name>` scalars a run writes, `(name, meaning)`.
+    fn summaries(&self) -> &'static [(&'static str, &'static str)];
+
+    /// Extracts this kind's file from `figment` (its `header` already read and checked)
+    /// and validates it.
     fn prepare(
         &self,
         figment: &Figment,
-        registry: &Registry,
-        file: &str,
+        header: &Header,
+        check: &Validation<'_>,
     ) -> Result<Box<dyn Experiment>, ConfigError>;
 }
 
@@ -132,29 +136,14 @@ pub enum Policies {
 /// The experiment kinds built into the core.
 pub fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
     vec![
-        Arc::new(WeightDecaySweep),
-        Arc::new(EarlyStopping),
-        Arc::new(FileKind::<ModeSeekingFile>::new(
-            "mode_seeking",
-            "Section 3.3: θ of a convex mixture under projected Adam, DPO (mode covering) vs RLHF (mode seeking)",
-        )),
-        Arc::new(FileKind::<OneStepFile>::new(
-            "one_step",
-            "Figure 5: absolute and relative decrease of the two-point DPO loss after one GD step, over reference ratios",
-        )),
-        Arc::new(FileKind::<ThresholdingFile>::new(
-            "thresholding",
-            "Table 1: two-point DPO + weight decay, projected GD over reference ratios, with analytic stationary points",
-        )),
-        Arc::new(FileKind::<RatioConstraintFile>::new(
-            "ratio_constraint",
-            "Prop. 3.2: RLHF (r_IPO) and IPO optima under the ratio constraint (40) vs eqs. (49, corrected) and (53)",
-        )),
-        Arc::new(SequenceDpo),
-        Arc::new(FileKind::<PenaltyCurvesFile>::new(
-            "penalty_curves",
-            "Figure 4: normalised log(γ + |u|) penalties between the ℓ1 and ℓ0 limits (closed form)",
-        )),
+        entry::<WeightDecaySweep>(),
+        entry::<EarlyStopping>(),
+        entry::<ModeSeeking>(),
+        entry::<OneStep>(),
+        entry::<Thresholding>(),
+        entry::<RatioConstraint>(),
+        entry::<SequenceDpo>(),
+        entry::<PenaltyCurves>(),
     ]
 }
 
@@ -183,21 +172,6 @@ pub struct Schedule<'a> {
 }
 
 impl Identity {
-    /// The identity of `file` (any experiment file struct, serialised as the resolved config).
-    pub fn new(
-        name: &str,
-        kind: &'static str,
-        file: &impl Serialize,
-        backend: &Option<String>,
-    ) -> Self {
-        Self {
-            name: name.to_string(),
-            kind,
-            config_toml: toml::to_string(file).unwrap_or_default(),
-            backend: backend.clone(),
-        }
-    }
-
     /// Empty results carrying this identity and the run's backend and dtype.
     pub fn results(&self, context: &RunContext) -> Results {
         let mut results = Results::new(&self.name, self.kind, &self.config_toml);
@@ -234,171 +208,5 @@ impl Identity {
             epoch: e.epoch,
             step: None,
         })
-    }
-}
-
-/// The part of an experiment that differs between kinds: turning a checked spec into results.
-pub trait Runner: Send + Sync {
-    /// Runs the experiment identified by `identity`.
-    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError>;
-
-    /// Data files read besides the configuration.
-    fn inputs(&self) -> Vec<std::path::PathBuf> {
-        Vec::new()
-    }
-
-    /// A rough upper estimate of the memory a run needs, in bytes.
-    fn memory_estimate(&self) -> u64 {
-        0
-    }
-}
-
-/// A checked spec with its identity: the [`Experiment`] every kind hands out.
-struct Prepared<R> {
-    identity: Identity,
-    runner: R,
-}
-
-impl<R: Runner> Experiment for Prepared<R> {
-    fn name(&self) -> &str {
-        &self.identity.name
-    }
-
-    fn kind(&self) -> &str {
-        self.identity.kind
-    }
-
-    fn config_toml(&self) -> &str {
-        &self.identity.config_toml
-    }
-
-    fn backend(&self) -> Option<&str> {
-        self.identity.backend.as_deref()
-    }
-
-    fn inputs(&self) -> Vec<std::path::PathBuf> {
-        self.runner.inputs()
-    }
-
-    fn memory_estimate(&self) -> u64 {
-        self.runner.memory_estimate()
-    }
-
-    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
-        self.runner.run(&self.identity, context)
-    }
-}
-
-/// Boxes `runner` with its `identity` as an [`Experiment`].
-pub fn prepared<R: Runner + 'static>(identity: Identity, runner: R) -> Box<dyn Experiment> {
-    Box::new(Prepared { identity, runner })
-}
-
-/// Extracts a kind's file struct from `figment`, errors attributed to `file`.
-pub fn extract<F: DeserializeOwned>(figment: &Figment, file: &str) -> Result<F, ConfigError> {
-    figment
-        .extract()
-        .map_err(|e| crate::config::config_error(e, file))
-}
-
-/// The keys every experiment file has: `name` and the optional `backend`.
-pub trait Header {
-    /// The `name` key.
-    fn name(&self) -> &str;
-
-    /// The `backend` key.
-    fn backend(&self) -> &Option<String>;
-}
-
-/// Implements [`Header`] for file structs with `name` and `backend` fields.
-macro_rules! header {
-    ($($file:ty),* $(,)?) => {
-        $(impl Header for $file {
-            fn name(&self) -> &str {
-                &self.name
-            }
-
-            fn backend(&self) -> &Option<String> {
-                &self.backend
-            }
-        })*
-    };
-}
-
-header!(
-    ModeSeekingFile,
-    OneStepFile,
-    PenaltyCurvesFile,
-    RatioConstraintFile,
-    ThresholdingFile,
-);
-
-/// A kind's experiment file: parsed by serde, validated once into a runnable spec.
-pub trait ExperimentFile: Header + DeserializeOwned + Serialize {
-    /// The checked spec.
-    type Spec: Runner + 'static;
-
-    /// The constraints and policies the file accepts (see [`ExperimentKind::accepts`]).
-    const ACCEPTS: Accepts = Accepts::NOTHING;
-
-    /// Validates everything but the name (checked for every kind alike) into the spec;
-    /// errors name the key and value.
-    fn validate(&self) -> Result<Self::Spec, ConfigError>;
-}
-
-/// Extracts `F` from `figment`, validates it and boxes it as an experiment of `kind`.
-pub fn prepare_file<F: ExperimentFile>(
-    figment: &Figment,
-    file: &str,
-    kind: &'static str,
-) -> Result<Box<dyn Experiment>, ConfigError> {
-    let raw: F = extract(figment, file)?;
-    let spec = crate::config::validate::check_name(raw.name())
-        .and_then(|()| raw.validate())
-        .map_err(|e| e.in_file(file))?;
-    Ok(prepared(
-        Identity::new(raw.name(), kind, &raw, raw.backend()),
-        spec,
-    ))
-}
-
-/// A kind defined by its experiment file type `F`: extract, validate, run.
-pub struct FileKind<F> {
-    name: &'static str,
-    description: &'static str,
-    file: PhantomData<fn() -> F>,
-}
-
-impl<F> FileKind<F> {
-    /// The kind `name` (as in `kind = "..."`), described for `workbench list`.
-    pub fn new(name: &'static str, description: &'static str) -> Self {
-        Self {
-            name,
-            description,
-            file: PhantomData,
-        }
-    }
-}
-
-impl<F: ExperimentFile> ExperimentKind for FileKind<F> {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn description(&self) -> &'static str {
-        self.description
-    }
-
-    fn accepts(&self) -> Accepts {
-        F::ACCEPTS
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        _registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        prepare_file::<F>(figment, file, self.name)
     }
 }

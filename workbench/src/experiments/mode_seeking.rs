@@ -3,7 +3,7 @@
 //! RLHF's reverse KL puts all mass on one mode (θ → 1); DPO's forward KL covers both
 //! (θ ≈ 0.4 in expected mode). Sampled mode repeats DPO over seeds, all seeds in one batch.
 
-use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
+use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
@@ -19,20 +19,11 @@ use crate::train::{Record, Trajectory};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModeSeekingFile {
-    /// Experiment name.
-    pub name: String,
-    /// `mode_seeking`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend to run on unless the command line says otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// π* = [1/2, 0, 1/2], π_ref uniform, β = 1.
     #[serde(default = "default_bandit")]
     pub bandit: check::BanditSection,
@@ -51,6 +42,7 @@ pub struct ModeSeekingFile {
     /// The projection θ ∈ [lo, hi].
     #[serde(default)]
     pub constraints: IntervalConstraints,
+}
 }
 
 fn default_bandit() -> check::BanditSection {
@@ -119,9 +111,9 @@ impl Default for SampledSection {
     }
 }
 
-/// The validated experiment.
+/// `kind = "mode_seeking"`: the checked experiment.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub struct ModeSeeking {
     problem: BanditProblem,
     scheme: PairScheme,
     components: [Vec<f64>; 2],
@@ -133,18 +125,30 @@ pub struct Spec {
     interval: Projection,
 }
 
-impl ExperimentFile for ModeSeekingFile {
-    type Spec = Spec;
-
+impl Kind for ModeSeeking {
+    const NAME: &'static str = "mode_seeking";
+    const DESCRIPTION: &'static str = "Section 3.3: θ of a convex mixture under projected Adam, DPO (mode covering) vs RLHF (mode seeking)";
     const ACCEPTS: super::Accepts = super::Accepts {
         constraints: &["interval"],
         policies: super::Policies::Only(&["convex_mixture"]),
     };
+    const SMOKE: &'static [&'static str] = &[
+        "optimizer.epochs=40",
+        "sampled.seeds=[0, 1]",
+        "sampled.n_pairs=50",
+    ];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        ("theta_dpo", "final θ of DPO on expected data"),
+        ("theta_rlhf", "final θ of its RLHF counterpart"),
+        ("sampled_mean", "mean final θ of DPO over the sampled seeds"),
+        ("sampled_std", "their standard deviation"),
+    ];
+    type File = ModeSeekingFile;
 
-    fn validate(&self) -> Result<Spec, ConfigError> {
-        let problem = check::bandit(&self.bandit)?;
+    fn validate(file: &ModeSeekingFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
+        let problem = check::bandit(&file.bandit)?;
         let k = problem.actions();
-        let p = &self.policy;
+        let p = &file.policy;
         check::check(
             p.name == "convex_mixture",
             "policy.name",
@@ -166,11 +170,11 @@ impl ExperimentFile for ModeSeekingFile {
                 &format!("needs {k} entries"),
             )?;
         }
-        let interval = self
+        let interval = file
             .constraints
             .interval
             .projection("constraints.interval")?;
-        let (lo, hi) = (self.constraints.interval.lo, self.constraints.interval.hi);
+        let (lo, hi) = (file.constraints.interval.lo, file.constraints.interval.hi);
         check::check(
             (lo..=hi).contains(&p.init),
             "policy.init",
@@ -178,55 +182,31 @@ impl ExperimentFile for ModeSeekingFile {
             "must lie in [lo, hi]",
         )?;
         check::check(
-            !self.sampled.seeds.is_empty(),
+            !file.sampled.seeds.is_empty(),
             "sampled.seeds",
-            &self.sampled.seeds,
+            &file.sampled.seeds,
             "needs at least one seed",
         )?;
         check::check(
-            self.sampled.n_pairs >= 1,
+            file.sampled.n_pairs >= 1,
             "sampled.n_pairs",
-            self.sampled.n_pairs,
+            file.sampled.n_pairs,
             "must be >= 1",
         )?;
-        let (optimizer, epochs) = check::optimizer(&self.optimizer)?;
-        Ok(Spec {
+        let (optimizer, epochs) = check::optimizer(&file.optimizer)?;
+        Ok(Self {
             problem,
-            scheme: check::pair_scheme(&self.data.pairs)?,
+            scheme: check::pair_scheme(&file.data.pairs)?,
             components: [p.components[0].clone(), p.components[1].clone()],
             init: p.init,
-            seeds: self.sampled.seeds.clone(),
-            n_pairs: self.sampled.n_pairs,
+            seeds: file.sampled.seeds.clone(),
+            n_pairs: file.sampled.n_pairs,
             optimizer,
             epochs,
             interval,
         })
     }
-}
 
-impl Spec {
-    fn train(
-        &self,
-        identity: &Identity,
-        objective: &dyn crate::bandit::BanditObjective,
-        variants: usize,
-        record: Record,
-        context: &RunContext,
-        label: &str,
-    ) -> Result<Trajectory, WorkbenchError> {
-        let [p0, p1] = &self.components;
-        let policy = ConvexMixture::new(p0, p1, self.init, variants, &context.device);
-        let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
-        let schedule = Schedule {
-            optimizer: &self.optimizer,
-            epochs: self.epochs,
-            record,
-        };
-        identity.train(label, policy, objective, &constraints, schedule, context)
-    }
-}
-
-impl Runner for Spec {
     /// Two trajectories (θ and π per epoch) and the sampled seeds' pairs.
     fn memory_estimate(&self) -> u64 {
         let k = self.problem.pi_star.len() as u64;
@@ -293,6 +273,8 @@ impl Runner for Spec {
         let (dpo_theta, rlhf_theta) = (column(&dpo_run), column(&rlhf_run));
         results.scalar("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));
         results.scalar("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
+        results.summary("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));
+        results.summary("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
         results.vector("trajectory/dpo", dpo_theta);
         results.vector("trajectory/rlhf", rlhf_theta);
         let thetas = sampled.parameters.last().cloned().unwrap_or_default();
@@ -302,10 +284,34 @@ impl Runner for Spec {
         results.vector("sampled/theta_dpo", thetas);
         results.scalar("sampled/mean", mean);
         results.scalar("sampled/std", std);
+        results.summary("sampled_mean", mean);
+        results.summary("sampled_std", std);
         results.notes.push((
             "sampled/std".into(),
             "population standard deviation (ddof = 0) over seeds".into(),
         ));
         Ok(results)
+    }
+}
+
+impl ModeSeeking {
+    fn train(
+        &self,
+        identity: &Identity,
+        objective: &dyn crate::bandit::BanditObjective,
+        variants: usize,
+        record: Record,
+        context: &RunContext,
+        label: &str,
+    ) -> Result<Trajectory, WorkbenchError> {
+        let [p0, p1] = &self.components;
+        let policy = ConvexMixture::new(p0, p1, self.init, variants, &context.device);
+        let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: self.epochs,
+            record,
+        };
+        identity.train(label, policy, objective, &constraints, schedule, context)
     }
 }

@@ -2,7 +2,7 @@
 //! of reference ratios (early stopping at its most extreme, Section 5.2, App. B.2).
 
 use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
-use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
+use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::two_point::{dpo_loss, eq20_loss, penalised_slope};
 use crate::config::validate::{IntervalConstraints, OptimizerSection, check, optimizer};
 use crate::constraints::{Constraint, Projection};
@@ -13,20 +13,11 @@ use crate::results::Results;
 use crate::train::Record;
 use serde::{Deserialize, Serialize};
 
+crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OneStepFile {
-    /// Experiment name.
-    pub name: String,
-    /// `one_step`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend to run on unless the command line says otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// Smallest ratio of the log-spaced grid.
     #[serde(default = "default_ratio_min")]
     pub ratio_min: f64,
@@ -45,6 +36,7 @@ pub struct OneStepFile {
     /// θ ∈ [lo, hi] after the step.
     #[serde(default)]
     pub constraints: IntervalConstraints,
+}
 }
 
 fn default_ratio_min() -> f64 {
@@ -70,9 +62,9 @@ fn default_optimizer() -> OptimizerSection {
 /// The largest grid a figure needs, and far below what fits in memory.
 const MAX_POINTS: usize = 1_000_000;
 
-/// The validated experiment.
+/// `kind = "one_step"`: the checked experiment.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub struct OneStep {
     ratios: Vec<f64>,
     beta: f64,
     optimizer: OptimizerSpec,
@@ -87,44 +79,110 @@ fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
         .collect()
 }
 
-impl ExperimentFile for OneStepFile {
-    type Spec = Spec;
-
+impl Kind for OneStep {
+    const NAME: &'static str = "one_step";
+    const DESCRIPTION: &'static str = "Figure 5: absolute and relative decrease of the two-point DPO loss after one GD step, over reference ratios";
     const ACCEPTS: super::Accepts = super::Accepts {
         constraints: &["interval"],
         policies: super::Policies::Fixed,
     };
+    const SMOKE: &'static [&'static str] = &[];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        (
+            "ratio_at_max_decrease",
+            "the ratio r whose absolute decrease is largest",
+        ),
+        ("max_absolute_decrease", "that decrease"),
+    ];
+    type File = OneStepFile;
 
-    fn validate(&self) -> Result<Spec, ConfigError> {
+    fn validate(file: &OneStepFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
         check(
-            (2..=MAX_POINTS).contains(&self.points),
+            (2..=MAX_POINTS).contains(&file.points),
             "points",
-            self.points,
+            file.points,
             &format!("needs 2 to {MAX_POINTS} points"),
         )?;
         check(
-            self.ratio_min < self.ratio_max,
+            file.ratio_min < file.ratio_max,
             "ratio_max",
-            self.ratio_max,
+            file.ratio_max,
             "must exceed ratio_min",
         )?;
-        let ratios = log_space(self.ratio_min, self.ratio_max, self.points);
+        let ratios = log_space(file.ratio_min, file.ratio_max, file.points);
         check_ratios("ratio_min", &ratios)?;
-        check_beta(self.beta)?;
-        let (optimizer, _) = optimizer(&self.optimizer)?;
-        Ok(Spec {
+        check_beta(file.beta)?;
+        let (optimizer, _) = optimizer(&file.optimizer)?;
+        Ok(Self {
             ratios,
-            beta: self.beta,
+            beta: file.beta,
             optimizer,
-            interval: self
+            interval: file
                 .constraints
                 .interval
                 .projection("constraints.interval")?,
         })
     }
+
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+        // The grid and its mirror 1/r, trained side by side as one batch.
+        let mirrored: Vec<f64> = self.ratios.iter().map(|r| 1.0 / r).collect();
+        let both: Vec<f64> = self.ratios.iter().chain(&mirrored).copied().collect();
+        let (before_all, after_all) = self.one_step(&both, identity, context)?;
+        let n = self.ratios.len();
+        // Loss values are evaluated exactly (no probability floor), θ₁ = 1 included.
+        let decrease = |loss: fn(f64, f64, f64) -> f64, offset: usize| -> (Vec<f64>, Vec<f64>) {
+            both[offset..offset + n]
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| {
+                    let (l0, l1) = (
+                        loss(before_all[offset + i], r, self.beta),
+                        loss(after_all[offset + i], r, self.beta),
+                    );
+                    (l0 - l1, (l0 - l1) / l0)
+                })
+                .unzip()
+        };
+        let (absolute, relative) = decrease(dpo_loss, 0);
+        let (absolute_20, relative_20) = decrease(eq20_loss, 0);
+        let (mirror, _) = decrease(dpo_loss, n);
+        let (before, after) = (&before_all[..n], &after_all[..n]);
+        let slope_at = |i: usize| penalised_slope(before_all[i], both[i], self.beta, 0.0);
+        let slope: Vec<f64> = (0..n).map(slope_at).collect();
+        let slope_gap = (0..n)
+            .map(|i| ((slope[i] - slope_at(n + i)) / slope[i]).abs())
+            .fold(0.0, f64::max);
+        let note = mirror_note(&self.ratios, slope_gap, &absolute, &mirror, after);
+        let mut results = identity.results(context);
+        results.vector("ratio", self.ratios.clone());
+        results.vector("theta0", before.to_vec());
+        results.vector("theta1", after.to_vec());
+        results.vector("slope0", slope);
+        let peak = (0..n).fold(0, |best, i| {
+            if absolute[i] > absolute[best] {
+                i
+            } else {
+                best
+            }
+        });
+        results.summary("ratio_at_max_decrease", self.ratios[peak]);
+        results.summary("max_absolute_decrease", absolute[peak]);
+        results.vector("absolute_decrease", absolute);
+        results.vector("relative_decrease", relative);
+        results.vector("absolute_decrease_eq20", absolute_20);
+        results.vector("relative_decrease_eq20", relative_20);
+        results.vector("absolute_decrease_mirror", mirror);
+        results.notes.push((
+            "relative_decrease".into(),
+            "relative to the DPO loss of eq. (6), which is log 2 at theta0 for every ratio; the _eq20 datasets use eq. (20) as printed".into(),
+        ));
+        results.notes.push(("u_shape".into(), note));
+        Ok(results)
+    }
 }
 
-impl Spec {
+impl OneStep {
     /// One projected GD step from θ₀ = 1/(1 + r) for every ratio: (θ₀, θ₁).
     fn one_step(
         &self,
@@ -207,54 +265,4 @@ fn mirror_note(
             ""
         },
     )
-}
-
-impl Runner for Spec {
-    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
-        // The grid and its mirror 1/r, trained side by side as one batch.
-        let mirrored: Vec<f64> = self.ratios.iter().map(|r| 1.0 / r).collect();
-        let both: Vec<f64> = self.ratios.iter().chain(&mirrored).copied().collect();
-        let (before_all, after_all) = self.one_step(&both, identity, context)?;
-        let n = self.ratios.len();
-        // Loss values are evaluated exactly (no probability floor), θ₁ = 1 included.
-        let decrease = |loss: fn(f64, f64, f64) -> f64, offset: usize| -> (Vec<f64>, Vec<f64>) {
-            both[offset..offset + n]
-                .iter()
-                .enumerate()
-                .map(|(i, &r)| {
-                    let (l0, l1) = (
-                        loss(before_all[offset + i], r, self.beta),
-                        loss(after_all[offset + i], r, self.beta),
-                    );
-                    (l0 - l1, (l0 - l1) / l0)
-                })
-                .unzip()
-        };
-        let (absolute, relative) = decrease(dpo_loss, 0);
-        let (absolute_20, relative_20) = decrease(eq20_loss, 0);
-        let (mirror, _) = decrease(dpo_loss, n);
-        let (before, after) = (&before_all[..n], &after_all[..n]);
-        let slope_at = |i: usize| penalised_slope(before_all[i], both[i], self.beta, 0.0);
-        let slope: Vec<f64> = (0..n).map(slope_at).collect();
-        let slope_gap = (0..n)
-            .map(|i| ((slope[i] - slope_at(n + i)) / slope[i]).abs())
-            .fold(0.0, f64::max);
-        let note = mirror_note(&self.ratios, slope_gap, &absolute, &mirror, after);
-        let mut results = identity.results(context);
-        results.vector("ratio", self.ratios.clone());
-        results.vector("theta0", before.to_vec());
-        results.vector("theta1", after.to_vec());
-        results.vector("slope0", slope);
-        results.vector("absolute_decrease", absolute);
-        results.vector("relative_decrease", relative);
-        results.vector("absolute_decrease_eq20", absolute_20);
-        results.vector("relative_decrease_eq20", relative_20);
-        results.vector("absolute_decrease_mirror", mirror);
-        results.notes.push((
-            "relative_decrease".into(),
-            "relative to the DPO loss of eq. (6), which is log 2 at theta0 for every ratio; the _eq20 datasets use eq. (20) as printed".into(),
-        ));
-        results.notes.push(("u_shape".into(), note));
-        Ok(results)
-    }
 }

@@ -1,27 +1,18 @@
 //! Figure 4: log(γ + |u|) for several γ, affinely normalised to match |u| in value and
 //! slope at u₀, against the ℓ1 and ℓ0 limits (Section 5.1). Closed form; no training.
 
-use super::{ExperimentFile, Identity, RunContext, Runner};
+use super::{Identity, Kind, RunContext, Validation};
 use crate::analysis::penalty::{l0_limit, normalised_log_penalty};
 use crate::config::validate::check;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::results::Results;
 use serde::{Deserialize, Serialize};
 
+crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PenaltyCurvesFile {
-    /// Experiment name.
-    pub name: String,
-    /// `penalty_curves`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend (unused: the curves are closed-form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// The γ of each curve.
     #[serde(default = "default_gamma")]
     pub gamma: Vec<f64>,
@@ -37,6 +28,7 @@ pub struct PenaltyCurvesFile {
     /// Where every curve matches |u| in value and slope.
     #[serde(default = "default_u0")]
     pub u0: f64,
+}
 }
 
 fn default_gamma() -> Vec<f64> {
@@ -71,59 +63,74 @@ impl PenaltyCurvesFile {
     }
 }
 
-impl ExperimentFile for PenaltyCurvesFile {
-    type Spec = PenaltyCurvesFile;
+/// `kind = "penalty_curves"`: the checked file (the curves are closed form).
+#[derive(Debug, Clone)]
+pub struct PenaltyCurves(PenaltyCurvesFile);
 
-    fn validate(&self) -> Result<PenaltyCurvesFile, ConfigError> {
+impl Kind for PenaltyCurves {
+    const NAME: &'static str = "penalty_curves";
+    const DESCRIPTION: &'static str =
+        "Figure 4: normalised log(γ + |u|) penalties between the ℓ1 and ℓ0 limits (closed form)";
+    const SMOKE: &'static [&'static str] = &["points=50"];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[(
+        "max_gap_l1",
+        "the largest |penalty − |u|| over the grid and the γ values (γ → ∞ is ℓ1)",
+    )];
+    type File = PenaltyCurvesFile;
+
+    fn validate(file: &PenaltyCurvesFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
         check(
-            (2..=MAX_POINTS).contains(&self.points),
+            (2..=MAX_POINTS).contains(&file.points),
             "points",
-            self.points,
+            file.points,
             &format!("needs 2 to {MAX_POINTS} points"),
         )?;
         check(
-            self.u_min < self.u_max,
+            file.u_min < file.u_max,
             "u_max",
-            self.u_max,
+            file.u_max,
             "must exceed u_min",
         )?;
         check(
-            self.u0.is_finite() && self.u0 > 0.0,
+            file.u0.is_finite() && file.u0 > 0.0,
             "u0",
-            self.u0,
+            file.u0,
             "must be > 0",
         )?;
         check(
-            !self.gamma.is_empty(),
+            !file.gamma.is_empty(),
             "gamma",
-            &self.gamma,
+            &file.gamma,
             "needs at least one value",
         )?;
         check(
-            self.gamma.iter().all(|g| g.is_finite() && *g > 0.0),
+            file.gamma.iter().all(|g| g.is_finite() && *g > 0.0),
             "gamma",
-            &self.gamma,
+            &file.gamma,
             "must be finite and > 0",
         )?;
         check(
-            self.u().iter().all(|u| *u != 0.0),
+            file.u().iter().all(|u| *u != 0.0),
             "points",
-            self.points,
+            file.points,
             "the grid hits u = 0, where the l0 limit is infinite; use an even number of points on a symmetric range",
         )?;
-        Ok(self.clone())
+        Ok(Self(file.clone()))
     }
-}
 
-impl Runner for PenaltyCurvesFile {
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
-        let f = self;
+        let f = &self.0;
         let u = f.u();
         let penalty: Vec<f64> = f
             .gamma
             .iter()
             .flat_map(|&g| u.iter().map(move |&x| normalised_log_penalty(x, g, f.u0)))
             .collect();
+        let gap = penalty
+            .iter()
+            .zip(u.iter().cycle())
+            .map(|(p, x)| (p - x.abs()).abs())
+            .fold(0.0, f64::max);
         let mut results = identity.results(context);
         // Closed form in plain f64, whatever the device's float type.
         results.dtype = "f64".into();
@@ -132,6 +139,7 @@ impl Runner for PenaltyCurvesFile {
         results.push("penalty", &[f.gamma.len(), u.len()], penalty);
         results.vector("l1", u.iter().map(|x| x.abs()).collect());
         results.vector("l0", u.iter().map(|&x| l0_limit(x, f.u0)).collect());
+        results.summary("max_gap_l1", gap);
         Ok(results)
     }
 }

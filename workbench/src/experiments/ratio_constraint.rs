@@ -3,7 +3,7 @@
 //! the closed forms — eq. (53) for IPO, and the corrected eq. (49) for RLHF (eq. (49) as
 //! printed is wrong; its value is stored too).
 
-use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
+use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::ratio_constraint::{
     boundary_policy, eq49_as_printed, ipo_ratio_13, rlhf_ratio_13,
 };
@@ -22,20 +22,11 @@ use crate::train::Record;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RatioConstraintFile {
-    /// Experiment name.
-    pub name: String,
-    /// `ratio_constraint`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend to run on unless the command line says otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// Three responses, π_ref uniform, β = 1 (App. D's assumptions).
     #[serde(default = "default_bandit")]
     pub bandit: BanditSection,
@@ -45,6 +36,7 @@ pub struct RatioConstraintFile {
     /// Projected gradient descent on the logits.
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerSection,
+}
 }
 
 fn default_bandit() -> BanditSection {
@@ -69,68 +61,52 @@ fn default_optimizer() -> OptimizerSection {
     }
 }
 
-/// The validated experiment.
+/// `kind = "ratio_constraint"`: the checked experiment.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub struct RatioConstraint {
     problem: BanditProblem,
     epsilon: f64,
     optimizer: OptimizerSpec,
     epochs: usize,
 }
 
-impl ExperimentFile for RatioConstraintFile {
-    type Spec = Spec;
+impl Kind for RatioConstraint {
+    const NAME: &'static str = "ratio_constraint";
+    const DESCRIPTION: &'static str = "Prop. 3.2: RLHF (r_IPO) and IPO optima under the ratio constraint (40) vs eqs. (49, corrected) and (53)";
+    const SMOKE: &'static [&'static str] = &["optimizer.epochs=60"];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        (
+            "rlhf_ratio_13",
+            "π(y1)/π(y3) of the trained constrained RLHF optimum",
+        ),
+        ("ipo_ratio_13", "the same for IPO"),
+        ("ratio_gap", "their difference (Prop. 3.2: not zero)"),
+    ];
+    type File = RatioConstraintFile;
 
-    fn validate(&self) -> Result<Spec, ConfigError> {
-        let problem = crate::config::validate::bandit(&self.bandit)?;
+    fn validate(file: &RatioConstraintFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
+        let problem = crate::config::validate::bandit(&file.bandit)?;
         check(
             problem.actions() == 3,
             "bandit.pi_ref",
-            &self.bandit.pi_ref,
+            &file.bandit.pi_ref,
             "Appendix D needs exactly 3 responses",
         )?;
         check(
-            self.epsilon.is_finite() && self.epsilon > 0.0,
+            file.epsilon.is_finite() && file.epsilon > 0.0,
             "epsilon",
-            self.epsilon,
+            file.epsilon,
             "must be > 0",
         )?;
-        let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
-        Ok(Spec {
+        let (optimizer, epochs) = crate::config::validate::optimizer(&file.optimizer)?;
+        Ok(Self {
             problem,
-            epsilon: self.epsilon,
+            epsilon: file.epsilon,
             optimizer,
             epochs,
         })
     }
-}
 
-impl Spec {
-    fn optimum(
-        &self,
-        identity: &Identity,
-        objective: &dyn BanditObjective,
-        c: f64,
-        context: &RunContext,
-        label: &str,
-    ) -> Result<Vec<f64>, WorkbenchError> {
-        let policy = SoftmaxPolicy::new(&self.problem.log_pi_ref(), 1, &context.device);
-        let ratio: Vec<Box<dyn Constraint>> = vec![Box::new(Projection::Ratio {
-            numerator: 1,
-            denominator: 0,
-            min_ratio: c,
-        })];
-        let schedule = Schedule {
-            optimizer: &self.optimizer,
-            epochs: self.epochs,
-            record: Record::Final,
-        };
-        let run = identity.train(label, policy, objective, &ratio, schedule, context)?;
-        Ok(run.last().to_vec())
-    }
-}
-
-impl Runner for Spec {
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let p = &self.problem;
@@ -153,6 +129,9 @@ impl Runner for Spec {
         results.vector("ipo/policy", ipo_pi.clone());
         results.scalar("rlhf/ratio_13", rlhf_pi[0] / rlhf_pi[2]);
         results.scalar("ipo/ratio_13", ipo_pi[0] / ipo_pi[2]);
+        results.summary("rlhf_ratio_13", rlhf_pi[0] / rlhf_pi[2]);
+        results.summary("ipo_ratio_13", ipo_pi[0] / ipo_pi[2]);
+        results.summary("ratio_gap", rlhf_pi[0] / rlhf_pi[2] - ipo_pi[0] / ipo_pi[2]);
         let (rlhf_closed, ipo_closed) = (rlhf_ratio_13(&optimum, c), ipo_ratio_13(&r_ipo, c));
         results.scalar("closed_form/rlhf_ratio_13", rlhf_closed);
         results.scalar("closed_form/ipo_ratio_13", ipo_closed);
@@ -164,5 +143,30 @@ impl Runner for Spec {
             "eq. (49) as printed does not give the constrained RLHF optimum; closed_form/rlhf_ratio_13 is the KKT solution of (42): log(pi1/pi3) = [log o1 + c log(o2/c) - (1+c) log o3]/(1+c). Eq. (53) is correct.".into(),
         ));
         Ok(results)
+    }
+}
+
+impl RatioConstraint {
+    fn optimum(
+        &self,
+        identity: &Identity,
+        objective: &dyn BanditObjective,
+        c: f64,
+        context: &RunContext,
+        label: &str,
+    ) -> Result<Vec<f64>, WorkbenchError> {
+        let policy = SoftmaxPolicy::new(&self.problem.log_pi_ref(), 1, &context.device);
+        let ratio: Vec<Box<dyn Constraint>> = vec![Box::new(Projection::Ratio {
+            numerator: 1,
+            denominator: 0,
+            min_ratio: c,
+        })];
+        let schedule = Schedule {
+            optimizer: &self.optimizer,
+            epochs: self.epochs,
+            record: Record::Final,
+        };
+        let run = identity.train(label, policy, objective, &ratio, schedule, context)?;
+        Ok(run.last().to_vec())
     }
 }

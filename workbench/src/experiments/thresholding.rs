@@ -4,7 +4,7 @@
 //! that explain where they differ.
 
 use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
-use super::{ExperimentFile, Identity, RunContext, Runner, Schedule};
+use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::two_point::{
     best_local_minimum, critical_ratio, global_threshold_ratio, penalised_loss, stationary_points,
 };
@@ -19,20 +19,11 @@ use crate::results::Results;
 use crate::train::Record;
 use serde::{Deserialize, Serialize};
 
+crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdingFile {
-    /// Experiment name.
-    pub name: String,
-    /// `thresholding`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend to run on unless the command line says otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// Reference ratios r = π_ref(b)/π_ref(a).
     #[serde(default = "default_ratios")]
     pub ratios: Vec<f64>,
@@ -45,6 +36,7 @@ pub struct ThresholdingFile {
     /// Weight decay αθ² and the projection onto [0, 1].
     #[serde(default)]
     pub constraints: ThresholdingConstraints,
+}
 }
 
 /// `[constraints]` of Table 1.
@@ -86,9 +78,9 @@ fn default_optimizer() -> OptimizerSection {
     gradient_descent(500)
 }
 
-/// The validated experiment.
+/// `kind = "thresholding"`: the checked experiment.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub struct Thresholding {
     ratios: Vec<f64>,
     beta: f64,
     alpha: f64,
@@ -97,77 +89,51 @@ pub struct Spec {
     interval: crate::constraints::Projection,
 }
 
-impl ExperimentFile for ThresholdingFile {
-    type Spec = Spec;
-
+impl Kind for Thresholding {
+    const NAME: &'static str = "thresholding";
+    const DESCRIPTION: &'static str = "Table 1: two-point DPO + weight decay, projected GD over reference ratios, with analytic stationary points";
     const ACCEPTS: super::Accepts = super::Accepts {
         constraints: &["weight_decay", "interval"],
         policies: super::Policies::Fixed,
     };
+    const SMOKE: &'static [&'static str] = &["optimizer.epochs=40"];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        (
+            "theta_<r>",
+            "final θ for the reference ratio r (one per ratio, e.g. theta_0.5)",
+        ),
+        (
+            "critical_ratio",
+            "below it projected descent ends at θ = 1 (absent when undefined)",
+        ),
+    ];
+    type File = ThresholdingFile;
 
-    fn validate(&self) -> Result<Spec, ConfigError> {
-        check_ratios("ratios", &self.ratios)?;
-        check_beta(self.beta)?;
-        let alpha = self.constraints.weight_decay.alpha;
+    fn validate(file: &ThresholdingFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
+        check_ratios("ratios", &file.ratios)?;
+        check_beta(file.beta)?;
+        let alpha = file.constraints.weight_decay.alpha;
         check(
             alpha.is_finite() && alpha >= 0.0,
             "constraints.weight_decay.alpha",
             alpha,
             "must be finite and >= 0",
         )?;
-        let interval = self
+        let interval = file
             .constraints
             .interval
             .projection("constraints.interval")?;
-        let (optimizer, epochs) = optimizer(&self.optimizer)?;
-        Ok(Spec {
-            ratios: self.ratios.clone(),
-            beta: self.beta,
+        let (optimizer, epochs) = optimizer(&file.optimizer)?;
+        Ok(Self {
+            ratios: file.ratios.clone(),
+            beta: file.beta,
             alpha,
             optimizer,
             epochs,
             interval,
         })
     }
-}
 
-impl Spec {
-    /// Which of θ = 1 and the interior local minimum is the global minimiser, per ratio,
-    /// and the ratio where that switches (the reported 0.564 at r = 0.5 is a local one).
-    fn record_global_minima(&self, results: &mut Results) {
-        let (beta, alpha) = (self.beta, self.alpha);
-        let mut note = format!(
-            "loss (6) + alpha theta^2 is alpha = {alpha} at theta = 1; the best interior local minimum (theta, objective) per ratio:"
-        );
-        let mut rows = Vec::new();
-        for &r in &self.ratios {
-            match best_local_minimum(r, beta, alpha) {
-                Some(t) => {
-                    let objective = penalised_loss(t, r, beta, alpha);
-                    rows.extend([r, t, objective]);
-                    note.push_str(&format!(" r = {r}: ({t:.4}, {objective:.4});"));
-                }
-                None => note.push_str(&format!(" r = {r}: none;")),
-            }
-        }
-        results.push("local_minimum", &[rows.len() / 3, 3], rows);
-        results.scalar("objective_at_one", alpha);
-        match global_threshold_ratio(beta, alpha, 1e-6, 1e3) {
-            Some(threshold) => {
-                results.scalar("global_threshold_ratio", threshold);
-                note.push_str(&format!(
-                    " theta = 1 is the global minimiser for every ratio below {threshold:.4}; between the critical ratio and that one, descent from theta0 = 1/(1 + r) stops at a local minimum"
-                ));
-            }
-            None => {
-                note.push_str(" no ratio in [1e-6, 1e3] separates theta = 1 being global from not")
-            }
-        }
-        results.notes.push(("global_minimum".into(), note));
-    }
-}
-
-impl Runner for Spec {
     /// Every ratio's θ after every epoch, twice (device and host), as f64.
     fn memory_estimate(&self) -> u64 {
         (self.ratios.len() as u64)
@@ -205,7 +171,11 @@ impl Runner for Spec {
             .collect();
         let mut results = identity.results(context);
         results.vector("ratio", self.ratios.clone());
-        results.vector("theta", run.parameters.last().cloned().unwrap_or_default());
+        let theta = run.parameters.last().cloned().unwrap_or_default();
+        for (ratio, theta) in self.ratios.iter().zip(&theta) {
+            results.summary(format!("theta_{ratio}"), *theta);
+        }
+        results.vector("theta", theta);
         results.push("trajectory", &[r, steps], trajectory);
 
         let mut rows = Vec::new();
@@ -222,7 +192,10 @@ impl Runner for Spec {
         results.push("stationary_points", &[n, 3], rows);
         self.record_global_minima(&mut results);
         match critical_ratio(self.beta, self.alpha, 1e-6, 1e3) {
-            Some(critical) => results.scalar("critical_ratio", critical),
+            Some(critical) => {
+                results.scalar("critical_ratio", critical);
+                results.summary("critical_ratio", critical);
+            }
             None => results.notes.push((
                 "critical_ratio".into(),
                 "undefined: no ratio in [1e-6, 1e3] separates none from some interior stationary points".into(),
@@ -233,5 +206,41 @@ impl Runner for Spec {
             ("critical_ratio_meaning".into(), "below this ratio loss + alpha theta^2 has no interior stationary point, so projected descent ends at theta = 1".into()),
         ]);
         Ok(results)
+    }
+}
+
+impl Thresholding {
+    /// Which of θ = 1 and the interior local minimum is the global minimiser, per ratio,
+    /// and the ratio where that switches (the reported 0.564 at r = 0.5 is a local one).
+    fn record_global_minima(&self, results: &mut Results) {
+        let (beta, alpha) = (self.beta, self.alpha);
+        let mut note = format!(
+            "loss (6) + alpha theta^2 is alpha = {alpha} at theta = 1; the best interior local minimum (theta, objective) per ratio:"
+        );
+        let mut rows = Vec::new();
+        for &r in &self.ratios {
+            match best_local_minimum(r, beta, alpha) {
+                Some(t) => {
+                    let objective = penalised_loss(t, r, beta, alpha);
+                    rows.extend([r, t, objective]);
+                    note.push_str(&format!(" r = {r}: ({t:.4}, {objective:.4});"));
+                }
+                None => note.push_str(&format!(" r = {r}: none;")),
+            }
+        }
+        results.push("local_minimum", &[rows.len() / 3, 3], rows);
+        results.scalar("objective_at_one", alpha);
+        match global_threshold_ratio(beta, alpha, 1e-6, 1e3) {
+            Some(threshold) => {
+                results.scalar("global_threshold_ratio", threshold);
+                note.push_str(&format!(
+                    " theta = 1 is the global minimiser for every ratio below {threshold:.4}; between the critical ratio and that one, descent from theta0 = 1/(1 + r) stops at a local minimum"
+                ));
+            }
+            None => {
+                note.push_str(" no ratio in [1e-6, 1e3] separates theta = 1 being global from not")
+            }
+        }
+        results.notes.push(("global_minimum".into(), note));
     }
 }

@@ -2,46 +2,39 @@
 //! grows. The whole α grid trains as one `[A, K]` batch per model.
 
 use super::constraint_gap::{
-    ConstraintGapExperiment, ConstraintGapSpec, prepare_spec, push_counterpart_note, push_distances,
+    ACCEPTS, ConstraintGapFile, ConstraintGapSpec, push_counterpart_note, push_distances,
 };
-use super::{Experiment, ExperimentKind, Identity, RunContext, prepared};
+use super::{Accepts, Identity, Kind, RunContext, Validation};
 use crate::error::{ConfigError, WorkbenchError};
-use crate::registry::Registry;
 use crate::results::Results;
 use crate::train::Record;
-use figment::Figment;
 
-/// `kind = "weight_decay_sweep"`.
-#[derive(Debug, Clone, Copy)]
-pub struct WeightDecaySweep;
+/// `kind = "weight_decay_sweep"`: the checked Section 3.3 spec with one α grid.
+#[derive(Debug, Clone)]
+pub struct WeightDecaySweep(ConstraintGapSpec);
 
-impl ExperimentKind for WeightDecaySweep {
-    fn name(&self) -> &'static str {
-        "weight_decay_sweep"
-    }
+impl Kind for WeightDecaySweep {
+    const NAME: &'static str = "weight_decay_sweep";
+    const DESCRIPTION: &'static str = "Figure 2: method vs RLHF counterpart distance over a weight-decay grid (constraints.weight_decay.alpha = [..])";
+    const ACCEPTS: Accepts = ACCEPTS;
+    const SMOKE: &'static [&'static str] = &["optimizer.epochs=60"];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        (
+            "<m>/max_distance",
+            "the largest distance to the RLHF counterpart over the α grid",
+        ),
+        ("<m>/alpha_at_max", "the α where it is largest"),
+    ];
+    type File = ConstraintGapFile;
 
-    fn description(&self) -> &'static str {
-        "Figure 2: method vs RLHF counterpart distance over a weight-decay grid (constraints.weight_decay.alpha = [..])"
-    }
-
-    fn accepts(&self) -> super::Accepts {
-        super::constraint_gap::ACCEPTS
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let (identity, spec) = prepare_spec(figment, registry, file, self.name())?;
+    fn validate(file: &ConstraintGapFile, check: &Validation<'_>) -> Result<Self, ConfigError> {
+        let spec = file.validate(check.registry)?;
         if spec.weight_decay.is_none() && spec.decoupled_weight_decay.is_none() {
             return Err(ConfigError::new(
                 "constraints.weight_decay.alpha",
                 "",
                 "a weight_decay_sweep needs an alpha grid (or constraints.decoupled_weight_decay.alpha)",
-            )
-            .in_file(file));
+            ));
         }
         let grids = [&spec.weight_decay, &spec.decoupled_weight_decay]
             .into_iter()
@@ -53,10 +46,17 @@ impl ExperimentKind for WeightDecaySweep {
                 "constraints",
                 "",
                 "sweep one alpha grid at a time (weight_decay or decoupled_weight_decay)",
-            )
-            .in_file(file));
+            ));
         }
-        Ok(prepared(identity, ConstraintGapExperiment { spec, run }))
+        Ok(Self(spec))
+    }
+
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+        run(&self.0, identity, context)
+    }
+
+    fn memory_estimate(&self) -> u64 {
+        self.0.memory_estimate()
     }
 }
 
@@ -78,7 +78,7 @@ fn run(
     let alpha = alpha_grid(spec);
     let (variants, k) = (alpha.len(), spec.problem.actions());
     let mut results = identity.results(context);
-    results.vector("alpha", alpha);
+    results.vector("alpha", alpha.clone());
     for method in &spec.methods {
         let (trained, counterpart) =
             spec.train_pair(identity, method, variants, Record::Final, context)?;
@@ -88,6 +88,16 @@ fn run(
             .map(|v| (trained.policy(0, v), counterpart.policy(0, v)))
             .collect();
         push_distances(&mut results, &format!("{label}/"), spec.distance, &rows);
+        let distance = |v: usize| spec.distance.between(rows[v].0, rows[v].1);
+        let peak = (0..variants).fold(0, |best, v| {
+            if distance(v) > distance(best) {
+                v
+            } else {
+                best
+            }
+        });
+        results.summary(format!("{label}/max_distance"), distance(peak));
+        results.summary(format!("{label}/alpha_at_max"), alpha[peak]);
         results.push(
             format!("{label}/policy"),
             &[variants, k],

@@ -71,6 +71,11 @@ impl Results {
         self.push(path, &[], vec![value]);
     }
 
+    /// A scalar that sums up the run, at `summary/<name>` (see `Kind::SUMMARIES`).
+    pub fn summary(&mut self, name: impl AsRef<str>, value: f64) {
+        self.scalar(format!("summary/{}", name.as_ref()), value);
+    }
+
     /// Adds a 1-D dataset.
     pub fn vector(&mut self, path: impl Into<String>, values: Vec<f64>) {
         let n = values.len();

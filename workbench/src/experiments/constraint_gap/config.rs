@@ -11,20 +11,11 @@ use crate::policy::{PolicyFamily, PolicySetting};
 use crate::registry::Registry;
 use serde::{Deserialize, Serialize};
 
+crate::experiment_file! {
 /// The whole experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConstraintGapFile {
-    /// Experiment name; the results file is `<name>.h5`.
-    pub name: String,
-    /// `weight_decay_sweep` or `early_stopping`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend to run on unless the command line says otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// The distance shown in the figure (`l2`, `tv`, `kl`, `js`); all four are recorded.
     #[serde(default = "default_distance")]
     pub distance: String,
@@ -47,6 +38,7 @@ pub struct ConstraintGapFile {
     /// Constraints applied to every model alike.
     #[serde(default)]
     pub constraints: ConstraintsSection,
+}
 }
 
 /// `[data]`.
@@ -264,7 +256,6 @@ fn check_alpha(key: &str, alpha: &Alpha) -> Result<Vec<f64>, ConfigError> {
 impl ConstraintGapFile {
     /// Validates everything into a checked spec (`config_toml` is this file, resolved).
     pub fn validate(&self, registry: &Registry) -> Result<ConstraintGapSpec, ConfigError> {
-        crate::config::validate::check_name(&self.name)?;
         let problem = crate::config::validate::bandit(&self.bandit)?;
         let k = problem.actions();
 

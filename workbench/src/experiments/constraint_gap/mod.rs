@@ -19,20 +19,18 @@ pub const ACCEPTS: super::Accepts = super::Accepts {
     policies: super::Policies::Registered,
 };
 
-use super::{Identity, RunContext, Runner, Schedule, extract};
+use super::{Identity, RunContext, Schedule};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
 use crate::constraints::{Constraint, DecoupledWeightDecay, EarlyStop, Projection, WeightDecay};
 use crate::distance::Distance;
-use crate::error::{ConfigError, WorkbenchError};
+use crate::error::WorkbenchError;
 use crate::losses::PairwiseLoss;
 use crate::optim::OptimizerSpec;
 use crate::policy::{FamilyPolicy, PolicyFamily};
-use crate::registry::Registry;
 use crate::results::Results;
 use crate::train::{Record, Trajectory};
-use figment::Figment;
 use std::sync::Arc;
 
 /// A validated constraint-gap experiment.
@@ -62,18 +60,6 @@ pub struct ConstraintGapSpec {
     pub projections: Vec<Projection>,
     /// The distance written to `m/distance`.
     pub distance: Distance,
-}
-
-/// Extracts and validates the shared schema from `figment` for the kind `kind`.
-pub fn prepare_spec(
-    figment: &Figment,
-    registry: &Registry,
-    file: &str,
-    kind: &'static str,
-) -> Result<(Identity, ConstraintGapSpec), ConfigError> {
-    let raw: ConstraintGapFile = extract(figment, file)?;
-    let spec = raw.validate(registry).map_err(|e| e.in_file(file))?;
-    Ok((Identity::new(&raw.name, kind, &raw, &raw.backend), spec))
 }
 
 /// Per-variant coefficients: a single value is repeated across `variants`.
@@ -191,20 +177,12 @@ pub fn push_distances(
     }
 }
 
-/// A constraint-gap spec and the kind's function that runs it.
-pub struct ConstraintGapExperiment {
-    /// The validated spec.
-    pub spec: ConstraintGapSpec,
-    /// The kind's run function.
-    pub run: fn(&ConstraintGapSpec, &Identity, &RunContext) -> Result<Results, WorkbenchError>,
-}
-
-impl Runner for ConstraintGapExperiment {
+impl ConstraintGapSpec {
     /// Pairs held per variant (K² ordered pairs in `expected` mode, `n_pairs` sampled), each
     /// with indices, reference log-probabilities and weights on the device and about three
     /// autodiff copies, plus every recorded epoch's policies.
-    fn memory_estimate(&self) -> u64 {
-        let s = &self.spec;
+    pub fn memory_estimate(&self) -> u64 {
+        let s = self;
         let k = s.problem.pi_star.len() as u64;
         let pairs = match s.mode {
             DataMode::Expected => k.saturating_mul(k).saturating_mul(2),
@@ -226,9 +204,5 @@ impl Runner for ConstraintGapExperiment {
             .saturating_mul(per_pair)
             .saturating_add(recorded)
             .saturating_mul(methods.min(2))
-    }
-
-    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
-        (self.run)(&self.spec, identity, context)
     }
 }

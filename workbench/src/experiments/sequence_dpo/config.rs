@@ -1,6 +1,6 @@
 //! The `sequence_dpo` experiment file and its validation.
 
-use crate::config::validate::{check, check_name, show};
+use crate::config::validate::{check, show};
 use crate::error::ConfigError;
 use crate::losses::PairwiseLoss;
 use crate::optim::AdamSpec;
@@ -13,20 +13,11 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SequenceDpoFile {
-    /// Experiment name.
-    pub name: String,
-    /// `sequence_dpo`.
-    pub kind: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Backend to run on unless the command line says otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
     /// `[data]`.
     #[serde(default)]
     pub data: DataSection,
@@ -42,6 +33,7 @@ pub struct SequenceDpoFile {
     /// `[analysis]`.
     #[serde(default)]
     pub analysis: AnalysisSection,
+}
 }
 
 /// `[data]`: `source = "synthetic"` (generator settings below) or `"jsonl"` (`path`).
@@ -346,7 +338,6 @@ impl SequenceDpoFile {
         registry: &Registry,
         file: &str,
     ) -> Result<SequenceDpoSpec, ConfigError> {
-        check_name(&self.name)?;
         let d = &self.data;
         let data = match d.source.as_str() {
             "synthetic" => {

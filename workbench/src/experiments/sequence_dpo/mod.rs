@@ -8,43 +8,16 @@ mod memory;
 
 pub use config::{DataSpec, SequenceDpoFile, SequenceDpoSpec};
 
-use super::{Experiment, ExperimentKind, Identity, RunContext, extract, prepared};
+use super::{Identity, Kind, RunContext, Validation};
 use crate::analysis::rank_test::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
 use crate::error::{ConfigError, WorkbenchError};
-use crate::registry::Registry;
 use crate::results::Results;
 use crate::sequence::pipeline::{self, Bars, PipelineRun, steps_per_epoch};
 use crate::sequence::tokenizer::ByteTokenizer;
 use crate::sequence::{TokenPair, jsonl, synthetic};
-use figment::Figment;
 
-/// `kind = "sequence_dpo"`.
-#[derive(Debug, Clone, Copy)]
-pub struct SequenceDpo;
-
-impl ExperimentKind for SequenceDpo {
-    fn name(&self) -> &'static str {
-        "sequence_dpo"
-    }
-
-    fn description(&self) -> &'static str {
-        "Figure 6 / Table 2: transformer SFT → DPO on synthetic or JSONL pairs; ratio (21), rank sorting, Mann–Whitney U"
-    }
-
-    fn prepare(
-        &self,
-        figment: &Figment,
-        registry: &Registry,
-        file: &str,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
-        let raw: SequenceDpoFile = extract(figment, file)?;
-        let spec = raw.validate(registry, file).map_err(|e| e.in_file(file))?;
-        Ok(prepared(
-            Identity::new(&raw.name, self.name(), &raw, &raw.backend),
-            spec,
-        ))
-    }
-}
+/// `kind = "sequence_dpo"`: the checked spec.
+pub type SequenceDpo = SequenceDpoSpec;
 
 /// The pairs, plus what is known about them.
 struct Data {
@@ -103,7 +76,44 @@ fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
     }
 }
 
-impl super::Runner for SequenceDpoSpec {
+impl Kind for SequenceDpoSpec {
+    const NAME: &'static str = "sequence_dpo";
+    const DESCRIPTION: &'static str = "Figure 6 / Table 2: transformer SFT → DPO on synthetic or JSONL pairs; ratio (21), rank sorting, Mann–Whitney U";
+    const SMOKE: &'static [&'static str] = &[
+        "data.pairs=600",
+        "sft.epochs=1",
+        "dpo.epochs=1",
+        "analysis.q=10.0",
+    ];
+    const SUMMARIES: &'static [(&'static str, &'static str)] = &[
+        ("z", "Table 2's z (low-value against high-value group)"),
+        (
+            "p_value",
+            "Table 2's one-sided p, towards the group that ranks lower",
+        ),
+        (
+            "p_low_smaller",
+            "one-sided p of the paper's hypothesis (low group smaller)",
+        ),
+        (
+            "mean_log_ratio_change_low",
+            "mean ln (21) of the low-value group",
+        ),
+        (
+            "mean_log_ratio_change_high",
+            "mean ln (21) of the high-value group",
+        ),
+        (
+            "mean_log_ratio_change_difference",
+            "low minus high: negative as the paper finds",
+        ),
+    ];
+    type File = SequenceDpoFile;
+
+    fn validate(file: &SequenceDpoFile, check: &Validation<'_>) -> Result<Self, ConfigError> {
+        file.validate(check.registry, check.file)
+    }
+
     fn memory_estimate(&self) -> u64 {
         memory::estimate(self)
     }
@@ -249,6 +259,16 @@ impl SequenceDpoSpec {
         results.vector("log_rho_ref/all", log_rho.clone());
         results.vector("log_ratio_change/all", log_change);
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (low, high) = (mean(&change[0]), mean(&change[1]));
+        results.summary("z", test.z);
+        results.summary("p_value", test.p_value);
+        results.summary(
+            "p_low_smaller",
+            normal_cdf((test.u1 - test.mu) / test.sigma),
+        );
+        results.summary("mean_log_ratio_change_low", low);
+        results.summary("mean_log_ratio_change_high", high);
+        results.summary("mean_log_ratio_change_difference", low - high);
         results.scalar("rank/low_mean", mean(&rank_low));
         results.scalar("rank/high_mean", mean(&rank_high));
         results.vector("rank/low", rank_low);

@@ -1,0 +1,228 @@
+//! The one way to declare an experiment kind: implement [`Kind`] on its checked spec.
+//!
+//! A kind names itself, says what its files look like ([`Kind::File`], parsed by serde),
+//! how a file is checked into the spec ([`Kind::validate`]), how the spec runs on a device
+//! ([`Kind::run`]), the reduced overrides that make a smoke run ([`Kind::SMOKE`]) and the
+//! scalars that sum up a run ([`Kind::SUMMARIES`], written to `summary/<name>`). The
+//! registry stores it behind the object-safe [`ExperimentKind`] through [`entry`].
+//!
+//! ```
+//! use workbench::experiments::{Identity, Kind, RunContext, Validation};
+//! use workbench::results::Results;
+//! use workbench::{ConfigError, WorkbenchError};
+//!
+//! workbench::experiment_file! {
+//!     /// `kind = "constant"`: writes one number.
+//!     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+//!     #[serde(deny_unknown_fields)]
+//!     pub struct ConstantFile {
+//!         /// The number.
+//!         #[serde(default)]
+//!         pub value: f64,
+//!     }
+//! }
+//!
+//! /// The checked spec.
+//! struct Constant(f64);
+//!
+//! impl Kind for Constant {
+//!     const NAME: &'static str = "constant";
+//!     const DESCRIPTION: &'static str = "writes one number";
+//!     const SUMMARIES: &'static [(&'static str, &'static str)] = &[("value", "the number")];
+//!     type File = ConstantFile;
+//!
+//!     fn validate(file: &ConstantFile, _: &Validation<'_>) -> Result<Self, ConfigError> {
+//!         workbench::config::validate::check(file.value.is_finite(), "value", file.value, "must be finite")?;
+//!         Ok(Constant(file.value))
+//!     }
+//!
+//!     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
+//!         let mut results = identity.results(context);
+//!         results.summary("value", self.0);
+//!         Ok(results)
+//!     }
+//! }
+//!
+//! let mut registry = workbench::Registry::builtin();
+//! registry.register_kind::<Constant>();
+//! assert!(registry.kind("constant").is_some());
+//! ```
+
+use super::{Accepts, Experiment, ExperimentKind, Identity, RunContext};
+use crate::error::{ConfigError, WorkbenchError};
+use crate::registry::Registry;
+use crate::results::Results;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// An experiment kind, implemented on its checked spec.
+pub trait Kind: Send + Sync + Sized + 'static {
+    /// The name used in TOML (`kind = "..."`).
+    const NAME: &'static str;
+
+    /// One line for `workbench list`.
+    const DESCRIPTION: &'static str;
+
+    /// The `[constraints.NAME]` tables and `[policy]` families its files accept.
+    const ACCEPTS: Accepts = Accepts::NOTHING;
+
+    /// `--set` overrides that make a run take seconds (conformance, tests, `--smoke`).
+    const SMOKE: &'static [&'static str] = &[];
+
+    /// The scalars that sum up a run, `(name, meaning)`; each is written to
+    /// `summary/<name>` (a `<m>` in a name stands for each method's label).
+    const SUMMARIES: &'static [(&'static str, &'static str)];
+
+    /// The experiment file (serde), with the shared header keys (see
+    /// [`crate::experiment_file`]).
+    type File: DeserializeOwned + Serialize;
+
+    /// Checks everything but the header (the loader checks the name) into the spec; errors
+    /// name the key and value.
+    fn validate(file: &Self::File, check: &Validation<'_>) -> Result<Self, ConfigError>;
+
+    /// Runs it on `context`'s device.
+    fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError>;
+
+    /// Data files it reads besides the configuration.
+    fn inputs(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    /// A rough upper estimate of the memory a run needs, in bytes (0: not estimated).
+    fn memory_estimate(&self) -> u64 {
+        0
+    }
+}
+
+/// What validation may use besides the file: the registry and where the file is.
+#[derive(Clone, Copy)]
+pub struct Validation<'a> {
+    /// Losses, policies and kinds by name.
+    pub registry: &'a Registry,
+    /// The experiment file, as named in errors.
+    pub file: &'a str,
+    /// Its folder (relative data paths are relative to it).
+    pub folder: &'a Path,
+}
+
+/// The keys every experiment file starts with, read once by the loader.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Header {
+    /// Experiment name; the results file is `<name>.h5`.
+    pub name: String,
+    /// The kind.
+    pub kind: String,
+    /// The backend the file asks for.
+    #[serde(default)]
+    pub backend: Option<String>,
+}
+
+/// Declares an experiment file struct with the shared header keys (`name`, `kind`,
+/// `description`, `backend`) in front of its own.
+#[macro_export]
+macro_rules! experiment_file {
+    ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            /// Experiment name; the results file is `<name>.h5`.
+            pub name: String,
+            /// The kind (`kind = "..."`).
+            pub kind: String,
+            /// Free text.
+            #[serde(default)]
+            pub description: String,
+            /// Backend to run on unless the command line says otherwise.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub backend: Option<String>,
+            $($body)*
+        }
+    };
+}
+
+/// The registry's handle on kind `K`.
+pub fn entry<K: Kind>() -> Arc<dyn ExperimentKind> {
+    Arc::new(Entry::<K>(PhantomData))
+}
+
+struct Entry<K>(PhantomData<fn() -> K>);
+
+impl<K: Kind> ExperimentKind for Entry<K> {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn description(&self) -> &'static str {
+        K::DESCRIPTION
+    }
+
+    fn accepts(&self) -> Accepts {
+        K::ACCEPTS
+    }
+
+    fn smoke(&self) -> &'static [&'static str] {
+        K::SMOKE
+    }
+
+    fn summaries(&self) -> &'static [(&'static str, &'static str)] {
+        K::SUMMARIES
+    }
+
+    fn prepare(
+        &self,
+        figment: &figment::Figment,
+        header: &Header,
+        check: &Validation<'_>,
+    ) -> Result<Box<dyn Experiment>, ConfigError> {
+        let raw: K::File = figment
+            .extract()
+            .map_err(|e| crate::config::config_error(e, check.file))?;
+        let spec = K::validate(&raw, check).map_err(|e| e.in_file(check.file))?;
+        let identity = Identity {
+            name: header.name.clone(),
+            kind: K::NAME,
+            config_toml: toml::to_string(&raw).unwrap_or_default(),
+            backend: header.backend.clone(),
+        };
+        Ok(Box::new(Prepared { identity, spec }))
+    }
+}
+
+/// A checked spec with its identity: the [`Experiment`] every kind hands out.
+struct Prepared<K> {
+    identity: Identity,
+    spec: K,
+}
+
+impl<K: Kind> Experiment for Prepared<K> {
+    fn name(&self) -> &str {
+        &self.identity.name
+    }
+
+    fn kind(&self) -> &str {
+        self.identity.kind
+    }
+
+    fn config_toml(&self) -> &str {
+        &self.identity.config_toml
+    }
+
+    fn backend(&self) -> Option<&str> {
+        self.identity.backend.as_deref()
+    }
+
+    fn inputs(&self) -> Vec<PathBuf> {
+        self.spec.inputs()
+    }
+
+    fn memory_estimate(&self) -> u64 {
+        self.spec.memory_estimate()
+    }
+
+    fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
+        self.spec.run(&self.identity, context)
+    }
+}
