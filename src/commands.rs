@@ -29,7 +29,8 @@ pub fn load_sized(
     set: &[String],
     smoke: bool,
 ) -> Result<Box<dyn Experiment>, String> {
-    config::load_sized(file, &overrides(set)?, registry, smoke).map_err(|e| e.to_string())
+    workbench::loader::load_sized(file, &overrides(set)?, registry, smoke)
+        .map_err(|e| e.to_string())
 }
 
 /// The run context for `experiment` under `options` (flag/env > file > default).

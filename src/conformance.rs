@@ -18,7 +18,7 @@ use workbench::experiments::RunContext;
 use workbench::losses::testing::{SAMPLE_PAIRS, gradients, values};
 use workbench::progress::Progress;
 use workbench::sequence::{SequenceBatch, Specials, Transformer, TransformerShape};
-use workbench::train::to_vec;
+use workbench::tensors::to_vec;
 
 /// Named value arrays produced by one case.
 type Outputs = BTreeMap<String, Vec<f64>>;

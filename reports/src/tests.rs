@@ -1033,11 +1033,10 @@ fn unknown_kinds_get_the_generic_section() {
 
 /// Builds a report from real results: `REPORTS_RESULTS_DIR=... cargo test -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "needs a folder of real results in REPORTS_RESULTS_DIR"]
 fn real_results() {
-    let Some(dir) = std::env::var_os("REPORTS_RESULTS_DIR") else {
-        return;
-    };
+    let dir = std::env::var_os("REPORTS_RESULTS_DIR")
+        .expect("REPORTS_RESULTS_DIR names a folder of results files");
     let out = std::env::var_os("REPORTS_OUT_DIR").unwrap_or_else(|| "/tmp/reports_out".into());
     let report = build_report(Path::new(&dir), Path::new(&out)).expect("report");
     println!("{report:#?}");

@@ -95,12 +95,4 @@ pub enum WorkbenchError {
     /// Preference data that cannot be used (the message names the file and line).
     #[error("{0}")]
     Data(String),
-    /// The chosen backend cannot be used.
-    #[error("backend `{name}`: {reason}")]
-    Backend {
-        /// The backend name.
-        name: String,
-        /// Why, and how to get it.
-        reason: String,
-    },
 }

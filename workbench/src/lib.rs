@@ -3,19 +3,23 @@
 //! Optimization", written once against burn's backend-agnostic API.
 //!
 //! Nothing here names a backend: every entry point takes the [`burn::tensor::Device`] chosen
-//! by the `backends` crate. The flow is one-directional: TOML → [`config`] (parsed, then
-//! validated into checked types) → [`experiments`] (tensors on the device) → [`results`]
-//! (plain `f64`) → HDF5.
+//! by the `backends` crate. The flow is one-directional: TOML → [`loader`] (header, kind) →
+//! the kind's schema, checked with [`config`] and the [`catalogue`] → [`experiments`]
+//! (tensors on the device) → [`results`] (plain `f64`) → HDF5. Layers import only
+//! downwards: `tensors`, `analysis`, `losses`, `policy`, `constraints` < `catalogue`,
+//! `config` < `experiments` < `registry` < `loader`.
 #![warn(missing_docs)]
 
 pub mod analysis;
 pub mod bandit;
+pub mod catalogue;
 pub mod config;
 pub mod constraints;
 pub mod distance;
 pub mod divergence;
 pub mod error;
 pub mod experiments;
+pub mod loader;
 pub mod losses;
 pub mod optim;
 pub mod policy;
@@ -24,6 +28,7 @@ pub mod registry;
 pub mod resources;
 pub mod results;
 pub mod sequence;
+pub mod tensors;
 pub mod train;
 
 pub use error::{ConfigError, WorkbenchError};

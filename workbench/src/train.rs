@@ -5,8 +5,8 @@ use crate::bandit::BanditObjective;
 use crate::constraints::Constraint;
 use crate::optim::OptimizerSpec;
 use crate::policy::BanditPolicy;
+use crate::tensors::to_vec;
 use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
 use indicatif::ProgressBar;
 
 /// Which policies to keep.
@@ -21,8 +21,6 @@ pub enum Record {
 /// The recorded policies of a batched run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectory {
-    /// Number of variants V.
-    pub variants: usize,
     /// Number of actions K.
     pub actions: usize,
     /// One `[V·K]` row-major snapshot of π per recorded epoch.
@@ -68,7 +66,7 @@ pub fn train<P: BanditPolicy>(
     // Kept to find the first bad epoch by a replay when only the end was checked.
     let initial = (record == Record::Final).then(|| policy.clone());
     let (lr, mut optimizer) = (optimizer_spec.lr(), optimizer_spec.build());
-    let [variants, actions] = policy.log_probs().dims();
+    let [_, actions] = policy.log_probs().dims();
     let (mut snapshots, mut parameters) = (Vec::new(), Vec::new());
     if record == Record::EveryEpoch {
         snapshots.push(probabilities(&policy));
@@ -122,7 +120,6 @@ pub fn train<P: BanditPolicy>(
         });
     }
     Ok(Trajectory {
-        variants,
         actions,
         snapshots,
         parameters,
@@ -132,9 +129,4 @@ pub fn train<P: BanditPolicy>(
 /// π_θ of every variant as `f64`, row-major `[V·K]`.
 fn probabilities<P: BanditPolicy>(policy: &P) -> Vec<f64> {
     to_vec(policy.log_probs().detach().exp())
-}
-
-/// A tensor's values as `f64`, whatever the device's float type.
-pub fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
-    tensor.into_data().iter::<f64>().collect()
 }

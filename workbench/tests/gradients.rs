@@ -10,7 +10,7 @@ use workbench::bandit::{
     BanditObjective, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
 use workbench::losses::PairwiseLoss;
-use workbench::train::to_vec;
+use workbench::tensors::to_vec;
 
 const THETA: [f64; 3] = [0.3, -0.7, 0.2];
 

@@ -75,8 +75,8 @@ fn a_registered_convex_mixture_computes_what_the_built_in_mixture_computes() {
     let from_registry = FamilyPolicy::new(mixture.clone(), 2, &device);
     let built_in = ConvexMixture::new(&p0, &p1, 0.25, 2, &device);
     assert_eq!(
-        train::to_vec(from_registry.log_probs()),
-        train::to_vec(built_in.log_probs())
+        workbench::tensors::to_vec(from_registry.log_probs()),
+        workbench::tensors::to_vec(built_in.log_probs())
     );
     assert_eq!(
         mixture.domain(),
@@ -137,7 +137,7 @@ fn the_simplex_projection_keeps_softmax_logits_on_the_simplex_at_the_constrained
     }
     let rows = grid.len() / 3;
     let logits = Tensor::<2>::from_data(TensorData::new(grid, [rows, 3]), &device);
-    let losses = train::to_vec(objective.loss(softmax.log_probs(logits), 0, 0));
+    let losses = workbench::tensors::to_vec(objective.loss(softmax.log_probs(logits), 0, 0));
     let best_on_grid = losses[1..].iter().copied().fold(f64::INFINITY, f64::min);
     assert!(
         losses[0] <= best_on_grid + 1e-12,

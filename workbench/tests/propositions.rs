@@ -16,7 +16,8 @@ use workbench::distance::kl;
 use workbench::losses::PairLogProbs;
 use workbench::optim::OptimizerSpec;
 use workbench::policy::SoftmaxPolicy;
-use workbench::train::{self, Record, to_vec};
+use workbench::tensors::to_vec;
+use workbench::train::{self, Record};
 
 /// The objective's value at logits θ (one variant).
 fn value(objective: &dyn BanditObjective, theta: &[f64]) -> f64 {
@@ -82,7 +83,7 @@ fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
     let registry = workbench::Registry::builtin();
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/mode_seeking.toml");
-    let experiment = workbench::config::load(&path, &[], &registry).expect("valid experiment");
+    let experiment = workbench::loader::load(&path, &[], &registry).expect("valid experiment");
     let context = workbench::experiments::RunContext {
         device: device(),
         backend: "ndarray".into(),

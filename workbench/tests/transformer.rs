@@ -9,7 +9,7 @@ use workbench::optim::AdamSpec;
 use workbench::sequence::pipeline::{self, Bars, Phase, PipelineSpec};
 use workbench::sequence::synthetic::{SyntheticSpec, generate};
 use workbench::sequence::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
-use workbench::train::to_vec;
+use workbench::tensors::to_vec;
 
 fn shape(n_layers: usize) -> TransformerShape {
     TransformerShape {

@@ -9,9 +9,6 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 /// One learning constraint acting on a batch of `variants` models.
 pub trait Constraint: std::fmt::Debug {
-    /// The name used in TOML (`weight_decay`, …).
-    fn name(&self) -> &'static str;
-
     /// A penalty per variant added to the loss, `[variants]`.
     fn penalty(&self, _parameters: Tensor<2>) -> Option<Tensor<1>> {
         None
@@ -49,10 +46,6 @@ impl WeightDecay {
 }
 
 impl Constraint for WeightDecay {
-    fn name(&self) -> &'static str {
-        "weight_decay"
-    }
-
     fn penalty(&self, parameters: Tensor<2>) -> Option<Tensor<1>> {
         let [variants, _] = parameters.dims();
         let penalty = parameters.powi_scalar(2).sum_dim(1) * self.alpha.clone();
@@ -76,10 +69,6 @@ impl DecoupledWeightDecay {
 }
 
 impl Constraint for DecoupledWeightDecay {
-    fn name(&self) -> &'static str {
-        "decoupled_weight_decay"
-    }
-
     fn after_step(&self, parameters: Tensor<2>, lr: f64) -> Tensor<2> {
         let shrink = self.alpha.clone().mul_scalar(-lr).add_scalar(1.0);
         parameters * shrink
@@ -94,10 +83,6 @@ pub struct EarlyStop {
 }
 
 impl Constraint for EarlyStop {
-    fn name(&self) -> &'static str {
-        "early_stop"
-    }
-
     fn epoch_budget(&self) -> Option<usize> {
         Some(self.epochs)
     }

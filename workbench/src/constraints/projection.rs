@@ -58,15 +58,6 @@ impl Projection {
 }
 
 impl Constraint for Projection {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Interval { .. } => "interval",
-            Self::Simplex => "simplex",
-            Self::L2Ball { .. } => "l2_ball",
-            Self::Ratio { .. } => "ratio",
-        }
-    }
-
     fn after_step(&self, parameters: Tensor<2>, _lr: f64) -> Tensor<2> {
         self.project(parameters)
     }
@@ -77,7 +68,7 @@ impl Constraint for Projection {
 fn project_rows(theta: Tensor<2>, f: impl Fn(&mut [f64])) -> Tensor<2> {
     let device = theta.device();
     let [rows, cols] = theta.dims();
-    let mut values = crate::train::to_vec(theta);
+    let mut values = crate::tensors::to_vec(theta);
     values.chunks_mut(cols).for_each(f);
     Tensor::from_data(burn::tensor::TensorData::new(values, [rows, cols]), &device)
 }

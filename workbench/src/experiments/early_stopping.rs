@@ -33,7 +33,7 @@ impl Kind for EarlyStopping {
     type File = ConstraintGapFile;
 
     fn validate(file: &ConstraintGapFile, check: &Validation<'_>) -> Result<Self, ConfigError> {
-        let spec = file.validate(check.registry)?;
+        let spec = file.validate(check.catalogue)?;
         for (key, alpha) in [
             ("constraints.weight_decay.alpha", &spec.weight_decay),
             (

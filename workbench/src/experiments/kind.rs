@@ -49,8 +49,8 @@
 //! ```
 
 use super::{Accepts, Experiment, ExperimentKind, Identity, RunContext};
+use crate::catalogue::Catalogue;
 use crate::error::{ConfigError, WorkbenchError};
-use crate::registry::Registry;
 use crate::results::Results;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -98,11 +98,11 @@ pub trait Kind: Send + Sync + Sized + 'static {
     }
 }
 
-/// What validation may use besides the file: the registry and where the file is.
+/// What validation may use besides the file: the catalogue and where the file is.
 #[derive(Clone, Copy)]
 pub struct Validation<'a> {
-    /// Losses, policies and kinds by name.
-    pub registry: &'a Registry,
+    /// Losses and policy families by name.
+    pub catalogue: &'a Catalogue,
     /// The experiment file, as named in errors.
     pub file: &'a str,
     /// Its folder (relative data paths are relative to it).

@@ -112,7 +112,13 @@ impl Kind for OneStep {
         let ratios = log_space(file.ratio_min, file.ratio_max, file.points);
         check_ratios("ratio_min", &ratios)?;
         check_beta(file.beta)?;
-        let (optimizer, _) = optimizer(&file.optimizer)?;
+        let (optimizer, epochs) = optimizer(&file.optimizer)?;
+        check(
+            epochs == 1,
+            "optimizer.epochs",
+            epochs,
+            "Figure 5 is one step of gradient descent; this kind takes exactly 1",
+        )?;
         Ok(Self {
             ratios,
             beta: file.beta,

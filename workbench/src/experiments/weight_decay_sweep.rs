@@ -28,7 +28,7 @@ impl Kind for WeightDecaySweep {
     type File = ConstraintGapFile;
 
     fn validate(file: &ConstraintGapFile, check: &Validation<'_>) -> Result<Self, ConfigError> {
-        let spec = file.validate(check.registry)?;
+        let spec = file.validate(check.catalogue)?;
         if spec.weight_decay.is_none() && spec.decoupled_weight_decay.is_none() {
             return Err(ConfigError::new(
                 "constraints.weight_decay.alpha",

@@ -3,8 +3,8 @@
 //! ℓ = −log σ(r_w − δ) − log σ(−(r_l − δ)), with δ the mean reward of the batch
 //! (held constant in the gradient; TRL keeps a running mean over batches instead).
 
+use super::LossEntry;
 use super::{Counterpart, PairLogProbs, PairwiseLoss};
-use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -36,14 +36,14 @@ impl PairwiseLoss for BcoPair {
     }
 }
 
-/// Registers `bco_pair`.
-pub(super) fn register(registry: &mut Registry) {
-    registry.register_loss(
+/// `bco_pair` for the catalogue.
+pub(super) fn entry() -> (&'static str, LossEntry) {
+    (
         "bco_pair",
         LossEntry {
             description: "pairwise BCO (Jung et al. 2024): each implicit reward classified against the batch mean",
             parameters: "(none)",
             build: |table| Ok(Arc::new(super::parse_params::<BcoPair>(table)?)),
         },
-    );
+    )
 }

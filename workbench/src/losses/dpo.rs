@@ -1,7 +1,7 @@
 //! DPO, eq. (6): −log σ(β h).
 
+use super::LossEntry;
 use super::{Counterpart, PairLogProbs, PairwiseLoss};
-use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -25,14 +25,14 @@ impl PairwiseLoss for Dpo {
     }
 }
 
-/// Registers `dpo`.
-pub(super) fn register(registry: &mut Registry) {
-    registry.register_loss(
+/// `dpo` for the catalogue.
+pub(super) fn entry() -> (&'static str, LossEntry) {
+    (
         "dpo",
         LossEntry {
             description: "DPO, eq. (6): -log σ(β h)",
             parameters: "(none)",
             build: |table| Ok(Arc::new(super::parse_params::<Dpo>(table)?)),
         },
-    );
+    )
 }

@@ -1,8 +1,8 @@
 //! f-DPO (Wang et al., 2024): −log σ(β [f′(u_w) − f′(u_l)]), u = π_θ/π_ref.
 
+use super::LossEntry;
 use super::{Counterpart, PairLogProbs, PairwiseLoss, Reward};
 use crate::divergence::Divergence;
-use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -57,14 +57,14 @@ impl PairwiseLoss for FDpo {
     }
 }
 
-/// Registers `fdpo`.
-pub(super) fn register(registry: &mut Registry) {
-    registry.register_loss(
+/// `fdpo` for the catalogue.
+pub(super) fn entry() -> (&'static str, LossEntry) {
+    (
         "fdpo",
         LossEntry {
             description: "f-DPO (Wang et al. 2024): -log σ(β [f'(u_w) - f'(u_l)])",
             parameters: "divergence = reverse_kl | forward_kl | js | alpha; a (alpha only, 0 < a < 1)",
             build: |table| Ok(Arc::new(FDpo::from_params(table)?)),
         },
-    );
+    )
 }

@@ -1,8 +1,8 @@
 //! IPO, eq. (9): (h − 1/(2β))².
 
+use super::LossEntry;
 use super::{Counterpart, PairLogProbs, PairwiseLoss, Reward};
 use crate::divergence::Divergence;
-use crate::registry::{LossEntry, Registry};
 use burn::tensor::Tensor;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -32,14 +32,14 @@ impl PairwiseLoss for Ipo {
     }
 }
 
-/// Registers `ipo`.
-pub(super) fn register(registry: &mut Registry) {
-    registry.register_loss(
+/// `ipo` for the catalogue.
+pub(super) fn entry() -> (&'static str, LossEntry) {
+    (
         "ipo",
         LossEntry {
             description: "IPO, eq. (9): (h - 1/(2β))²",
             parameters: "(none)",
             build: |table| Ok(Arc::new(super::parse_params::<Ipo>(table)?)),
         },
-    );
+    )
 }

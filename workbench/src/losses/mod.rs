@@ -3,7 +3,7 @@
 //! A loss sees only the four log-probability tensors (policy and reference, chosen and
 //! rejected) and the trade-off β, exactly as TRL's `DPOTrainer` separates losses from
 //! models; it never sees a policy. It returns one loss per pair. Built-in losses are
-//! registered in [`crate::Registry::builtin`] through the same API a plugin uses.
+//! listed in [`builtin`] and added to the catalogue through the same API a plugin uses.
 
 mod bco_pair;
 mod combination;
@@ -24,16 +24,34 @@ pub use labelled::Labelled;
 pub use params::parse_params;
 pub use robust::Robust;
 
-use crate::registry::Registry;
+use std::sync::Arc;
 
-/// Registers every built-in loss — exactly as a plugin registers its own. A new in-core loss
-/// is one new file here with its `register` function, plus its `mod` line and call below.
-pub fn register_builtin(registry: &mut Registry) {
-    dpo::register(registry);
-    ipo::register(registry);
-    fdpo::register(registry);
-    robust::register(registry);
-    bco_pair::register(registry);
+/// Builds a loss from its TOML table (the method's keys other than `loss`); the error
+/// names the offending key.
+pub type LossConstructor = fn(&toml::Table) -> Result<Arc<dyn PairwiseLoss>, String>;
+
+/// A loss as the catalogue holds it.
+#[derive(Clone)]
+pub struct LossEntry {
+    /// One line for `workbench list`.
+    pub description: &'static str,
+    /// Its TOML parameters, for `workbench list` (e.g. `divergence = "forward_kl"`).
+    pub parameters: &'static str,
+    /// The constructor.
+    pub build: LossConstructor,
+}
+
+/// Every built-in loss by name — what a plugin hands to `Registry::register_loss` for its
+/// own. A new in-core loss is one new file here with its `entry` function, plus its `mod`
+/// line and its line below.
+pub fn builtin() -> Vec<(&'static str, LossEntry)> {
+    vec![
+        dpo::entry(),
+        ipo::entry(),
+        fdpo::entry(),
+        robust::entry(),
+        bco_pair::entry(),
+    ]
 }
 
 use crate::divergence::Divergence;

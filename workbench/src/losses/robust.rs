@@ -2,8 +2,8 @@
 //! DPO loss when each label is flipped with probability ε,
 //! ℓ = [(1 − ε)·(−log σ(βh)) − ε·(−log σ(−βh))] / (1 − 2ε).
 
+use super::LossEntry;
 use super::{Counterpart, PairLogProbs, PairwiseLoss};
-use crate::registry::{LossEntry, Registry};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -55,14 +55,14 @@ impl PairwiseLoss for Robust {
     }
 }
 
-/// Registers `robust`.
-pub(super) fn register(registry: &mut Registry) {
-    registry.register_loss(
+/// `robust` for the catalogue.
+pub(super) fn entry() -> (&'static str, LossEntry) {
+    (
         "robust",
         LossEntry {
             description: "robust DPO (Chowdhury et al. 2024): unbiased under label flips of rate ε",
             parameters: "label_smoothing = ε ∈ [0, 0.5)",
             build: |table| Ok(Arc::new(Robust::from_params(table)?)),
         },
-    );
+    )
 }

@@ -21,7 +21,7 @@ fn inputs(pairs: &[Pair], device: &Device) -> PairLogProbs {
 
 /// The per-pair losses of `loss` on `pairs` with trade-off `beta`.
 pub fn values(loss: &dyn PairwiseLoss, pairs: &[Pair], beta: f64, device: &Device) -> Vec<f64> {
-    crate::train::to_vec(loss.loss(&inputs(pairs, device), beta))
+    crate::tensors::to_vec(loss.loss(&inputs(pairs, device), beta))
 }
 
 /// Autodiff gradients of Σ loss with respect to log π_θ(y_w) and log π_θ(y_l) of every pair.
@@ -41,7 +41,7 @@ pub fn gradients(
         }
         let grads = loss.loss(&tracked, beta).sum().backward();
         leaf.grad(&grads)
-            .map(crate::train::to_vec)
+            .map(crate::tensors::to_vec)
             .unwrap_or_else(|| vec![0.0; pairs.len()])
     };
     [side(0), side(1)]

@@ -9,8 +9,6 @@ pub use family::{FamilyPolicy, PolicyConstructor, PolicyEntry, PolicyFamily, Pol
 pub use mixture::{ConvexMixture, MixtureFamily, PROBABILITY_FLOOR};
 pub use softmax::{InitValue, PolicyInit, SoftmaxFamily, SoftmaxPolicy};
 
-use crate::registry::Registry;
-
 use burn::module::Module;
 use burn::tensor::Tensor;
 
@@ -27,30 +25,32 @@ pub trait BanditPolicy: Module + Clone {
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self;
 }
 
-/// Adds the built-in families (`softmax`, `convex_mixture`, `two_point`) to `registry`.
-pub fn register_builtin(registry: &mut Registry) {
-    registry.register_policy(
-        "softmax",
-        PolicyEntry {
-            description: "π = softmax(θ), θ ∈ R^K per variant",
-            parameters: "init = \"log_pi_ref\" (default) | \"zeros\" | [θ_1, …, θ_K]",
-            build: softmax::build_softmax,
-        },
-    );
-    registry.register_policy(
-        "convex_mixture",
-        PolicyEntry {
-            description: "π = θ·p₁ + (1 − θ)·p₀, θ ∈ [0, 1] kept there by projection (Section 3.3)",
-            parameters: "components = [p₀, p₁] (distributions over the K actions), init = θ₀ (default 0.5)",
-            build: mixture::build_convex_mixture,
-        },
-    );
-    registry.register_policy(
-        "two_point",
-        PolicyEntry {
-            description: "π = [θ, 1 − θ], θ ∈ [0, 1], for K = 2 actions (Section 5.2)",
-            parameters: "init = θ₀ | \"pi_ref\" (default: θ₀ = π_ref(a))",
-            build: mixture::build_two_point,
-        },
-    );
+/// The built-in families (`softmax`, `convex_mixture`, `two_point`) by name.
+pub fn builtin() -> Vec<(&'static str, PolicyEntry)> {
+    vec![
+        (
+            "softmax",
+            PolicyEntry {
+                description: "π = softmax(θ), θ ∈ R^K per variant",
+                parameters: "init = \"log_pi_ref\" (default) | \"zeros\" | [θ_1, …, θ_K]",
+                build: softmax::build_softmax,
+            },
+        ),
+        (
+            "convex_mixture",
+            PolicyEntry {
+                description: "π = θ·p₁ + (1 − θ)·p₀, θ ∈ [0, 1] kept there by projection (Section 3.3)",
+                parameters: "components = [p₀, p₁] (distributions over the K actions), init = θ₀ (default 0.5)",
+                build: mixture::build_convex_mixture,
+            },
+        ),
+        (
+            "two_point",
+            PolicyEntry {
+                description: "π = [θ, 1 − θ], θ ∈ [0, 1], for K = 2 actions (Section 5.2)",
+                parameters: "init = θ₀ | \"pi_ref\" (default: θ₀ = π_ref(a))",
+                build: mixture::build_two_point,
+            },
+        ),
+    ]
 }

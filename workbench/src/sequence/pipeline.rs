@@ -5,7 +5,7 @@
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
 use crate::optim::{AdamSpec, OptimizerSpec};
-use crate::train::to_vec;
+use crate::tensors::to_vec;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};

@@ -3,12 +3,12 @@
 
 use super::ConstraintGapSpec;
 use crate::bandit::DataMode;
+use crate::catalogue::Catalogue;
 use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use crate::constraints::Projection;
 use crate::distance::Distance;
 use crate::error::ConfigError;
 use crate::policy::{PolicyFamily, PolicySetting};
-use crate::registry::Registry;
 use serde::{Deserialize, Serialize};
 
 crate::experiment_file! {
@@ -255,11 +255,11 @@ fn check_alpha(key: &str, alpha: &Alpha) -> Result<Vec<f64>, ConfigError> {
 
 impl ConstraintGapFile {
     /// Validates everything into a checked spec (`config_toml` is this file, resolved).
-    pub fn validate(&self, registry: &Registry) -> Result<ConstraintGapSpec, ConfigError> {
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<ConstraintGapSpec, ConfigError> {
         let problem = crate::config::validate::bandit(&self.bandit)?;
         let k = problem.actions();
 
-        let policy: std::sync::Arc<dyn PolicyFamily> = registry
+        let policy: std::sync::Arc<dyn PolicyFamily> = catalogue
             .build_policy(
                 &self.policy,
                 PolicySetting {
@@ -299,7 +299,7 @@ impl ConstraintGapFile {
         )?;
         let mut methods = Vec::new();
         for (i, table) in self.methods.iter().enumerate() {
-            let loss = registry
+            let loss = catalogue
                 .build_loss(table)
                 .map_err(|e| ConfigError::new(format!("methods[{i}]"), show(table), e))?;
             methods.push(loss);

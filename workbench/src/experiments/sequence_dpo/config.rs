@@ -1,10 +1,10 @@
 //! The `sequence_dpo` experiment file and its validation.
 
+use crate::catalogue::Catalogue;
 use crate::config::validate::{check, show};
 use crate::error::ConfigError;
 use crate::losses::PairwiseLoss;
 use crate::optim::AdamSpec;
-use crate::registry::Registry;
 use crate::sequence::pipeline::{Phase, PipelineSpec};
 use crate::sequence::synthetic::SyntheticSpec;
 use crate::sequence::tokenizer::ByteTokenizer;
@@ -335,7 +335,7 @@ impl SequenceDpoFile {
     /// Checks every value; `file` locates a relative JSONL path.
     pub fn validate(
         &self,
-        registry: &Registry,
+        catalogue: &Catalogue,
         file: &str,
     ) -> Result<SequenceDpoSpec, ConfigError> {
         let d = &self.data;
@@ -473,7 +473,7 @@ impl SequenceDpoFile {
             p.beta,
             "must be positive",
         )?;
-        let loss = registry
+        let loss = catalogue
             .build_loss(&p.method)
             .map_err(|e| ConfigError::new("dpo.method", show(&p.method), e))?;
         let q = self.analysis.q;

@@ -111,7 +111,7 @@ impl Kind for SequenceDpoSpec {
     type File = SequenceDpoFile;
 
     fn validate(file: &SequenceDpoFile, check: &Validation<'_>) -> Result<Self, ConfigError> {
-        file.validate(check.registry, check.file)
+        file.validate(check.catalogue, check.file)
     }
 
     fn memory_estimate(&self) -> u64 {
