@@ -1,73 +1,84 @@
-//! `workbench bench`: Figure 2 end to end (the α grid batched versus a loop over α), or
-//! the transformer's training throughput (tokens/s) for a `sequence_dpo` file.
+//! `workbench bench`: times any experiment file end to end (median of repeated runs) and
+//! reports the throughputs its results record (`*/tokens_per_second`); a file with an α
+//! grid is also timed as a plain loop over α, to show what batching the sweep buys.
 
-use crate::cli::RunOptions;
-use crate::commands::{context, load};
+use crate::session::{RunOptions, context, load_sized};
 use std::path::Path;
 use std::time::Instant;
 use workbench::Registry;
 
-/// Benchmarks `file` according to its kind.
+/// Benchmarks `file` (at its kind's smoke size with `--smoke`).
 pub fn bench(
     registry: &Registry,
     file: &Path,
     repeats: usize,
     options: &RunOptions,
 ) -> Result<(), String> {
-    let experiment = load(registry, file, &options.set)?;
-    match experiment.kind() {
-        "sequence_dpo" => throughput(registry, file, repeats, options),
-        _ => sweep(registry, file, repeats, options),
+    let experiment = load_sized(registry, file, &options.set, options.smoke)?;
+    match alpha_grid(experiment.config_toml()) {
+        Some(grid) if grid.len() > 1 => sweep(registry, file, &grid, repeats, options),
+        _ => whole_runs(registry, file, repeats, options),
     }
 }
 
-/// Pairs per throughput run: ten steps of 64 per phase.
-const THROUGHPUT_PAIRS: usize = 640;
+/// The weight-decay grid of a resolved configuration, if it has one.
+fn alpha_grid(config_toml: &str) -> Option<Vec<f64>> {
+    let config: toml::Table = config_toml.parse().ok()?;
+    let grid = config
+        .get("constraints")?
+        .get("weight_decay")?
+        .get("alpha")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+        .collect();
+    Some(grid)
+}
 
-/// Training tokens/s of the file's transformer: SFT and DPO, one epoch each over
-/// [`THROUGHPUT_PAIRS`] synthetic pairs, median over `repeats` runs.
-fn throughput(
+/// The median of `samples`.
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Runs `file` `repeats` times: median wall time, and the median of every throughput
+/// the results record.
+fn whole_runs(
     registry: &Registry,
     file: &Path,
     repeats: usize,
     options: &RunOptions,
 ) -> Result<(), String> {
-    let mut set = options.set.clone();
-    set.extend([
-        "sft.epochs=1".to_string(),
-        "dpo.epochs=1".to_string(),
-        format!("data.pairs={THROUGHPUT_PAIRS}"),
-        "analysis.q=10.0".to_string(),
-    ]);
-    let experiment = load(registry, file, &set)?;
+    let experiment = load_sized(registry, file, &options.set, options.smoke)?;
     let context = workbench::experiments::RunContext {
         progress: workbench::progress::Progress::hidden(),
         ..context(file, experiment.as_ref(), options)?
     };
-    let (mut sft, mut dpo) = (Vec::new(), Vec::new());
+    let mut times = Vec::new();
+    let mut rates: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for _ in 0..repeats {
+        let start = Instant::now();
         let results = experiment.run(&context).map_err(|e| e.to_string())?;
-        let scalar = |path: &str| {
-            results
-                .get(path)
-                .map(|d| d.values[0])
-                .ok_or_else(|| format!("{}: results lack {path}", experiment.name()))
-        };
-        sft.push(scalar("sft/tokens_per_second")?);
-        dpo.push(scalar("dpo/tokens_per_second")?);
+        times.push(start.elapsed().as_secs_f64());
+        for dataset in &results.datasets {
+            if let Some(phase) = dataset.path.strip_suffix("/tokens_per_second") {
+                rates
+                    .entry(phase.to_string())
+                    .or_default()
+                    .push(dataset.values[0]);
+            }
+        }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     println!(
-        "{} transformer on {} ({}), {THROUGHPUT_PAIRS} pairs, batch 64, median of {repeats}:",
+        "{} on {} ({}), median of {repeats}:",
         experiment.name(),
         context.backend,
         context.dtype
     );
-    println!("  SFT training : {:10.0} response tokens/s", median(sft));
-    println!("  DPO training : {:10.0} response tokens/s", median(dpo));
+    println!("  whole run      : {:8.3} s", median(times));
+    for (phase, values) in rates {
+        println!("  {phase:<15}: {:8.0} response tokens/s", median(values));
+    }
     Ok(())
 }
 
@@ -75,32 +86,18 @@ fn throughput(
 fn sweep(
     registry: &Registry,
     file: &Path,
+    grid: &[f64],
     repeats: usize,
     options: &RunOptions,
 ) -> Result<(), String> {
-    let batched = load(registry, file, &options.set)?;
+    let batched = load_sized(registry, file, &options.set, options.smoke)?;
     let context = context(file, batched.as_ref(), options)?;
-    let config: toml::Table = batched.config_toml().parse().map_err(|e| format!("{e}"))?;
-    let grid: Vec<f64> = config
-        .get("constraints")
-        .and_then(|c| c.get("weight_decay"))
-        .and_then(|w| w.get("alpha"))
-        .and_then(|a| a.as_array())
-        .ok_or_else(|| {
-            format!(
-                "{}: constraints.weight_decay.alpha: bench needs an alpha grid",
-                file.display()
-            )
-        })?
-        .iter()
-        .filter_map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
-        .collect();
     let looped = grid
         .iter()
         .map(|alpha| {
             let mut set = options.set.clone();
             set.push(format!("constraints.weight_decay.alpha=[{alpha:?}]"));
-            load(registry, file, &set)
+            load_sized(registry, file, &set, options.smoke)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let quiet = workbench::experiments::RunContext {
@@ -114,8 +111,7 @@ fn sweep(
             f()?;
             samples.push(start.elapsed().as_secs_f64());
         }
-        samples.sort_by(f64::total_cmp);
-        Ok(samples[samples.len() / 2])
+        Ok(median(samples))
     };
     let run_batched = || batched.run(&quiet).map(drop).map_err(|e| e.to_string());
     let run_looped = || {

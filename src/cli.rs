@@ -1,7 +1,8 @@
 //! Command-line definition (clap) and dispatch.
 
-use crate::commands;
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::commands::{self, ListWhat};
+use crate::session::RunOptions;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use workbench::Registry;
@@ -13,34 +14,6 @@ use workbench::Registry;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Options shared by commands that run experiments.
-#[derive(Debug, clap::Args)]
-pub struct RunOptions {
-    /// Backend to run on (see `workbench list backends`). Precedence: this flag, then
-    /// WORKBENCH_BACKEND, then `backend = ...` in the file, then flex.
-    #[arg(long, env = "WORKBENCH_BACKEND")]
-    pub backend: Option<String>,
-    /// Float precision of the tensors: f32 or f64. Default: f64 where the backend has it
-    /// (the CPU backends, libtorch), else f32 (wgpu).
-    #[arg(long, env = "WORKBENCH_DTYPE")]
-    pub dtype: Option<String>,
-    /// Override a configuration value: a dotted key and a TOML value, e.g.
-    /// `--set bandit.beta=0.5 --set 'bandit.pi_star=[0.5,0.3,0.2]'`. Repeatable; wins over
-    /// the file and over WORKBENCH_<SECTION>__<KEY> environment variables.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Never draw progress bars (they are already hidden when stderr is not a terminal).
-    #[arg(long)]
-    pub quiet: bool,
-    /// Run even when the experiment's memory estimate exceeds the memory available.
-    #[arg(long)]
-    pub ignore_memory_estimate: bool,
-    /// Run at the reduced size the experiment's kind declares for smoke tests (seconds):
-    /// its own overrides, applied before --set.
-    #[arg(long)]
-    pub smoke: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +104,7 @@ enum Command {
     /// versus a plain loop over α), or a `sequence_dpo` file's transformer training
     /// throughput in tokens/s.
     Bench {
-        /// The experiment to time (a `weight_decay_sweep` or a `sequence_dpo` file).
+        /// The experiment to time (any file; one with an α grid is also timed as a loop).
         #[arg(default_value = "experiments/fig2_weight_decay.toml")]
         file: PathBuf,
         /// Timed repetitions of each variant (the median is reported); at least 1.
@@ -140,21 +113,6 @@ enum Command {
         #[command(flatten)]
         options: RunOptions,
     },
-}
-
-/// Sections of `workbench list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListWhat {
-    /// Pairwise losses.
-    Losses,
-    /// Policies.
-    Policies,
-    /// Constraints.
-    Constraints,
-    /// Experiment kinds.
-    Kinds,
-    /// Backends.
-    Backends,
 }
 
 /// Parses the command line and runs it with `registry`; errors are one line on stderr

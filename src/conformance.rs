@@ -5,7 +5,7 @@
 //! dtype) runs in its own child process (`workbench conformance --emit`), which prints the
 //! cases' values as JSON; the parent compares them.
 
-use crate::commands::load_sized;
+use crate::session::load_sized;
 use backends::{Availability, BackendName, Precision};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -292,7 +292,7 @@ pub fn conformance(experiments: &Path, only: &[String]) -> Result<(), String> {
             }
         }
         for precision in [Precision::F64, Precision::F32] {
-            if !backend.supports(precision) || !crate::commands::computes_in(backend, precision) {
+            if !backend.supports(precision) || !crate::session::computes_in(backend, precision) {
                 println!(
                     "{:<10} {:<5} skipped: no correct {} on this machine",
                     backend.name(),

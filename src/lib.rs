@@ -14,5 +14,6 @@ mod commands;
 mod conformance;
 mod panics;
 mod reproduce;
+mod session;
 
 pub use cli::main_with;

@@ -1,8 +1,7 @@
 //! `workbench reproduce`: every experiment in a folder, in parallel on the available cores,
 //! then the report; `workbench report`: the report from existing results.
 
-use crate::cli::RunOptions;
-use crate::commands::{context, load_sized, write_results};
+use crate::session::{RunOptions, context, load_sized, write_results};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -158,9 +157,9 @@ fn up_to_date(
         attribute("config_toml").as_deref() == Some(experiment.config_toml())
             && attribute("backend").as_deref() == Some(context.backend.as_str())
             && attribute("dtype").as_deref() == Some(context.dtype.as_str())
-            && attribute("build_id").as_deref() == Some(crate::commands::build_id()?.as_str())
+            && attribute("build_id").as_deref() == Some(crate::session::build_id()?.as_str())
             && attribute("inputs_id").as_deref()
-                == Some(crate::commands::inputs_id(experiment)?.as_str()),
+                == Some(crate::session::inputs_id(experiment)?.as_str()),
     )
 }
 

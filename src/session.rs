@@ -1,0 +1,180 @@
+//! What every command that runs an experiment shares: its options, loading a file,
+//! the run context (backend, dtype, memory check), writing results, and the ids that
+//! decide whether a result can be reused.
+
+use backends::{BackendName, Precision};
+use std::path::Path;
+use workbench::Registry;
+use workbench::config::{self, Override};
+use workbench::experiments::{Experiment, RunContext};
+use workbench::progress::Progress;
+
+/// Options shared by commands that run experiments.
+#[derive(Debug, Default, clap::Args)]
+pub struct RunOptions {
+    /// Backend to run on (see `workbench list backends`). Precedence: this flag, then
+    /// WORKBENCH_BACKEND, then `backend = ...` in the file, then flex.
+    #[arg(long, env = "WORKBENCH_BACKEND")]
+    pub backend: Option<String>,
+    /// Float precision of the tensors: f32 or f64. Default: f64 where the backend has it
+    /// (the CPU backends, libtorch), else f32 (wgpu).
+    #[arg(long, env = "WORKBENCH_DTYPE")]
+    pub dtype: Option<String>,
+    /// Override a configuration value: a dotted key and a TOML value, e.g.
+    /// `--set bandit.beta=0.5 --set 'bandit.pi_star=[0.5,0.3,0.2]'`. Repeatable; wins over
+    /// the file and over WORKBENCH_<SECTION>__<KEY> environment variables.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Never draw progress bars (they are already hidden when stderr is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Run even when the experiment's memory estimate exceeds the memory available.
+    #[arg(long)]
+    pub ignore_memory_estimate: bool,
+    /// Run at the reduced size the experiment's kind declares for smoke tests (seconds):
+    /// its own overrides, applied before --set.
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+/// Parses every `--set`.
+pub fn overrides(set: &[String]) -> Result<Vec<Override>, String> {
+    set.iter().map(|s| config::parse_override(s)).collect()
+}
+
+/// Loads and validates `file` with `set` overrides.
+pub fn load(
+    registry: &Registry,
+    file: &Path,
+    set: &[String],
+) -> Result<Box<dyn Experiment>, String> {
+    load_sized(registry, file, set, false)
+}
+
+/// [`load`], at the kind's smoke size when `smoke`.
+pub fn load_sized(
+    registry: &Registry,
+    file: &Path,
+    set: &[String],
+    smoke: bool,
+) -> Result<Box<dyn Experiment>, String> {
+    workbench::loader::load_sized(file, &overrides(set)?, registry, smoke)
+        .map_err(|e| e.to_string())
+}
+
+/// The run context for `experiment` under `options` (flag/env > file > default).
+pub fn context(
+    file: &Path,
+    experiment: &dyn Experiment,
+    options: &RunOptions,
+) -> Result<RunContext, String> {
+    let backend = match (options.backend.as_deref(), experiment.backend()) {
+        (Some(name), _) => BackendName::from_name(name)
+            .map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
+        (None, Some(name)) => BackendName::from_name(name)
+            .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
+        (None, None) => BackendName::DEFAULT,
+    };
+    let precision = match options.dtype.as_deref() {
+        Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
+        None => backend.default_precision(),
+    };
+    if !options.ignore_memory_estimate {
+        check_memory(file, experiment)?;
+    }
+    let device = backends::device(backend, precision)?;
+    Ok(RunContext {
+        device,
+        backend: backend.name().to_string(),
+        dtype: precision.name().to_string(),
+        progress: if options.quiet {
+            Progress::hidden()
+        } else {
+            Progress::terminal()
+        },
+    })
+}
+
+/// Runs `experiment` and writes its results (with this build's id) into `out`.
+pub fn write_results(
+    experiment: &dyn Experiment,
+    context: &RunContext,
+    out: &Path,
+) -> Result<std::path::PathBuf, String> {
+    // A folder that cannot take the results fails now, not after the training.
+    workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
+    let inputs = inputs_id(experiment)?;
+    let mut results = crate::panics::contained(experiment.name(), || {
+        crate::panics::injected(experiment.name());
+        experiment.run(context)
+    })?
+    .map_err(|e| e.to_string())?;
+    results.notes.push(("build_id".into(), build_id()?));
+    results.notes.push(("inputs_id".into(), inputs));
+    workbench::results::write(&results, out).map_err(|e| e.to_string())
+}
+
+/// An id of this executable (a hash of its bytes): results written by another build are
+/// not reused.
+pub fn build_id() -> Result<String, String> {
+    static ID: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let exe =
+            std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
+        file_id(&[exe], false)
+    })
+    .clone()
+}
+
+/// A hex hash of the contents of `files` (and their paths, with `with_paths`).
+fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String, String> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if with_paths {
+            path.hash(&mut hasher);
+        }
+        bytes.hash(&mut hasher);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// Refuses an experiment whose memory estimate exceeds the memory available now.
+fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<(), String> {
+    let need = experiment.memory_estimate();
+    let Some(available) = workbench::resources::available_bytes() else {
+        return Ok(());
+    };
+    if need > available {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(format!(
+            "{}: experiment `{}` needs about {:.1} GiB of memory by its estimate, {:.1} GiB are available; make it smaller, or pass --ignore-memory-estimate to run anyway",
+            file.display(),
+            experiment.name(),
+            gib(need),
+            gib(available)
+        ));
+    }
+    Ok(())
+}
+
+/// An id of the experiment's data files (paths and contents): results made from other data
+/// are not reused.
+pub fn inputs_id(experiment: &dyn Experiment) -> Result<String, String> {
+    file_id(&experiment.inputs(), true)
+}
+
+/// Whether `backend` computes correctly in `precision`, checked in a child process (a
+/// device's float type is fixed at its first use in a process).
+pub fn computes_in(backend: BackendName, precision: Precision) -> bool {
+    std::env::current_exe()
+        .and_then(|exe| {
+            std::process::Command::new(exe)
+                .args(["probe", backend.name(), precision.name()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+        })
+        .is_ok_and(|status| status.success())
+}
