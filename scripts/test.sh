@@ -11,3 +11,5 @@ eval "$(bash scripts/install-libtorch.sh --print-env)"
 # These must be usable here, or the backend tests fail instead of skipping them.
 export WORKBENCH_REQUIRE_BACKENDS="${WORKBENCH_REQUIRE_BACKENDS:-ndarray,flex,wgpu,tch-cpu}"
 cargo test --workspace --release --no-fail-fast --features tch "$@"
+# The core as a plain library, without HDF5 and file loading, with its example.
+cargo check -p workbench --no-default-features --examples

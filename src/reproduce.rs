@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use workbench::Registry;
 use workbench::experiments::Experiment;
-use workbench::progress::Progress;
 
 /// What `reproduce` was asked to do.
 pub struct Plan<'a> {
@@ -117,7 +116,7 @@ fn run_one(
             ));
             return Ok(Outcome::Reused);
         }
-        context.progress = Progress::within(multi, experiment.name());
+        context.progress = crate::bars::within(multi, experiment.name());
         let started = Instant::now();
         let path = write_results(experiment.as_ref(), &context, plan.out)?;
         let seconds = started.elapsed().as_secs_f64();

@@ -90,7 +90,7 @@ pub fn context(
         progress: if options.quiet {
             Progress::hidden()
         } else {
-            Progress::terminal()
+            crate::bars::terminal()
         },
     })
 }

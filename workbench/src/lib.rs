@@ -19,10 +19,12 @@ pub mod distance;
 pub mod divergence;
 pub mod error;
 pub mod experiments;
+#[cfg(feature = "files")]
 pub mod loader;
 pub mod losses;
 pub mod optim;
 pub mod policy;
+pub mod prelude;
 pub mod progress;
 pub mod registry;
 pub mod resources;

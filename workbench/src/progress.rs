@@ -1,57 +1,71 @@
-//! Progress bars on a terminal, silence otherwise.
+//! Progress of long runs, reported through a small observer: the core counts steps and
+//! says how they go; whoever runs it decides what to show (the `workbench` command line
+//! draws terminal bars, tests and library users see nothing unless they ask).
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fmt;
+use std::sync::Arc;
 
-/// Where a run's progress bars go: nowhere, stderr, or a shared multi-bar display (one
-/// line per bar, as `workbench reproduce` shows experiments running side by side).
-/// indicatif hides them anyway when stderr is not a terminal.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    visible: bool,
-    shared: Option<MultiProgress>,
-    prefix: String,
+/// One task's progress: steps as they complete, and a short status line.
+pub trait Observer: Send + Sync {
+    /// `steps` more steps are done.
+    fn advance(&self, steps: u64);
+
+    /// The current status (e.g. the loss and the throughput).
+    fn message(&self, _text: String) {}
+
+    /// The task is over.
+    fn finish(&self) {}
 }
 
+/// Makes an [`Observer`] for each task of a run.
+pub trait ProgressSink: Send + Sync {
+    /// An observer for a task of `len` steps called `label`.
+    fn start(&self, len: u64, label: &str) -> Box<dyn Observer>;
+}
+
+/// Observes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn advance(&self, _steps: u64) {}
+}
+
+impl ProgressSink for Silent {
+    fn start(&self, _len: u64, _label: &str) -> Box<dyn Observer> {
+        Box::new(Silent)
+    }
+}
+
+/// Where a run reports progress.
+#[derive(Clone)]
+pub struct Progress(Arc<dyn ProgressSink>);
+
 impl Progress {
-    /// No bars.
+    /// Nowhere.
     pub fn hidden() -> Self {
-        Self::default()
+        Self(Arc::new(Silent))
     }
 
-    /// Bars on stderr.
-    pub fn terminal() -> Self {
-        Self {
-            visible: true,
-            ..Self::default()
-        }
+    /// To `sink`.
+    pub fn to(sink: impl ProgressSink + 'static) -> Self {
+        Self(Arc::new(sink))
     }
 
-    /// Bars added to `shared`, labelled `prefix: …`.
-    pub fn within(shared: &MultiProgress, prefix: &str) -> Self {
-        Self {
-            visible: true,
-            shared: Some(shared.clone()),
-            prefix: format!("{prefix}: "),
-        }
+    /// An observer for a task of `len` steps called `label`.
+    pub fn bar(&self, len: u64, label: &str) -> Box<dyn Observer> {
+        self.0.start(len, label)
     }
+}
 
-    /// A bar of `len` steps labelled `label`.
-    pub fn bar(&self, len: u64, label: &str) -> ProgressBar {
-        let target = if self.visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(len), target);
-        // The template is a literal known to parse.
-        let style = ProgressStyle::with_template("{prefix:>36} [{bar:30}] {pos}/{len} {msg}")
-            .expect("valid template")
-            .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix(format!("{}{label}", self.prefix));
-        match &self.shared {
-            Some(shared) => shared.add(bar),
-            None => bar,
-        }
+impl Default for Progress {
+    fn default() -> Self {
+        Self::hidden()
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress")
     }
 }

@@ -5,9 +5,9 @@ use crate::bandit::BanditObjective;
 use crate::constraints::Constraint;
 use crate::optim::OptimizerSpec;
 use crate::policy::BanditPolicy;
+use crate::progress::{Observer, Silent};
 use crate::tensors::to_vec;
 use burn::optim::GradientsParams;
-use indicatif::ProgressBar;
 
 /// Which policies to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub fn train<P: BanditPolicy>(
     optimizer_spec: &OptimizerSpec,
     epochs: usize,
     record: Record,
-    progress: &ProgressBar,
+    progress: &dyn Observer,
 ) -> Result<Trajectory, NonFinite> {
     let epochs = constraints
         .iter()
@@ -95,7 +95,7 @@ pub fn train<P: BanditPolicy>(
             snapshots.push(snapshot);
             parameters.push(to_vec(policy.parameters().detach()));
         }
-        progress.inc(1);
+        progress.advance(1);
     }
     if record == Record::Final {
         snapshots.push(probabilities(&policy));
@@ -111,7 +111,7 @@ pub fn train<P: BanditPolicy>(
                 optimizer_spec,
                 epochs,
                 Record::EveryEpoch,
-                &ProgressBar::hidden(),
+                &Silent,
             )
         });
         return Err(match replay {

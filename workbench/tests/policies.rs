@@ -31,7 +31,7 @@ fn train_dpo(
     let data = PreferenceData::new(problem, PairScheme::Uniform, DataMode::Expected);
     let objective = PreferenceObjective::new(loss("dpo", ""), problem, data, &device);
     let policy = FamilyPolicy::new(family, 1, &device);
-    let bar = indicatif::ProgressBar::hidden();
+    let bar = workbench::progress::Silent;
     train::train(
         policy,
         &objective,

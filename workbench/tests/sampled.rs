@@ -34,7 +34,7 @@ fn sampled_policies(
         .collect();
     let objective = PreferenceObjective::per_variant(loss("dpo", ""), p.beta, rows, &device);
     let policy = SoftmaxPolicy::new(&p.log_pi_ref(), seeds.len(), &device);
-    let bar = indicatif::ProgressBar::hidden();
+    let bar = workbench::progress::Silent;
     let run = train::train(
         policy,
         &objective,

@@ -48,7 +48,7 @@
 //! assert!(registry.kind("constant").is_some());
 //! ```
 
-use super::{Accepts, Experiment, ExperimentKind, Identity, RunContext};
+use super::{Accepts, ExperimentKind, Identity, RunContext};
 use crate::catalogue::Catalogue;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::results::Results;
@@ -171,12 +171,13 @@ impl<K: Kind> ExperimentKind for Entry<K> {
         K::SUMMARIES
     }
 
+    #[cfg(feature = "files")]
     fn prepare(
         &self,
         figment: &figment::Figment,
         header: &Header,
         check: &Validation<'_>,
-    ) -> Result<Box<dyn Experiment>, ConfigError> {
+    ) -> Result<Box<dyn super::Experiment>, ConfigError> {
         let raw: K::File = figment
             .extract()
             .map_err(|e| crate::config::config_error(e, check.file))?;
@@ -192,12 +193,14 @@ impl<K: Kind> ExperimentKind for Entry<K> {
 }
 
 /// A checked spec with its identity: the [`Experiment`] every kind hands out.
+#[cfg(feature = "files")]
 struct Prepared<K> {
     identity: Identity,
     spec: K,
 }
 
-impl<K: Kind> Experiment for Prepared<K> {
+#[cfg(feature = "files")]
+impl<K: Kind> super::Experiment for Prepared<K> {
     fn name(&self) -> &str {
         &self.identity.name
     }

@@ -24,13 +24,12 @@ pub use weight_decay_sweep::WeightDecaySweep;
 
 use crate::bandit::BanditObjective;
 use crate::constraints::Constraint;
-use crate::error::{ConfigError, WorkbenchError};
+use crate::error::WorkbenchError;
 use crate::optim::OptimizerSpec;
 use crate::policy::BanditPolicy;
 use crate::results::Results;
 use crate::train::{self, Record, Trajectory};
 use burn::tensor::Device;
-use figment::Figment;
 use std::sync::Arc;
 
 /// Where and how a run happens.
@@ -97,12 +96,13 @@ pub trait ExperimentKind: Send + Sync {
 
     /// Extracts this kind's file from `figment` (its `header` already read and checked)
     /// and validates it.
+    #[cfg(feature = "files")]
     fn prepare(
         &self,
-        figment: &Figment,
+        figment: &figment::Figment,
         header: &Header,
         check: &Validation<'_>,
-    ) -> Result<Box<dyn Experiment>, ConfigError>;
+    ) -> Result<Box<dyn Experiment>, crate::error::ConfigError>;
 }
 
 /// What a kind's files may choose: constraints and policies.
@@ -199,9 +199,9 @@ impl Identity {
             schedule.optimizer,
             schedule.epochs,
             schedule.record,
-            &bar,
+            bar.as_ref(),
         );
-        bar.finish_and_clear();
+        bar.finish();
         run.map_err(|e| WorkbenchError::NonFinite {
             experiment: self.name.clone(),
             what: label.to_string(),

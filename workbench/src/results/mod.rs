@@ -1,8 +1,10 @@
 //! Results as plain Rust values (`f64` arrays with shapes) and their HDF5 form
 //! (docs/results.md). The writer never sees a tensor.
 
+#[cfg(feature = "hdf5")]
 mod hdf5_writer;
 
+#[cfg(feature = "hdf5")]
 pub use hdf5_writer::{prepare_dir, write};
 
 /// One dataset: a slash-separated path (`dpo/policy`), a shape (empty for a scalar) and

@@ -5,11 +5,11 @@
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
 use crate::optim::{AdamSpec, OptimizerSpec};
+use crate::progress::{Observer, Silent};
 use crate::tensors::to_vec;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -108,17 +108,17 @@ pub const BLOW_UP: f64 = 10.0;
 /// Progress bars for the two phases (hidden ones in tests).
 pub struct Bars {
     /// SFT steps.
-    pub sft: ProgressBar,
+    pub sft: Box<dyn Observer>,
     /// Preference-optimisation steps.
-    pub dpo: ProgressBar,
+    pub dpo: Box<dyn Observer>,
 }
 
 impl Bars {
-    /// Bars that draw nothing.
+    /// Observers that report nothing.
     pub fn hidden() -> Self {
         Self {
-            sft: ProgressBar::hidden(),
-            dpo: ProgressBar::hidden(),
+            sft: Box::new(Silent),
+            dpo: Box::new(Silent),
         }
     }
 }
@@ -158,11 +158,18 @@ pub fn run(
 ) -> Result<PipelineRun, Diverged> {
     let model = initial_model(spec, device);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let (model, sft) = supervised(model, pairs, spec, device, &mut rng, &bars.sft)?;
+    let (model, sft) = supervised(model, pairs, spec, device, &mut rng, bars.sft.as_ref())?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
     let reference = score(&model, pairs, spec, device);
     let (model, dpo) = preference(
-        model, pairs, &reference, spec, loss, device, &mut rng, &bars.dpo,
+        model,
+        pairs,
+        &reference,
+        spec,
+        loss,
+        device,
+        &mut rng,
+        bars.dpo.as_ref(),
     )?;
     let policy = score(&model, pairs, spec, device);
     Ok(PipelineRun {
@@ -207,7 +214,7 @@ fn supervised(
     spec: &PipelineSpec,
     device: &Device,
     rng: &mut ChaCha8Rng,
-    bar: &ProgressBar,
+    bar: &dyn Observer,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
     train_phase(
         model,
@@ -236,7 +243,7 @@ fn preference(
     loss_fn: &dyn PairwiseLoss,
     device: &Device,
     rng: &mut ChaCha8Rng,
-    bar: &ProgressBar,
+    bar: &dyn Observer,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
     let label = loss_fn.label();
     train_phase(
@@ -264,7 +271,7 @@ fn train_phase(
     phase: &Phase,
     label: &str,
     rng: &mut ChaCha8Rng,
-    bar: &ProgressBar,
+    bar: &dyn Observer,
     step_loss: impl Fn(&Transformer, &[usize]) -> (Tensor<1>, usize),
 ) -> Result<(Transformer, PhaseLog), Diverged> {
     let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
@@ -375,8 +382,8 @@ pub fn score(
     scores
 }
 
-fn advance(bar: &ProgressBar, loss: f64, tokens: usize, started: Instant) {
-    bar.inc(1);
+fn advance(bar: &dyn Observer, loss: f64, tokens: usize, started: Instant) {
+    bar.advance(1);
     let rate = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    bar.set_message(format!("loss {loss:.4} · {rate:.0} tok/s"));
+    bar.message(format!("loss {loss:.4} · {rate:.0} tok/s"));
 }

@@ -73,7 +73,7 @@ fn run(
 ) -> Trajectory {
     let theta = problem.log_pi_ref();
     let policy = SoftmaxPolicy::new(&theta, 1, device);
-    let bar = indicatif::ProgressBar::hidden();
+    let bar = workbench::progress::Silent;
     train::train(
         policy,
         objective,

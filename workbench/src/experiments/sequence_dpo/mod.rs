@@ -147,8 +147,8 @@ impl Kind for SequenceDpoSpec {
             ),
         };
         let run = pipeline::run(&data.pairs, p, self.loss.as_ref(), &context.device, &bars);
-        bars.sft.finish_and_clear();
-        bars.dpo.finish_and_clear();
+        bars.sft.finish();
+        bars.dpo.finish();
         let run = run.map_err(|e| WorkbenchError::NonFinite {
             experiment: identity.name.clone(),
             what: format!("{} loss ({}; lower its lr)", e.phase, e.reason),

@@ -1,0 +1,61 @@
+//! Terminal progress bars (indicatif) for the core's progress observer: one line per
+//! task, shared between experiments running side by side; silent when stderr is not a
+//! terminal.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use workbench::progress::{Observer, Progress, ProgressSink};
+
+/// Bars on stderr, or added to a shared display with a prefix.
+struct Bars {
+    shared: Option<MultiProgress>,
+    prefix: String,
+}
+
+/// A bar as an observer.
+struct Bar(ProgressBar);
+
+impl Observer for Bar {
+    fn advance(&self, steps: u64) {
+        self.0.inc(steps);
+    }
+
+    fn message(&self, text: String) {
+        self.0.set_message(text);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl ProgressSink for Bars {
+    fn start(&self, len: u64, label: &str) -> Box<dyn Observer> {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        // The template is a literal known to parse.
+        let style = ProgressStyle::with_template("{prefix:>36} [{bar:30}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(format!("{}{label}", self.prefix));
+        Box::new(Bar(match &self.shared {
+            Some(shared) => shared.add(bar),
+            None => bar,
+        }))
+    }
+}
+
+/// Bars on stderr (indicatif hides them when stderr is not a terminal).
+pub fn terminal() -> Progress {
+    Progress::to(Bars {
+        shared: None,
+        prefix: String::new(),
+    })
+}
+
+/// Bars added to `shared`, labelled `prefix: …`.
+pub fn within(shared: &MultiProgress, prefix: &str) -> Progress {
+    Progress::to(Bars {
+        shared: Some(shared.clone()),
+        prefix: format!("{prefix}: "),
+    })
+}
