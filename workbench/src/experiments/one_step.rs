@@ -117,7 +117,7 @@ impl Kind for OneStep {
             epochs == 1,
             "optimizer.epochs",
             epochs,
-            "Figure 5 is one step of gradient descent; this kind takes exactly 1",
+            "Figure 5 is one step of gradient descent: write optimizer.epochs = 1 (an [optimizer] table defaults to 1000)",
         )?;
         Ok(Self {
             ratios,
