@@ -286,16 +286,19 @@ fn parsed_constraints(dir: &Path, kind: &str, minimal: &str) -> BTreeSet<String>
         assert!(error.contains("constraints"), "{error}");
         return BTreeSet::new();
     }
-    let expected = error.split("expected").nth(1).expect("expected …");
+    let expected = error
+        .split("expected one of ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no list of keys in: {error}"));
     expected
-        .split('`')
-        .map(|w| w.trim())
-        .filter(|w| {
-            !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        })
-        .filter(|w| !["one", "of", "or"].contains(w))
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(" (from")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .split(", ")
         .map(str::to_string)
         .collect()
 }

@@ -1,7 +1,8 @@
 //! Distances between a method's policy and its RLHF counterpart's (docs/experiments.md §1).
 
 /// The distances recorded for every comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Distance {
     /// Euclidean distance between probability vectors.
     L2,
@@ -25,11 +26,6 @@ impl Distance {
             Self::Kl => "kl",
             Self::Js => "js",
         }
-    }
-
-    /// Parses a TOML name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.name() == name)
     }
 
     /// The distance between `method` and `counterpart` (probability vectors).

@@ -7,8 +7,9 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// How the two responses of a pair are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the two responses of a pair are drawn (`data.pairs = "uniform" | "reference"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PairScheme {
     /// Each unordered pair {i, j}, i ≠ j, equally likely (App. B.1).
     Uniform,

@@ -29,5 +29,17 @@ pub fn config_error(error: figment::Error, file: &str) -> ConfigError {
         Kind::MissingField(field) => format!("{key}.{field}"),
         _ => key,
     };
-    ConfigError::new(key, value, format!("{}{source}", error.kind)).in_file(file)
+    let reason = match &error.kind {
+        Kind::UnknownVariant(_, expected) => {
+            format!("unknown value; expected one of {}", expected.join(", "))
+        }
+        Kind::UnknownField(field, expected) => {
+            format!(
+                "unknown key `{field}`; expected one of {}",
+                expected.join(", ")
+            )
+        }
+        other => other.to_string(),
+    };
+    ConfigError::new(key, value, format!("{reason}{source}")).in_file(file)
 }

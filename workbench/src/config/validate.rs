@@ -1,7 +1,7 @@
 //! Sections and checks shared by every experiment kind: parse (serde) → validate (into
 //! checked types) → run. Errors name the key and the value.
 
-use crate::bandit::{BanditProblem, PairScheme};
+use crate::bandit::BanditProblem;
 use crate::constraints::Projection;
 use crate::error::ConfigError;
 use crate::optim::{AdamSpec, OptimizerSpec};
@@ -32,16 +32,26 @@ impl Default for BanditSection {
     }
 }
 
+/// `optimizer.name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerName {
+    /// Adam (Kingma & Ba), bias-corrected.
+    Adam,
+    /// Plain gradient descent.
+    Gd,
+}
+
 /// `[optimizer]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimizerSection {
     /// `adam` or `gd` (plain gradient descent).
-    pub name: String,
+    pub name: OptimizerName,
     /// Learning rate.
     pub lr: f64,
     /// (β₁, β₂).
-    pub betas: Vec<f64>,
+    pub betas: [f64; 2],
     /// ε.
     pub eps: f64,
     /// Epochs (full-batch steps in `expected` mode).
@@ -51,9 +61,9 @@ pub struct OptimizerSection {
 impl Default for OptimizerSection {
     fn default() -> Self {
         Self {
-            name: "adam".into(),
+            name: OptimizerName::Adam,
             lr: 0.01,
-            betas: vec![0.9, 0.999],
+            betas: [0.9, 0.999],
             eps: 1e-8,
             epochs: 1000,
         }
@@ -146,55 +156,43 @@ pub fn bandit(b: &BanditSection) -> Result<BanditProblem, ConfigError> {
     })
 }
 
-/// `data.pairs`.
-pub fn pair_scheme(pairs: &str) -> Result<PairScheme, ConfigError> {
-    match pairs {
-        "uniform" => Ok(PairScheme::Uniform),
-        "reference" => Ok(PairScheme::Reference),
-        _ => Err(ConfigError::new(
-            "data.pairs",
-            show(pairs),
-            "expected \"uniform\" or \"reference\"",
-        )),
-    }
+/// Adam's keys under `section` (`optimizer`, `sft`, `dpo`), checked: lr > 0, each β in
+/// [0, 1), ε > 0.
+pub fn adam(section: &str, lr: f64, betas: [f64; 2], eps: f64) -> Result<AdamSpec, ConfigError> {
+    check(
+        lr.is_finite() && lr > 0.0,
+        &format!("{section}.lr"),
+        lr,
+        "must be > 0",
+    )?;
+    check(
+        betas.iter().all(|b| (0.0..1.0).contains(b)),
+        &format!("{section}.betas"),
+        betas,
+        "must be two numbers in [0, 1)",
+    )?;
+    check(
+        eps.is_finite() && eps > 0.0,
+        &format!("{section}.eps"),
+        eps,
+        "must be > 0",
+    )?;
+    Ok(AdamSpec { lr, betas, eps })
 }
 
 /// An `[optimizer]` section into the optimiser and the number of epochs.
 pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigError> {
-    check(
-        o.lr.is_finite() && o.lr > 0.0,
-        "optimizer.lr",
-        o.lr,
-        "must be > 0",
-    )?;
     check(o.epochs >= 1, "optimizer.epochs", o.epochs, "must be >= 1")?;
-    let spec = match o.name.as_str() {
-        "adam" => {
+    let spec = match o.name {
+        OptimizerName::Adam => OptimizerSpec::Adam(adam("optimizer", o.lr, o.betas, o.eps)?),
+        OptimizerName::Gd => {
             check(
-                o.betas.len() == 2 && o.betas.iter().all(|b| (0.0..1.0).contains(b)),
-                "optimizer.betas",
-                &o.betas,
-                "must be two numbers in [0, 1)",
-            )?;
-            check(
-                o.eps.is_finite() && o.eps > 0.0,
-                "optimizer.eps",
-                o.eps,
+                o.lr.is_finite() && o.lr > 0.0,
+                "optimizer.lr",
+                o.lr,
                 "must be > 0",
             )?;
-            OptimizerSpec::Adam(AdamSpec {
-                lr: o.lr,
-                betas: [o.betas[0], o.betas[1]],
-                eps: o.eps,
-            })
-        }
-        "gd" => OptimizerSpec::GradientDescent { lr: o.lr },
-        _ => {
-            return Err(ConfigError::new(
-                "optimizer.name",
-                show(&o.name),
-                "unknown optimizer; known: adam, gd",
-            ));
+            OptimizerSpec::GradientDescent { lr: o.lr }
         }
     };
     Ok((spec, o.epochs))

@@ -81,13 +81,13 @@ impl Default for MixtureSection {
 #[serde(deny_unknown_fields, default)]
 pub struct PairsSection {
     /// `uniform` or `reference`.
-    pub pairs: String,
+    pub pairs: PairScheme,
 }
 
 impl Default for PairsSection {
     fn default() -> Self {
         Self {
-            pairs: "uniform".into(),
+            pairs: PairScheme::Uniform,
         }
     }
 }
@@ -196,7 +196,7 @@ impl Kind for ModeSeeking {
         let (optimizer, epochs) = check::optimizer(&file.optimizer)?;
         Ok(Self {
             problem,
-            scheme: check::pair_scheme(&file.data.pairs)?,
+            scheme: file.data.pairs,
             components: [p.components[0].clone(), p.components[1].clone()],
             init: p.init,
             seeds: file.sampled.seeds.clone(),

@@ -54,7 +54,7 @@ fn default_epsilon() -> f64 {
 
 fn default_optimizer() -> OptimizerSection {
     OptimizerSection {
-        name: "gd".into(),
+        name: crate::config::validate::OptimizerName::Gd,
         lr: 0.5,
         epochs: 4000,
         ..OptimizerSection::default()

@@ -55,7 +55,7 @@ pub fn check_beta(beta: f64) -> Result<(), ConfigError> {
 /// Plain gradient descent, lr 0.01, `epochs` iterations.
 pub fn gradient_descent(epochs: usize) -> OptimizerSection {
     OptimizerSection {
-        name: "gd".into(),
+        name: crate::config::validate::OptimizerName::Gd,
         epochs,
         ..OptimizerSection::default()
     }

@@ -2,7 +2,7 @@
 //! its validation into [`ConstraintGapSpec`]. Defaults are docs/experiments.md §1's.
 
 use super::ConstraintGapSpec;
-use crate::bandit::DataMode;
+use crate::bandit::{DataMode, PairScheme};
 use crate::catalogue::Catalogue;
 use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use crate::constraints::Projection;
@@ -18,7 +18,7 @@ crate::experiment_file! {
 pub struct ConstraintGapFile {
     /// The distance shown in the figure (`l2`, `tv`, `kl`, `js`); all four are recorded.
     #[serde(default = "default_distance")]
-    pub distance: String,
+    pub distance: Distance,
     /// π*, π_ref, β.
     #[serde(default)]
     pub bandit: BanditSection,
@@ -41,14 +41,24 @@ pub struct ConstraintGapFile {
 }
 }
 
+/// `data.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The exact expectation over pairs and labels.
+    Expected,
+    /// `n_pairs` pairs drawn with `seed`.
+    Sampled,
+}
+
 /// `[data]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataSection {
     /// `expected` or `sampled`.
-    pub mode: String,
+    pub mode: Mode,
     /// `uniform` or `reference`.
-    pub pairs: String,
+    pub pairs: PairScheme,
     /// Pairs drawn in `sampled` mode.
     pub n_pairs: usize,
     /// Seed of the sample and of the minibatch order.
@@ -60,8 +70,8 @@ pub struct DataSection {
 impl Default for DataSection {
     fn default() -> Self {
         Self {
-            mode: "expected".into(),
-            pairs: "uniform".into(),
+            mode: Mode::Expected,
+            pairs: PairScheme::Uniform,
             n_pairs: 300,
             seed: 0,
             batch_size: 0,
@@ -219,8 +229,8 @@ pub struct EarlyStopSection {
     pub epochs: usize,
 }
 
-fn default_distance() -> String {
-    "l2".into()
+fn default_distance() -> Distance {
+    Distance::L2
 }
 
 fn default_policy() -> toml::Table {
@@ -270,23 +280,16 @@ impl ConstraintGapFile {
         let parameters = policy.initial().len();
 
         let d = &self.data;
-        let scheme = crate::config::validate::pair_scheme(&d.pairs)?;
-        let mode = match d.mode.as_str() {
-            "expected" => DataMode::Expected,
-            "sampled" => {
+        let scheme = d.pairs;
+        let mode = match d.mode {
+            Mode::Expected => DataMode::Expected,
+            Mode::Sampled => {
                 check(d.n_pairs >= 1, "data.n_pairs", d.n_pairs, "must be >= 1")?;
                 DataMode::Sampled {
                     n_pairs: d.n_pairs,
                     seed: d.seed,
                     batch_size: d.batch_size,
                 }
-            }
-            _ => {
-                return Err(ConfigError::new(
-                    "data.mode",
-                    show(&d.mode),
-                    "expected \"expected\" or \"sampled\"",
-                ));
             }
         };
 
@@ -333,13 +336,7 @@ impl ConstraintGapFile {
                 "must be at least 1 (0 would write untrained policies)",
             )?;
         }
-        let distance = Distance::from_name(&self.distance).ok_or_else(|| {
-            ConfigError::new(
-                "distance",
-                show(&self.distance),
-                "expected one of l2, tv, kl, js",
-            )
-        })?;
+        let distance = self.distance;
 
         Ok(ConstraintGapSpec {
             problem,

@@ -36,12 +36,22 @@ pub struct SequenceDpoFile {
 }
 }
 
+/// `data.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The seeded generator.
+    Synthetic,
+    /// A JSONL file (`data.path`).
+    Jsonl,
+}
+
 /// `[data]`: `source = "synthetic"` (generator settings below) or `"jsonl"` (`path`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataSection {
     /// `synthetic` or `jsonl`.
-    pub source: String,
+    pub source: Source,
     /// JSONL file, plain or gzip-compressed (`.gz`), relative to the experiment file, for
     /// `source = "jsonl"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,7 +81,7 @@ pub struct DataSection {
 impl Default for DataSection {
     fn default() -> Self {
         Self {
-            source: "synthetic".into(),
+            source: Source::Synthetic,
             path: None,
             max_pairs: 0,
             pairs: 4000,
@@ -280,28 +290,6 @@ pub struct SequenceDpoSpec {
     pub tie_correction: bool,
 }
 
-fn adam(key: &str, lr: f64, betas: [f64; 2], eps: f64) -> Result<AdamSpec, ConfigError> {
-    check(
-        lr.is_finite() && lr > 0.0,
-        &format!("{key}.lr"),
-        lr,
-        "must be positive",
-    )?;
-    check(
-        betas.iter().all(|b| (0.0..1.0).contains(b)),
-        &format!("{key}.betas"),
-        betas,
-        "each must lie in [0, 1)",
-    )?;
-    check(
-        eps.is_finite() && eps > 0.0,
-        &format!("{key}.eps"),
-        eps,
-        "must be positive",
-    )?;
-    Ok(AdamSpec { lr, betas, eps })
-}
-
 fn phase(
     key: &str,
     epochs: usize,
@@ -339,8 +327,8 @@ impl SequenceDpoFile {
         file: &str,
     ) -> Result<SequenceDpoSpec, ConfigError> {
         let d = &self.data;
-        let data = match d.source.as_str() {
-            "synthetic" => {
+        let data = match d.source {
+            Source::Synthetic => {
                 if let Some(path) = &d.path {
                     return Err(ConfigError::new(
                         "data.path",
@@ -386,7 +374,7 @@ impl SequenceDpoFile {
                     seed: d.seed,
                 })
             }
-            "jsonl" => {
+            Source::Jsonl => {
                 let Some(path) = &d.path else {
                     return Err(ConfigError::new(
                         "data.path",
@@ -412,13 +400,6 @@ impl SequenceDpoFile {
                     path: resolved,
                     max_pairs: d.max_pairs,
                 }
-            }
-            other => {
-                return Err(ConfigError::new(
-                    "data.source",
-                    show(other),
-                    "expected \"synthetic\" or \"jsonl\"",
-                ));
             }
         };
         let specials = match &data {
@@ -459,13 +440,13 @@ impl SequenceDpoFile {
             "sft",
             s.epochs,
             s.batch_size,
-            adam("sft", s.lr, s.betas, s.eps)?,
+            crate::config::validate::adam("sft", s.lr, s.betas, s.eps)?,
         )?;
         let dpo = phase(
             "dpo",
             p.epochs,
             p.batch_size,
-            adam("dpo", p.lr, p.betas, p.eps)?,
+            crate::config::validate::adam("dpo", p.lr, p.betas, p.eps)?,
         )?;
         check(
             p.beta.is_finite() && p.beta > 0.0,
