@@ -2,18 +2,14 @@
 //! reports the throughputs its results record (`*/tokens_per_second`); a file with an α
 //! grid is also timed as a plain loop over α, to show what batching the sweep buys.
 
+use crate::error::{CliError, Result};
 use crate::session::{RunOptions, context, load_sized};
 use std::path::Path;
 use std::time::Instant;
 use workbench::Registry;
 
 /// Benchmarks `file` (at its kind's smoke size with `--smoke`).
-pub fn bench(
-    registry: &Registry,
-    file: &Path,
-    repeats: usize,
-    options: &RunOptions,
-) -> Result<(), String> {
+pub fn bench(registry: &Registry, file: &Path, repeats: usize, options: &RunOptions) -> Result<()> {
     let experiment = load_sized(registry, file, &options.set, options.smoke)?;
     match alpha_grid(experiment.config_toml()) {
         Some(grid) if grid.len() > 1 => sweep(registry, file, &grid, repeats, options),
@@ -48,7 +44,7 @@ fn whole_runs(
     file: &Path,
     repeats: usize,
     options: &RunOptions,
-) -> Result<(), String> {
+) -> Result<()> {
     let experiment = load_sized(registry, file, &options.set, options.smoke)?;
     let context = workbench::experiments::RunContext {
         progress: workbench::progress::Progress::hidden(),
@@ -89,7 +85,7 @@ fn sweep(
     grid: &[f64],
     repeats: usize,
     options: &RunOptions,
-) -> Result<(), String> {
+) -> Result<()> {
     let batched = load_sized(registry, file, &options.set, options.smoke)?;
     let context = context(file, batched.as_ref(), options)?;
     let looped = grid
@@ -104,7 +100,7 @@ fn sweep(
         progress: workbench::progress::Progress::hidden(),
         ..context
     };
-    let time = |f: &dyn Fn() -> Result<(), String>| -> Result<f64, String> {
+    let time = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
         let mut samples = Vec::with_capacity(repeats);
         for _ in 0..repeats {
             let start = Instant::now();
@@ -113,11 +109,11 @@ fn sweep(
         }
         Ok(median(samples))
     };
-    let run_batched = || batched.run(&quiet).map(drop).map_err(|e| e.to_string());
+    let run_batched = || batched.run(&quiet).map(drop).map_err(CliError::from);
     let run_looped = || {
         looped
             .iter()
-            .try_for_each(|e| e.run(&quiet).map(drop).map_err(|e| e.to_string()))
+            .try_for_each(|e| e.run(&quiet).map(drop).map_err(CliError::from))
     };
     let t_batched = time(&run_batched)?;
     let t_looped = time(&run_looped)?;

@@ -1,6 +1,7 @@
 //! Command-line definition (clap) and dispatch.
 
 use crate::commands::{self, ListWhat};
+use crate::error::CliError;
 use crate::session::RunOptions;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -165,6 +166,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             options,
         } => crate::bench::bench(&registry, &file, repeats as usize, &options),
     })
+    .map_err(CliError::from)
     .and_then(|outcome| outcome);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! `run`, `validate`, `list`, `probe` and the conformance child.
 
+use crate::error::{CliError, Result};
 use crate::session::{RunOptions, computes_in, context, load, load_sized, write_results};
 use backends::{Availability, BackendName, Precision};
 use clap::ValueEnum;
@@ -23,12 +24,7 @@ pub enum ListWhat {
 }
 
 /// `workbench run`.
-pub fn run(
-    registry: &Registry,
-    file: &Path,
-    out: &Path,
-    options: &RunOptions,
-) -> Result<(), String> {
+pub fn run(registry: &Registry, file: &Path, out: &Path, options: &RunOptions) -> Result<()> {
     let experiment = load_sized(registry, file, &options.set, options.smoke)?;
     let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
@@ -50,7 +46,7 @@ pub fn validate(
     files: &[std::path::PathBuf],
     set: &[String],
     show: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let mut failed = 0;
     for file in files {
         match load(registry, file, set) {
@@ -73,7 +69,10 @@ pub fn validate(
     }
     match failed {
         0 => Ok(()),
-        n => Err(format!("{n} of {} files invalid", files.len())),
+        n => Err(CliError::from(format!(
+            "{n} of {} files invalid",
+            files.len()
+        ))),
     }
 }
 
@@ -165,7 +164,7 @@ pub fn emit_conformance(
     experiments: &Path,
     backend: &[String],
     dtype: Option<&str>,
-) -> Result<(), String> {
+) -> Result<()> {
     let [name] = backend else {
         return Err("conformance --emit needs exactly one --backend".into());
     };
@@ -179,8 +178,9 @@ pub fn emit_conformance(
 }
 
 /// `workbench probe BACKEND DTYPE` (hidden): exit 0 if the device works in that dtype.
-pub fn probe(backend: &str, dtype: &str) -> Result<(), String> {
+pub fn probe(backend: &str, dtype: &str) -> Result<()> {
     let backend = BackendName::from_name(backend)?;
     let precision = Precision::from_name(dtype)?;
-    backends::device(backend, precision).map(drop)
+    backends::device(backend, precision)?;
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! dtype) runs in its own child process (`workbench conformance --emit`), which prints the
 //! cases' values as JSON; the parent compares them.
 
+use crate::error::{CliError, Result};
 use crate::session::load_sized;
 use backends::{Availability, BackendName, Precision};
 use burn::module::{Module, ModuleMapper, Param};
@@ -31,7 +32,7 @@ struct Tolerance {
 }
 
 /// Runs a case on a device.
-type CaseFn = Box<dyn Fn(&Registry, &Device) -> Result<Outputs, String>>;
+type CaseFn = Box<dyn Fn(&Registry, &Device) -> Result<Outputs>>;
 
 /// One conformance case.
 struct Case {
@@ -85,7 +86,7 @@ fn cases(experiments: &Path) -> Vec<Case> {
     cases
 }
 
-fn run_experiment(registry: &Registry, path: &Path, device: &Device) -> Result<Outputs, String> {
+fn run_experiment(registry: &Registry, path: &Path, device: &Device) -> Result<Outputs> {
     let experiment = load_sized(registry, path, &[], true)?;
     let context = RunContext {
         device: device.clone(),
@@ -101,7 +102,7 @@ fn run_experiment(registry: &Registry, path: &Path, device: &Device) -> Result<O
         .collect())
 }
 
-fn run_losses(registry: &Registry, device: &Device) -> Result<Outputs, String> {
+fn run_losses(registry: &Registry, device: &Device) -> Result<Outputs> {
     let mut out = Outputs::new();
     for name in registry.loss_names() {
         let mut method = toml::Table::new();
@@ -144,7 +145,7 @@ impl ModuleMapper for FixedWeights {
     }
 }
 
-fn run_transformer(device: &Device) -> Result<Outputs, String> {
+fn run_transformer(device: &Device) -> Result<Outputs> {
     let specials = Specials::after(7);
     let shape = TransformerShape {
         vocab: specials.vocab,
@@ -175,7 +176,7 @@ fn run_transformer(device: &Device) -> Result<Outputs, String> {
 
 /// `workbench conformance --emit`: runs every case on this process's backend and prints
 /// `{case: {output: [values]}}` as JSON on stdout.
-pub fn emit(registry: &Registry, experiments: &Path, device: &Device) -> Result<(), String> {
+pub fn emit(registry: &Registry, experiments: &Path, device: &Device) -> Result<()> {
     let mut all = Map::new();
     for case in cases(experiments) {
         let outputs = (case.run)(registry, device).map_err(|e| format!("{}: {e}", case.name))?;
@@ -191,11 +192,7 @@ pub fn emit(registry: &Registry, experiments: &Path, device: &Device) -> Result<
 
 type Emitted = BTreeMap<String, Outputs>;
 
-fn run_child(
-    backend: BackendName,
-    precision: Precision,
-    experiments: &Path,
-) -> Result<Emitted, String> {
+fn run_child(backend: BackendName, precision: Precision, experiments: &Path) -> Result<Emitted> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let output = Command::new(exe)
         .args([
@@ -212,24 +209,27 @@ fn run_child(
         .map_err(|e| format!("cannot start a child process: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.lines().last().unwrap_or("child failed").to_string());
+        return Err(CliError::from(
+            stderr.lines().last().unwrap_or("child failed"),
+        ));
     }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("unreadable child output: {e}"))
+    Ok(serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("unreadable child output: {e}"))?)
 }
 
 /// The worst scaled difference of `got` against `reference` for one case, and where.
-fn worst(reference: &Outputs, got: &Outputs) -> Result<(f64, String), String> {
+fn worst(reference: &Outputs, got: &Outputs) -> Result<(f64, String)> {
     let mut worst = (0.0f64, String::new());
     for (key, expected) in reference {
         let values = got
             .get(key)
             .ok_or_else(|| format!("missing output {key}"))?;
         if values.len() != expected.len() {
-            return Err(format!(
+            return Err(CliError::from(format!(
                 "{key}: {} values, expected {}",
                 values.len(),
                 expected.len()
-            ));
+            )));
         }
         for (a, b) in values.iter().zip(expected) {
             let diff = if a == b {
@@ -255,7 +255,7 @@ fn worst(reference: &Outputs, got: &Outputs) -> Result<(f64, String), String> {
 /// `workbench conformance`: every case on every usable backend (or those named), in every
 /// precision it has, against ndarray f64. Prints one row per case and backend; fails if
 /// any case is outside its tolerance or a named backend cannot run.
-pub fn conformance(experiments: &Path, only: &[String]) -> Result<(), String> {
+pub fn conformance(experiments: &Path, only: &[String]) -> Result<()> {
     let named: Vec<BackendName> = only
         .iter()
         .map(|n| BackendName::from_name(n))
@@ -320,11 +320,11 @@ pub fn conformance(experiments: &Path, only: &[String]) -> Result<(), String> {
                 };
                 let outcome = emitted
                     .get(case)
-                    .ok_or_else(|| "case missing".to_string())
+                    .ok_or_else(|| CliError::from("case missing"))
                     .and_then(|got| worst(expected, got));
                 let (diff, at, ok) = match outcome {
                     Ok((diff, at)) => (diff, at, diff <= tol),
-                    Err(e) => (f64::INFINITY, e, false),
+                    Err(e) => (f64::INFINITY, e.to_string(), false),
                 };
                 println!(
                     "{:<10} {:<5} {:<48} {:>11.3e} {:>9.0e}  {}",
@@ -352,6 +352,9 @@ pub fn conformance(experiments: &Path, only: &[String]) -> Result<(), String> {
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(format!("conformance failed: {}", failures.join("; ")))
+        Err(CliError::from(format!(
+            "conformance failed: {}",
+            failures.join("; ")
+        )))
     }
 }

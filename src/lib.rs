@@ -13,6 +13,7 @@ mod bench;
 mod cli;
 mod commands;
 mod conformance;
+mod error;
 mod panics;
 mod reproduce;
 mod session;

@@ -1,6 +1,7 @@
 //! `workbench reproduce`: every experiment in a folder, in parallel on the available cores,
 //! then the report; `workbench report`: the report from existing results.
 
+use crate::error::{CliError, Result};
 use crate::session::{RunOptions, context, load_sized, write_results};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
@@ -34,7 +35,7 @@ enum Outcome {
 
 /// Runs every experiment of `plan`, then builds the report; fails naming every experiment
 /// that failed, after finishing the others.
-pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<(), String> {
+pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
     let files = experiment_files(plan.experiments)?;
     let started = Instant::now();
     let visible = !plan.options.quiet && std::io::stderr().is_terminal();
@@ -88,11 +89,11 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<(), String> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!(
+        Err(CliError::from(format!(
             "{} experiment(s) failed: {}",
             failed.len(),
             failed.join(", ")
-        ))
+        )))
     }
 }
 
@@ -104,7 +105,7 @@ fn run_one(
     multi: &MultiProgress,
     log: &dyn Fn(String),
 ) -> Outcome {
-    let attempt = || -> Result<Outcome, String> {
+    let attempt = || -> Result<Outcome> {
         let experiment = load_sized(registry, file, &plan.options.set, plan.options.smoke)?;
         let mut context = context(file, experiment.as_ref(), plan.options)?;
         let target = plan.out.join(format!("{}.h5", experiment.name()));
@@ -129,6 +130,7 @@ fn run_one(
     };
     let name = file.display().to_string();
     crate::panics::contained(&name, attempt)
+        .map_err(CliError::from)
         .and_then(|outcome| outcome)
         .unwrap_or_else(|e| {
             log(format!("error: {e}"));
@@ -141,7 +143,7 @@ fn up_to_date(
     path: &Path,
     experiment: &dyn Experiment,
     context: &workbench::experiments::RunContext,
-) -> Result<bool, String> {
+) -> Result<bool> {
     if !path.exists() {
         return Ok(false);
     }
@@ -163,7 +165,7 @@ fn up_to_date(
 }
 
 /// The `*.toml` files of `dir`, sorted.
-fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -171,23 +173,26 @@ fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("{}: no experiment files (*.toml)", dir.display()));
+        return Err(CliError::from(format!(
+            "{}: no experiment files (*.toml)",
+            dir.display()
+        )));
     }
     Ok(files)
 }
 
 /// `workbench report`: builds the report from the results in `results` into `out`.
-pub fn report(results: &Path, out: &Path) -> Result<(), String> {
+pub fn report(results: &Path, out: &Path) -> Result<()> {
     let report = reports::build_report(results, out).map_err(|e| e.to_string())?;
     for problem in &report.problems {
         eprintln!("report: {problem}");
     }
     eprintln!("report: wrote {}", out.join("report.html").display());
     if report.readable.is_empty() {
-        return Err(format!(
+        return Err(CliError::from(format!(
             "{}: no usable results file (no *.h5 file that opens)",
             results.display()
-        ));
+        )));
     }
     Ok(())
 }

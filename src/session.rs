@@ -2,6 +2,7 @@
 //! the run context (backend, dtype, memory check), writing results, and the ids that
 //! decide whether a result can be reused.
 
+use crate::error::{CliError, Result};
 use backends::{BackendName, Precision};
 use std::path::Path;
 use workbench::Registry;
@@ -38,16 +39,15 @@ pub struct RunOptions {
 }
 
 /// Parses every `--set`.
-pub fn overrides(set: &[String]) -> Result<Vec<Override>, String> {
-    set.iter().map(|s| config::parse_override(s)).collect()
+pub fn overrides(set: &[String]) -> Result<Vec<Override>> {
+    Ok(set
+        .iter()
+        .map(|s| config::parse_override(s))
+        .collect::<std::result::Result<_, String>>()?)
 }
 
 /// Loads and validates `file` with `set` overrides.
-pub fn load(
-    registry: &Registry,
-    file: &Path,
-    set: &[String],
-) -> Result<Box<dyn Experiment>, String> {
+pub fn load(registry: &Registry, file: &Path, set: &[String]) -> Result<Box<dyn Experiment>> {
     load_sized(registry, file, set, false)
 }
 
@@ -57,9 +57,13 @@ pub fn load_sized(
     file: &Path,
     set: &[String],
     smoke: bool,
-) -> Result<Box<dyn Experiment>, String> {
-    workbench::loader::load_sized(file, &overrides(set)?, registry, smoke)
-        .map_err(|e| e.to_string())
+) -> Result<Box<dyn Experiment>> {
+    Ok(workbench::loader::load_sized(
+        file,
+        &overrides(set)?,
+        registry,
+        smoke,
+    )?)
 }
 
 /// The run context for `experiment` under `options` (flag/env > file > default).
@@ -67,7 +71,7 @@ pub fn context(
     file: &Path,
     experiment: &dyn Experiment,
     options: &RunOptions,
-) -> Result<RunContext, String> {
+) -> Result<RunContext> {
     let backend = match (options.backend.as_deref(), experiment.backend()) {
         (Some(name), _) => BackendName::from_name(name)
             .map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
@@ -100,7 +104,7 @@ pub fn write_results(
     experiment: &dyn Experiment,
     context: &RunContext,
     out: &Path,
-) -> Result<std::path::PathBuf, String> {
+) -> Result<std::path::PathBuf> {
     // A folder that cannot take the results fails now, not after the training.
     workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
     let inputs = inputs_id(experiment)?;
@@ -111,23 +115,25 @@ pub fn write_results(
     .map_err(|e| e.to_string())?;
     results.notes.push(("build_id".into(), build_id()?));
     results.notes.push(("inputs_id".into(), inputs));
-    workbench::results::write(&results, out).map_err(|e| e.to_string())
+    Ok(workbench::results::write(&results, out)?)
 }
 
 /// An id of this executable (a hash of its bytes): results written by another build are
 /// not reused.
-pub fn build_id() -> Result<String, String> {
-    static ID: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+pub fn build_id() -> Result<String> {
+    static ID: std::sync::OnceLock<std::result::Result<String, String>> =
+        std::sync::OnceLock::new();
     ID.get_or_init(|| {
         let exe =
             std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
-        file_id(&[exe], false)
+        file_id(&[exe], false).map_err(|e| e.to_string())
     })
     .clone()
+    .map_err(CliError::from)
 }
 
 /// A hex hash of the contents of `files` (and their paths, with `with_paths`).
-fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String, String> {
+fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for path in files {
@@ -141,27 +147,27 @@ fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String, Str
 }
 
 /// Refuses an experiment whose memory estimate exceeds the memory available now.
-fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<(), String> {
+fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<()> {
     let need = experiment.memory_estimate();
     let Some(available) = workbench::resources::available_bytes() else {
         return Ok(());
     };
     if need > available {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-        return Err(format!(
+        return Err(CliError::from(format!(
             "{}: experiment `{}` needs about {:.1} GiB of memory by its estimate, {:.1} GiB are available; make it smaller, or pass --ignore-memory-estimate to run anyway",
             file.display(),
             experiment.name(),
             gib(need),
             gib(available)
-        ));
+        )));
     }
     Ok(())
 }
 
 /// An id of the experiment's data files (paths and contents): results made from other data
 /// are not reused.
-pub fn inputs_id(experiment: &dyn Experiment) -> Result<String, String> {
+pub fn inputs_id(experiment: &dyn Experiment) -> Result<String> {
     file_id(&experiment.inputs(), true)
 }
 

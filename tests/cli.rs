@@ -28,8 +28,8 @@ fn oracle_check(path: &Path) {
 }
 
 /// The Section 3.3 / 5 oracle: also rejects NaN or infinity in any dataset.
-fn oracle_check_issue3(path: &Path) {
-    oracle("tests/oracle/issue3_oracle.py", path);
+fn oracle_check_mixture_threshold(path: &Path) {
+    oracle("tests/oracle/mixture_threshold_oracle.py", path);
 }
 
 fn oracle(script: &str, path: &Path) {
@@ -98,7 +98,7 @@ fn fig3_matches_the_independent_oracle() {
 #[test]
 fn mode_seeking_matches_the_independent_oracle() {
     let (_dir, path) = run("mode_seeking", &[]);
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
     let (_dir, path) = run(
         "mode_seeking",
         &[
@@ -108,13 +108,13 @@ fn mode_seeking_matches_the_independent_oracle() {
             "policy.init=0.3",
         ],
     );
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
 }
 
 #[test]
 fn table1_matches_the_independent_oracle() {
     let (_dir, path) = run("table1_thresholding", &[]);
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
     let (_dir, path) = run(
         "table1_thresholding",
         &[
@@ -124,25 +124,25 @@ fn table1_matches_the_independent_oracle() {
             "optimizer.lr=0.02",
         ],
     );
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
 }
 
 #[test]
 fn figures_4_and_5_match_the_independent_oracle() {
     let (_dir, path) = run("fig5_one_step", &[]);
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
     let (_dir, path) = run(
         "fig5_one_step",
         &["points=12", "beta=1.0", "optimizer.lr=0.05"],
     );
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
     let (_dir, path) = run("fig4_penalty_curves", &[]);
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
     let (_dir, path) = run(
         "fig4_penalty_curves",
         &["gamma=[0.5, 2.0]", "u0=0.5", "points=100"],
     );
-    oracle_check_issue3(&path);
+    oracle_check_mixture_threshold(&path);
 }
 
 #[test]
@@ -436,7 +436,7 @@ fn policies_and_the_simplex_are_chosen_in_the_file() {
 fn the_oracles_pass_their_own_self_tests() {
     for script in [
         "tests/oracle/bandit_oracle.py",
-        "tests/oracle/issue3_oracle.py",
+        "tests/oracle/mixture_threshold_oracle.py",
     ] {
         let output = Command::new("python3")
             .args([&repo(script), "selftest"])

@@ -5,6 +5,10 @@
 
 mod probe;
 
+mod error;
+
+pub use error::{BackendError, Result};
+
 use burn::tensor::{Device, FloatDType};
 pub use probe::{Availability, prepare_environment};
 
@@ -53,13 +57,16 @@ impl BackendName {
     }
 
     /// Parses a command-line name.
-    pub fn from_name(name: &str) -> Result<Self, String> {
+    pub fn from_name(name: &str) -> Result<Self> {
         Self::ALL
             .into_iter()
             .find(|b| b.name() == name)
             .ok_or_else(|| {
                 let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
-                format!("unknown backend `{name}`; known: {}", known.join(", "))
+                BackendError::UnknownBackend {
+                    name: name.to_string(),
+                    known: known.join(", "),
+                }
             })
     }
 
@@ -161,11 +168,11 @@ impl Precision {
     }
 
     /// Parses `f32` / `f64`.
-    pub fn from_name(name: &str) -> Result<Self, String> {
+    pub fn from_name(name: &str) -> Result<Self> {
         match name {
             "f32" => Ok(Self::F32),
             "f64" => Ok(Self::F64),
-            _ => Err(format!("unknown dtype `{name}`; known: f32, f64")),
+            _ => Err(BackendError::UnknownDtype(name.to_string())),
         }
     }
 
@@ -182,32 +189,28 @@ impl Precision {
 /// Errors (one line each) when the backend is not built in, not usable on this machine,
 /// or has no such float type. A device's float type is fixed at its first use in a
 /// process; asking for another one afterwards is an error.
-pub fn device(backend: BackendName, precision: Precision) -> Result<Device, String> {
+pub fn device(backend: BackendName, precision: Precision) -> Result<Device> {
     if !backend.is_built_in() {
-        return Err(format!(
-            "backend `{}` is not built into this binary; {}",
-            backend.name(),
-            backend.build_hint()
-        ));
+        return Err(BackendError::NotBuiltIn {
+            backend: backend.name(),
+            hint: backend.build_hint(),
+        });
     }
-    let unusable = |why: String| {
-        format!(
-            "backend `{}` is built in but not usable here ({why}); it needs {}",
-            backend.name(),
-            backend.runtime_hint()
-        )
+    let unusable = |why: String| BackendError::Unusable {
+        backend: backend.name(),
+        why,
+        needs: backend.runtime_hint(),
     };
     let mut device = base_device(backend);
     let dtype = precision.float_dtype();
     match probe::quietly(|| device.supports_dtype(dtype)) {
         Err(why) => return Err(unusable(why)),
         Ok(false) => {
-            return Err(format!(
-                "backend `{}` has no {} on this machine; use --dtype {}",
-                backend.name(),
-                precision.name(),
-                backend.default_precision().name()
-            ));
+            return Err(BackendError::Dtype {
+                backend: backend.name(),
+                why: format!("has no {}", precision.name()),
+                use_instead: backend.default_precision().name(),
+            });
         }
         Ok(true) => {}
     }
@@ -219,22 +222,22 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device, Stri
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if device.settings().float_dtype != dtype {
-            device.configure(dtype).map_err(|e| {
-                format!(
-                    "backend `{}` cannot use {} (its float type is fixed at first use in a process): {e:?}",
-                    backend.name(),
-                    precision.name()
-                )
-            })?;
+            device
+                .configure(dtype)
+                .map_err(|e| BackendError::AlreadyConfigured {
+                    backend: backend.name(),
+                    dtype: precision.name(),
+                    detail: format!("{e:?}"),
+                })?;
         }
     }
     probe::usable(backend).map_err(|why| {
         if why.starts_with("computes wrong values") {
-            format!(
-                "backend `{}` {why} on this machine; use --dtype {}",
-                backend.name(),
-                Precision::F32.name()
-            )
+            BackendError::Dtype {
+                backend: backend.name(),
+                why,
+                use_instead: Precision::F32.name(),
+            }
         } else {
             unusable(why)
         }

@@ -96,3 +96,6 @@ pub enum WorkbenchError {
     #[error("{0}")]
     Data(String),
 }
+
+/// `Result` with [`WorkbenchError`].
+pub type Result<T, E = WorkbenchError> = std::result::Result<T, E>;

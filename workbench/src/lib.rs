@@ -33,5 +33,5 @@ pub mod sequence;
 pub mod tensors;
 pub mod train;
 
-pub use error::{ConfigError, WorkbenchError};
+pub use error::{ConfigError, Result, WorkbenchError};
 pub use registry::Registry;

@@ -204,7 +204,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
     let model = pipeline::initial_model(&spec, &device);
     let reference = pipeline::score(&model, &pairs, &spec, &device);
     let (inputs, _) = pipeline::pair_inputs(&model, &pairs, &[0, 1], &reference, &spec, &device);
-    let row = |t: &burn::tensor::Tensor<2>| workbench::train::to_vec(t.clone().detach());
+    let row = |t: &burn::tensor::Tensor<2>| workbench::tensors::to_vec(t.clone().detach());
     let (chosen_tokens, rejected_tokens) = (
         row(inputs
             .chosen_tokens
@@ -219,7 +219,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
     assert_eq!(rejected_tokens, [4.0, 5.0]);
     let (w, l) = (row(&inputs.policy_chosen), row(&inputs.policy_rejected));
     let simpo = SimPo { gamma: 0.5 };
-    let got = workbench::train::to_vec(simpo.loss(&inputs, spec.beta).detach());
+    let got = workbench::tensors::to_vec(simpo.loss(&inputs, spec.beta).detach());
     let softplus = |x: f64| x.exp().ln_1p();
     for i in 0..2 {
         let margin = spec.beta * (w[i] / chosen_tokens[i] - l[i] / rejected_tokens[i]) - 0.5;

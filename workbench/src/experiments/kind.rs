@@ -144,7 +144,7 @@ macro_rules! experiment_file {
 }
 
 /// The registry's handle on kind `K`.
-pub fn entry<K: Kind>() -> Arc<dyn ExperimentKind> {
+pub(crate) fn entry<K: Kind>() -> Arc<dyn ExperimentKind> {
     Arc::new(Entry::<K>(PhantomData))
 }
 

@@ -13,7 +13,8 @@ mod two_point_dpo;
 mod weight_decay_sweep;
 
 pub use early_stopping::EarlyStopping;
-pub use kind::{Header, Kind, Validation, entry};
+pub(crate) use kind::entry;
+pub use kind::{Header, Kind, Validation};
 pub use mode_seeking::{ModeSeeking, ModeSeekingFile};
 pub use one_step::{OneStep, OneStepFile};
 pub use penalty_curves::{PenaltyCurves, PenaltyCurvesFile};
@@ -134,7 +135,7 @@ pub enum Policies {
 }
 
 /// The experiment kinds built into the core.
-pub fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
+pub(crate) fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
     vec![
         entry::<WeightDecaySweep>(),
         entry::<EarlyStopping>(),

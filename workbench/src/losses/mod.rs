@@ -138,7 +138,34 @@ impl Counterpart {
     };
 }
 
-/// A pairwise preference loss.
+/// A pairwise preference loss: from the four log-probability tensors and β, one loss per
+/// pair.
+///
+/// ```
+/// use burn::tensor::{Tensor, TensorData, activation::log_sigmoid};
+/// use workbench::losses::{PairLogProbs, PairwiseLoss};
+///
+/// /// DPO, eq. (6): −log σ(β h).
+/// #[derive(Debug)]
+/// struct MyDpo;
+///
+/// impl PairwiseLoss for MyDpo {
+///     fn label(&self) -> String {
+///         "my_dpo".into()
+///     }
+///
+///     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
+///         log_sigmoid(inputs.margin().mul_scalar(beta)).neg()
+///     }
+/// }
+///
+/// let device = backends::device(backends::BackendName::Flex, backends::Precision::F64).unwrap();
+/// let row = |v: f64| Tensor::<2>::from_data(TensorData::new(vec![v], [1, 1]), &device);
+/// // h = (ln 0.5 − ln 0.4) − (ln 0.2 − ln 0.4) = ln 2.5: the loss is −ln σ(ln 2.5) = ln 1.4.
+/// let inputs = PairLogProbs::new(row(0.5f64.ln()), row(0.2f64.ln()), row(0.4f64.ln()), row(0.4f64.ln()));
+/// let loss = workbench::tensors::to_vec(MyDpo.loss(&inputs, 1.0));
+/// assert!((loss[0] - 1.4f64.ln()).abs() < 1e-12);
+/// ```
 pub trait PairwiseLoss: Debug + Send + Sync {
     /// The name used for results groups, e.g. `dpo` or `fdpo_forward_kl`.
     fn label(&self) -> String;

@@ -141,7 +141,7 @@ impl ConstraintGapSpec {
 
 /// Records, as a root attribute `<label>/counterpart`, which RLHF problem `method` was
 /// compared with and whether the loss declared it or DPO's was assumed.
-pub fn push_counterpart_note(results: &mut Results, method: &dyn PairwiseLoss) {
+pub(crate) fn push_counterpart_note(results: &mut Results, method: &dyn PairwiseLoss) {
     let counterpart = method.counterpart();
     let reward = match counterpart.reward {
         crate::losses::Reward::LogPiStar => "log pi*",
@@ -162,7 +162,7 @@ pub fn push_counterpart_note(results: &mut Results, method: &dyn PairwiseLoss) {
 
 /// Every distance between rows `method[i]` and `counterpart[i]`, pushed as
 /// `<prefix>distance_<name>` plus the configured one as `<prefix>distance`.
-pub fn push_distances(
+pub(crate) fn push_distances(
     results: &mut Results,
     prefix: &str,
     configured: Distance,

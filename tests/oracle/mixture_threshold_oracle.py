@@ -9,8 +9,8 @@ are the paper's.  numpy / scipy / h5py, Python 3.11 (tomllib).
 
 Usage
 -----
-    python3 tests/oracle/issue3_oracle.py check FILE.h5 [--tol 1e-3]
-    python3 tests/oracle/issue3_oracle.py selftest
+    python3 tests/oracle/mixture_threshold_oracle.py check FILE.h5 [--tol 1e-3]
+    python3 tests/oracle/mixture_threshold_oracle.py selftest
 
 `check` reads the root attribute `config_toml`, dispatches on its `kind`
 (mode_seeking | thresholding | one_step | penalty_curves), recomputes every dataset in
