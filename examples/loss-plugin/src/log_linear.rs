@@ -5,6 +5,7 @@
 use burn::tensor::{Tensor, TensorData, activation::log_softmax};
 use serde::Deserialize;
 use std::sync::Arc;
+use workbench::losses::ParamError;
 use workbench::policy::{PolicyFamily, PolicySetting};
 
 /// π_θ = softmax(φ θ) for every variant.
@@ -45,21 +46,23 @@ struct Keys {
 pub fn build(
     table: &toml::Table,
     setting: PolicySetting<'_>,
-) -> Result<Arc<dyn PolicyFamily>, String> {
+) -> Result<Arc<dyn PolicyFamily>, ParamError> {
     let keys: Keys = workbench::losses::parse_params(table)?;
     let k = setting.pi_ref.len();
     let p = keys.features.first().map_or(0, Vec::len);
     let rectangular = keys.features.len() == k && keys.features.iter().all(|f| f.len() == p);
     let finite = keys.features.iter().flatten().all(|x| x.is_finite());
     if !(rectangular && finite && p >= 1) {
-        return Err(format!(
+        return Err(ParamError::from(format!(
             "features = {:?}: needs {k} rows (one per action) of P >= 1 finite numbers each",
             keys.features
-        ));
+        )));
     }
     let init = keys.init.unwrap_or_else(|| vec![0.0; p]);
     if init.len() != p || !init.iter().all(|x| x.is_finite()) {
-        return Err(format!("init = {init:?}: needs {p} finite numbers"));
+        return Err(ParamError::from(format!(
+            "init = {init:?}: needs {p} finite numbers"
+        )));
     }
     let features_t = (0..p)
         .flat_map(|j| keys.features.iter().map(move |row| row[j]))

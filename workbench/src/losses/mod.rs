@@ -21,14 +21,14 @@ pub use dpo::Dpo;
 pub use fdpo::FDpo;
 pub use ipo::Ipo;
 pub use labelled::Labelled;
-pub use params::parse_params;
+pub use params::{ParamError, parse_params};
 pub use robust::Robust;
 
 use std::sync::Arc;
 
 /// Builds a loss from its TOML table (the method's keys other than `loss`); the error
 /// names the offending key.
-pub type LossConstructor = fn(&toml::Table) -> Result<Arc<dyn PairwiseLoss>, String>;
+pub type LossConstructor = fn(&toml::Table) -> Result<Arc<dyn PairwiseLoss>, ParamError>;
 
 /// A loss as the catalogue holds it.
 #[derive(Clone)]

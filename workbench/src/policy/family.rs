@@ -4,6 +4,7 @@
 
 use super::BanditPolicy;
 use crate::constraints::Projection;
+use crate::losses::ParamError;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::fmt::Debug;
@@ -33,7 +34,7 @@ pub struct PolicySetting<'a> {
 
 /// Builds a family from its `[policy]` table (without `name`); the error names the key.
 pub type PolicyConstructor =
-    fn(&toml::Table, PolicySetting<'_>) -> Result<Arc<dyn PolicyFamily>, String>;
+    fn(&toml::Table, PolicySetting<'_>) -> Result<Arc<dyn PolicyFamily>, ParamError>;
 
 /// A registered policy family.
 #[derive(Clone)]

@@ -10,6 +10,7 @@
 
 use super::{BanditPolicy, PolicyFamily, PolicySetting};
 use crate::constraints::Projection;
+use crate::losses::ParamError;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Deserialize;
@@ -134,11 +135,13 @@ fn half() -> f64 {
 }
 
 /// θ₀ in [0, 1], or the error naming `init`.
-fn check_init(init: f64) -> Result<f64, String> {
+fn check_init(init: f64) -> Result<f64, ParamError> {
     if (0.0..=1.0).contains(&init) {
         Ok(init)
     } else {
-        Err(format!("init = {init}: must lie in [0, 1]"))
+        Err(ParamError::from(format!(
+            "init = {init}: must lie in [0, 1]"
+        )))
     }
 }
 
@@ -147,14 +150,14 @@ fn check_init(init: f64) -> Result<f64, String> {
 pub fn build_convex_mixture(
     table: &toml::Table,
     setting: PolicySetting<'_>,
-) -> Result<Arc<dyn PolicyFamily>, String> {
+) -> Result<Arc<dyn PolicyFamily>, ParamError> {
     let keys: MixtureKeys = crate::losses::parse_params(table)?;
     let k = setting.pi_ref.len();
     let [p0, p1] = keys.components.as_slice() else {
-        return Err(format!(
+        return Err(ParamError::from(format!(
             "components = {:?}: needs two distributions [p0, p1]",
             keys.components
-        ));
+        )));
     };
     for (i, p) in [p0, p1].into_iter().enumerate() {
         let total: f64 = p.iter().sum();
@@ -162,9 +165,9 @@ pub fn build_convex_mixture(
             && p.iter().all(|x| x.is_finite() && *x >= 0.0)
             && (total - 1.0).abs() <= 1e-9;
         if !ok {
-            return Err(format!(
+            return Err(ParamError::from(format!(
                 "components[{i}] = {p:?}: must be {k} non-negative probabilities summing to 1"
-            ));
+            )));
         }
     }
     Ok(Arc::new(MixtureFamily::new(p0, p1, check_init(keys.init)?)))
@@ -190,19 +193,21 @@ struct TwoPointKeys {
 pub fn build_two_point(
     table: &toml::Table,
     setting: PolicySetting<'_>,
-) -> Result<Arc<dyn PolicyFamily>, String> {
+) -> Result<Arc<dyn PolicyFamily>, ParamError> {
     let keys: TwoPointKeys = crate::losses::parse_params(table)?;
     let k = setting.pi_ref.len();
     if k != 2 {
-        return Err(format!(
+        return Err(ParamError::from(format!(
             "the two-point policy needs a bandit with 2 actions, not {k}"
-        ));
+        )));
     }
     let init = match keys.init {
         None => setting.pi_ref[0],
         Some(TwoPointInit::Named(name)) if name == "pi_ref" => setting.pi_ref[0],
         Some(TwoPointInit::Named(name)) => {
-            return Err(format!("init = {name:?}: expected a number or \"pi_ref\""));
+            return Err(ParamError::from(format!(
+                "init = {name:?}: expected a number or \"pi_ref\""
+            )));
         }
         Some(TwoPointInit::Value(v)) => check_init(v)?,
     };

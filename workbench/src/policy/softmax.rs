@@ -1,6 +1,7 @@
 //! π_θ = softmax(θ), θ ∈ R^K (Section 3.3, App. B.1).
 
 use super::{BanditPolicy, PolicyFamily, PolicySetting};
+use crate::losses::ParamError;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData, activation::log_softmax};
 use serde::{Deserialize, Serialize};
@@ -100,19 +101,19 @@ impl Default for InitValue {
 
 impl InitValue {
     /// The checked initialisation for K actions; the error names `init`.
-    pub fn check(&self, k: usize) -> Result<PolicyInit, String> {
+    pub fn check(&self, k: usize) -> Result<PolicyInit, ParamError> {
         match self {
             Self::Name(n) if n == "log_pi_ref" => Ok(PolicyInit::LogPiRef),
             Self::Name(n) if n == "zeros" => Ok(PolicyInit::Zeros),
-            Self::Name(n) => Err(format!(
+            Self::Name(n) => Err(ParamError::from(format!(
                 "init = {n:?}: expected \"log_pi_ref\", \"zeros\" or a list of {k} logits"
-            )),
+            ))),
             Self::Logits(theta) if theta.len() == k && theta.iter().all(|t| t.is_finite()) => {
                 Ok(PolicyInit::Explicit(theta.clone()))
             }
-            Self::Logits(theta) => Err(format!(
+            Self::Logits(theta) => Err(ParamError::from(format!(
                 "init = {theta:?}: explicit logits must be {k} finite numbers"
-            )),
+            ))),
         }
     }
 }
@@ -129,7 +130,7 @@ struct SoftmaxKeys {
 pub fn build_softmax(
     table: &toml::Table,
     setting: PolicySetting<'_>,
-) -> Result<Arc<dyn PolicyFamily>, String> {
+) -> Result<Arc<dyn PolicyFamily>, ParamError> {
     let keys: SoftmaxKeys = crate::losses::parse_params(table)?;
     let init = keys.init.check(setting.pi_ref.len())?;
     Ok(Arc::new(SoftmaxFamily {
