@@ -29,22 +29,47 @@ pub struct StationaryPoint {
     pub is_minimum: bool,
 }
 
+/// Cells of the scan for sign changes of the slope on (0, 1).
+const GRID: usize = 100_000;
+
+/// The slope of ℓ + αθ² at the scan's points θ = i / GRID, for i in 1..GRID (each point
+/// once: a cell's right end is the next cell's left end).
+fn scanned_slopes(ratio: f64, beta: f64, alpha: f64) -> impl Iterator<Item = (f64, f64)> {
+    (1..GRID).map(move |i| {
+        let theta = i as f64 / GRID as f64;
+        (theta, penalised_slope(theta, ratio, beta, alpha))
+    })
+}
+
 /// Every interior stationary point of ℓ + αθ² on (0, 1), by a scan of `GRID` cells and
 /// bisection to machine precision in each cell where the slope changes sign.
 pub fn stationary_points(ratio: f64, beta: f64, alpha: f64) -> Vec<StationaryPoint> {
-    const GRID: usize = 100_000;
     let slope = |t: f64| penalised_slope(t, ratio, beta, alpha);
-    let theta = |i: usize| i as f64 / GRID as f64;
-    (1..GRID - 1)
-        .filter_map(|i| {
-            let (a, b) = (theta(i), theta(i + 1));
-            let (fa, fb) = (slope(a), slope(b));
-            (fa.signum() != fb.signum()).then(|| StationaryPoint {
+    let mut points = Vec::new();
+    let mut previous: Option<(f64, f64)> = None;
+    for (b, fb) in scanned_slopes(ratio, beta, alpha) {
+        if let Some((a, fa)) = previous
+            && fa.signum() != fb.signum()
+        {
+            points.push(StationaryPoint {
                 theta: bisect(&slope, a, b),
                 is_minimum: fa < 0.0,
-            })
-        })
-        .collect()
+            });
+        }
+        previous = Some((b, fb));
+    }
+    points
+}
+
+/// Whether ℓ + αθ² has an interior stationary point: [`stationary_points`] is not empty,
+/// answered at the first sign change.
+fn has_stationary_point(ratio: f64, beta: f64, alpha: f64) -> bool {
+    let mut previous: Option<f64> = None;
+    scanned_slopes(ratio, beta, alpha).any(|(_, fb)| {
+        let change = previous.is_some_and(|fa| fa.signum() != fb.signum());
+        previous = Some(fb);
+        change
+    })
 }
 
 /// The ratio below which ℓ + αθ² has no interior stationary point (so projected descent
@@ -52,7 +77,7 @@ pub fn stationary_points(ratio: f64, beta: f64, alpha: f64) -> Vec<StationaryPoi
 /// relative; `None` if that bracket does not hold (e.g. α = 0, where
 /// no ratio has one).
 pub fn critical_ratio(beta: f64, alpha: f64, lo: f64, hi: f64) -> Option<f64> {
-    boundary(|r| !stationary_points(r, beta, alpha).is_empty(), lo, hi)
+    boundary(|r| has_stationary_point(r, beta, alpha), lo, hi)
 }
 
 /// The ratio in [lo, hi] where `holds` turns from false (at `lo`) to true (at `hi`), by

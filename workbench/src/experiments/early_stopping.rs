@@ -69,9 +69,8 @@ fn run(
     let k = spec.problem.actions();
     let mut results = identity.results(context);
     let mut epochs = 0;
-    for method in &spec.methods {
-        let (trained, counterpart) =
-            spec.train_pair(identity, method, 1, Record::EveryEpoch, context)?;
+    let runs = spec.train_all(identity, 1, Record::EveryEpoch, context)?;
+    for (method, (trained, counterpart)) in spec.methods.iter().zip(runs) {
         let label = method.label();
         push_counterpart_note(&mut results, method.as_ref());
         epochs = trained.snapshots.len();

@@ -5,6 +5,7 @@ mod early_stopping;
 mod kind;
 mod mode_seeking;
 mod one_step;
+mod parallel;
 mod penalty_curves;
 mod ratio_constraint;
 pub mod sequence_dpo;

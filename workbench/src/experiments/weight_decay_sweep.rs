@@ -79,9 +79,8 @@ fn run(
     let (variants, k) = (alpha.len(), spec.problem.actions());
     let mut results = identity.results(context);
     results.vector("alpha", alpha.clone());
-    for method in &spec.methods {
-        let (trained, counterpart) =
-            spec.train_pair(identity, method, variants, Record::Final, context)?;
+    let runs = spec.train_all(identity, variants, Record::Final, context)?;
+    for (method, (trained, counterpart)) in spec.methods.iter().zip(runs) {
         let label = method.label();
         push_counterpart_note(&mut results, method.as_ref());
         let rows: Vec<(&[f64], &[f64])> = (0..variants)

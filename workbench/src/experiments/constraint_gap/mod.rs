@@ -96,46 +96,65 @@ impl ConstraintGapSpec {
         constraints
     }
 
-    /// Trains `method` and its RLHF counterpart as `variants`-row batches and returns both
-    /// trajectories (method first).
-    pub fn train_pair(
+    /// Trains every method and its RLHF counterpart as `variants`-row batches, the
+    /// trainings spread over the cores; returns (method, counterpart) trajectories in the
+    /// order of the methods.
+    pub fn train_all(
         &self,
         identity: &Identity,
-        method: &Arc<dyn PairwiseLoss>,
         variants: usize,
         record: Record,
         context: &RunContext,
-    ) -> Result<(Trajectory, Trajectory), WorkbenchError> {
+    ) -> Result<Vec<(Trajectory, Trajectory)>, WorkbenchError> {
+        let tasks: Vec<(usize, bool)> = (0..self.methods.len())
+            .flat_map(|m| [(m, false), (m, true)])
+            .collect();
+        let runs = super::parallel::map(&tasks, |&(m, rlhf)| {
+            self.train_one(identity, &self.methods[m], rlhf, variants, record, context)
+        });
+        let mut runs = runs.into_iter();
+        let mut pairs = Vec::with_capacity(self.methods.len());
+        while let (Some(method), Some(counterpart)) = (runs.next(), runs.next()) {
+            pairs.push((method?, counterpart?));
+        }
+        Ok(pairs)
+    }
+
+    /// Trains `method` (or, with `rlhf`, its RLHF counterpart) as a `variants`-row batch.
+    fn train_one(
+        &self,
+        identity: &Identity,
+        method: &Arc<dyn PairwiseLoss>,
+        rlhf: bool,
+        variants: usize,
+        record: Record,
+        context: &RunContext,
+    ) -> Result<Trajectory, WorkbenchError> {
         let device = &context.device;
         let constraints = self.constraints(variants, context);
-        let data = PreferenceData::new(&self.problem, self.scheme, self.mode);
-        let objective = PreferenceObjective::new(method.clone(), &self.problem, data, device);
-        let counterpart = RlhfObjective::new(method.counterpart(), &self.problem, device);
-        let label = method.label();
         let schedule = Schedule {
             optimizer: &self.optimizer,
             epochs: self.epochs,
             record,
         };
-        let policy = || FamilyPolicy::new(self.policy.clone(), variants, device);
-        let method_run = identity.train(
-            &label,
-            policy(),
-            &objective,
-            &constraints,
-            schedule,
-            context,
-        )?;
-        let counterpart_label = format!("{label} RLHF counterpart");
-        let counterpart_run = identity.train(
-            &counterpart_label,
-            policy(),
-            &counterpart,
-            &constraints,
-            schedule,
-            context,
-        )?;
-        Ok((method_run, counterpart_run))
+        let policy = FamilyPolicy::new(self.policy.clone(), variants, device);
+        let label = method.label();
+        if rlhf {
+            let counterpart = RlhfObjective::new(method.counterpart(), &self.problem, device);
+            let label = format!("{label} RLHF counterpart");
+            identity.train(
+                &label,
+                policy,
+                &counterpart,
+                &constraints,
+                schedule,
+                context,
+            )
+        } else {
+            let data = PreferenceData::new(&self.problem, self.scheme, self.mode);
+            let objective = PreferenceObjective::new(method.clone(), &self.problem, data, device);
+            identity.train(&label, policy, &objective, &constraints, schedule, context)
+        }
     }
 }
 
