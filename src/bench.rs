@@ -75,6 +75,9 @@ fn whole_runs(
     for (phase, values) in rates {
         println!("  {phase:<15}: {:8.0} response tokens/s", median(values));
     }
+    if let Some(peak) = workbench::resources::peak_rss_bytes() {
+        println!("  peak RSS       : {:8.0} MB", peak as f64 / 1e6);
+    }
     Ok(())
 }
 

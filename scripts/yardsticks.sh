@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the workbench side by side with its PyTorch and JAX yardsticks on this machine and
+# prints the ratios. The yardsticks (scripts/yardsticks/*.py) run when `python3` (or
+# $PYTHON) can import torch / jax; install them in a virtual environment outside the
+# repository, e.g.  python3 -m venv /tmp/yard && /tmp/yard/bin/pip install torch==2.9.0 jax
+# and run  PYTHON=/tmp/yard/bin/python bash scripts/yardsticks.sh
+#
+# Rows: Figure 2 as a whole process (the workbench's `run`, JAX jit+vmap, PyTorch eager
+# batched), and the Section 5.3 pipeline of experiments/fig6_table2.toml (SFT and DPO
+# response tokens/s, whole time, peak RSS) in f32 and f64 with 2 threads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+WORKBENCH="${WORKBENCH:-${CARGO_TARGET_DIR:-target}/release/workbench}"
+[ -x "$WORKBENCH" ] || { echo "no workbench binary at $WORKBENCH (cargo build --release, or set WORKBENCH)"; exit 1; }
+REPEATS="${REPEATS:-5}"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Median whole-process wall time of a command, over $REPEATS runs.
+median_time() {
+  local times=()
+  for _ in $(seq "$REPEATS"); do
+    local start end
+    start=$(date +%s.%N)
+    "$@" > /dev/null 2>&1
+    end=$(date +%s.%N)
+    times+=("$(echo "$end - $start" | bc -l)")
+  done
+  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+}
+has() { "$PYTHON" -c "import $1" > /dev/null 2>&1; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
+echo
+echo "Figure 2 (3 methods x 2 models x 11 alpha x 1000 Adam steps), whole process, median of $REPEATS:"
+wb=$(median_time "$WORKBENCH" run experiments/fig2_weight_decay.toml --out "$out" --quiet)
+echo "  workbench (flex f64)      : ${wb} s"
+if has jax; then
+  jx=$(median_time "$PYTHON" scripts/yardsticks/fig2_jax.py)
+  echo "  JAX jit+vmap+scan         : ${jx} s   (workbench ${wb} s = $(ratio "$jx" "$wb")x faster)"
+else
+  echo "  JAX                       : not installed for $PYTHON"
+fi
+if has torch; then
+  tb=$(median_time "$PYTHON" scripts/yardsticks/fig2_torch.py batched 2)
+  echo "  PyTorch eager, batched    : ${tb} s   (workbench $(ratio "$tb" "$wb")x faster)"
+else
+  echo "  PyTorch                   : not installed for $PYTHON"
+fi
+
+echo
+echo "Section 5.3 pipeline (experiments/fig6_table2.toml: 12000 pairs, SFT 2 + DPO 3 epochs), 2 threads:"
+for dtype in f32 f64; do
+  bench=$("$WORKBENCH" bench experiments/fig6_table2.toml --dtype "$dtype" --repeats 1 2>/dev/null)
+  sft=$(echo "$bench" | awk '/^  sft / {print $3}')
+  dpo=$(echo "$bench" | awk '/^  dpo / {print $3}')
+  whole=$(echo "$bench" | awk '/whole run/ {print $4}')
+  rss=$(echo "$bench" | awk '/peak RSS/ {print $4}')
+  echo "  workbench flex $dtype : SFT $sft tok/s, DPO $dpo tok/s, whole ${whole} s, peak RSS ${rss} MB"
+  if has torch; then
+    line=$( { /usr/bin/time -f "RSS %M" "$PYTHON" scripts/yardsticks/seq_torch.py --dtype "$dtype" --threads 2; } 2>&1 )
+    tsft=$(echo "$line" | sed -n 's/.*sft [0-9.]*s (\([0-9]*\) tok\/s).*/\1/p')
+    tdpo=$(echo "$line" | sed -n 's/.*dpo [0-9.]*s (\([0-9]*\) tok\/s).*/\1/p')
+    ttotal=$(echo "$line" | sed -n 's/.*total \([0-9.]*\)s.*/\1/p')
+    trss=$(echo "$line" | awk '/^RSS/ {printf "%.0f", $2/1000}')
+    echo "  PyTorch eager $dtype  : SFT $tsft tok/s, DPO $tdpo tok/s, whole ${ttotal} s (training), peak RSS ${trss} MB"
+    echo "  ratio (workbench / PyTorch tokens/s): SFT $(ratio "$sft" "$tsft"), DPO $(ratio "$dpo" "$tdpo"); peak RSS $(ratio "$rss" "$trss")"
+  fi
+done
