@@ -1244,3 +1244,27 @@ fn unreadable_h5_files_are_named_as_problems() {
         "{md}"
     );
 }
+
+#[test]
+fn figure_1_draws_the_first_method_of_a_sweep_without_dpo() {
+    let a = 4;
+    let sweep = Fixture::new("alpha_only", "weight_decay_sweep", &sweep_config())
+        .vec("alpha", vec![0.0, 0.01, 0.1, 1.0])
+        .vec("fdpo_alpha_0.3/distance", lin(a, 0.0, 0.2))
+        .set("fdpo_alpha_0.3/policy", &[a, 3], [0.6, 0.3, 0.1].repeat(a))
+        .set(
+            "fdpo_alpha_0.3/rlhf_policy",
+            &[a, 3],
+            [0.5, 0.3, 0.2].repeat(a),
+        );
+    let (dir, results) = folder(vec![("alpha_only.h5", sweep)]);
+    let out = dir.path().join("out");
+    let report = build_report(&results, &out).expect("report");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    check_figure(&out, "alpha_only_distributions");
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("fdpo_alpha_0.3, alpha = 1"),
+        "the table names the method drawn"
+    );
+}

@@ -10,7 +10,7 @@ use crate::plot::{BarPanel, Panel, fmt_num};
 /// Figure 1.
 pub struct Fig1;
 
-/// The method group shown.
+/// The method group shown when the file has it; else its first method.
 const METHOD: &str = "dpo";
 
 impl Section for Fig1 {
@@ -32,11 +32,17 @@ impl Section for Fig1 {
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
         let alpha = file.vec("alpha")?;
-        let policy = file.matrix(&format!("{METHOD}/policy"))?;
-        let rlhf = file.matrix(&format!("{METHOD}/rlhf_policy"))?;
+        let methods = super::methods(file)?;
+        let method = if methods.iter().any(|m| m == METHOD) {
+            METHOD
+        } else {
+            methods[0].as_str()
+        };
+        let policy = file.matrix(&format!("{method}/policy"))?;
+        let rlhf = file.matrix(&format!("{method}/rlhf_policy"))?;
         if policy.rows != alpha.len() || rlhf.rows != alpha.len() || policy.cols != rlhf.cols {
             return Err(format!(
-                "{}: datasets `{METHOD}/policy` {}x{} and `{METHOD}/rlhf_policy` {}x{} do not match `alpha` [{}]",
+                "{}: datasets `{method}/policy` {}x{} and `{method}/rlhf_policy` {}x{} do not match `alpha` [{}]",
                 file.name(),
                 policy.rows,
                 policy.cols,
@@ -76,7 +82,7 @@ impl Section for Fig1 {
         let mut panels = Vec::new();
         for (label, i) in [("unconstrained", lo), ("constrained", hi)] {
             let mut groups = vec![
-                ("DPO".to_string(), policy.row(i).to_vec()),
+                (method.to_string(), policy.row(i).to_vec()),
                 ("RLHF counterpart".to_string(), rlhf.row(i).to_vec()),
             ];
             if label == "unconstrained" {
@@ -113,7 +119,7 @@ impl Section for Fig1 {
         Ok(Rendered {
             figures: vec![stem],
             caption: format!(
-                "Learned distributions over the {k} actions of DPO (group `{METHOD}`) and its RLHF counterpart, with the target pi* for reference. Left: alpha = {} (unconstrained: the two coincide). Right: the largest alpha = {} (constrained: they differ). {}",
+                "Learned distributions over the {k} actions of `{method}` and its RLHF counterpart, with the target pi* for reference. Left: alpha = {} (unconstrained: the two coincide). Right: the largest alpha = {} (constrained: they differ). {}",
                 fmt_num(alpha[lo]),
                 fmt_num(alpha[hi]),
                 caption(file, cfg, BANDIT_KEYS)
