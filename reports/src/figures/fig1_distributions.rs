@@ -18,11 +18,8 @@ impl Section for Fig1 {
         paper::FIGURE_1.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Figure 1: DPO and RLHF policies, unconstrained and constrained ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Figure 1: DPO and RLHF policies, unconstrained and constrained"
     }
 
     fn render(

@@ -26,11 +26,8 @@ impl Section for Fig2 {
         paper::FIGURE_2.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Figure 2: distance to the RLHF counterpart vs weight decay ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Figure 2: distance to the RLHF counterpart vs weight decay"
     }
 
     fn render(

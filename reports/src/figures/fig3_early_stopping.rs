@@ -17,11 +17,8 @@ impl Section for Fig3 {
         paper::FIGURE_3.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Figure 3: distance to the RLHF counterpart over epochs, early stopping ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Figure 3: distance to the RLHF counterpart over epochs, early stopping"
     }
 
     fn render(

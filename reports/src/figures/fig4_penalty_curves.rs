@@ -17,11 +17,8 @@ impl Section for Fig4 {
         paper::FIGURE_4.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Figure 4: log penalties between the l1 and l0 limits ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Figure 4: log penalties between the l1 and l0 limits"
     }
 
     fn render(

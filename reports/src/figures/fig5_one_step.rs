@@ -14,11 +14,8 @@ impl Section for Fig5 {
         paper::FIGURE_5.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Figure 5: one-step decrease of the DPO loss vs reference ratio ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Figure 5: one-step decrease of the DPO loss vs reference ratio"
     }
 
     fn render(

@@ -59,8 +59,15 @@ pub struct Rendered {
 pub trait Section {
     /// The `kind` root attribute of the results files it reads (`weight_decay_sweep`).
     fn kind(&self) -> &str;
-    /// Heading in the report for `file`, naming the file ("Figure 2: ... (my_sweep.h5)").
-    fn title(&self, file: &Results, cfg: &Config) -> String;
+    /// The heading's words before the file's name ("Figure 2: ...").
+    fn heading(&self) -> &str {
+        ""
+    }
+    /// Heading in the report for `file`: [`Section::heading`] and the file's name
+    /// ("Figure 2: ... (my_sweep.h5)").
+    fn title(&self, file: &Results, _cfg: &Config) -> String {
+        format!("{} ({})", self.heading(), file.name())
+    }
     /// Reads `file`, writes its figures through `figures`; `Err` names the file and dataset.
     fn render(
         &self,

@@ -89,11 +89,8 @@ impl Section for ModeSeeking {
         paper::MODE_SEEKING.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Mode seeking: constrained DPO vs constrained RLHF ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Mode seeking: constrained DPO vs constrained RLHF"
     }
 
     fn render(

@@ -15,11 +15,8 @@ impl Section for Prop32 {
         paper::PROPOSITION_3_2.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Proposition 3.2: ratio constraint, constrained RLHF vs IPO ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Proposition 3.2: ratio constraint, constrained RLHF vs IPO"
     }
 
     fn render(

@@ -114,11 +114,8 @@ impl Section for Table1 {
         paper::TABLE_1.kind
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        format!(
-            "Table 1: thresholding of theta by weight decay ({})",
-            file.name()
-        )
+    fn heading(&self) -> &str {
+        "Table 1: thresholding of theta by weight decay"
     }
 
     fn render(

@@ -84,13 +84,7 @@ fn run(
             &same_budget,
         );
         let distance = |e: usize| spec.distance.between(same_budget[e].0, same_budget[e].1);
-        let peak = (0..epochs).fold(0, |best, e| {
-            if distance(e) > distance(best) {
-                e
-            } else {
-                best
-            }
-        });
+        let peak = crate::analysis::argmax(epochs, distance);
         results.summary(format!("{label}/max_distance"), distance(peak));
         results.summary(format!("{label}/epoch_at_max"), peak as f64);
         results.summary(format!("{label}/final_distance"), distance(epochs - 1));

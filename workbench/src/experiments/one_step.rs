@@ -165,13 +165,7 @@ impl Kind for OneStep {
         results.vector("theta0", before.to_vec());
         results.vector("theta1", after.to_vec());
         results.vector("slope0", slope);
-        let peak = (0..n).fold(0, |best, i| {
-            if absolute[i] > absolute[best] {
-                i
-            } else {
-                best
-            }
-        });
+        let peak = crate::analysis::argmax(n, |i| absolute[i]);
         results.summary("ratio_at_max_decrease", self.ratios[peak]);
         results.summary("max_absolute_decrease", absolute[peak]);
         results.vector("absolute_decrease", absolute);

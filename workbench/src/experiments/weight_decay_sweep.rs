@@ -88,13 +88,7 @@ fn run(
             .collect();
         push_distances(&mut results, &format!("{label}/"), spec.distance, &rows);
         let distance = |v: usize| spec.distance.between(rows[v].0, rows[v].1);
-        let peak = (0..variants).fold(0, |best, v| {
-            if distance(v) > distance(best) {
-                v
-            } else {
-                best
-            }
-        });
+        let peak = crate::analysis::argmax(variants, distance);
         results.summary(format!("{label}/max_distance"), distance(peak));
         results.summary(format!("{label}/alpha_at_max"), alpha[peak]);
         results.push(
