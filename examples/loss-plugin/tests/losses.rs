@@ -83,6 +83,38 @@ fn experiment(name: &str) -> String {
     )
 }
 
+/// Runs `experiments/fig2_weight_decay.toml` with the plugin binary into `out`, with `set`
+/// overrides; fails the test on an error.
+fn run_fig2(out: &std::path::Path, set: &[&str]) {
+    let file = experiment("fig2_weight_decay");
+    let out = out.display().to_string();
+    let mut args = vec!["run", file.as_str(), "--out", out.as_str(), "--quiet"];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let output = plugin(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs `script` with python3 (h5py, numpy) on `files`; fails the test if it fails.
+fn python_check(script: &str, files: &[&str]) {
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("python3");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
 #[test]
 fn the_plugin_binary_lists_and_runs_its_losses() {
     let listed = String::from_utf8_lossy(&plugin(&["list", "losses"]).stdout).into_owned();
@@ -90,23 +122,12 @@ fn the_plugin_binary_lists_and_runs_its_losses() {
         assert!(listed.contains(name), "{name} missing:\n{listed}");
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().display().to_string();
-    let file = experiment("fig2_weight_decay");
-    let output = plugin(&[
-        "run",
-        &file,
-        "--out",
-        &out,
-        "--quiet",
-        "--set",
-        "methods=[{ loss = \"simpo\", gamma = 0.2 }, { loss = \"cdpo\" }, { loss = [{ name = \"hinge\", weight = 0.5 }, { name = \"dpo\", weight = 0.5 }] }]",
-        "--set",
-        "optimizer.epochs=200",
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_fig2(
+        dir.path(),
+        &[
+            "methods=[{ loss = \"simpo\", gamma = 0.2 }, { loss = \"cdpo\" }, { loss = [{ name = \"hinge\", weight = 0.5 }, { name = \"dpo\", weight = 0.5 }] }]",
+            "optimizer.epochs=200",
+        ],
     );
     let script = "import h5py, sys, numpy as np\n\
         f = h5py.File(sys.argv[1])\n\
@@ -120,15 +141,7 @@ fn the_plugin_binary_lists_and_runs_its_losses() {
         .join("fig2_weight_decay.h5")
         .display()
         .to_string();
-    let check = Command::new("python3")
-        .args(["-c", script, &path])
-        .output()
-        .expect("python3");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    python_check(script, &[&path]);
 }
 
 #[test]
@@ -240,26 +253,14 @@ fn the_plugin_policy_is_chosen_by_name_in_the_file() {
     let listed = String::from_utf8_lossy(&plugin(&["list", "policies"]).stdout).into_owned();
     assert!(listed.contains("log_linear"), "{listed}");
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = experiment("fig2_weight_decay");
     let run = |name: &str, policy: &str| {
-        let out = dir.path().display().to_string();
-        let output = plugin(&[
-            "run",
-            &file,
-            "--out",
-            &out,
-            "--quiet",
-            "--set",
-            &format!("name={name}"),
-            "--set",
-            &format!("policy={policy}"),
-            "--set",
-            "optimizer.epochs=300",
-        ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        run_fig2(
+            dir.path(),
+            &[
+                &format!("name={name}"),
+                &format!("policy={policy}"),
+                "optimizer.epochs=300",
+            ],
         );
         dir.path().join(format!("{name}.h5")).display().to_string()
     };
@@ -280,13 +281,5 @@ fn the_plugin_policy_is_chosen_by_name_in_the_file() {
         \x20   theta = lp[:, 0] - lp[:, 2]\n\
         \x20   assert np.abs(lp[:, 0] - lp[:, 1] - 0.25 * theta).max() < 1e-9, m\n\
         \x20   assert np.abs(theta).max() > 1e-3, m\n";
-    let check = Command::new("python3")
-        .args(["-c", script, &softmax, &identity, &one_feature])
-        .output()
-        .expect("python3");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    python_check(script, &[&softmax, &identity, &one_feature]);
 }

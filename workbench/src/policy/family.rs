@@ -81,9 +81,7 @@ impl BanditPolicy for FamilyPolicy {
 
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self {
         Self {
-            theta: self
-                .theta
-                .map(|theta| f(theta.inner()).autodiff().require_grad()),
+            theta: super::remap(self.theta, f),
             ..self
         }
     }

@@ -9,7 +9,7 @@ pub use family::{FamilyPolicy, PolicyConstructor, PolicyEntry, PolicyFamily, Pol
 pub use mixture::{ConvexMixture, MixtureFamily, PROBABILITY_FLOOR};
 pub use softmax::{InitValue, PolicyInit, SoftmaxFamily, SoftmaxPolicy};
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::Tensor;
 
 /// A batch of policies over K actions.
@@ -23,6 +23,12 @@ pub trait BanditPolicy: Module + Clone {
     /// Replaces θ by `f(θ)` outside the autodiff graph (projections, decoupled decay): `f`
     /// receives θ without autodiff, and its result becomes a fresh trainable leaf.
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self;
+}
+
+/// `f(θ)` computed outside the autodiff graph and made a fresh trainable leaf: what every
+/// [`BanditPolicy::map_parameters`] does to its parameter.
+fn remap(theta: Param<Tensor<2>>, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Param<Tensor<2>> {
+    theta.map(|theta| f(theta.inner()).autodiff().require_grad())
 }
 
 /// The built-in families (`softmax`, `convex_mixture`, `two_point`) by name.

@@ -59,9 +59,7 @@ impl BanditPolicy for SoftmaxPolicy {
 
     fn map_parameters(self, f: &dyn Fn(Tensor<2>) -> Tensor<2>) -> Self {
         Self {
-            logits: self
-                .logits
-                .map(|theta| f(theta.inner()).autodiff().require_grad()),
+            logits: super::remap(self.logits, f),
         }
     }
 }
