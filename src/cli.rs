@@ -19,15 +19,34 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run one experiment file and write `<out>/<experiment name>.h5`.
+    /// Run one experiment file and write `<out>/<experiment name>.h5`. A file with
+    /// `[sweep]` runs its points, several at a time, into `<out>/<name>/point-NNNN.h5`
+    /// (reusing those already up to date) and collects them into `<out>/<name>.h5`.
     Run {
         /// The experiment file (TOML), e.g. experiments/fig2_weight_decay.toml.
         file: PathBuf,
         /// Folder for results (created if missing).
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        /// Sweep points run at once (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Run only these sweep points: `7`, `0-9` or `1,4,7-9` (for schedulers); the
+        /// sweep file is then left to `workbench collect`.
+        #[arg(long, value_name = "I|A-B|LIST")]
+        point: Option<String>,
+        /// Re-run sweep points whose results are up to date.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         options: RunOptions,
+    },
+    /// Build (or rebuild) a sweep file `<DIR>.h5` from the point files in DIR (a sweep's
+    /// folder, `<out>/<name>`), whichever exist: points run by separate processes or
+    /// machines are merged; the others are listed as failed or missing.
+    Collect {
+        /// The sweep's folder, e.g. results/fig6_ablation.
+        dir: PathBuf,
     },
     /// Check experiment files without running them; prints each resolved configuration's
     /// name and kind, or the first error of each.
@@ -55,6 +74,10 @@ enum Command {
         /// Folder of experiment files.
         #[arg(long, default_value = "experiments")]
         experiments: PathBuf,
+        /// Also run the studies in the folder's `ablations/` (the Section 5.3 ablation:
+        /// about 15 minutes on 2 cores).
+        #[arg(long)]
+        all: bool,
         /// Folder for results.
         #[arg(long, default_value = "results")]
         out: PathBuf,
@@ -124,7 +147,25 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     // A panic outside any experiment (while validating, say) is one line too.
     let outcome = crate::panics::contained("workbench", || match cli.command {
-        Command::Run { file, out, options } => commands::run(&registry, &file, &out, &options),
+        Command::Run {
+            file,
+            out,
+            jobs,
+            point,
+            force,
+            options,
+        } => commands::run(
+            &registry,
+            &file,
+            &out,
+            &crate::sweep::SweepOptions {
+                jobs,
+                points: point,
+                force,
+            },
+            &options,
+        ),
+        Command::Collect { dir } => crate::sweep::collect(&dir).map(|c| eprintln!("{}", c.line())),
         Command::Validate { files, set, show } => commands::validate(&registry, &files, &set, show),
         Command::List { what } => {
             commands::list(&registry, what);
@@ -132,6 +173,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         }
         Command::Reproduce {
             experiments,
+            all,
             out,
             report,
             force,
@@ -140,6 +182,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             &registry,
             &crate::reproduce::Plan {
                 experiments: &experiments,
+                all,
                 out: &out,
                 report: &report,
                 force,

@@ -1,11 +1,13 @@
 //! `run`, `validate`, `list`, `probe` and the conformance child.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, computes_in, context, load, load_sized, write_results};
+use crate::session::{RunOptions, computes_in, context, load_plan, write_results};
+use crate::sweep::SweepOptions;
 use backends::{Availability, BackendName, Precision};
 use clap::ValueEnum;
 use std::path::Path;
 use workbench::experiments::{Accepts, Policies};
+use workbench::loader::Plan;
 use workbench::{Registry, constraints};
 
 /// Sections of `workbench list`.
@@ -23,9 +25,24 @@ pub enum ListWhat {
     Backends,
 }
 
-/// `workbench run`.
-pub fn run(registry: &Registry, file: &Path, out: &Path, options: &RunOptions) -> Result<()> {
-    let experiment = load_sized(registry, file, &options.set, options.smoke)?;
+/// `workbench run`: one experiment, or every point of a sweep.
+pub fn run(
+    registry: &Registry,
+    file: &Path,
+    out: &Path,
+    sweep: &SweepOptions,
+    options: &RunOptions,
+) -> Result<()> {
+    let experiment = match load_plan(registry, file, &options.set, options.smoke)? {
+        Plan::Single(experiment) => experiment,
+        Plan::Sweep(plan) => return crate::sweep::run(file, &plan, out, sweep, options),
+    };
+    if sweep.points.is_some() {
+        return Err(CliError::from(format!(
+            "--point: {} has no [sweep]; it is one run",
+            file.display()
+        )));
+    }
     let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
     let path = write_results(experiment.as_ref(), &context, out)?;
@@ -49,8 +66,8 @@ pub fn validate(
 ) -> Result<()> {
     let mut failed = 0;
     for file in files {
-        match load(registry, file, set) {
-            Ok(experiment) => {
+        match load_plan(registry, file, set, false) {
+            Ok(Plan::Single(experiment)) => {
                 println!(
                     "{}: ok ({}, kind {})",
                     file.display(),
@@ -59,6 +76,25 @@ pub fn validate(
                 );
                 if show {
                     println!("{}", experiment.config_toml());
+                }
+            }
+            Ok(Plan::Sweep(plan)) => {
+                println!(
+                    "{}: ok ({}, kind {}, sweep of {} points over {})",
+                    file.display(),
+                    plan.name,
+                    plan.kind,
+                    plan.points.len(),
+                    swept(&plan)
+                );
+                if show {
+                    for (point, _) in &plan.points {
+                        println!("  point {}: {}", point.index, point.describe());
+                    }
+                    if let Some((point, experiment)) = plan.points.first() {
+                        println!("\n# point {}, resolved", point.index);
+                        println!("{}", experiment.config_toml());
+                    }
                 }
             }
             Err(e) => {
@@ -74,6 +110,19 @@ pub fn validate(
             files.len()
         ))),
     }
+}
+
+/// `dpo.lr, dpo.beta and seeds (data.seed, model.seed)`.
+fn swept(plan: &workbench::loader::SweepPlan) -> String {
+    let mut parts: Vec<String> = plan.sweep.keys().iter().map(|k| k.to_string()).collect();
+    if !plan.sweep.seeds.is_empty() {
+        parts.push(format!(
+            "{} seeds ({})",
+            plan.sweep.seeds.len(),
+            plan.seed_keys.join(", ")
+        ));
+    }
+    parts.join(", ")
 }
 
 /// `workbench list`.

@@ -17,5 +17,6 @@ mod error;
 mod panics;
 mod reproduce;
 mod session;
+mod sweep;
 
 pub use cli::main_with;

@@ -1,21 +1,23 @@
-//! `workbench reproduce`: every experiment in a folder, in parallel on the available cores,
-//! then the report; `workbench report`: the report from existing results.
+//! `workbench reproduce`: every experiment in a folder (each sweep point a task of its
+//! own), in parallel on the available cores, then the report; `workbench report`: the report from existing results.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, context, load_sized, write_results};
+use crate::session::{RunOptions, context, load_plan, up_to_date, write_results};
+use crate::sweep::PointOutcome;
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use workbench::Registry;
-use workbench::experiments::Experiment;
+use workbench::experiments::{Experiment, parallel};
+use workbench::loader::{Plan as LoadedPlan, SweepPlan};
 
 /// What `reproduce` was asked to do.
 pub struct Plan<'a> {
     /// Folder of experiment files.
     pub experiments: &'a Path,
+    /// Also the studies in its `ablations/` folder.
+    pub all: bool,
     /// Results folder.
     pub out: &'a Path,
     /// Report folder.
@@ -26,17 +28,28 @@ pub struct Plan<'a> {
     pub options: &'a RunOptions,
 }
 
-/// How one experiment ended (its log line has been printed already).
+/// How one run ended (its log line has been printed already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Ran,
     Reused,
     Failed,
 }
 
-/// Runs every experiment of `plan`, then builds the report; fails naming every experiment
-/// that failed, after finishing the others.
+/// One unit of work: an experiment, or one point of a sweep.
+enum Task<'p> {
+    Single(&'p Path, &'p dyn Experiment),
+    Point(&'p Path, &'p SweepPlan, usize),
+}
+
+/// Runs every experiment of `plan` (each sweep point a task of its own, all on the
+/// available cores), collects the sweeps, then builds the report; fails naming every
+/// experiment that failed, after finishing the others.
 pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
-    let files = experiment_files(plan.experiments)?;
+    let mut files = experiment_files(plan.experiments)?;
+    if plan.all {
+        files.extend(experiment_files(&plan.experiments.join(ABLATIONS))?);
+    }
     let started = Instant::now();
     let visible = !plan.options.quiet && std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if visible {
@@ -45,44 +58,85 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
         ProgressDrawTarget::hidden()
     });
     let log = |line: String| multi.suspend(|| eprintln!("{line}"));
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len().max(1));
-    log(format!(
-        "reproduce: {} experiments from {} on {workers} threads",
-        files.len(),
-        plan.experiments.display()
-    ));
-    let next = AtomicUsize::new(0);
-    let outcomes = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                while let Some(file) = files.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let outcome = run_one(registry, file, plan, &multi, &log);
-                    let mut outcomes = outcomes.lock().unwrap_or_else(|e| e.into_inner());
-                    outcomes.push((file.clone(), outcome));
+    let options = plan.options;
+    let mut failed: Vec<String> = Vec::new();
+    let mut loaded = Vec::new();
+    for file in &files {
+        let name = file.display().to_string();
+        match crate::panics::contained(&name, || {
+            load_plan(registry, file, &options.set, options.smoke)
+        })
+        .map_err(CliError::from)
+        .and_then(|plan| plan)
+        {
+            Ok(loaded_plan) => loaded.push((file.as_path(), loaded_plan)),
+            Err(e) => {
+                log(format!("error: {e}"));
+                failed.push(name);
+            }
+        }
+    }
+    let mut tasks = Vec::new();
+    for (file, loaded_plan) in &loaded {
+        match loaded_plan {
+            LoadedPlan::Single(experiment) => tasks.push(Task::Single(file, experiment.as_ref())),
+            LoadedPlan::Sweep(sweep) => {
+                let dir = plan.out.join(&sweep.name);
+                match crate::sweep::begin(sweep, &dir) {
+                    Ok(()) => {
+                        tasks.extend((0..sweep.points.len()).map(|i| Task::Point(file, sweep, i)))
+                    }
+                    Err(e) => {
+                        log(format!("error: {}: {e}", file.display()));
+                        failed.push(file.display().to_string());
+                    }
                 }
-            });
+            }
+        }
+    }
+    let workers = parallel::cores();
+    log(format!(
+        "reproduce: {} experiments ({} runs) from {} on {} threads",
+        files.len(),
+        tasks.len(),
+        plan.experiments.display(),
+        workers.min(tasks.len()).max(1)
+    ));
+    let outcomes = parallel::map_on(&tasks, workers, |task| match task {
+        Task::Single(file, experiment) => run_one(file, *experiment, plan, &multi, &log),
+        Task::Point(file, sweep, index) => {
+            let dir = plan.out.join(&sweep.name);
+            match crate::sweep::run_point(
+                file, sweep, *index, &dir, plan.force, options, &multi, &log,
+            ) {
+                PointOutcome::Ran => Outcome::Ran,
+                PointOutcome::Reused => Outcome::Reused,
+                PointOutcome::Failed => Outcome::Failed,
+            }
         }
     });
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
-    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
-    let failed: Vec<String> = outcomes
-        .iter()
-        .filter_map(|(file, outcome)| match outcome {
-            Outcome::Failed => Some(file.display().to_string()),
-            _ => None,
-        })
-        .collect();
-    let reused = outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Reused))
-        .count();
+    let count = |o: Outcome| outcomes.iter().filter(|x| **x == o).count();
+    for (file, loaded_plan) in &loaded {
+        let outcomes = tasks.iter().zip(&outcomes).filter(|(task, _)| match task {
+            Task::Single(f, _) | Task::Point(f, _, _) => f == file,
+        });
+        if outcomes.clone().any(|(_, o)| *o == Outcome::Failed) {
+            failed.push(file.display().to_string());
+        }
+        if let LoadedPlan::Sweep(sweep) = loaded_plan {
+            match crate::sweep::collect(&plan.out.join(&sweep.name)) {
+                Ok(collected) => log(collected.line()),
+                Err(e) => log(format!("error: {e}")),
+            }
+        }
+    }
+    failed.sort();
+    failed.dedup();
     log(format!(
-        "reproduce: {} ran, {reused} reused, {} failed in {:.1} s",
-        outcomes.len() - reused - failed.len(),
-        failed.len(),
+        "reproduce: {} ran, {} reused, {} failed in {:.1} s",
+        count(Outcome::Ran),
+        count(Outcome::Reused),
+        count(Outcome::Failed),
         started.elapsed().as_secs_f64()
     ));
     report(plan.out, plan.report)?;
@@ -97,19 +151,21 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
     }
 }
 
-/// One experiment: load, reuse if up to date, else run and write.
+/// The folder of studies that `reproduce --all` adds.
+const ABLATIONS: &str = "ablations";
+
+/// One experiment: reuse if up to date, else run and write.
 fn run_one(
-    registry: &Registry,
     file: &Path,
+    experiment: &dyn Experiment,
     plan: &Plan<'_>,
     multi: &MultiProgress,
     log: &dyn Fn(String),
 ) -> Outcome {
     let attempt = || -> Result<Outcome> {
-        let experiment = load_sized(registry, file, &plan.options.set, plan.options.smoke)?;
-        let mut context = context(file, experiment.as_ref(), plan.options)?;
+        let mut context = context(file, experiment, plan.options)?;
         let target = plan.out.join(format!("{}.h5", experiment.name()));
-        if !plan.force && up_to_date(&target, experiment.as_ref(), &context)? {
+        if !plan.force && up_to_date(&target, experiment, &context)? {
             log(format!(
                 "{}: reusing {} (same configuration, backend and build; --force to re-run)",
                 experiment.name(),
@@ -119,7 +175,7 @@ fn run_one(
         }
         context.progress = crate::bars::within(multi, experiment.name());
         let started = Instant::now();
-        let path = write_results(experiment.as_ref(), &context, plan.out)?;
+        let path = write_results(experiment, &context, plan.out)?;
         let seconds = started.elapsed().as_secs_f64();
         log(format!(
             "{}: wrote {} ({seconds:.2} s)",
@@ -136,32 +192,6 @@ fn run_one(
             log(format!("error: {e}"));
             Outcome::Failed
         })
-}
-
-/// Whether `path` holds results of exactly this configuration, backend, dtype and build.
-fn up_to_date(
-    path: &Path,
-    experiment: &dyn Experiment,
-    context: &workbench::experiments::RunContext,
-) -> Result<bool> {
-    if !path.exists() {
-        return Ok(false);
-    }
-    let Ok(file) = hdf5::File::open(path) else {
-        return Ok(false);
-    };
-    let attribute = |name: &str| -> Option<String> {
-        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
-        Some(value.as_str().to_string())
-    };
-    Ok(
-        attribute("config_toml").as_deref() == Some(experiment.config_toml())
-            && attribute("backend").as_deref() == Some(context.backend.as_str())
-            && attribute("dtype").as_deref() == Some(context.dtype.as_str())
-            && attribute("build_id").as_deref() == Some(crate::session::build_id()?.as_str())
-            && attribute("inputs_id").as_deref()
-                == Some(crate::session::inputs_id(experiment)?.as_str()),
-    )
 }
 
 /// The `*.toml` files of `dir`, sorted.

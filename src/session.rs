@@ -46,9 +46,19 @@ pub fn overrides(set: &[String]) -> Result<Vec<Override>> {
         .collect::<std::result::Result<_, String>>()?)
 }
 
-/// Loads and validates `file` with `set` overrides.
-pub fn load(registry: &Registry, file: &Path, set: &[String]) -> Result<Box<dyn Experiment>> {
-    load_sized(registry, file, set, false)
+/// Loads `file` as one run or as the points of its `[sweep]`, each validated.
+pub fn load_plan(
+    registry: &Registry,
+    file: &Path,
+    set: &[String],
+    smoke: bool,
+) -> Result<workbench::loader::Plan> {
+    Ok(workbench::loader::load_plan(
+        file,
+        &overrides(set)?,
+        registry,
+        smoke,
+    )?)
 }
 
 /// [`load`], at the kind's smoke size when `smoke`.
@@ -105,6 +115,17 @@ pub fn write_results(
     context: &RunContext,
     out: &Path,
 ) -> Result<std::path::PathBuf> {
+    write_results_as(experiment, context, out, experiment.name(), Vec::new())
+}
+
+/// [`write_results`] to `<out>/<stem>.h5`, with `notes` added to its root attributes.
+pub fn write_results_as(
+    experiment: &dyn Experiment,
+    context: &RunContext,
+    out: &Path,
+    stem: &str,
+    notes: Vec<(String, String)>,
+) -> Result<std::path::PathBuf> {
     // A folder that cannot take the results fails now, not after the training.
     workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
     let inputs = inputs_id(experiment)?;
@@ -115,7 +136,30 @@ pub fn write_results(
     .map_err(|e| e.to_string())?;
     results.notes.push(("build_id".into(), build_id()?));
     results.notes.push(("inputs_id".into(), inputs));
-    Ok(workbench::results::write(&results, out)?)
+    results.notes.extend(notes);
+    Ok(workbench::results::write_as(&results, out, stem)?)
+}
+
+/// Whether `path` holds results of exactly this configuration, backend, dtype, build and
+/// data files.
+pub fn up_to_date(path: &Path, experiment: &dyn Experiment, context: &RunContext) -> Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let Ok(file) = hdf5::File::open(path) else {
+        return Ok(false);
+    };
+    let attribute = |name: &str| -> Option<String> {
+        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
+        Some(value.as_str().to_string())
+    };
+    Ok(
+        attribute("config_toml").as_deref() == Some(experiment.config_toml())
+            && attribute("backend").as_deref() == Some(context.backend.as_str())
+            && attribute("dtype").as_deref() == Some(context.dtype.as_str())
+            && attribute("build_id").as_deref() == Some(build_id()?.as_str())
+            && attribute("inputs_id").as_deref() == Some(inputs_id(experiment)?.as_str()),
+    )
 }
 
 /// An id of this executable (a hash of its bytes): results written by another build are
@@ -130,6 +174,11 @@ pub fn build_id() -> Result<String> {
     })
     .clone()
     .map_err(CliError::from)
+}
+
+/// A hex hash of `text` (a point's resolved configuration, say).
+pub fn text_id(text: &str) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
 }
 
 /// A hex hash of the contents of `files` (and their paths, with `with_paths`).

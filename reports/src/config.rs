@@ -3,6 +3,7 @@
 use crate::h5::Results;
 
 /// The experiment configuration stored in a results file.
+#[derive(Debug, Clone)]
 pub struct Config {
     table: Option<toml::Table>,
     problem: Option<String>,
@@ -54,6 +55,21 @@ impl Config {
         Some(value)
     }
 
+    /// This configuration with `value` at the dotted `path`, replacing what was there and
+    /// creating the tables on the way (a sweep point's configuration from point 0's). An
+    /// unavailable configuration stays unavailable.
+    pub fn with(&self, path: &str, value: toml::Value) -> Self {
+        let mut table = self.table.clone();
+        if let Some(root) = table.as_mut() {
+            let parts: Vec<&str> = path.split('.').collect();
+            insert(root, &parts, value);
+        }
+        Self {
+            table,
+            problem: self.problem.clone(),
+        }
+    }
+
     /// A number at a dotted path (integers are converted).
     pub fn number(&self, path: &str) -> Option<f64> {
         match self.get(path)? {
@@ -97,6 +113,27 @@ impl Config {
             })
             .collect();
         Some(names.join(", "))
+    }
+}
+
+/// Puts `value` at `path` under `table`, making (or replacing by) tables on the way.
+fn insert(table: &mut toml::Table, path: &[&str], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert((*last).to_owned(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(*first)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let Some(sub) = entry.as_table_mut() {
+                insert(sub, rest, value);
+            }
+        }
     }
 }
 

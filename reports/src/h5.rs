@@ -1,5 +1,5 @@
-//! Reading results files: 0-, 1- and 2-D `f64` datasets, string root attributes, and the
-//! list of every dataset with its shape and element type.
+//! Reading results files: 0-, 1- and 2-D `f64` datasets, 1-D string datasets, string root
+//! attributes, and the list of every dataset with its shape and element type.
 //!
 //! Every error message names the results file and the dataset (or attribute), so a
 //! problem in the report can be traced back to the exact place in the data.
@@ -37,6 +37,36 @@ pub struct DatasetInfo {
     pub dtype: String,
     /// Whether the elements are numbers (integers or floats), readable as `f64`.
     pub numeric: bool,
+}
+
+/// A 1-D dataset read as what its elements are, by [`Results::column`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    /// Numbers (integers or floats), as `f64`.
+    Numbers(Vec<f64>),
+    /// Strings.
+    Text(Vec<String>),
+}
+
+impl Column {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Numbers(v) => v.len(),
+            Self::Text(v) => v.len(),
+        }
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether an HDF5 element type is a number (integer or float), readable as `f64`.
+fn numeric(descriptor: &hdf5::types::TypeDescriptor) -> bool {
+    use hdf5::types::TypeDescriptor::{Float, Integer, Unsigned};
+    matches!(descriptor, Float(_) | Integer(_) | Unsigned(_))
 }
 
 /// Groups deeper than this are not listed (a guard against link cycles).
@@ -162,6 +192,48 @@ impl Results {
         })
     }
 
+    /// Reads a 1-D dataset of variable-length strings (UTF-8 or ASCII).
+    pub fn strings(&self, dataset: &str) -> Result<Vec<String>, String> {
+        let ds = self.dataset(dataset)?;
+        let shape = ds.shape();
+        if shape.len() != 1 {
+            return Err(format!(
+                "{}: dataset `{dataset}` has shape {shape:?}, expected 1 dimension(s)",
+                self.name
+            ));
+        }
+        if let Ok(v) = ds.read_raw::<VarLenUnicode>() {
+            return Ok(v.iter().map(|s| s.as_str().to_owned()).collect());
+        }
+        ds.read_raw::<VarLenAscii>()
+            .map(|v| v.iter().map(|s| s.as_str().to_owned()).collect())
+            .map_err(|e| {
+                format!(
+                    "{}: cannot read dataset `{dataset}` as variable-length strings: {e}",
+                    self.name
+                )
+            })
+    }
+
+    /// Reads a 1-D dataset as numbers when its elements are numbers, else as strings.
+    pub fn column(&self, dataset: &str) -> Result<Column, String> {
+        let descriptor = self
+            .dataset(dataset)?
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| {
+                format!(
+                    "{}: dataset `{dataset}` has no readable type: {e}",
+                    self.name
+                )
+            })?;
+        if numeric(&descriptor) {
+            self.vec(dataset).map(Column::Numbers)
+        } else {
+            self.strings(dataset).map(Column::Text)
+        }
+    }
+
     /// Reads a string root attribute (UTF-8 or ASCII, variable length); `None` when it is
     /// absent or not such a string.
     pub fn attr(&self, name: &str) -> Option<String> {
@@ -183,6 +255,22 @@ impl Results {
             .unwrap_or_default()
             .into_iter()
             .filter(|n| self.file.group(n).is_ok())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Names of the datasets directly in `group` (not in its subgroups), sorted; empty when
+    /// there is no such group.
+    pub fn datasets_in(&self, group: &str) -> Vec<String> {
+        let Ok(g) = self.file.group(group) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = g
+            .member_names()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| matches!(g.loc_type_by_name(n), Ok(hdf5::LocationType::Dataset)))
             .collect();
         names.sort();
         names
@@ -248,19 +336,13 @@ fn list_datasets(group: &hdf5::Group, prefix: &str, depth: usize, out: &mut Vec<
             Ok(hdf5::LocationType::Dataset) => {
                 if let Ok(ds) = group.dataset(&name) {
                     let descriptor = ds.dtype().and_then(|t| t.to_descriptor());
-                    let numeric = matches!(
-                        descriptor,
-                        Ok(hdf5::types::TypeDescriptor::Float(_)
-                            | hdf5::types::TypeDescriptor::Integer(_)
-                            | hdf5::types::TypeDescriptor::Unsigned(_))
-                    );
                     out.push(DatasetInfo {
                         path,
                         shape: ds.shape(),
+                        numeric: descriptor.as_ref().is_ok_and(numeric),
                         dtype: descriptor
                             .map(|t| t.to_string())
                             .unwrap_or_else(|_| "unknown type".into()),
-                        numeric,
                     });
                 }
             }

@@ -6,7 +6,9 @@
 //! table is a [`figures::Section`] in its own module, keyed by the `kind` root attribute of
 //! the results files it reads: every `*.h5` file in the results folder gets the sections of
 //! its kind, whatever its name, and a file of a kind no section reads gets the
-//! [`figures::generic`] section. The paper's reference numbers, and the settings in which a
+//! [`figures::generic`] section. A sweep file (kind `sweep`) holds every point's swept
+//! values, status and summary scalars, and gets [`figures::sweep`]; its points' own files,
+//! in a subfolder, are not read. The paper's reference numbers, and the settings in which a
 //! file reproduces them, are in [`paper`]. A section that fails (a missing dataset, say) is
 //! reported in [`Report::problems`] and the others are still produced.
 
@@ -21,6 +23,7 @@ pub mod figures;
 pub mod h5;
 pub mod paper;
 pub mod plot;
+pub mod stats;
 pub mod writer;
 
 pub use plot::fmt_num;

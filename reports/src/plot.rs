@@ -1,7 +1,8 @@
 //! Drawing with plotters: line and grouped-bar panels, saved as SVG and PNG.
 //!
 //! A figure is a row of [`Panel`]s; [`save`] draws it twice, once per backend, from
-//! the same code.
+//! the same code. A line panel's x axis is linear, logarithmic or categorical, and its
+//! series may carry vertical error bars.
 
 use std::path::Path;
 
@@ -34,12 +35,14 @@ fn colour(i: usize) -> RGBColor {
 }
 
 /// One named line: `(x, y)` points.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Series {
     /// Legend entry.
     pub name: String,
     /// The points, in drawing order.
     pub points: Vec<(f64, f64)>,
+    /// Vertical error bars `(x, low, high)`, in the line's colour (clipped to the y range).
+    pub error_bars: Vec<(f64, f64, f64)>,
 }
 
 impl Series {
@@ -48,6 +51,7 @@ impl Series {
         Self {
             name: name.into(),
             points: x.iter().copied().zip(y.iter().copied()).collect(),
+            error_bars: Vec::new(),
         }
     }
 }
@@ -63,6 +67,9 @@ pub struct LinePanel {
     pub y_label: String,
     /// Logarithmic x axis (points with x <= 0 are dropped).
     pub x_log: bool,
+    /// Categorical x axis when not empty: category `i` sits at x = `i` and its name is the
+    /// tick label there (points may sit between, e.g. dodged by series).
+    pub x_categories: Vec<String>,
     /// Fixed y range; points outside it are not drawn (lines break there).
     pub y_range: Option<(f64, f64)>,
     /// Draw a marker at every point.
@@ -181,13 +188,39 @@ fn draw_lines<DB: DrawingBackend>(
     let points = || {
         p.series
             .iter()
-            .flat_map(|s| s.points.iter().copied())
+            .flat_map(|s| {
+                let bars = s
+                    .error_bars
+                    .iter()
+                    .flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
+                s.points.iter().copied().chain(bars)
+            })
             .filter(keep)
     };
     let (y_lo, y_hi) = p
         .y_range
         .unwrap_or_else(|| padded(points().map(|(_, y)| y)));
-    if p.x_log {
+    let ny = |y: f64| (y - y_lo) / (y_hi - y_lo);
+    let number = |v: &f64| fmt_num(*v);
+    if !p.x_categories.is_empty() {
+        let k = p.x_categories.len();
+        let (lo, hi) = (-0.5, k as f64 - 0.5);
+        let at = legend_corner(points().map(|(x, y)| ((x - lo) / (hi - lo), ny(y))));
+        let name = |v: &f64| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                p.x_categories.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let x: RangedCoordf64 = (lo..hi).into();
+        let axis = XAxis {
+            format: &name,
+            labels: Some(4 * k + 1),
+        };
+        lines_on(area, p, x, axis, (y_lo, y_hi), at)
+    } else if p.x_log {
         let (lo, hi) = points().fold((f64::INFINITY, 0.0f64), |(lo, hi), (x, _)| {
             (lo.min(x), hi.max(x))
         });
@@ -197,22 +230,39 @@ fn draw_lines<DB: DrawingBackend>(
             (0.1, 10.0)
         };
         let nx = |x: f64| (x / lo).ln() / (hi / lo).ln();
-        let at = legend_corner(points().map(|(x, y)| (nx(x), (y - y_lo) / (y_hi - y_lo))));
+        let at = legend_corner(points().map(|(x, y)| (nx(x), ny(y))));
         let x: LogCoord<f64> = (lo..hi).log_scale().into();
-        lines_on(area, p, x, (y_lo, y_hi), at)
+        let axis = XAxis {
+            format: &number,
+            labels: None,
+        };
+        lines_on(area, p, x, axis, (y_lo, y_hi), at)
     } else {
         let (lo, hi) = padded(points().map(|(x, _)| x));
         let nx = |x: f64| (x - lo) / (hi - lo);
-        let at = legend_corner(points().map(|(x, y)| (nx(x), (y - y_lo) / (y_hi - y_lo))));
+        let at = legend_corner(points().map(|(x, y)| (nx(x), ny(y))));
         let x: RangedCoordf64 = (lo..hi).into();
-        lines_on(area, p, x, (y_lo, y_hi), at)
+        let axis = XAxis {
+            format: &number,
+            labels: None,
+        };
+        lines_on(area, p, x, axis, (y_lo, y_hi), at)
     }
+}
+
+/// How the x axis labels its ticks.
+struct XAxis<'a> {
+    /// Tick label of a position.
+    format: &'a dyn Fn(&f64) -> String,
+    /// Number of ticks, when not plotters' choice.
+    labels: Option<usize>,
 }
 
 fn lines_on<DB, X>(
     area: &DrawingArea<DB, Shift>,
     p: &LinePanel,
     x: X,
+    axis: XAxis,
     (y_lo, y_hi): (f64, f64),
     legend_at: SeriesLabelPosition,
 ) -> Result<(), String>
@@ -228,19 +278,20 @@ where
         .build_cartesian_2d(x, y_lo..y_hi)
         .map_err(de)?;
     let fmt = |v: &f64| fmt_num(*v);
-    chart
-        .configure_mesh()
-        .x_desc(p.x_label.as_str())
+    let mut mesh = chart.configure_mesh();
+    if let Some(n) = axis.labels {
+        mesh.disable_x_mesh().x_labels(n);
+    }
+    mesh.x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
-        .x_label_formatter(&fmt)
+        .x_label_formatter(axis.format)
         .y_label_formatter(&fmt)
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
         .draw()
         .map_err(de)?;
-    let in_range = |&(x, y): &(f64, f64)| {
-        x.is_finite() && y.is_finite() && (!p.x_log || x > 0.0) && (y_lo..=y_hi).contains(&y)
-    };
+    let x_ok = |x: f64| x.is_finite() && (!p.x_log || x > 0.0);
+    let in_range = |&(x, y): &(f64, f64)| x_ok(x) && y.is_finite() && (y_lo..=y_hi).contains(&y);
     for (i, s) in p.series.iter().enumerate() {
         let c = colour(i);
         // Split into runs of drawable points so that clipped values break the line.
@@ -253,6 +304,25 @@ where
             } else if runs.last().is_some_and(|r| !r.is_empty()) {
                 runs.push(Vec::new());
             }
+        }
+        let bars: Vec<(f64, f64, f64)> = s
+            .error_bars
+            .iter()
+            .filter(|&&(x, lo, hi)| x_ok(x) && lo.is_finite() && hi.is_finite())
+            .filter(|&&(_, lo, hi)| hi >= y_lo && lo <= y_hi)
+            .map(|&(x, lo, hi)| (x, lo.max(y_lo), hi.min(y_hi)))
+            .collect();
+        // A vertical line from low to high, with 8-pixel caps at both ends.
+        let cap = move |at: (f64, f64)| {
+            EmptyElement::at(at) + PathElement::new(vec![(-4, 0), (4, 0)], c.stroke_width(1))
+        };
+        for (x, lo, hi) in bars {
+            chart
+                .draw_series([PathElement::new(vec![(x, lo), (x, hi)], c.stroke_width(1))])
+                .map_err(de)?;
+            chart
+                .draw_series([cap((x, lo)), cap((x, hi))])
+                .map_err(de)?;
         }
         let mut labelled = false;
         for run in runs.into_iter().filter(|r| !r.is_empty()) {

@@ -8,10 +8,12 @@ use hdf5::types::VarLenUnicode;
 use crate::build_report;
 use crate::figures::Section;
 
-/// One fixture file: datasets by path with shape, and root string attributes.
+/// One fixture file: datasets by path with shape, 1-D string datasets, and root string
+/// attributes.
 #[derive(Default)]
 struct Fixture {
     datasets: BTreeMap<String, (Vec<usize>, Vec<f64>)>,
+    texts: BTreeMap<String, Vec<String>>,
     attrs: Vec<(String, String)>,
 }
 
@@ -63,6 +65,12 @@ impl Fixture {
         self
     }
 
+    /// A 1-D dataset of variable-length UTF-8 strings.
+    fn texts(mut self, path: &str, values: Vec<String>) -> Self {
+        self.texts.insert(path.into(), values);
+        self
+    }
+
     fn write(&self, path: &Path) {
         let file = hdf5::File::create(path).expect("create fixture");
         for (k, v) in &self.attrs {
@@ -73,16 +81,32 @@ impl Fixture {
                 .write_scalar(&v)
                 .expect("write attr");
         }
-        for (p, (shape, values)) in &self.datasets {
-            let (group, name) = match p.rsplit_once('/') {
+        let place = |p: &'_ str| -> (hdf5::Group, String) {
+            match p.rsplit_once('/') {
                 Some((g, n)) => (
                     file.group(g)
                         .or_else(|_| file.create_group(g))
                         .expect("group"),
-                    n,
+                    n.to_owned(),
                 ),
-                None => (file.group("/").expect("root"), p.as_str()),
-            };
+                None => (file.group("/").expect("root"), p.to_owned()),
+            }
+        };
+        for (p, values) in &self.texts {
+            let (group, name) = place(p);
+            let values: Vec<VarLenUnicode> =
+                values.iter().map(|v| v.parse().expect("unicode")).collect();
+            group
+                .new_dataset::<VarLenUnicode>()
+                .shape([values.len()])
+                .create(name.as_str())
+                .expect("dataset")
+                .write_raw(&values)
+                .expect("write");
+        }
+        for (p, (shape, values)) in &self.datasets {
+            let (group, name) = place(p);
+            let name = name.as_str();
             if shape.is_empty() {
                 group
                     .new_dataset::<f64>()
@@ -118,7 +142,7 @@ fn table1_config(ratios: &str) -> String {
 }
 
 /// The mode-seeking experiment in the paper's setting, as `experiments/mode_seeking.toml`.
-const MODE: &str = "[bandit]\npi_star = [0.5, 0.0, 0.5]\npi_ref = [0.3333333333333333, 0.3333333333333333, 0.3333333333333334]\nbeta = 1.0\n[policy]\nname = \"convex_mixture\"\ncomponents = [[0.3333333333333333, 0.3333333333333333, 0.3333333333333334], [1.0, 0.0, 0.0]]\ninit = 0.5\n[data]\npairs = \"uniform\"\n[sampled]\nseeds = [0, 1]\nn_pairs = 300\n[optimizer]\nname = \"adam\"\nlr = 0.01\nepochs = 5\n[constraints.interval]\nlo = 0.0\nhi = 1.0\n";
+const MODE: &str = "[bandit]\npi_star = [0.5, 0.0, 0.5]\npi_ref = [0.3333333333333333, 0.3333333333333333, 0.3333333333333334]\nbeta = 1.0\n[policy]\nname = \"convex_mixture\"\ncomponents = [[0.3333333333333333, 0.3333333333333333, 0.3333333333333334], [1.0, 0.0, 0.0]]\ninit = 0.5\n[data]\npairs = \"uniform\"\nmode = \"expected\"\nn_pairs = 300\nseed = 3\nbatch_size = 300\n[optimizer]\nname = \"adam\"\nlr = 0.01\nepochs = 5\n[constraints.interval]\nlo = 0.0\nhi = 1.0\n";
 
 fn lin(n: usize, a: f64, b: f64) -> Vec<f64> {
     (0..n)
@@ -150,9 +174,6 @@ fn mode_seeking(config: &str) -> Fixture {
     Fixture::new("mode_seeking", "mode_seeking", config)
         .scalar("theta_dpo", 0.4)
         .scalar("theta_rlhf", 1.0)
-        .scalar("sampled/mean", 0.41)
-        .scalar("sampled/std", 0.04)
-        .vec("sampled/theta_dpo", vec![0.37, 0.45])
         .vec("trajectory/dpo", lin(6, 0.5, 0.4))
         .vec("trajectory/rlhf", lin(6, 0.5, 1.0))
 }
@@ -790,14 +811,48 @@ fn mode_seeking_reference_only_in_the_papers_setting() {
     let r = render("mode_seeking", "mine.h5", mode_seeking(MODE));
     let t = &r.tables[0];
     assert_eq!(t.header[1], "paper");
+    assert_eq!(t.rows.len(), 2);
     assert_eq!(cell(t, "θ_RLHF", "paper"), "1.00");
     assert_eq!(cell(t, "θ_DPO (expected", "paper"), "0.44");
     assert_eq!(cell(t, "θ_DPO (expected", "difference"), "-0.040");
-    assert_eq!(cell(t, "θ_DPO (2 sampled", "reproduced"), "0.410 ± 0.040");
     assert!(
         r.caption
             .contains("The configuration is the paper's setting for Mode seeking")
     );
+    assert!(
+        r.caption.contains("Expected mode (data.mode = expected)"),
+        "{}",
+        r.caption
+    );
+
+    // Sampled mode: one draw, named by its pairs and seed; the mode defaults to expected.
+    let sampled = MODE.replace("mode = \"expected\"", "mode = \"sampled\"");
+    let r = render(
+        "mode_seeking",
+        "one_sample.h5",
+        mode_seeking(&sampled).scalar("theta_dpo", 0.43),
+    );
+    let t = &r.tables[0];
+    assert_eq!(
+        cell(
+            t,
+            "θ_DPO (one sampled data set: 300 pairs, seed 3)",
+            "reproduced"
+        ),
+        "0.430"
+    );
+    assert_eq!(cell(t, "θ_DPO (one sampled", "difference"), "-0.010");
+    assert!(
+        r.caption.contains("Sampled mode (data.mode = sampled)"),
+        "{}",
+        r.caption
+    );
+    let r = render(
+        "mode_seeking",
+        "default.h5",
+        mode_seeking(&MODE.replace("mode = \"expected\"\n", "")),
+    );
+    assert!(r.caption.contains("Expected mode"), "{}", r.caption);
 
     for (changed, why) in [
         (
@@ -1268,3 +1323,5 @@ fn figure_1_draws_the_first_method_of_a_sweep_without_dpo() {
         "the table names the method drawn"
     );
 }
+
+mod sweep;

@@ -30,6 +30,8 @@ pub mod registry;
 pub mod resources;
 pub mod results;
 pub mod sequence;
+#[cfg(feature = "files")]
+pub mod sweep;
 pub mod tensors;
 pub mod train;
 

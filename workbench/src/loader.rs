@@ -8,6 +8,7 @@ use crate::config::{Override, config_error, parse_override};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::experiments::{Experiment, Header, Validation};
 use crate::registry::Registry;
+use crate::sweep::{Point, Sweep};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use std::path::Path;
@@ -72,6 +73,168 @@ pub fn load_sized(
         folder: path.parent().unwrap_or(Path::new(".")),
     };
     Ok(experiment_kind.prepare(&figment, &header, &check)?)
+}
+
+/// What one experiment file asks for: one run, or the points of its `[sweep]`.
+pub enum Plan {
+    /// A file without `[sweep]`.
+    Single(Box<dyn Experiment>),
+    /// A file with `[sweep]`, every point validated.
+    Sweep(SweepPlan),
+}
+
+/// A sweep whose every point has been validated.
+pub struct SweepPlan {
+    /// The experiment's name.
+    pub name: String,
+    /// The points' kind.
+    pub kind: String,
+    /// The parsed `[sweep]`.
+    pub sweep: Sweep,
+    /// The keys the seeds were written to (those the kind declares and the points have).
+    pub seed_keys: Vec<String>,
+    /// Every point with its checked experiment.
+    pub points: Vec<(Point, Box<dyn Experiment>)>,
+}
+
+/// Reads `path` into a [`Plan`]: a plain run, or every point of its `[sweep]`, each
+/// validated before any runs (the first bad point is the error, naming it). Layers, last
+/// wins: the file, `WORKBENCH_*`, the kind's smoke size (`smoke`), the point's values,
+/// `overrides`; an override of a swept key is refused.
+pub fn load_plan(
+    path: &Path,
+    overrides: &[Override],
+    registry: &Registry,
+    smoke: bool,
+) -> Result<Plan, WorkbenchError> {
+    let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = path.display().to_string();
+    check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
+    let table: toml::Table = text.parse().unwrap_or_default();
+    let Some(value) = table.get("sweep") else {
+        return load_sized(path, overrides, registry, smoke).map(Plan::Single);
+    };
+    let sweep = match value {
+        toml::Value::Table(t) => Sweep::parse(t),
+        other => Err(ConfigError::new(
+            "sweep",
+            other,
+            "must be a table: [sweep] with grid, zip or seeds",
+        )),
+    }
+    .map_err(|e| e.in_file(&file))?;
+    if let Some(o) = overrides
+        .iter()
+        .find(|o| sweep.keys().contains(&o.key.as_str()))
+    {
+        return Err(ConfigError::new(
+            format!("--set {}", o.key),
+            &o.value,
+            "is swept by [sweep]; set it in one place",
+        )
+        .in_file(&file)
+        .into());
+    }
+    let mut seed_keys: Vec<String> = Vec::new();
+    let mut points = Vec::new();
+    for point in sweep.points() {
+        let at = |e: WorkbenchError| match e {
+            WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
+                "{file}, sweep point {} ({})",
+                point.index,
+                point.describe()
+            ))),
+            other => other,
+        };
+        let load = |layers: Vec<Override>| {
+            let layers: Vec<Override> = layers
+                .into_iter()
+                .chain(overrides.iter().cloned())
+                .collect();
+            load_sized(path, &layers, registry, smoke).map_err(at)
+        };
+        let mut keys = Vec::new();
+        if point.seed.is_some() {
+            let unseeded = load(point.overrides(&[]))?;
+            let declared = registry
+                .kind(unseeded.kind())
+                .map(|k| k.seeds())
+                .unwrap_or_default();
+            keys = declared
+                .iter()
+                .filter(|key| has_key(unseeded.config_toml(), key))
+                .map(|key| key.to_string())
+                .collect();
+            if keys.is_empty() {
+                return Err(at(ConfigError::new(
+                    "sweep.seeds",
+                    "",
+                    format!(
+                        "kind {} has no seed key in this configuration (it declares: {})",
+                        unseeded.kind(),
+                        if declared.is_empty() {
+                            "none".to_string()
+                        } else {
+                            declared.join(", ")
+                        }
+                    ),
+                )
+                .into()));
+            }
+            if let Some(key) = keys.iter().find(|k| sweep.keys().contains(&k.as_str())) {
+                return Err(at(ConfigError::new(
+                    format!("sweep.grid.{key:?}"),
+                    "",
+                    "is a seed key, which sweep.seeds sets; sweep it in one place",
+                )
+                .into()));
+            }
+            if let Some(o) = overrides.iter().find(|o| keys.contains(&o.key)) {
+                return Err(at(ConfigError::new(
+                    format!("--set {}", o.key),
+                    &o.value,
+                    "is a seed key, which sweep.seeds sets; set it in one place",
+                )
+                .into()));
+            }
+        }
+        let experiment = load(point.overrides(&keys))?;
+        for key in keys {
+            if !seed_keys.contains(&key) {
+                seed_keys.push(key);
+            }
+        }
+        points.push((point, experiment));
+    }
+    let (name, kind) = points
+        .first()
+        .map(|(_, e)| (e.name().to_string(), e.kind().to_string()))
+        .unwrap_or_default();
+    Ok(Plan::Sweep(SweepPlan {
+        name,
+        kind,
+        sweep,
+        seed_keys,
+        points,
+    }))
+}
+
+/// Whether the resolved configuration `config_toml` has the dotted `key`.
+fn has_key(config_toml: &str, key: &str) -> bool {
+    let Ok(table) = config_toml.parse::<toml::Table>() else {
+        return false;
+    };
+    let mut value = &toml::Value::Table(table);
+    for part in key.split('.') {
+        match value.get(part) {
+            Some(inner) => value = inner,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// The merged figment for `path` and `overrides`.

@@ -301,6 +301,7 @@ fn ranks_panel(groups: &[Group; 2]) -> Panel {
             Series {
                 name: format!("{} group (mean rank {:.1}, dashed)", g.label, g.mean_rank),
                 points,
+                ..Default::default()
             }
         })
         .collect();
@@ -332,11 +333,13 @@ fn ratio_change_panel(groups: &[Group; 2]) -> Panel {
         .map(|g| Series {
             name: format!("{} group (n = {})", g.label, g.n()),
             points: crosses(&g.log_rho_ref, &g.log_ratio_change, arms),
+            ..Default::default()
         })
         .collect();
     series.push(Series {
         name: "(21) = 1 (value at initialisation)".into(),
         points: dashed(x_lo, x_hi, 0.0),
+        ..Default::default()
     });
     Panel::Lines(LinePanel {
         title: "Change of the policy ratio after DPO".into(),
@@ -369,11 +372,13 @@ fn length_panel(groups: &[Group; 2]) -> Option<Panel> {
         .map(|(g, c)| Series {
             name: format!("{} group (r = {})", g.label, fmt_corr(c.correlations.1)),
             points: crosses(&c.length_diff, &g.log_ratio_change, arms),
+            ..Default::default()
         })
         .collect();
     series.push(Series {
         name: "(21) = 1 (value at initialisation)".into(),
         points: dashed(x_lo, x_hi, 0.0),
+        ..Default::default()
     });
     Some(Panel::Lines(LinePanel {
         title: "Quantity (21) against the response-length difference".into(),
@@ -476,6 +481,7 @@ fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
                 Series {
                     name: "ln 2 (loss at initialisation)".into(),
                     points: dashed(1.0, dpo.len().max(2) as f64, ln2),
+                    ..Default::default()
                 },
             ],
             ..Default::default()

@@ -18,6 +18,7 @@ mod fig6_table2;
 pub mod generic;
 mod mode_seeking;
 mod prop32_ratio_constraint;
+pub mod sweep;
 mod table1_thresholding;
 
 /// A table of text cells.
@@ -89,6 +90,7 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(mode_seeking::ModeSeeking),
         Box::new(prop32_ratio_constraint::Prop32),
         Box::new(fig6_table2::Fig6Table2),
+        Box::new(sweep::Sweep),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! Sections and checks shared by every experiment kind: parse (serde) → validate (into
 //! checked types) → run. Errors name the key and the value.
 
-use crate::bandit::BanditProblem;
+use crate::bandit::{BanditProblem, PairScheme};
 use crate::constraints::Projection;
 use crate::error::ConfigError;
 use crate::optim::{AdamSpec, OptimizerSpec};
@@ -240,6 +240,66 @@ impl IntervalSection {
         Ok(Projection::Interval {
             lo: self.lo,
             hi: self.hi,
+        })
+    }
+}
+
+/// `data.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The exact expectation over pairs and labels.
+    Expected,
+    /// `n_pairs` pairs drawn with `seed`.
+    Sampled,
+}
+
+/// `[data]` of the bandit kinds: expected or sampled pairs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    /// `expected` or `sampled`.
+    pub mode: Mode,
+    /// `uniform` or `reference`.
+    pub pairs: PairScheme,
+    /// Pairs drawn in `sampled` mode.
+    pub n_pairs: usize,
+    /// Seed of the sample and of the minibatch order.
+    pub seed: u64,
+    /// Minibatch size in `sampled` mode; 0 means the whole set.
+    pub batch_size: usize,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Expected,
+            pairs: PairScheme::Uniform,
+            n_pairs: 300,
+            seed: 0,
+            batch_size: 0,
+        }
+    }
+}
+
+impl DataSection {
+    /// The checked data mode.
+    pub fn mode(&self) -> Result<crate::bandit::DataMode, ConfigError> {
+        Ok(match self.mode {
+            Mode::Expected => crate::bandit::DataMode::Expected,
+            Mode::Sampled => {
+                check(
+                    self.n_pairs >= 1,
+                    "data.n_pairs",
+                    self.n_pairs,
+                    "must be >= 1",
+                )?;
+                crate::bandit::DataMode::Sampled {
+                    n_pairs: self.n_pairs,
+                    seed: self.seed,
+                    batch_size: self.batch_size,
+                }
+            }
         })
     }
 }

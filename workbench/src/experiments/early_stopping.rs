@@ -18,6 +18,7 @@ impl Kind for EarlyStopping {
     const NAME: &'static str = "early_stopping";
     const DESCRIPTION: &'static str = "Figure 3: method vs RLHF counterpart distance after every epoch (same budget and converged)";
     const ACCEPTS: Accepts = ACCEPTS;
+    const SEEDS: &'static [&'static str] = &["data.seed"];
     const SMOKE: &'static [&'static str] = &["optimizer.epochs=40"];
     const SUMMARIES: &'static [(&'static str, &'static str)] = &[
         (

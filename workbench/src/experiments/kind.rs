@@ -72,6 +72,10 @@ pub trait Kind: Send + Sync + Sized + 'static {
     /// `--set` overrides that make a run take seconds (conformance, tests, `--smoke`).
     const SMOKE: &'static [&'static str] = &[];
 
+    /// The dotted keys that seed its randomness (`data.seed`, `model.seed`): a sweep's
+    /// `seeds` writes each seed to every one of them the resolved file has.
+    const SEEDS: &'static [&'static str] = &[];
+
     /// The scalars that sum up a run, `(name, meaning)`; each is written to
     /// `summary/<name>` (a `<m>` in a name stands for each method's label).
     const SUMMARIES: &'static [(&'static str, &'static str)];
@@ -138,6 +142,10 @@ macro_rules! experiment_file {
             /// Backend to run on unless the command line says otherwise.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub backend: Option<String>,
+            /// `[sweep]`, read by the loader (`workbench::sweep`); each point's resolved
+            /// configuration holds its values instead.
+            #[serde(default, rename = "sweep", skip_serializing)]
+            pub sweep_table: Option<serde::de::IgnoredAny>,
             $($body)*
         }
     };
@@ -169,6 +177,10 @@ impl<K: Kind> ExperimentKind for Entry<K> {
 
     fn summaries(&self) -> &'static [(&'static str, &'static str)] {
         K::SUMMARIES
+    }
+
+    fn seeds(&self) -> &'static [&'static str] {
+        K::SEEDS
     }
 
     #[cfg(feature = "files")]

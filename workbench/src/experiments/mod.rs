@@ -5,7 +5,7 @@ mod early_stopping;
 mod kind;
 mod mode_seeking;
 mod one_step;
-mod parallel;
+pub mod parallel;
 mod penalty_curves;
 mod ratio_constraint;
 pub mod sequence_dpo;
@@ -95,6 +95,9 @@ pub trait ExperimentKind: Send + Sync {
 
     /// The `summary/<name>` scalars a run writes, `(name, meaning)`.
     fn summaries(&self) -> &'static [(&'static str, &'static str)];
+
+    /// The dotted keys that seed its randomness (see [`Kind::SEEDS`]).
+    fn seeds(&self) -> &'static [&'static str];
 
     /// Extracts this kind's file from `figment` (its `header` already read and checked)
     /// and validates it.

@@ -1,14 +1,15 @@
 //! Section 3.3, mode seeking vs mode covering: a convex-mixture policy with one parameter
 //! θ ∈ [0, 1], trained by projected Adam on the DPO loss and on its RLHF counterpart.
 //! RLHF's reverse KL puts all mass on one mode (θ → 1); DPO's forward KL covers both
-//! (θ ≈ 0.4 in expected mode). Sampled mode repeats DPO over seeds, all seeds in one batch.
+//! (θ ≈ 0.4 in expected mode). In sampled mode DPO learns from `data.n_pairs` pairs drawn
+//! with `data.seed`; a sweep over seeds (`[sweep] seeds = 10`) gives its spread.
 
 use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
 use crate::config::validate as check;
-use crate::config::validate::IntervalConstraints;
+use crate::config::validate::{DataSection, IntervalConstraints};
 use crate::constraints::{Constraint, Projection};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::losses::Dpo;
@@ -30,12 +31,9 @@ pub struct ModeSeekingFile {
     /// The convex mixture.
     #[serde(default)]
     pub policy: MixtureSection,
-    /// Pair scheme (expected mode is the exact expectation).
+    /// Expected mode (the exact expectation) or pairs sampled with a seed.
     #[serde(default)]
-    pub data: PairsSection,
-    /// Sampled-mode repetitions of DPO.
-    #[serde(default)]
-    pub sampled: SampledSection,
+    pub data: DataSection,
     /// Adam and epochs.
     #[serde(default)]
     pub optimizer: check::OptimizerSection,
@@ -76,41 +74,6 @@ impl Default for MixtureSection {
     }
 }
 
-/// `[data]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PairsSection {
-    /// `uniform` or `reference`.
-    pub pairs: PairScheme,
-}
-
-impl Default for PairsSection {
-    fn default() -> Self {
-        Self {
-            pairs: PairScheme::Uniform,
-        }
-    }
-}
-
-/// `[sampled]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SampledSection {
-    /// One DPO run per seed, all in one batch.
-    pub seeds: Vec<u64>,
-    /// Pairs per seed.
-    pub n_pairs: usize,
-}
-
-impl Default for SampledSection {
-    fn default() -> Self {
-        Self {
-            seeds: (0..10).collect(),
-            n_pairs: 300,
-        }
-    }
-}
-
 /// `kind = "mode_seeking"`: the checked experiment.
 #[derive(Debug, Clone)]
 pub struct ModeSeeking {
@@ -118,8 +81,7 @@ pub struct ModeSeeking {
     scheme: PairScheme,
     components: [Vec<f64>; 2],
     init: f64,
-    seeds: Vec<u64>,
-    n_pairs: usize,
+    mode: DataMode,
     optimizer: OptimizerSpec,
     epochs: usize,
     interval: Projection,
@@ -132,16 +94,11 @@ impl Kind for ModeSeeking {
         constraints: &["interval"],
         policies: super::Policies::Only(&["convex_mixture"]),
     };
-    const SMOKE: &'static [&'static str] = &[
-        "optimizer.epochs=40",
-        "sampled.seeds=[0, 1]",
-        "sampled.n_pairs=50",
-    ];
+    const SEEDS: &'static [&'static str] = &["data.seed"];
+    const SMOKE: &'static [&'static str] = &["optimizer.epochs=40", "data.n_pairs=50"];
     const SUMMARIES: &'static [(&'static str, &'static str)] = &[
-        ("theta_dpo", "final θ of DPO on expected data"),
+        ("theta_dpo", "final θ of DPO (on expected or sampled pairs)"),
         ("theta_rlhf", "final θ of its RLHF counterpart"),
-        ("sampled_mean", "mean final θ of DPO over the sampled seeds"),
-        ("sampled_std", "their standard deviation"),
     ];
     type File = ModeSeekingFile;
 
@@ -181,92 +138,40 @@ impl Kind for ModeSeeking {
             p.init,
             "must lie in [lo, hi]",
         )?;
-        check::check(
-            !file.sampled.seeds.is_empty(),
-            "sampled.seeds",
-            &file.sampled.seeds,
-            "needs at least one seed",
-        )?;
-        check::check(
-            file.sampled.n_pairs >= 1,
-            "sampled.n_pairs",
-            file.sampled.n_pairs,
-            "must be >= 1",
-        )?;
+        let mode = file.data.mode()?;
         let (optimizer, epochs) = check::optimizer(&file.optimizer)?;
         Ok(Self {
             problem,
             scheme: file.data.pairs,
             components: [p.components[0].clone(), p.components[1].clone()],
             init: p.init,
-            seeds: file.sampled.seeds.clone(),
-            n_pairs: file.sampled.n_pairs,
+            mode,
             optimizer,
             epochs,
             interval,
         })
     }
 
-    /// Two trajectories (θ and π per epoch) and the sampled seeds' pairs.
+    /// Two trajectories (θ and π per epoch) and the sampled pairs.
     fn memory_estimate(&self) -> u64 {
         let k = self.problem.pi_star.len() as u64;
         let per_epoch = 2 * (k + 1) * 8 * 2;
         let trajectories = (self.epochs as u64 + 1).saturating_mul(per_epoch);
-        let pairs = (self.seeds.len() as u64)
-            .saturating_mul(self.n_pairs as u64)
-            .saturating_mul(200);
+        let pairs = match self.mode {
+            DataMode::Sampled { n_pairs, .. } => (n_pairs as u64).saturating_mul(200),
+            DataMode::Expected => 0,
+        };
         trajectories.saturating_add(pairs)
     }
 
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let device = &context.device;
         let dpo: Arc<dyn crate::losses::PairwiseLoss> = Arc::new(Dpo::default());
-        let expected = PreferenceData::new(&self.problem, self.scheme, DataMode::Expected);
-        let dpo_objective = PreferenceObjective::new(dpo.clone(), &self.problem, expected, device);
+        let data = PreferenceData::new(&self.problem, self.scheme, self.mode);
+        let dpo_objective = PreferenceObjective::new(dpo.clone(), &self.problem, data, device);
         let rlhf_objective = RlhfObjective::new(dpo.counterpart(), &self.problem, device);
-        let dpo_run = self.train(
-            identity,
-            &dpo_objective,
-            1,
-            Record::EveryEpoch,
-            context,
-            "dpo",
-        )?;
-        let rlhf_run = self.train(
-            identity,
-            &rlhf_objective,
-            1,
-            Record::EveryEpoch,
-            context,
-            "rlhf",
-        )?;
-
-        let log_pi_ref = self.problem.log_pi_ref();
-        let rows = self
-            .seeds
-            .iter()
-            .map(|&seed| {
-                let mode = DataMode::Sampled {
-                    n_pairs: self.n_pairs,
-                    seed,
-                    batch_size: 0,
-                };
-                (
-                    PreferenceData::new(&self.problem, self.scheme, mode),
-                    log_pi_ref.clone(),
-                )
-            })
-            .collect();
-        let sampled_objective =
-            PreferenceObjective::per_variant(dpo, self.problem.beta, rows, device);
-        let sampled = self.train(
-            identity,
-            &sampled_objective,
-            self.seeds.len(),
-            Record::Final,
-            context,
-            "dpo (sampled)",
-        )?;
+        let dpo_run = self.train(identity, &dpo_objective, context, "dpo")?;
+        let rlhf_run = self.train(identity, &rlhf_objective, context, "rlhf")?;
 
         let mut results = identity.results(context);
         let column = |run: &Trajectory| run.parameters.iter().map(|p| p[0]).collect::<Vec<f64>>();
@@ -277,19 +182,6 @@ impl Kind for ModeSeeking {
         results.summary("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
         results.vector("trajectory/dpo", dpo_theta);
         results.vector("trajectory/rlhf", rlhf_theta);
-        let thetas = sampled.parameters.last().cloned().unwrap_or_default();
-        let n = thetas.len() as f64;
-        let mean = thetas.iter().sum::<f64>() / n;
-        let std = (thetas.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n).sqrt();
-        results.vector("sampled/theta_dpo", thetas);
-        results.scalar("sampled/mean", mean);
-        results.scalar("sampled/std", std);
-        results.summary("sampled_mean", mean);
-        results.summary("sampled_std", std);
-        results.notes.push((
-            "sampled/std".into(),
-            "population standard deviation (ddof = 0) over seeds".into(),
-        ));
         Ok(results)
     }
 }
@@ -299,18 +191,16 @@ impl ModeSeeking {
         &self,
         identity: &Identity,
         objective: &dyn crate::bandit::BanditObjective,
-        variants: usize,
-        record: Record,
         context: &RunContext,
         label: &str,
     ) -> Result<Trajectory, WorkbenchError> {
         let [p0, p1] = &self.components;
-        let policy = ConvexMixture::new(p0, p1, self.init, variants, &context.device);
+        let policy = ConvexMixture::new(p0, p1, self.init, 1, &context.device);
         let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
         let schedule = Schedule {
             optimizer: &self.optimizer,
             epochs: self.epochs,
-            record,
+            record: Record::EveryEpoch,
         };
         identity.train(label, policy, objective, &constraints, schedule, context)
     }

@@ -1,15 +1,25 @@
-//! Independent trainings of one experiment, spread over the machine's cores. Each task
-//! computes exactly what it would alone (no shared state, no random numbers drawn across
-//! tasks), so results do not depend on how many run at once.
+//! Independent work spread over the machine's cores: the trainings of one experiment, the
+//! experiments of a reproduction, the points of a sweep. Each task computes exactly what
+//! it would alone (no shared state, no random numbers drawn across tasks), so results do
+//! not depend on how many run at once.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `f` of every item, in the items' order, on up to `available_parallelism` threads.
-pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_on(items, cores(), f)
+}
+
+/// The machine's cores (1 where unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `f` of every item, in the items' order, on up to `workers` threads; items start in
+/// order, each on the next free thread.
+pub fn map_on<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = workers.min(items.len());
     if workers <= 1 {
         return items.iter().map(f).collect();
     }

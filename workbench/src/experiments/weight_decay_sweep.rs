@@ -17,6 +17,7 @@ impl Kind for WeightDecaySweep {
     const NAME: &'static str = "weight_decay_sweep";
     const DESCRIPTION: &'static str = "Figure 2: method vs RLHF counterpart distance over a weight-decay grid (constraints.weight_decay.alpha = [..])";
     const ACCEPTS: Accepts = ACCEPTS;
+    const SEEDS: &'static [&'static str] = &["data.seed"];
     const SMOKE: &'static [&'static str] = &["optimizer.epochs=60"];
     const SUMMARIES: &'static [(&'static str, &'static str)] = &[
         (

@@ -61,17 +61,18 @@ fn remove_stale_partials(dir: &Path) {
 
 /// Writes `results` into `dir` (created if missing) and returns the file's path.
 pub fn write(results: &Results, dir: &Path) -> Result<PathBuf, WorkbenchError> {
+    write_as(results, dir, &results.experiment)
+}
+
+/// Writes `results` to `<dir>/<stem>.h5` (a sweep's `point-0007.h5`), atomically.
+pub fn write_as(results: &Results, dir: &Path, stem: &str) -> Result<PathBuf, WorkbenchError> {
     let fail = |path: &Path, reason: String| WorkbenchError::Write {
         path: path.to_path_buf(),
         reason,
     };
     create_clean(dir)?;
-    let path = dir.join(format!("{}.h5", results.experiment));
-    let partial = dir.join(format!(
-        ".{}.h5.partial-{}",
-        results.experiment,
-        std::process::id()
-    ));
+    let path = dir.join(format!("{stem}.h5"));
+    let partial = dir.join(format!(".{stem}.h5.partial-{}", std::process::id()));
     let image = image(results, &partial).map_err(|e| fail(&path, e.to_string()))?;
     let written = std::fs::File::create(&partial)
         .and_then(|mut file| {
@@ -136,17 +137,7 @@ fn fill(results: &Results, file: &hdf5::File) -> hdf5::Result<()> {
             .write_scalar(&value)?;
     }
     for dataset in &results.datasets {
-        let (group_path, name) = match dataset.path.rsplit_once('/') {
-            Some((group, name)) => (Some(group), name),
-            None => (None, dataset.path.as_str()),
-        };
-        let group = match group_path {
-            Some(g) => match file.group(g) {
-                Ok(group) => group,
-                Err(_) => file.create_group(g)?,
-            },
-            None => file.group("/")?,
-        };
+        let (group, name) = parent(file, &dataset.path)?;
         if dataset.shape.is_empty() {
             group
                 .new_dataset::<f64>()
@@ -160,7 +151,33 @@ fn fill(results: &Results, file: &hdf5::File) -> hdf5::Result<()> {
                 .write_raw(&dataset.values)?;
         }
     }
+    for dataset in &results.texts {
+        let (group, name) = parent(file, &dataset.path)?;
+        let values = dataset
+            .values
+            .iter()
+            .map(|v| v.parse::<VarLenUnicode>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| hdf5::Error::from(format!("dataset {}: {e}", dataset.path)))?;
+        group
+            .new_dataset::<VarLenUnicode>()
+            .shape([values.len()])
+            .create(name)?
+            .write_raw(&values)?;
+    }
     Ok(())
+}
+
+/// The group holding `path` (created as needed) and the dataset's own name.
+fn parent<'p>(file: &hdf5::File, path: &'p str) -> hdf5::Result<(hdf5::Group, &'p str)> {
+    let Some((group, name)) = path.rsplit_once('/') else {
+        return Ok((file.group("/")?, path));
+    };
+    let group = match file.group(group) {
+        Ok(group) => group,
+        Err(_) => file.create_group(group)?,
+    };
+    Ok((group, name))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 mod hdf5_writer;
 
 #[cfg(feature = "hdf5")]
-pub use hdf5_writer::{prepare_dir, write};
+pub use hdf5_writer::{prepare_dir, write, write_as};
 
 /// One dataset: a slash-separated path (`dpo/policy`), a shape (empty for a scalar) and
 /// row-major values.
@@ -17,6 +17,15 @@ pub struct Dataset {
     pub shape: Vec<usize>,
     /// Row-major values.
     pub values: Vec<f64>,
+}
+
+/// A 1-D dataset of text (variable-length UTF-8), e.g. a sweep's status per point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextDataset {
+    /// Path inside the file; groups are created as needed.
+    pub path: String,
+    /// The values.
+    pub values: Vec<String>,
 }
 
 /// Everything one experiment run writes.
@@ -36,6 +45,8 @@ pub struct Results {
     pub notes: Vec<(String, String)>,
     /// The datasets.
     pub datasets: Vec<Dataset>,
+    /// Text datasets.
+    pub texts: Vec<TextDataset>,
 }
 
 impl Results {
@@ -49,6 +60,7 @@ impl Results {
             dtype: String::new(),
             notes: Vec::new(),
             datasets: Vec::new(),
+            texts: Vec::new(),
         }
     }
 
@@ -82,6 +94,14 @@ impl Results {
     pub fn vector(&mut self, path: impl Into<String>, values: Vec<f64>) {
         let n = values.len();
         self.push(path, &[n], values);
+    }
+
+    /// Adds a 1-D text dataset.
+    pub fn texts(&mut self, path: impl Into<String>, values: Vec<String>) {
+        self.texts.push(TextDataset {
+            path: path.into(),
+            values,
+        });
     }
 
     /// The dataset at `path`, if present.

@@ -2,8 +2,8 @@
 //! its validation into [`ConstraintGapSpec`]. Defaults are docs/experiments.md §1's.
 
 use super::ConstraintGapSpec;
-use crate::bandit::{DataMode, PairScheme};
 use crate::catalogue::Catalogue;
+use crate::config::validate::DataSection;
 use crate::config::validate::{BanditSection, OptimizerSection, check, show};
 use crate::constraints::Projection;
 use crate::distance::Distance;
@@ -39,44 +39,6 @@ pub struct ConstraintGapFile {
     #[serde(default)]
     pub constraints: ConstraintsSection,
 }
-}
-
-/// `data.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// The exact expectation over pairs and labels.
-    Expected,
-    /// `n_pairs` pairs drawn with `seed`.
-    Sampled,
-}
-
-/// `[data]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DataSection {
-    /// `expected` or `sampled`.
-    pub mode: Mode,
-    /// `uniform` or `reference`.
-    pub pairs: PairScheme,
-    /// Pairs drawn in `sampled` mode.
-    pub n_pairs: usize,
-    /// Seed of the sample and of the minibatch order.
-    pub seed: u64,
-    /// Minibatch size in `sampled` mode; 0 means the whole set.
-    pub batch_size: usize,
-}
-
-impl Default for DataSection {
-    fn default() -> Self {
-        Self {
-            mode: Mode::Expected,
-            pairs: PairScheme::Uniform,
-            n_pairs: 300,
-            seed: 0,
-            batch_size: 0,
-        }
-    }
 }
 
 /// `[constraints]`: any combination.
@@ -279,19 +241,8 @@ impl ConstraintGapFile {
             .map_err(|e| ConfigError::new("policy", show(&self.policy), e))?;
         let parameters = policy.initial().len();
 
-        let d = &self.data;
-        let scheme = d.pairs;
-        let mode = match d.mode {
-            Mode::Expected => DataMode::Expected,
-            Mode::Sampled => {
-                check(d.n_pairs >= 1, "data.n_pairs", d.n_pairs, "must be >= 1")?;
-                DataMode::Sampled {
-                    n_pairs: d.n_pairs,
-                    seed: d.seed,
-                    batch_size: d.batch_size,
-                }
-            }
-        };
+        let scheme = self.data.pairs;
+        let mode = self.data.mode()?;
 
         let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
         check(

@@ -79,6 +79,7 @@ fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
 impl Kind for SequenceDpoSpec {
     const NAME: &'static str = "sequence_dpo";
     const DESCRIPTION: &'static str = "Figure 6 / Table 2: transformer SFT → DPO on synthetic or JSONL pairs; ratio (21), rank sorting, Mann–Whitney U";
+    const SEEDS: &'static [&'static str] = &["data.seed", "model.seed"];
     const SMOKE: &'static [&'static str] = &[
         "data.pairs=600",
         "sft.epochs=1",
@@ -87,6 +88,10 @@ impl Kind for SequenceDpoSpec {
     ];
     const SUMMARIES: &'static [(&'static str, &'static str)] = &[
         ("z", "Table 2's z (low-value against high-value group)"),
+        (
+            "z_paper_direction",
+            "(n1 n2/2 − U1)/σ_U with group 1 = low: positive where the low-value group's (21) is smaller (the paper's direction), negative where it is larger",
+        ),
         (
             "p_value",
             "Table 2's one-sided p, towards the group that ranks lower",
@@ -162,9 +167,13 @@ impl Kind for SequenceDpoSpec {
         results.scalar("model/parameters", p.shape.parameters() as f64);
         results.scalar("data/pairs", n as f64);
         // Peak memory of the whole process so far (`reproduce` runs several experiments in
-        // one process): what the memory test compares across data sizes.
+        // one process): what the memory test compares across data sizes. An attribute, as
+        // a measurement of the run, not a result (the datasets of two runs of one
+        // configuration are equal).
         if let Some(bytes) = crate::resources::peak_rss_bytes() {
-            results.scalar("resources/peak_rss_bytes", bytes as f64);
+            results
+                .notes
+                .push(("peak_rss_bytes".into(), bytes.to_string()));
         }
         results.notes.extend(data.notes);
         Ok(results)
@@ -261,6 +270,7 @@ impl SequenceDpoSpec {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         let (low, high) = (mean(&change[0]), mean(&change[1]));
         results.summary("z", test.z);
+        results.summary("z_paper_direction", (test.mu - test.u1) / test.sigma);
         results.summary("p_value", test.p_value);
         results.summary(
             "p_low_smaller",

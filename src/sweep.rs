@@ -1,0 +1,525 @@
+//! Running a file with `[sweep]`: every point (or those of `--point`) on `--jobs` threads,
+//! each into `<out>/<name>/point-NNNN.h5`, a failed point into `point-NNNN.error`, then
+//! `collect` builds the sweep file `<out>/<name>.h5` from whatever point files exist.
+//! `<out>/<name>/sweep.toml` (the manifest) lists every point, so `collect` can name the
+//! missing ones and points computed by other processes can be merged.
+
+use crate::error::{CliError, Result};
+use crate::session::{RunOptions, context, text_id, up_to_date, write_results_as};
+use indicatif::{MultiProgress, ProgressDrawTarget};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use workbench::experiments::parallel;
+use workbench::loader::SweepPlan;
+use workbench::results::Results;
+use workbench::sweep::display_value;
+
+/// How to run a sweep.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    /// Points run at once (0: one per core).
+    pub jobs: usize,
+    /// Only these points (`3`, `0-9`, `1,4,7-9`); all when `None`.
+    pub points: Option<String>,
+    /// Re-run points whose results are up to date.
+    pub force: bool,
+}
+
+/// How one point ended (its line has been logged already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointOutcome {
+    /// Ran and wrote its file.
+    Ran,
+    /// Its file was up to date.
+    Reused,
+    /// Failed; its `.error` file says why.
+    Failed,
+}
+
+/// `workbench run FILE` of a file with `[sweep]`.
+pub fn run(
+    file: &Path,
+    plan: &SweepPlan,
+    out: &Path,
+    sweep: &SweepOptions,
+    options: &RunOptions,
+) -> Result<()> {
+    let dir = out.join(&plan.name);
+    begin(plan, &dir)?;
+    let selected = match &sweep.points {
+        Some(text) => selection(text, plan.points.len())?,
+        None => (0..plan.points.len()).collect(),
+    };
+    let jobs = if sweep.jobs == 0 {
+        parallel::cores()
+    } else {
+        sweep.jobs
+    };
+    let visible = !options.quiet && std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if visible {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let log = |line: String| multi.suspend(|| eprintln!("{line}"));
+    log(format!(
+        "{}: sweep of {} points, running {} on {} threads into {}",
+        plan.name,
+        plan.points.len(),
+        selected.len(),
+        jobs.min(selected.len()).max(1),
+        dir.display()
+    ));
+    let started = std::time::Instant::now();
+    let outcomes = parallel::map_on(&selected, jobs, |&index| {
+        run_point(file, plan, index, &dir, sweep.force, options, &multi, &log)
+    });
+    let failed: Vec<usize> = selected
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == PointOutcome::Failed)
+        .map(|(i, _)| *i)
+        .collect();
+    let reused = outcomes
+        .iter()
+        .filter(|o| **o == PointOutcome::Reused)
+        .count();
+    log(format!(
+        "{}: {} points ran, {reused} reused, {} failed in {:.1} s",
+        plan.name,
+        outcomes.len() - reused - failed.len(),
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    if sweep.points.is_none() {
+        let collected = collect(&dir)?;
+        log(collected.line());
+    } else {
+        log(format!(
+            "{}: when every point is done, `workbench collect {}` writes the sweep file",
+            plan.name,
+            dir.display()
+        ));
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::from(format!(
+            "{}: {} of {} points failed: {}",
+            plan.name,
+            failed.len(),
+            selected.len(),
+            failed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// Prepares `dir` for `plan`'s points and writes its manifest.
+pub fn begin(plan: &SweepPlan, dir: &Path) -> Result<()> {
+    workbench::results::prepare_dir(dir).map_err(|e| e.to_string())?;
+    let manifest = Manifest::of(plan);
+    let text = toml::to_string(&manifest).map_err(|e| format!("sweep manifest: {e}"))?;
+    let path = dir.join(MANIFEST);
+    let partial = dir.join(format!(".{MANIFEST}.partial-{}", std::process::id()));
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            CliError::from(format!("{}: cannot write: {e}", path.display()))
+        })
+}
+
+/// Runs point `index` of `plan` into `dir` (reusing an up-to-date file unless `force`).
+#[allow(clippy::too_many_arguments)]
+pub fn run_point(
+    file: &Path,
+    plan: &SweepPlan,
+    index: usize,
+    dir: &Path,
+    force: bool,
+    options: &RunOptions,
+    multi: &MultiProgress,
+    log: &(dyn Fn(String) + Sync),
+) -> PointOutcome {
+    let (point, experiment) = &plan.points[index];
+    let stem = point_stem(index, plan.points.len());
+    let target = dir.join(format!("{stem}.h5"));
+    let error_file = dir.join(format!("{stem}.error"));
+    let label = format!("{} point {index}", plan.name);
+    let attempt = || -> Result<PointOutcome> {
+        let mut context = context(file, experiment.as_ref(), options)?;
+        if !force && up_to_date(&target, experiment.as_ref(), &context)? {
+            return Ok(PointOutcome::Reused);
+        }
+        context.progress = crate::bars::within(multi, &label);
+        let started = std::time::Instant::now();
+        let notes = vec![
+            ("sweep_index".to_string(), index.to_string()),
+            ("sweep_point".to_string(), point.to_toml()),
+            ("sweep_toml".to_string(), plan.sweep.toml.clone()),
+        ];
+        write_results_as(experiment.as_ref(), &context, dir, &stem, notes)?;
+        log(format!(
+            "{label} ({}): wrote {} ({:.2} s)",
+            point.describe(),
+            target.display(),
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(PointOutcome::Ran)
+    };
+    let outcome = crate::panics::contained(&label, attempt)
+        .map_err(CliError::from)
+        .and_then(|outcome| outcome);
+    match outcome {
+        Ok(outcome) => {
+            let _ = std::fs::remove_file(&error_file);
+            outcome
+        }
+        Err(e) => {
+            // A stale file of this point no longer stands for it.
+            let _ = std::fs::remove_file(&target);
+            let line = format!("point {index} ({}): {e}", point.describe());
+            if let Err(write) = std::fs::write(&error_file, format!("{line}\n")) {
+                log(format!("error: {}: {write}", error_file.display()));
+            }
+            log(format!("error: {}: {line}", plan.name));
+            PointOutcome::Failed
+        }
+    }
+}
+
+/// `point-0007` (four digits at least, more when the sweep needs them).
+pub fn point_stem(index: usize, total: usize) -> String {
+    let width = total.saturating_sub(1).to_string().len().max(4);
+    format!("point-{index:0width$}")
+}
+
+/// The manifest's file name inside a sweep's folder.
+const MANIFEST: &str = "sweep.toml";
+
+/// What a sweep's folder holds besides its point files: every point and what makes it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    /// The experiment's name (the sweep file is `<name>.h5` beside the folder).
+    name: String,
+    /// The points' kind.
+    kind: String,
+    /// The swept keys, in file order.
+    keys: Vec<String>,
+    /// The keys the seed is written to.
+    seed_keys: Vec<String>,
+    /// The `[sweep]` table.
+    sweep_toml: String,
+    /// Point 0's resolved configuration.
+    config_toml: String,
+    /// Every point.
+    points: Vec<ManifestPoint>,
+}
+
+/// One point in the manifest.
+#[derive(Debug, Serialize, Deserialize)]
+struct ManifestPoint {
+    /// Its values, by swept key.
+    values: toml::Table,
+    /// Its seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    /// A hash of its resolved configuration (a point file of another one is not its).
+    config_id: String,
+}
+
+impl Manifest {
+    fn of(plan: &SweepPlan) -> Self {
+        Self {
+            name: plan.name.clone(),
+            kind: plan.kind.clone(),
+            keys: plan.sweep.keys().iter().map(ToString::to_string).collect(),
+            seed_keys: plan.seed_keys.clone(),
+            sweep_toml: plan.sweep.toml.clone(),
+            config_toml: plan
+                .points
+                .first()
+                .map(|(_, e)| e.config_toml().to_string())
+                .unwrap_or_default(),
+            points: plan
+                .points
+                .iter()
+                .map(|(point, experiment)| ManifestPoint {
+                    values: point.values.iter().cloned().collect(),
+                    seed: point.seed,
+                    config_id: text_id(experiment.config_toml()),
+                })
+                .collect(),
+        }
+    }
+
+    fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: cannot read ({e}); a sweep's folder holds it, written by `workbench run` of a file with [sweep]",
+                path.display()
+            )
+        })?;
+        Ok(toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?)
+    }
+}
+
+/// Where each point of a sweep stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Its results file is there, of its configuration.
+    Done,
+    /// It failed (its `.error` file is there).
+    Failed,
+    /// Neither (not run yet, running, killed, or a file of another configuration).
+    Missing,
+}
+
+impl Status {
+    fn name(self) -> &'static str {
+        match self {
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Missing => "missing",
+        }
+    }
+}
+
+/// What `collect` found and wrote.
+#[derive(Debug)]
+pub struct Collected {
+    /// The sweep file.
+    pub path: PathBuf,
+    /// Each point's status, by index.
+    pub status: Vec<Status>,
+}
+
+impl Collected {
+    /// `NAME.h5: 50 done, 2 failed (3, 9), 2 missing (10, 11)`.
+    pub fn line(&self) -> String {
+        let list = |s: Status| {
+            let all: Vec<String> = self
+                .status
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x == s)
+                .map(|(i, _)| i.to_string())
+                .collect();
+            match all.len() {
+                0 => "0".to_string(),
+                n if n <= 20 => format!("{n} ({})", all.join(", ")),
+                n => format!("{n} ({}, …)", all[..20].join(", ")),
+            }
+        };
+        let done = self.status.iter().filter(|s| **s == Status::Done).count();
+        format!(
+            "collect: wrote {}: {done} done, {} failed, {} missing",
+            self.path.display(),
+            list(Status::Failed),
+            list(Status::Missing)
+        )
+    }
+}
+
+/// `workbench collect DIR`: the sweep file `<DIR>.h5` from the point files in `DIR`.
+pub fn collect(dir: &Path) -> Result<Collected> {
+    let manifest = Manifest::read(dir)?;
+    let total = manifest.points.len();
+    let mut status = Vec::with_capacity(total);
+    let mut errors = Vec::with_capacity(total);
+    let mut summaries: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut run_on: Option<(String, String)> = None;
+    for (index, point) in manifest.points.iter().enumerate() {
+        let stem = point_stem(index, total);
+        let h5 = dir.join(format!("{stem}.h5"));
+        let error_file = dir.join(format!("{stem}.error"));
+        let (s, error) = match read_point(&h5, &point.config_id) {
+            Ok(Some(file)) => {
+                for (name, value) in file.summaries {
+                    summaries
+                        .entry(name)
+                        .or_insert_with(|| vec![f64::NAN; total])[index] = value;
+                }
+                run_on.get_or_insert(file.run_on);
+                (Status::Done, String::new())
+            }
+            Ok(None) => match std::fs::read_to_string(&error_file) {
+                Ok(text) => (
+                    Status::Failed,
+                    text.lines().next().unwrap_or("").to_string(),
+                ),
+                Err(_) => (Status::Missing, String::new()),
+            },
+            Err(stale) => (Status::Missing, stale),
+        };
+        status.push(s);
+        errors.push(error);
+    }
+
+    let mut results = Results::new(&manifest.name, "sweep", &manifest.config_toml);
+    (results.backend, results.dtype) = run_on.unwrap_or_default();
+    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_default();
+    results.notes.extend([
+        ("point_kind".to_string(), manifest.kind.clone()),
+        ("sweep_toml".to_string(), manifest.sweep_toml.clone()),
+        ("swept_keys".to_string(), json(&manifest.keys)),
+        ("seed_keys".to_string(), json(&manifest.seed_keys)),
+    ]);
+    for key in &manifest.keys {
+        let values: Vec<Option<&toml::Value>> =
+            manifest.points.iter().map(|p| p.values.get(key)).collect();
+        let numbers: Option<Vec<f64>> = values
+            .iter()
+            .map(|v| match v {
+                Some(toml::Value::Integer(i)) => Some(*i as f64),
+                Some(toml::Value::Float(x)) => Some(*x),
+                _ => None,
+            })
+            .collect();
+        match numbers {
+            Some(numbers) => results.vector(format!("sweep/{key}"), numbers),
+            None => results.texts(
+                format!("sweep/{key}"),
+                values
+                    .iter()
+                    .map(|v| v.map(display_value).unwrap_or_default())
+                    .collect(),
+            ),
+        }
+    }
+    if manifest.points.iter().any(|p| p.seed.is_some()) {
+        let seeds = manifest
+            .points
+            .iter()
+            .map(|p| p.seed.map_or(f64::NAN, |s| s as f64))
+            .collect();
+        results.vector("sweep/seed", seeds);
+    }
+    results.texts(
+        "sweep/status",
+        status.iter().map(|s| s.name().to_string()).collect(),
+    );
+    results.texts("sweep/error", errors);
+    results.texts(
+        "sweep/file",
+        (0..total)
+            .map(|i| format!("{}/{}.h5", manifest.name, point_stem(i, total)))
+            .collect(),
+    );
+    for (name, values) in summaries {
+        results.vector(format!("summary/{name}"), values);
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let path = workbench::results::write_as(&results, parent, &manifest.name)?;
+    Ok(Collected { path, status })
+}
+
+/// A done point file's summaries and where it ran.
+struct PointFile {
+    summaries: Vec<(String, f64)>,
+    run_on: (String, String),
+}
+
+/// The point file at `path` if it exists and is of the configuration hashed `config_id`;
+/// `Err` says why a file that is there does not count.
+fn read_point(path: &Path, config_id: &str) -> std::result::Result<Option<PointFile>, String> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let stale = |why: &str| format!("{}: {why}", path.display());
+    let file = hdf5::File::open(path).map_err(|e| stale(&e.to_string()))?;
+    let attribute = |name: &str| -> Option<String> {
+        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
+        Some(value.as_str().to_string())
+    };
+    let config = attribute("config_toml").unwrap_or_default();
+    if text_id(&config) != config_id {
+        return Err(stale(
+            "from another configuration of this point; run the sweep again",
+        ));
+    }
+    let mut summaries = Vec::new();
+    if let Ok(group) = file.group("summary") {
+        for name in group.member_names().map_err(|e| stale(&e.to_string()))? {
+            let value: f64 = group
+                .dataset(&name)
+                .and_then(|d| d.read_scalar())
+                .map_err(|e| stale(&format!("summary/{name}: {e}")))?;
+            summaries.push((name, value));
+        }
+    }
+    Ok(Some(PointFile {
+        summaries,
+        run_on: (
+            attribute("backend").unwrap_or_default(),
+            attribute("dtype").unwrap_or_default(),
+        ),
+    }))
+}
+
+/// Parses `3`, `0-9` or `1,4,7-9` into sorted distinct indices below `total`.
+pub fn selection(text: &str, total: usize) -> Result<Vec<usize>> {
+    let bad = |why: String| CliError::from(format!("--point {text}: {why}"));
+    let mut chosen = std::collections::BTreeSet::new();
+    for part in text.split(',').map(str::trim) {
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (lo.trim(), hi.trim()),
+            None => (part, part),
+        };
+        let parse = |s: &str| {
+            s.parse::<usize>()
+                .map_err(|_| bad(format!("{part:?} is not an index or a range A-B")))
+        };
+        let (lo, hi) = (parse(lo)?, parse(hi)?);
+        if lo > hi {
+            return Err(bad(format!("the range {part} is empty")));
+        }
+        if hi >= total {
+            return Err(bad(format!(
+                "the sweep has points 0 to {}",
+                total.saturating_sub(1)
+            )));
+        }
+        chosen.extend(lo..=hi);
+    }
+    Ok(chosen.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{point_stem, selection};
+
+    #[test]
+    fn selections_and_stems() {
+        assert_eq!(selection("3", 10).unwrap(), [3]);
+        assert_eq!(selection("1,4,7-9", 10).unwrap(), [1, 4, 7, 8, 9]);
+        assert_eq!(selection("2-3,3", 10).unwrap(), [2, 3]);
+        assert!(
+            selection("10", 10)
+                .unwrap_err()
+                .to_string()
+                .contains("0 to 9")
+        );
+        assert!(
+            selection("x", 10)
+                .unwrap_err()
+                .to_string()
+                .contains("--point x")
+        );
+        assert!(selection("5-2", 10).is_err());
+        assert_eq!(point_stem(7, 54), "point-0007");
+        assert_eq!(point_stem(7, 100_001), "point-000007");
+    }
+}

@@ -1,0 +1,366 @@
+//! `[sweep]`: one experiment file run at many points, a grid over any configuration keys
+//! (cartesian product), keys that move together (zipped), and seeds written to every seed
+//! key the kind declares.
+//!
+//! ```toml
+//! [sweep]
+//! grid = { "dpo.lr" = [1e-3, 1e-4], "dpo.beta" = [0.1, 1.0] }   # cartesian product
+//! zip = { "data.prompt_len" = [[2, 6], [3, 3]], "data.response_len" = [[1, 10], [5, 5]] }
+//! seeds = 3                                                        # or a list: [0, 1, 2]
+//! ```
+//!
+//! Points are numbered with the first grid key varying slowest, then the next grid keys,
+//! then the zipped rows, and the seed fastest. Each point is the file with its values
+//! merged on top (as `--set` would), so a point's results are those of a plain run with
+//! the same values.
+
+use crate::config::{Override, parse_override};
+use crate::error::ConfigError;
+use itertools::Itertools;
+
+/// The most points one sweep may have.
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// A parsed `[sweep]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// The table as TOML text.
+    pub toml: String,
+    /// Cartesian axes, in file order.
+    pub grid: Vec<(String, Vec<toml::Value>)>,
+    /// Keys that move together, in file order (each has the same number of values).
+    pub zip: Vec<(String, Vec<toml::Value>)>,
+    /// Seeds; empty when the sweep has none.
+    pub seeds: Vec<u64>,
+}
+
+/// One point of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Its index, from 0.
+    pub index: usize,
+    /// The value of every swept key, in [`Sweep::keys`] order.
+    pub values: Vec<(String, toml::Value)>,
+    /// Its seed, when the sweep has seeds.
+    pub seed: Option<u64>,
+}
+
+impl Sweep {
+    /// Parses the `[sweep]` table; errors name `sweep.<key>` and the value.
+    pub fn parse(table: &toml::Table) -> Result<Self, ConfigError> {
+        let mut grid = Vec::new();
+        let mut zip = Vec::new();
+        let mut seeds = Vec::new();
+        for (key, value) in table {
+            match key.as_str() {
+                "grid" => grid = axes("sweep.grid", value)?,
+                "zip" => zip = axes("sweep.zip", value)?,
+                "seeds" => seeds = parse_seeds(value)?,
+                other => {
+                    return Err(ConfigError::new(
+                        format!("sweep.{other}"),
+                        value,
+                        "unknown key; expected one of grid, zip, seeds",
+                    ));
+                }
+            }
+        }
+        if let Some((first, values)) = zip.first() {
+            for (key, other) in &zip[1..] {
+                if other.len() != values.len() {
+                    return Err(ConfigError::new(
+                        format!("sweep.zip.{key:?}"),
+                        toml::Value::Array(other.clone()),
+                        format!(
+                            "has {} values, but sweep.zip.{first:?} has {}: zipped keys move together",
+                            other.len(),
+                            values.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some((key, _)) = grid.iter().find(|(k, _)| zip.iter().any(|(z, _)| z == k)) {
+            return Err(ConfigError::new(
+                format!("sweep.zip.{key:?}"),
+                "",
+                "is also in sweep.grid; sweep a key in one of them",
+            ));
+        }
+        if grid.is_empty() && zip.is_empty() && seeds.is_empty() {
+            return Err(ConfigError::new(
+                "sweep",
+                "",
+                "sweeps nothing; give grid, zip or seeds",
+            ));
+        }
+        let sweep = Self {
+            toml: toml::to_string(table).unwrap_or_default(),
+            grid,
+            zip,
+            seeds,
+        };
+        let points = sweep.count();
+        if points > MAX_POINTS {
+            return Err(ConfigError::new(
+                "sweep",
+                "",
+                format!("has {points} points; at most {MAX_POINTS}"),
+            ));
+        }
+        Ok(sweep)
+    }
+
+    /// The swept keys: grid keys, then zipped keys, in file order (not the seed keys).
+    pub fn keys(&self) -> Vec<&str> {
+        self.grid
+            .iter()
+            .chain(&self.zip)
+            .map(|(key, _)| key.as_str())
+            .collect()
+    }
+
+    /// The number of points.
+    pub fn count(&self) -> usize {
+        let grid: usize = self.grid.iter().map(|(_, v)| v.len()).product();
+        let zip = self.zip.first().map_or(1, |(_, v)| v.len());
+        grid.saturating_mul(zip)
+            .saturating_mul(self.seeds.len().max(1))
+    }
+
+    /// Every point, in order.
+    pub fn points(&self) -> Vec<Point> {
+        let combos: Vec<Vec<usize>> = if self.grid.is_empty() {
+            vec![Vec::new()]
+        } else {
+            self.grid
+                .iter()
+                .map(|(_, values)| 0..values.len())
+                .multi_cartesian_product()
+                .collect()
+        };
+        let rows = self.zip.first().map_or(1, |(_, v)| v.len());
+        let seeds: Vec<Option<u64>> = if self.seeds.is_empty() {
+            vec![None]
+        } else {
+            self.seeds.iter().copied().map(Some).collect()
+        };
+        let mut points = Vec::with_capacity(self.count());
+        for combo in &combos {
+            for row in 0..rows {
+                for &seed in &seeds {
+                    let grid = self
+                        .grid
+                        .iter()
+                        .zip(combo)
+                        .map(|((key, values), &i)| (key.clone(), values[i].clone()));
+                    let zip = self
+                        .zip
+                        .iter()
+                        .map(|(key, values)| (key.clone(), values[row].clone()));
+                    points.push(Point {
+                        index: points.len(),
+                        values: grid.chain(zip).collect(),
+                        seed,
+                    });
+                }
+            }
+        }
+        points
+    }
+}
+
+impl Point {
+    /// The overrides that make this point: each swept key's value, and the seed written
+    /// to every key of `seed_keys`.
+    pub fn overrides(&self, seed_keys: &[String]) -> Vec<Override> {
+        let values = self.values.iter().map(|(key, value)| Override {
+            key: key.clone(),
+            value: value.clone(),
+        });
+        let seeds = self.seed.into_iter().flat_map(|seed| {
+            seed_keys.iter().map(move |key| Override {
+                key: key.clone(),
+                value: toml::Value::Integer(seed as i64),
+            })
+        });
+        values.chain(seeds).collect()
+    }
+
+    /// `dpo.lr = 0.001, dpo.beta = 0.1, seed = 2`.
+    pub fn describe(&self) -> String {
+        self.values
+            .iter()
+            .map(|(key, value)| format!("{key} = {value}"))
+            .chain(self.seed.map(|s| format!("seed = {s}")))
+            .join(", ")
+    }
+
+    /// The point's values as TOML text (`"dpo.lr" = 0.001`, one per line; `seed` last).
+    pub fn to_toml(&self) -> String {
+        let mut table = toml::Table::new();
+        for (key, value) in &self.values {
+            table.insert(key.clone(), value.clone());
+        }
+        if let Some(seed) = self.seed {
+            table.insert("seed".into(), toml::Value::Integer(seed as i64));
+        }
+        toml::to_string(&table).unwrap_or_default()
+    }
+}
+
+/// A value as a table cell: a string without its quotes, anything else as TOML.
+pub fn display_value(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `grid` or `zip`: a table of dotted keys to non-empty arrays.
+fn axes(at: &str, value: &toml::Value) -> Result<Vec<(String, Vec<toml::Value>)>, ConfigError> {
+    let toml::Value::Table(table) = value else {
+        return Err(ConfigError::new(
+            at,
+            value,
+            "must be a table of keys to lists, e.g. { \"dpo.lr\" = [1e-3, 1e-4] }",
+        ));
+    };
+    table
+        .iter()
+        .map(|(key, values)| {
+            let here = format!("{at}.{key:?}");
+            // The same rules as for `--set` keys.
+            parse_override(&format!("{key}=0"))
+                .map_err(|_| ConfigError::new(&here, "", "the key must be dotted names"))?;
+            if matches!(key.as_str(), "name" | "kind") {
+                return Err(ConfigError::new(
+                    &here,
+                    values,
+                    "the name and kind of an experiment cannot be swept",
+                ));
+            }
+            match values {
+                toml::Value::Array(list) if !list.is_empty() => Ok((key.clone(), list.clone())),
+                _ => Err(ConfigError::new(
+                    &here,
+                    values,
+                    "must be a non-empty list of values",
+                )),
+            }
+        })
+        .collect()
+}
+
+/// `seeds = N` (0..N) or a list of distinct non-negative integers.
+fn parse_seeds(value: &toml::Value) -> Result<Vec<u64>, ConfigError> {
+    let bad = |reason: &str| ConfigError::new("sweep.seeds", value, reason);
+    match value {
+        toml::Value::Integer(n) if *n >= 1 => Ok((0..*n as u64).collect()),
+        toml::Value::Integer(_) => Err(bad("must be at least 1")),
+        toml::Value::Array(list) if !list.is_empty() => {
+            let seeds = list
+                .iter()
+                .map(|v| match v {
+                    toml::Value::Integer(s) if *s >= 0 => Ok(*s as u64),
+                    _ => Err(bad("a list of seeds holds non-negative integers")),
+                })
+                .collect::<Result<Vec<u64>, _>>()?;
+            if !seeds.iter().all_unique() {
+                return Err(bad("lists a seed twice"));
+            }
+            Ok(seeds)
+        }
+        _ => Err(bad(
+            "must be a number of seeds (3) or a list of seeds ([0, 1, 2])",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sweep;
+
+    fn sweep(text: &str) -> Result<Sweep, String> {
+        let table: toml::Table = text.parse().unwrap();
+        Sweep::parse(&table).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn points_run_first_key_slowest_then_zip_then_seed() {
+        let s = sweep(
+            r#"grid = { "b.x" = [1, 2], "a.y" = ["u", "v", "w"] }
+zip = { "z.p" = [10, 20], "z.q" = [[1, 2], [3, 4]] }
+seeds = [5, 7]"#,
+        )
+        .unwrap();
+        assert_eq!(s.keys(), ["b.x", "a.y", "z.p", "z.q"]);
+        let points = s.points();
+        assert_eq!(points.len(), 2 * 3 * 2 * 2);
+        assert_eq!(s.count(), points.len());
+        assert_eq!(
+            points[0].describe(),
+            "b.x = 1, a.y = \"u\", z.p = 10, z.q = [1, 2], seed = 5"
+        );
+        assert_eq!(
+            points[1].describe(),
+            "b.x = 1, a.y = \"u\", z.p = 10, z.q = [1, 2], seed = 7"
+        );
+        assert_eq!(
+            points[2].describe(),
+            "b.x = 1, a.y = \"u\", z.p = 20, z.q = [3, 4], seed = 5"
+        );
+        assert_eq!(
+            points[4].describe(),
+            "b.x = 1, a.y = \"v\", z.p = 10, z.q = [1, 2], seed = 5"
+        );
+        assert_eq!(
+            points[23].describe(),
+            "b.x = 2, a.y = \"w\", z.p = 20, z.q = [3, 4], seed = 7"
+        );
+        assert!(points.iter().enumerate().all(|(i, p)| p.index == i));
+        let o = points[23].overrides(&["data.seed".into(), "model.seed".into()]);
+        assert_eq!(o.len(), 6);
+        assert_eq!(o[4].key, "data.seed");
+        assert_eq!(o[5].value, toml::Value::Integer(7));
+    }
+
+    #[test]
+    fn seeds_alone_and_a_count() {
+        let s = sweep("seeds = 3").unwrap();
+        let points = s.points();
+        assert_eq!(points.len(), 3);
+        assert_eq!(points[2].seed, Some(2));
+        assert!(points[2].values.is_empty());
+        assert_eq!(points[2].to_toml().trim(), "seed = 2");
+    }
+
+    #[test]
+    fn bad_tables_name_the_key() {
+        let e = sweep(r#"zip = { "a.b" = [1, 2], "c.d" = [1] }"#).unwrap_err();
+        assert!(
+            e.starts_with("sweep.zip.\"c.d\" = [1]: has 1 values"),
+            "{e}"
+        );
+        let e = sweep(r#"grid = { "a.b" = [] }"#).unwrap_err();
+        assert!(
+            e.contains("sweep.grid.\"a.b\" = []: must be a non-empty list"),
+            "{e}"
+        );
+        let e = sweep("seeds = [1, 1]").unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = sweep("seeds = 0").unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = sweep("grids = {}").unwrap_err();
+        assert!(e.contains("sweep.grids"), "{e}");
+        let e = sweep(r#"grid = { "name" = ["a"] }"#).unwrap_err();
+        assert!(e.contains("cannot be swept"), "{e}");
+        let e = sweep(
+            r#"grid = { "a.b" = [1] }
+zip = { "a.b" = [2] }"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("also in sweep.grid"), "{e}");
+        assert!(sweep("").unwrap_err().contains("sweeps nothing"));
+    }
+}
