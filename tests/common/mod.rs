@@ -46,10 +46,11 @@ pub fn python(script: &str, args: &[&Path]) -> Output {
 }
 
 /// Every bandit experiment file in `experiments/` (the sequence ones take minutes).
-pub const BANDIT_EXPERIMENTS: [&str; 7] = [
+pub const BANDIT_EXPERIMENTS: [&str; 8] = [
     "fig2_weight_decay",
     "fig3_early_stopping",
     "mode_seeking",
+    "mode_seeking_sampled",
     "table1_thresholding",
     "fig5_one_step",
     "fig4_penalty_curves",
