@@ -1,5 +1,5 @@
 //! `workbench bench`: times any experiment file end to end (median of repeated runs) and
-//! reports the throughputs its results record (`*/tokens_per_second`); a file with an α
+//! reports the throughputs its results record (the `*_tokens_per_second` attributes); a file with an α
 //! grid is also timed as a plain loop over α, to show what batching the sweep buys.
 
 use crate::error::{CliError, Result};
@@ -56,12 +56,12 @@ fn whole_runs(
         let start = Instant::now();
         let results = experiment.run(&context).map_err(|e| e.to_string())?;
         times.push(start.elapsed().as_secs_f64());
-        for dataset in &results.datasets {
-            if let Some(phase) = dataset.path.strip_suffix("/tokens_per_second") {
-                rates
-                    .entry(phase.to_string())
-                    .or_default()
-                    .push(dataset.values[0]);
+        for (name, value) in &results.notes {
+            if let (Some(phase), Ok(rate)) = (
+                name.strip_suffix("_tokens_per_second"),
+                value.parse::<f64>(),
+            ) {
+                rates.entry(phase.to_string()).or_default().push(rate);
             }
         }
     }

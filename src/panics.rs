@@ -28,7 +28,8 @@ pub fn install_hook() {
 }
 
 /// Fault injection for the tests: panics when `WORKBENCH_INJECT_PANIC` names this
-/// experiment (a panic inside an experiment must fail that experiment only).
+/// experiment, or `<name>#<index>` a point of a sweep (a panic inside an experiment must
+/// fail that experiment or point only).
 pub fn injected(experiment: &str) {
     if std::env::var("WORKBENCH_INJECT_PANIC").is_ok_and(|name| name == experiment) {
         panic!("injected by WORKBENCH_INJECT_PANIC");

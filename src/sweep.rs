@@ -87,8 +87,9 @@ pub fn run(
         .filter(|o| **o == PointOutcome::Reused)
         .count();
     log(format!(
-        "{}: {} points ran, {reused} reused, {} failed in {:.1} s",
+        "{}: of {} points ran {}, reused {reused}, failed {} in {:.1} s",
         plan.name,
+        outcomes.len(),
         outcomes.len() - reused - failed.len(),
         failed.len(),
         started.elapsed().as_secs_f64()
@@ -153,6 +154,7 @@ pub fn run_point(
     let error_file = dir.join(format!("{stem}.error"));
     let label = format!("{} point {index}", plan.name);
     let attempt = || -> Result<PointOutcome> {
+        crate::panics::injected(&format!("{}#{index}", plan.name));
         let mut context = context(file, experiment.as_ref(), options)?;
         if !force && up_to_date(&target, experiment.as_ref(), &context)? {
             return Ok(PointOutcome::Reused);
@@ -313,14 +315,14 @@ impl Collected {
                 .map(|(i, _)| i.to_string())
                 .collect();
             match all.len() {
-                0 => "0".to_string(),
-                n if n <= 20 => format!("{n} ({})", all.join(", ")),
-                n => format!("{n} ({}, …)", all[..20].join(", ")),
+                0 => format!("0 {}", s.name()),
+                n if n <= 20 => format!("{n} {} ({})", s.name(), all.join(", ")),
+                n => format!("{n} {} ({}, …)", s.name(), all[..20].join(", ")),
             }
         };
         let done = self.status.iter().filter(|s| **s == Status::Done).count();
         format!(
-            "collect: wrote {}: {done} done, {} failed, {} missing",
+            "collect: wrote {}: {done} done, {}, {}",
             self.path.display(),
             list(Status::Failed),
             list(Status::Missing)
@@ -452,13 +454,7 @@ fn read_point(path: &Path, config_id: &str) -> std::result::Result<Option<PointF
     }
     let mut summaries = Vec::new();
     if let Ok(group) = file.group("summary") {
-        for name in group.member_names().map_err(|e| stale(&e.to_string()))? {
-            let value: f64 = group
-                .dataset(&name)
-                .and_then(|d| d.read_scalar())
-                .map_err(|e| stale(&format!("summary/{name}: {e}")))?;
-            summaries.push((name, value));
-        }
+        scalars(&group, "", &mut summaries).map_err(|e| stale(&format!("summary/{e}")))?;
     }
     Ok(Some(PointFile {
         summaries,
@@ -467,6 +463,28 @@ fn read_point(path: &Path, config_id: &str) -> std::result::Result<Option<PointF
             attribute("dtype").unwrap_or_default(),
         ),
     }))
+}
+
+/// Every scalar dataset under `group`, at any depth, named by its path below it
+/// (`dpo/max_distance`); `Err` names the dataset that cannot be read.
+fn scalars(
+    group: &hdf5::Group,
+    prefix: &str,
+    out: &mut Vec<(String, f64)>,
+) -> std::result::Result<(), String> {
+    for name in group.member_names().map_err(|e| format!("{prefix}: {e}"))? {
+        let path = format!("{prefix}{name}");
+        if let Ok(inner) = group.group(&name) {
+            scalars(&inner, &format!("{path}/"), out)?;
+        } else {
+            let value: f64 = group
+                .dataset(&name)
+                .and_then(|d| d.read_scalar())
+                .map_err(|e| format!("{path}: {e}"))?;
+            out.push((path, value));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `3`, `0-9` or `1,4,7-9` into sorted distinct indices below `total`.

@@ -189,11 +189,14 @@ import sys, h5py, numpy as np, os
 f = h5py.File(sys.argv[1], "r")
 root = os.path.dirname(sys.argv[1])
 files = [s.decode() for s in f["sweep/file"][()]]
-names = list(f["summary"])
+names = []
+f["summary"].visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
 assert names, "no summary columns"
 for i, rel in enumerate(files):
     p = h5py.File(os.path.join(root, rel), "r")
-    assert sorted(p["summary"]) == sorted(names)
+    point_names = []
+    p["summary"].visititems(lambda n, o: point_names.append(n) if isinstance(o, h5py.Dataset) else None)
+    assert sorted(point_names) == sorted(names)
     for n in names:
         assert np.array_equal(f["summary/" + n][i], p["summary/" + n][()], equal_nan=True), (i, n)
     assert int(p.attrs["sweep_index"]) == i
@@ -237,8 +240,16 @@ fn points_run_apart_then_collected_equal_one_run() {
         .collect();
     for child in &children {
         assert!(child.status.success(), "{}", stderr(child));
-        assert!(!apart.join("wd_study.h5").exists() || stderr(child).contains("collect"));
+        assert!(
+            stderr(child).contains("workbench collect"),
+            "{}",
+            stderr(child)
+        );
     }
+    assert!(
+        !apart.join("wd_study.h5").exists(),
+        "--point leaves the sweep file to collect"
+    );
     let partial = run_ok(&["collect", &apart.join("wd_study").display().to_string()]);
     assert!(partial.contains("16 done"), "{partial}");
     let args = [whole.join("wd_study.h5"), apart.join("wd_study.h5")];
@@ -254,7 +265,7 @@ fn points_run_apart_then_collected_equal_one_run() {
     );
     let rerun = run_ok(&["run", &swept, "--out", &apart_s]);
     assert!(
-        rerun.contains("1 points ran, 15 reused, 0 failed"),
+        rerun.contains("of 16 points ran 1, reused 15, failed 0"),
         "{rerun}"
     );
     python(SAME_RESULTS, &args);
@@ -263,21 +274,21 @@ fn points_run_apart_then_collected_equal_one_run() {
 #[test]
 fn a_failing_point_is_named_and_the_others_finish() {
     let dir = tempfile::tempdir().unwrap();
-    // lr = 1e300 sends the softmax logits to infinity: that point diverges.
-    let sweep = "[sweep]\ngrid = { \"optimizer.lr\" = [0.05, 1e300, 0.01] }\n";
+    let sweep = "[sweep]\ngrid = { \"optimizer.lr\" = [0.05, 0.02, 0.01] }\n";
     let (swept, _) = files(dir.path(), "wd_study", BANDIT, sweep);
     let out = dir.path().join("out");
-    let output = workbench(&[
-        "run",
-        &swept,
-        "--out",
-        &out.display().to_string(),
-        "--quiet",
-    ]);
+    let out_s = out.display().to_string();
+    // A panic injected into point 1 only.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(["run", &swept, "--out", &out_s, "--quiet"])
+        .env("WORKBENCH_INJECT_PANIC", "wd_study#1")
+        .env_remove("WORKBENCH_BACKEND")
+        .output()
+        .expect("workbench runs");
     assert!(!output.status.success());
     let log = stderr(&output);
     assert!(
-        log.contains("point 1 (optimizer.lr = 1e300)") && log.contains("diverged"),
+        log.contains("point 1 (optimizer.lr = 0.02)") && log.contains("injected"),
         "{log}"
     );
     assert!(log.contains("1 of 3 points failed: 1"), "{log}");
@@ -291,10 +302,17 @@ f = h5py.File(sys.argv[1], "r")
 status = [s.decode() for s in f["sweep/status"][()]]
 error = [s.decode() for s in f["sweep/error"][()]]
 assert status == ["done", "failed", "done"], status
-assert "diverged" in error[1] and error[0] == "" and error[2] == "", error
+assert "injected" in error[1] and error[0] == "" and error[2] == "", error
 print("ok")
 "#;
     python(script, &[out.join("wd_study.h5").as_path()]);
+    // Run again without the fault: only the failed point runs.
+    let rerun = run_ok(&["run", &swept, "--out", &out_s]);
+    assert!(
+        rerun.contains("of 3 points ran 1, reused 2, failed 0"),
+        "{rerun}"
+    );
+    assert!(!out.join("wd_study/point-0001.error").exists());
 }
 
 #[test]

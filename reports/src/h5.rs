@@ -276,6 +276,23 @@ impl Results {
         names
     }
 
+    /// The datasets below `group` at any depth, as paths relative to it
+    /// (`dpo/max_distance`), sorted.
+    pub fn datasets_under(&self, group: &str) -> Vec<String> {
+        let mut names = self.datasets_in(group);
+        let Ok(g) = self.file.group(group) else {
+            return names;
+        };
+        for member in g.member_names().unwrap_or_default() {
+            if matches!(g.loc_type_by_name(&member), Ok(hdf5::LocationType::Group)) {
+                let inner = self.datasets_under(&format!("{group}/{member}"));
+                names.extend(inner.into_iter().map(|n| format!("{member}/{n}")));
+            }
+        }
+        names.sort();
+        names
+    }
+
     /// Every dataset in the file, depth first, sorted by path within each group. Objects
     /// that cannot be opened are skipped; the list stops at 10 000 datasets.
     pub fn datasets(&self) -> Vec<DatasetInfo> {

@@ -95,7 +95,11 @@ impl Sweep {
             ));
         }
         let sweep = Self {
-            toml: toml::to_string(table).unwrap_or_default(),
+            // One line per key, tables inline, as such a table is usually written.
+            toml: table
+                .iter()
+                .map(|(key, value)| format!("{key} = {value}\n"))
+                .collect(),
             grid,
             zip,
             seeds,
@@ -295,6 +299,11 @@ seeds = [5, 7]"#,
         )
         .unwrap();
         assert_eq!(s.keys(), ["b.x", "a.y", "z.p", "z.q"]);
+        assert_eq!(
+            s.toml,
+            "grid = { \"b.x\" = [1, 2], \"a.y\" = [\"u\", \"v\", \"w\"] }\n\
+             zip = { \"z.p\" = [10, 20], \"z.q\" = [[1, 2], [3, 4]] }\nseeds = [5, 7]\n"
+        );
         let points = s.points();
         assert_eq!(points.len(), 2 * 3 * 2 * 2);
         assert_eq!(s.count(), points.len());

@@ -156,7 +156,7 @@ impl Points {
         let point_files = file.strings("sweep/file")?;
         check("sweep/file", point_files.len())?;
         let mut summaries = Vec::new();
-        for name in file.datasets_in("summary") {
+        for name in file.datasets_under("summary") {
             let values = file.vec_len(&format!("summary/{name}"), n)?;
             summaries.push((name, values));
         }

@@ -314,8 +314,15 @@ impl SequenceDpoSpec {
         results.scalar("groups/high_threshold", high_threshold);
         results.vector("sft/loss", run.sft.loss.clone());
         results.vector("dpo/loss", run.dpo.loss.clone());
-        results.scalar("sft/tokens_per_second", run.sft.tokens_per_second);
-        results.scalar("dpo/tokens_per_second", run.dpo.tokens_per_second);
+        // Throughput is a measurement of the run (an attribute), not a result.
+        for (phase, rate) in [
+            ("sft", run.sft.tokens_per_second),
+            ("dpo", run.dpo.tokens_per_second),
+        ] {
+            results
+                .notes
+                .push((format!("{phase}_tokens_per_second"), format!("{rate:.1}")));
+        }
         results.vector("reference/log_prob_chosen", run.reference.chosen.clone());
         results.vector(
             "reference/log_prob_rejected",
