@@ -10,6 +10,7 @@ are the paper's.  numpy / scipy / h5py, Python 3.11 (tomllib).
 Usage
 -----
     python3 tests/oracle/mixture_threshold_oracle.py check FILE.h5 [--tol 1e-3]
+    python3 tests/oracle/mixture_threshold_oracle.py check-sweep SWEEP.h5
     python3 tests/oracle/mixture_threshold_oracle.py selftest
 
 `check` reads the root attribute `config_toml`, dispatches on its `kind`
@@ -19,10 +20,12 @@ dataset's line says otherwise), and checks that NO dataset in the file holds NaN
 +-inf.  One line per dataset; exit 0 when all pass, 1 otherwise, 2 for an unknown kind.
 
 Tolerances that are NOT the plain `tol` (each is printed on its line):
-* mode_seeking `sampled/theta_dpo`: the sample is drawn with the Rust RNG and cannot be
-  reproduced, so only: every value in [lo, hi], and |mean over seeds - expected-mode
-  theta_dpo| <= 0.08.  `sampled/mean`, `sampled/std` (ddof = 0) must equal the mean / std
-  of the file's own `sampled/theta_dpo` to 1e-12.
+* mode_seeking with `data.mode = "sampled"`: DPO learns from pairs drawn with the Rust
+  RNG, which cannot be reproduced, so `theta_dpo` and `trajectory/dpo` get only: every
+  value in [lo, hi], and |theta_dpo - expected-mode theta_dpo| <= 0.25 (one seed; the
+  seed-to-seed sd at 300 pairs is about 0.05).  RLHF does not depend on the data and is
+  checked as in expected mode.  `check-sweep` checks a sweep over seeds: |mean over seeds
+  - expected-mode theta_dpo| <= 0.08.
 * mode_seeking `trajectory/rlhf` and `theta_rlhf`: with pi* = [1/2, 0, 1/2] the RLHF
   minimiser is interior but only ~4e-6 below theta = 1, where pi(b) = pi(c) = 0 and the
   derivative of the KL term is +inf.  Every finite implementation needs some floor there
@@ -272,16 +275,16 @@ def floor_sensitive_index(ms: ModeSeeking, traj: np.ndarray, thresh: float = 1e-
 
 def shapes_mode_seeking(cfg: dict) -> dict:
     T = int(cfg["optimizer"]["epochs"]) + 1
-    S = len(cfg["sampled"]["seeds"])
     return {
         "theta_rlhf": (),
         "theta_dpo": (),
         "trajectory/rlhf": (T,),
         "trajectory/dpo": (T,),
-        "sampled/theta_dpo": (S,),
-        "sampled/mean": (),
-        "sampled/std": (),
     }
+
+
+def is_sampled(cfg: dict) -> bool:
+    return cfg.get("data", {}).get("mode", "expected") == "sampled"
 
 
 def simulate_sampled_dpo(cfg: dict, seed: int) -> float:
@@ -289,7 +292,7 @@ def simulate_sampled_dpo(cfg: dict, seed: int) -> float:
     data.pairs, winner from p*, DPO on the empirical mean, same projected Adam (full batch).
     Only used by selftest to see the seed-to-seed spread; it cannot match the Rust RNG."""
     ms = ModeSeeking(cfg)
-    n = int(cfg["sampled"]["n_pairs"])
+    n = int(cfg.get("data", {}).get("n_pairs", 300))
     rng = np.random.default_rng(seed)
     K = len(ms.pi_star)
     P = preference_matrix(ms.pi_star)
@@ -663,8 +666,92 @@ def check_file(path: str, tol: float = 1e-3) -> int:
 
         if kind == "mode_seeking":
             ms = ModeSeeking(cfg)
-            cmp("theta_dpo")
-            cmp("trajectory/dpo")
+            if not is_sampled(cfg):
+                cmp("theta_dpo")
+                cmp("trajectory/dpo")
+            else:
+                # sampled: looser, RNG-independent checks
+                for nm in ("theta_dpo", "trajectory/dpo"):
+                    if nm in present:
+                        x = present[nm]
+                        inside = bool(np.all((x >= ms.lo) & (x <= ms.hi)))
+                        d = abs(float(np.ravel(x)[-1]) - float(ref["theta_dpo"]))
+                        line(inside and d <= 0.25, nm,
+                             f"LOOSE CHECK (sampled with the Rust RNG): all in [lo,hi]: {inside}; |final "
+                             f"{float(np.ravel(x)[-1]):.4f} - expected-mode theta_dpo {float(ref['theta_dpo']):.4f}| "
+                             f"= {d:.3e} (<= 0.25)")
+            tr = ref["trajectory/rlhf"]
+            k = floor_sensitive_index(ms, tr)
+            if k is None:
+                cmp("theta_rlhf")
+                cmp("trajectory/rlhf")
+            else:
+                loose = max(tol, 5e-3)
+                if "trajectory/rlhf" in present:
+                    x = present["trajectory/rlhf"]
+                    d1 = max_abs_diff(x[: k + 1], tr[: k + 1])
+                    d2 = max_abs_diff(x[k + 1:], tr[k + 1:])
+                    inside = bool(np.all((x >= ms.lo) & (x <= ms.hi)))
+                    ok = d1 <= tol and d2 <= loose and inside
+                    line(ok, "trajectory/rlhf",
+                         f"shape {str(x.shape):10s} max|diff| = {d1:.3e} on [0..{k}] (tol {tol:g}), "
+                         f"{d2:.3e} on [{k + 1}..] (boundary-floor band {loose:g}), inside [lo,hi]: {inside}")
+                if "theta_rlhf" in present:
+                    x = float(present["theta_rlhf"])
+                    d = abs(x - float(ref["theta_rlhf"]))
+                    ok = d <= loose and x >= ms.hi - 1e-3
+                    line(ok, "theta_rlhf",
+                         f"value {x:.6f}, oracle {float(ref['theta_rlhf']):.6f}, |diff| = {d:.3e} "
+                         f"(band {loose:g}) and >= hi - 1e-3 = {ms.hi - 1e-3:g}")
+        elif kind == "thresholding":
+            ref = compute_thresholding(cfg)
+            shapes = shapes_thresholding(cfg, ref)
+        elif kind == "one_step":
+            ref = compute_one_step(cfg)
+            shapes = shapes_one_step(cfg)
+        else:
+            ref = compute_penalty_curves(cfg)
+            shapes = shapes_penalty_curves(cfg)
+
+        for extra in sorted(set(data) - set(shapes)):
+            print(f"NOTE  {extra:28s} extra dataset (not in the contract), shape {data[extra].shape}; only finiteness checked")
+
+        present = {}
+        for name, shape in shapes.items():
+            if name not in data:
+                line(False, name, f"missing (expected shape {shape})")
+                continue
+            arr = data[name]
+            if tuple(arr.shape) != tuple(shape):
+                line(False, name, f"shape {tuple(arr.shape)}, expected {shape}")
+                continue
+            if arr.dtype != np.float64:
+                line(False, name, f"dtype {arr.dtype}, expected float64")
+                continue
+            present[name] = arr.astype(np.float64)
+
+        def cmp(name, t=tol, note=""):
+            if name not in present:
+                return
+            d = max_abs_diff(present[name], ref[name])
+            line(d <= t, name, f"shape {str(present[name].shape):10s} max|diff| = {d:.3e} (tol {t:g}){note}")
+
+        if kind == "mode_seeking":
+            ms = ModeSeeking(cfg)
+            if not is_sampled(cfg):
+                cmp("theta_dpo")
+                cmp("trajectory/dpo")
+            else:
+                # sampled: looser, RNG-independent checks
+                for nm in ("theta_dpo", "trajectory/dpo"):
+                    if nm in present:
+                        x = present[nm]
+                        inside = bool(np.all((x >= ms.lo) & (x <= ms.hi)))
+                        d = abs(float(np.ravel(x)[-1]) - float(ref["theta_dpo"]))
+                        line(inside and d <= 0.25, nm,
+                             f"LOOSE CHECK (sampled with the Rust RNG): all in [lo,hi]: {inside}; |final "
+                             f"{float(np.ravel(x)[-1]):.4f} - expected-mode theta_dpo {float(ref['theta_dpo']):.4f}| "
+                             f"= {d:.3e} (<= 0.25)")
             tr = ref["trajectory/rlhf"]
             k = floor_sensitive_index(ms, tr)
             if k is None:
@@ -878,8 +965,6 @@ components = [[0.3333333333333333, 0.3333333333333333, 0.3333333333333333], [1.0
 init = 0.5
 [data]
 pairs = "uniform"
-[sampled]
-seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 n_pairs = 300
 [optimizer]
 name = "adam"
@@ -1000,9 +1085,10 @@ def selftest() -> int:
         expect(max_abs_diff(tr[: k + 1], base[: k + 1]) < 1e-12, f"floor {fl:g}: identical before index {k}")
     print(f"  floors 1e-6..1e-20 vs reward_floor: max pointwise diff after index {k} = {worst:.3e} (band 5e-3)")
     expect(worst <= 5e-3, "floor-dependence inside the 5e-3 band")
-    sims = np.array([simulate_sampled_dpo(cfg, s) for s in cfg["sampled"]["seeds"]])
+    sims = np.array([simulate_sampled_dpo(cfg, s) for s in range(10)])
     print(f"  sampled mode with OUR numpy RNG (not the Rust one): mean {sims.mean():.4f}, std {sims.std():.4f} "
-          f"over {len(sims)} seeds of {cfg['sampled']['n_pairs']} pairs")
+          f"over {len(sims)} seeds of {cfg['data']['n_pairs']} pairs")
+    expect(sims.std(ddof=1) <= 0.1, "seed-to-seed sd of one sampled theta below 0.1 (the 0.25 band is 2.5 sd)")
     expect(abs(sims.mean() - th_exact) <= 0.08, "our sampled mean within 0.08 of 0.4")
 
     # ---------------------------------------------------------------- Table 1
@@ -1163,11 +1249,6 @@ def selftest() -> int:
                            (ONE_STEP_TOML, compute_one_step), (PENALTY_TOML, compute_penalty_curves)):
             c = tomllib.loads(text)
             data = comp(c)
-            if c["kind"] == "mode_seeking":
-                s = 0.4 + 0.02 * np.sin(np.arange(len(c["sampled"]["seeds"])))
-                data["sampled/theta_dpo"] = s
-                data["sampled/mean"] = np.mean(s)
-                data["sampled/std"] = np.std(s)
             p = os.path.join(d, c["name"] + ".h5")
             _write_h5(p, text, data)
             rc, txt = _quiet_check(p)
@@ -1197,16 +1278,42 @@ def selftest() -> int:
     return 0 if ok_all else 1
 
 
+def check_sweep(path: str) -> int:
+    """A sweep file of mode_seeking points over seeds (sampled data): every point done, its
+    summary/theta_dpo column equal to the point files' theta_dpo, and the mean over seeds
+    within 0.08 of the expected-mode minimiser computed here."""
+    import h5py
+
+    f = h5py.File(path, "r")
+    cfg = tomllib.loads(f.attrs["config_toml"])
+    ok = f.attrs["kind"] == "sweep" and f.attrs["point_kind"] == "mode_seeking" and is_sampled(cfg)
+    status = [x.decode() for x in f["sweep/status"][()]]
+    column = f["summary/theta_dpo"][()]
+    root = os.path.dirname(path)
+    points = [float(h5py.File(os.path.join(root, x.decode()), "r")["theta_dpo"][()]) for x in f["sweep/file"][()]]
+    expected = float(compute_mode_seeking(cfg)["theta_dpo"])
+    mean = float(np.mean(column))
+    ok = ok and all(s == "done" for s in status) and np.array_equal(column, np.array(points))
+    ok = ok and abs(mean - expected) <= 0.08
+    print(("PASS" if ok else "FAIL") + f"  {len(points)} seeds: mean theta_dpo {mean:.4f}, sd {np.std(column, ddof=1):.4f}; "
+          f"expected-mode minimiser {expected:.4f}, |diff| {abs(mean - expected):.3e} (<= 0.08)")
+    return 0 if ok else 1
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="check one HDF5 results file")
     c.add_argument("file")
     c.add_argument("--tol", type=float, default=1e-3)
+    w = sub.add_parser("check-sweep", help="check a mode_seeking sweep file over sampled seeds")
+    w.add_argument("file")
     sub.add_parser("selftest", help="assert the headline values")
     a = ap.parse_args(argv)
     if a.cmd == "check":
         return check_file(a.file, a.tol)
+    if a.cmd == "check-sweep":
+        return check_sweep(a.file)
     return selftest()
 
 

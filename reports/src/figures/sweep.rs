@@ -160,6 +160,45 @@ fn panel(points: &Points, axis: &Axis, name: &str, values: &[f64]) -> (LinePanel
     (panel, lines.len())
 }
 
+/// With no swept key, summary `name` against the seed: each done seed's value, and the
+/// mean over seeds as a level line with its interval at the middle seed.
+fn seed_panel(points: &Points, name: &str, values: &[f64]) -> Option<LinePanel> {
+    let seeds = points.seed.as_ref()?;
+    let all = all_points(points);
+    let counted: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&p| points.done(p) && values[p].is_finite())
+        .collect();
+    let m = points.mean_ci(values, &all)?;
+    let xs: Vec<f64> = counted.iter().map(|&p| seeds[p]).collect();
+    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let level = percent(LEVEL);
+    Some(LinePanel {
+        title: format!("{name} per seed"),
+        x_label: "seed".into(),
+        y_label: name.to_owned(),
+        markers: true,
+        series: vec![
+            Series {
+                name: "each seed".into(),
+                points: counted.iter().map(|&p| (seeds[p], values[p])).collect(),
+                error_bars: Vec::new(),
+            },
+            Series {
+                name: format!("mean over seeds ({level} % CI)"),
+                points: vec![(lo, m.mean), (hi, m.mean)],
+                error_bars: m
+                    .ci
+                    .map(|(l, h)| vec![((lo + hi) / 2.0, l, h)])
+                    .unwrap_or_default(),
+            },
+        ],
+        ..Default::default()
+    })
+}
+
 /// The table of summary `name`: one row per setting (every key's values, seeds pooled).
 fn table(points: &Points, settings: &[Setting], name: &str, values: &[f64]) -> Table {
     let mut header: Vec<String> = points.keys.iter().map(|k| k.name.clone()).collect();
@@ -337,7 +376,12 @@ impl Section for Sweep {
                 .iter()
                 .any(|s| points.mean_ci(values, &s.members).is_some_and(|m| m.n == 1));
             tables.push(table(&points, &settings, name, values));
-            let Some(axis) = &axis else { continue };
+            let Some(axis) = &axis else {
+                if let Some(panel) = seed_panel(&points, name, values) {
+                    stems.push(figures.save(file, &stem_part(name), &[Panel::Lines(panel)])?);
+                }
+                continue;
+            };
             if points.counted(values, &all_points(&points)).is_empty() {
                 notes.push(format!(
                     "summary/{name} has no value at a done point: not drawn."
@@ -385,6 +429,10 @@ impl Section for Sweep {
             None => "The sweep has no seeds: each setting is a single run.".to_owned(),
         };
         let drawn = match (&axis, points.keys.len()) {
+            (None, _) if points.seed.is_some() => format!(
+                "The sweep varies only the seed: each figure draws one summary scalar per seed and the mean over seeds as a level line, with an error bar spanning the {} % confidence interval of the mean (Student t with n − 1 degrees of freedom: mean ± t·s/√n, s the sample sd).",
+                percent(LEVEL)
+            ),
             (None, _) => "The sweep varies no config key, so nothing is drawn; the tables give the mean over its points.".to_owned(),
             (Some(axis), n) => format!(
                 "Each figure draws one summary scalar of the points against {}{}, {}: the mean over done seeds, with error bars spanning the {} % confidence interval of the mean (Student t with n − 1 degrees of freedom: mean ± t·s/√n, s the sample sd).",
