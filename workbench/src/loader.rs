@@ -34,12 +34,7 @@ pub fn load_sized(
     registry: &Registry,
     smoke: bool,
 ) -> Result<Box<dyn Experiment>, WorkbenchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file = path.display().to_string();
-    check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
+    let (_, file) = read_toml(path)?;
     let figment = figment(path, overrides);
     let header: Header = figment.extract().map_err(|e| config_error(e, &file))?;
     let Some(experiment_kind) = registry.kind(&header.kind) else {
@@ -107,13 +102,7 @@ pub fn load_plan(
     registry: &Registry,
     smoke: bool,
 ) -> Result<Plan, WorkbenchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file = path.display().to_string();
-    check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
-    let table: toml::Table = text.parse().unwrap_or_default();
+    let (table, file) = read_toml(path)?;
     let Some(value) = table.get("sweep") else {
         return load_sized(path, overrides, registry, smoke).map(Plan::Single);
     };
@@ -250,6 +239,18 @@ fn figment(path: &Path, overrides: &[Override]) -> Figment {
         Figment::new().merge(Toml::file_exact(path)).merge(env),
         |figment, o| figment.merge(o.clone()),
     )
+}
+
+/// The file's table and its name for errors; malformed TOML is an error naming the line
+/// and column.
+fn read_toml(path: &Path) -> Result<(toml::Table, String), WorkbenchError> {
+    let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = path.display().to_string();
+    check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
+    Ok((text.parse().unwrap_or_default(), file))
 }
 
 /// Rejects malformed TOML with the line and column of the first error.

@@ -307,26 +307,15 @@ seeds = [5, 7]"#,
         let points = s.points();
         assert_eq!(points.len(), 2 * 3 * 2 * 2);
         assert_eq!(s.count(), points.len());
-        assert_eq!(
-            points[0].describe(),
-            "b.x = 1, a.y = \"u\", z.p = 10, z.q = [1, 2], seed = 5"
-        );
-        assert_eq!(
-            points[1].describe(),
-            "b.x = 1, a.y = \"u\", z.p = 10, z.q = [1, 2], seed = 7"
-        );
-        assert_eq!(
-            points[2].describe(),
-            "b.x = 1, a.y = \"u\", z.p = 20, z.q = [3, 4], seed = 5"
-        );
-        assert_eq!(
-            points[4].describe(),
-            "b.x = 1, a.y = \"v\", z.p = 10, z.q = [1, 2], seed = 5"
-        );
-        assert_eq!(
-            points[23].describe(),
-            "b.x = 2, a.y = \"w\", z.p = 20, z.q = [3, 4], seed = 7"
-        );
+        for (i, described) in [
+            (0, "b.x = 1, a.y = \"u\", z.p = 10, z.q = [1, 2], seed = 5"),
+            (1, "b.x = 1, a.y = \"u\", z.p = 10, z.q = [1, 2], seed = 7"),
+            (2, "b.x = 1, a.y = \"u\", z.p = 20, z.q = [3, 4], seed = 5"),
+            (4, "b.x = 1, a.y = \"v\", z.p = 10, z.q = [1, 2], seed = 5"),
+            (23, "b.x = 2, a.y = \"w\", z.p = 20, z.q = [3, 4], seed = 7"),
+        ] {
+            assert_eq!(points[i].describe(), described, "point {i}");
+        }
         assert!(points.iter().enumerate().all(|(i, p)| p.index == i));
         let o = points[23].overrides(&["data.seed".into(), "model.seed".into()]);
         assert_eq!(o.len(), 6);
