@@ -28,15 +28,26 @@ impl Observer for Bar {
     }
 }
 
+/// A bar of `len` steps labelled `label`, in the one style of every bar.
+fn styled(len: u64, label: String) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    // The template is a literal known to parse.
+    let style = ProgressStyle::with_template("{prefix:>36} [{bar:30}] {pos}/{len} {msg}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(label);
+    bar
+}
+
+/// A bar counting `len` units of work (a sweep's points) in `shared`, at the bottom.
+pub fn counter(shared: &MultiProgress, len: u64, label: &str) -> ProgressBar {
+    shared.add(styled(len, label.to_string()))
+}
+
 impl ProgressSink for Bars {
     fn start(&self, len: u64, label: &str) -> Box<dyn Observer> {
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        // The template is a literal known to parse.
-        let style = ProgressStyle::with_template("{prefix:>36} [{bar:30}] {pos}/{len} {msg}")
-            .expect("valid template")
-            .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix(format!("{}{label}", self.prefix));
+        let bar = styled(len, format!("{}{label}", self.prefix));
         Box::new(Bar(match &self.shared {
             Some(shared) => shared.add(bar),
             None => bar,

@@ -73,9 +73,17 @@ pub fn run(
         dir.display()
     ));
     let started = std::time::Instant::now();
+    let points = crate::bars::counter(
+        &multi,
+        selected.len() as u64,
+        &format!("{} points", plan.name),
+    );
     let outcomes = parallel::map_on(&selected, jobs, |&index| {
-        run_point(file, plan, index, &dir, sweep.force, options, &multi, &log)
+        let outcome = run_point(file, plan, index, &dir, sweep.force, options, &multi, &log);
+        points.inc(1);
+        outcome
     });
+    points.finish_and_clear();
     let failed: Vec<usize> = selected
         .iter()
         .zip(&outcomes)
