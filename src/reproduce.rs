@@ -36,10 +36,10 @@ enum Outcome {
     Failed,
 }
 
-/// One unit of work: an experiment, or one point of a sweep.
+/// One unit of work: an experiment, or a batch of a sweep's points.
 enum Task<'p> {
     Single(&'p Path, &'p dyn Experiment),
-    Point(&'p Path, &'p SweepPlan, usize),
+    Points(&'p Path, &'p SweepPlan, Vec<usize>),
 }
 
 /// Runs every experiment of `plan` (each sweep point a task of its own, all on the
@@ -83,9 +83,11 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
             LoadedPlan::Sweep(sweep) => {
                 let dir = plan.out.join(&sweep.name);
                 match crate::sweep::begin(sweep, &dir) {
-                    Ok(()) => {
-                        tasks.extend((0..sweep.points.len()).map(|i| Task::Point(file, sweep, i)))
-                    }
+                    Ok(()) => tasks.extend(
+                        crate::sweep::batches(sweep, &(0..sweep.points.len()).collect::<Vec<_>>())
+                            .into_iter()
+                            .map(|group| Task::Points(file, sweep, group)),
+                    ),
                     Err(e) => {
                         log(format!("error: {}: {e}", file.display()));
                         failed.push(file.display().to_string());
@@ -102,25 +104,36 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
         plan.experiments.display(),
         workers.min(tasks.len()).max(1)
     ));
-    let outcomes = parallel::map_on(&tasks, workers, |task| match task {
-        Task::Single(file, experiment) => run_one(file, *experiment, plan, &multi, &log),
-        Task::Point(file, sweep, index) => {
+    let per_task: Vec<Vec<Outcome>> = parallel::map_on(&tasks, workers, |task| match task {
+        Task::Single(file, experiment) => vec![run_one(file, *experiment, plan, &multi, &log)],
+        Task::Points(file, sweep, group) => {
             let dir = plan.out.join(&sweep.name);
-            match crate::sweep::run_point(
-                file, sweep, *index, &dir, plan.force, options, &multi, &log,
-            ) {
-                PointOutcome::Ran => Outcome::Ran,
-                PointOutcome::Reused => Outcome::Reused,
-                PointOutcome::Failed => Outcome::Failed,
-            }
+            let job = crate::sweep::Job {
+                file,
+                plan: sweep,
+                dir: &dir,
+                force: plan.force,
+                options,
+                multi: &multi,
+                log: &log,
+            };
+            job.run(group)
+                .into_iter()
+                .map(|o| match o {
+                    PointOutcome::Ran => Outcome::Ran,
+                    PointOutcome::Reused => Outcome::Reused,
+                    PointOutcome::Failed => Outcome::Failed,
+                })
+                .collect()
         }
     });
+    let outcomes: Vec<Outcome> = per_task.iter().flatten().copied().collect();
     let count = |o: Outcome| outcomes.iter().filter(|x| **x == o).count();
     for (file, loaded_plan) in &loaded {
-        let outcomes = tasks.iter().zip(&outcomes).filter(|(task, _)| match task {
-            Task::Single(f, _) | Task::Point(f, _, _) => f == file,
+        let mut mine = tasks.iter().zip(&per_task).filter(|(task, _)| match task {
+            Task::Single(f, _) | Task::Points(f, _, _) => f == file,
         });
-        if outcomes.clone().any(|(_, o)| *o == Outcome::Failed) {
+        if mine.any(|(_, o)| o.contains(&Outcome::Failed)) {
             failed.push(file.display().to_string());
         }
         if let LoadedPlan::Sweep(sweep) = loaded_plan {

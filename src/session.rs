@@ -129,13 +129,27 @@ pub fn write_results_as(
     // A folder that cannot take the results fails now, not after the training.
     workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
     let inputs = inputs_id(experiment)?;
-    let mut results = crate::panics::contained(experiment.name(), || {
+    let results = crate::panics::contained(experiment.name(), || {
         crate::panics::injected(experiment.name());
         experiment.run(context)
     })?
     .map_err(|e| e.to_string())?;
+    let mut notes = notes;
+    notes.insert(0, ("inputs_id".into(), inputs));
+    write_computed(experiment, results, out, stem, notes)
+}
+
+/// Writes `results` of `experiment` to `<out>/<stem>.h5` with this build's id and `notes`
+/// (which hold its `inputs_id`, computed before the run) among its root attributes.
+pub fn write_computed(
+    experiment: &dyn Experiment,
+    mut results: workbench::results::Results,
+    out: &Path,
+    stem: &str,
+    notes: Vec<(String, String)>,
+) -> Result<std::path::PathBuf> {
+    debug_assert_eq!(results.experiment, experiment.name());
     results.notes.push(("build_id".into(), build_id()?));
-    results.notes.push(("inputs_id".into(), inputs));
     results.notes.extend(notes);
     Ok(workbench::results::write_as(&results, out, stem)?)
 }

@@ -5,7 +5,7 @@
 //! missing ones and points computed by other processes can be merged.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, context, text_id, up_to_date, write_results_as};
+use crate::session::{RunOptions, context, text_id, up_to_date, write_computed};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,11 +78,29 @@ pub fn run(
         selected.len() as u64,
         &format!("{} points", plan.name),
     );
-    let outcomes = parallel::map_on(&selected, jobs, |&index| {
-        let outcome = run_point(file, plan, index, &dir, sweep.force, options, &multi, &log);
-        points.inc(1);
-        outcome
-    });
+    let groups = batches(plan, &selected);
+    let job = Job {
+        file,
+        plan,
+        dir: &dir,
+        force: sweep.force,
+        options,
+        multi: &multi,
+        log: &log,
+    };
+    let outcomes: Vec<(usize, PointOutcome)> = parallel::map_on(&groups, jobs, |group| {
+        let outcomes = job.run(group);
+        points.inc(group.len() as u64);
+        group.iter().copied().zip(outcomes).collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let outcomes: Vec<PointOutcome> = {
+        let mut sorted = outcomes;
+        sorted.sort_by_key(|(i, _)| *i);
+        sorted.into_iter().map(|(_, o)| o).collect()
+    };
     points.finish_and_clear();
     let failed: Vec<usize> = selected
         .iter()
@@ -144,63 +162,161 @@ pub fn begin(plan: &SweepPlan, dir: &Path) -> Result<()> {
         })
 }
 
-/// Runs point `index` of `plan` into `dir` (reusing an up-to-date file unless `force`).
-#[allow(clippy::too_many_arguments)]
-pub fn run_point(
-    file: &Path,
-    plan: &SweepPlan,
-    index: usize,
-    dir: &Path,
-    force: bool,
-    options: &RunOptions,
-    multi: &MultiProgress,
-    log: &(dyn Fn(String) + Sync),
-) -> PointOutcome {
-    let (point, experiment) = &plan.points[index];
-    let stem = point_stem(index, plan.points.len());
-    let target = dir.join(format!("{stem}.h5"));
-    let error_file = dir.join(format!("{stem}.error"));
-    let label = format!("{} point {index}", plan.name);
-    let attempt = || -> Result<PointOutcome> {
-        crate::panics::injected(&format!("{}#{index}", plan.name));
-        let mut context = context(file, experiment.as_ref(), options)?;
-        if !force && up_to_date(&target, experiment.as_ref(), &context)? {
-            return Ok(PointOutcome::Reused);
+/// The points of `selected` in batches: those whose resolved configurations differ only in
+/// the key their kind trains as a batch dimension (`Kind::BATCH_KEY`) run together; every
+/// other point alone. Batches keep the order of their first point.
+pub fn batches(plan: &SweepPlan, selected: &[usize]) -> Vec<Vec<usize>> {
+    let key = plan.points.first().and_then(|(_, e)| e.batch_key());
+    let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+    for &index in selected {
+        let config = plan.points[index].1.config_toml();
+        let rest = key.and_then(|key| without(config, key));
+        match groups.iter_mut().find(|(r, _)| r.is_some() && *r == rest) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((rest, vec![index])),
         }
-        context.progress = crate::bars::within(multi, &label);
-        let started = std::time::Instant::now();
-        let notes = vec![
-            ("sweep_index".to_string(), index.to_string()),
-            ("sweep_point".to_string(), point.to_toml()),
-            ("sweep_toml".to_string(), plan.sweep.toml.clone()),
-        ];
-        write_results_as(experiment.as_ref(), &context, dir, &stem, notes)?;
-        log(format!(
-            "{label} ({}): wrote {} ({:.2} s)",
-            point.describe(),
-            target.display(),
-            started.elapsed().as_secs_f64()
-        ));
-        Ok(PointOutcome::Ran)
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// `config_toml` without the dotted `key`, as text; `None` when it has no such key.
+fn without(config_toml: &str, key: &str) -> Option<String> {
+    let mut table: toml::Table = config_toml.parse().ok()?;
+    let (path, last) = match key.rsplit_once('.') {
+        Some((path, last)) => (Some(path), last),
+        None => (None, key),
     };
-    let outcome = crate::panics::contained(&label, attempt)
-        .map_err(CliError::from)
-        .and_then(|outcome| outcome);
-    match outcome {
-        Ok(outcome) => {
-            let _ = std::fs::remove_file(&error_file);
-            outcome
-        }
-        Err(e) => {
-            // A stale file of this point no longer stands for it.
-            let _ = std::fs::remove_file(&target);
-            let line = format!("point {index} ({}): {e}", point.describe());
-            if let Err(write) = std::fs::write(&error_file, format!("{line}\n")) {
-                log(format!("error: {}: {write}", error_file.display()));
+    let mut inner = &mut table;
+    for part in path.into_iter().flat_map(|p| p.split('.')) {
+        inner = inner.get_mut(part)?.as_table_mut()?;
+    }
+    inner.remove(last)?;
+    toml::to_string(&table).ok()
+}
+
+/// What running points needs: where they come from, where they go, how to log.
+pub struct Job<'a> {
+    /// The experiment file.
+    pub file: &'a Path,
+    /// Its sweep.
+    pub plan: &'a SweepPlan,
+    /// The sweep's folder.
+    pub dir: &'a Path,
+    /// Re-run points that are up to date.
+    pub force: bool,
+    /// Backend, dtype, quiet.
+    pub options: &'a RunOptions,
+    /// The shared progress display.
+    pub multi: &'a MultiProgress,
+    /// Log lines (above the bars).
+    pub log: &'a (dyn Fn(String) + Sync),
+}
+
+impl Job<'_> {
+    /// Runs one batch of points (see [`batches`]), reusing those up to date; a failure
+    /// fails the points of the batch that ran, each with an `.error` file.
+    pub fn run(&self, group: &[usize]) -> Vec<PointOutcome> {
+        let plan = self.plan;
+        let total = plan.points.len();
+        let stem = |i: usize| point_stem(i, total);
+        let label = match group {
+            [one] => format!("{} point {one}", plan.name),
+            [first, .., last] => format!("{} points {first}–{last}", plan.name),
+            [] => return Vec::new(),
+        };
+        let mut outcomes = vec![PointOutcome::Failed; group.len()];
+        let mut todo = Vec::new();
+        let attempt = || -> Result<Vec<(usize, PointOutcome)>> {
+            let first = plan.points[group[0]].1.as_ref();
+            let mut context = context(self.file, first, self.options)?;
+            let mut done = Vec::new();
+            for (slot, &index) in group.iter().enumerate() {
+                let target = self.dir.join(format!("{}.h5", stem(index)));
+                if !self.force && up_to_date(&target, plan.points[index].1.as_ref(), &context)? {
+                    done.push((slot, PointOutcome::Reused));
+                } else {
+                    todo.push((slot, index));
+                }
             }
-            log(format!("error: {}: {line}", plan.name));
-            PointOutcome::Failed
+            let Some(&(_, lead)) = todo.first() else {
+                return Ok(done);
+            };
+            for &(_, index) in &todo {
+                crate::panics::injected(&format!("{}#{index}", plan.name));
+            }
+            context.progress = crate::bars::within(self.multi, &label);
+            let started = std::time::Instant::now();
+            let others: Vec<&dyn workbench::experiments::Experiment> = todo[1..]
+                .iter()
+                .map(|&(_, i)| plan.points[i].1.as_ref())
+                .collect();
+            workbench::results::prepare_dir(self.dir).map_err(|e| e.to_string())?;
+            let inputs = crate::session::inputs_id(plan.points[lead].1.as_ref())?;
+            let computed = crate::panics::contained(&label, || {
+                plan.points[lead].1.run_batch(&others, &context)
+            })?
+            .map_err(|e| e.to_string())?;
+            let seconds = started.elapsed().as_secs_f64();
+            for ((slot, index), results) in todo.iter().copied().zip(computed) {
+                let (point, experiment) = &plan.points[index];
+                let notes = vec![
+                    ("inputs_id".to_string(), inputs.clone()),
+                    ("sweep_index".to_string(), index.to_string()),
+                    ("sweep_point".to_string(), point.to_toml()),
+                    ("sweep_toml".to_string(), plan.sweep.toml.clone()),
+                ];
+                let path =
+                    write_computed(experiment.as_ref(), results, self.dir, &stem(index), notes)?;
+                (self.log)(format!(
+                    "{} point {index} ({}): wrote {} ({seconds:.2} s{})",
+                    plan.name,
+                    point.describe(),
+                    path.display(),
+                    if todo.len() > 1 {
+                        format!(", in a batch of {}", todo.len())
+                    } else {
+                        String::new()
+                    }
+                ));
+                done.push((slot, PointOutcome::Ran));
+            }
+            Ok(done)
+        };
+        let outcome = crate::panics::contained(&label, attempt)
+            .map_err(CliError::from)
+            .and_then(|outcome| outcome);
+        match outcome {
+            Ok(done) => {
+                for (slot, o) in done {
+                    outcomes[slot] = o;
+                    let _ =
+                        std::fs::remove_file(self.dir.join(format!("{}.error", stem(group[slot]))));
+                }
+            }
+            Err(e) => {
+                // Every point of the batch that was to run failed with it; a stale file of
+                // such a point no longer stands for it.
+                let failed: Vec<usize> = if todo.is_empty() {
+                    group.to_vec()
+                } else {
+                    todo.iter().map(|&(_, i)| i).collect()
+                };
+                for (slot, &index) in group.iter().enumerate() {
+                    if !failed.contains(&index) {
+                        outcomes[slot] = PointOutcome::Reused;
+                        continue;
+                    }
+                    let _ = std::fs::remove_file(self.dir.join(format!("{}.h5", stem(index))));
+                    let line = format!("point {index} ({}): {e}", plan.points[index].0.describe());
+                    let error_file = self.dir.join(format!("{}.error", stem(index)));
+                    if let Err(write) = std::fs::write(&error_file, format!("{line}\n")) {
+                        (self.log)(format!("error: {}: {write}", error_file.display()));
+                    }
+                    (self.log)(format!("error: {}: {line}", plan.name));
+                }
+            }
         }
+        outcomes
     }
 }
 

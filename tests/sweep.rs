@@ -81,6 +81,25 @@ zip = { "data.prompt_len" = [[2, 6], [3, 3]], "data.response_len" = [[1, 10], [5
 seeds = 2
 "#;
 
+/// Mode seeking on sampled pairs: its kind trains the seeds of a sweep side by side.
+const MODES: &str = r#"
+name = "ms_study"
+kind = "mode_seeking"
+
+[data]
+mode = "sampled"
+n_pairs = 100
+
+[optimizer]
+epochs = 200
+"#;
+
+const MODES_SWEEP: &str = r#"
+[sweep]
+grid = { "optimizer.lr" = [0.01, 0.02] }
+seeds = 4
+"#;
+
 fn run_ok(args: &[&str]) -> String {
     let output = workbench(args);
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -146,7 +165,7 @@ fn files(dir: &Path, name: &str, base: &str, sweep: &str) -> (String, String) {
 }
 
 /// Runs the sweep, then each point as a plain run with its values, and compares.
-fn points_equal_plain_runs(name: &str, base: &str, sweep: &str, points: usize) {
+fn points_equal_plain_runs(name: &str, base: &str, sweep: &str, points: usize) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (swept, plain) = files(dir.path(), name, base, sweep);
     let out = dir.path().join("out");
@@ -203,12 +222,21 @@ for i, rel in enumerate(files):
 print("ok")
 "#;
     python(script, &[sweep_file.as_path()]);
+    log
 }
 
 #[test]
 fn bandit_sweep_points_equal_plain_runs_bitwise() {
     // 2 lr × 2 pair schemes × 2 zipped rows × 2 seeds.
     points_equal_plain_runs("wd_study", BANDIT, BANDIT_SWEEP, 16);
+}
+
+#[test]
+fn points_trained_as_one_batch_equal_plain_runs_bitwise() {
+    // 2 lr × 4 seeds: mode seeking trains each lr's 4 seeds as one batch (data.seed is its
+    // batch dimension), and every point still equals its own plain run.
+    let log = points_equal_plain_runs("ms_study", MODES, MODES_SWEEP, 8);
+    assert_eq!(log.matches("in a batch of 4").count(), 8, "{log}");
 }
 
 #[test]

@@ -91,6 +91,22 @@ pub trait Kind: Send + Sync + Sized + 'static {
     /// Runs it on `context`'s device.
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError>;
 
+    /// A key whose values this kind trains side by side as one batch (`data.seed` for mode
+    /// seeking): a sweep runs its points that differ only in this key through
+    /// [`Kind::run_batch`].
+    const BATCH_KEY: Option<&'static str> = None;
+
+    /// Runs `runs` (specs of this kind that differ only in [`Kind::BATCH_KEY`]) as one
+    /// batch: one [`Results`] each, equal to what [`Kind::run`] gives it alone.
+    fn run_batch(
+        runs: &[(&Self, &Identity)],
+        context: &RunContext,
+    ) -> Result<Vec<Results>, WorkbenchError> {
+        runs.iter()
+            .map(|(spec, identity)| spec.run(identity, context))
+            .collect()
+    }
+
     /// Data files it reads besides the configuration.
     fn inputs(&self) -> Vec<PathBuf> {
         Vec::new()
@@ -239,5 +255,33 @@ impl<K: Kind> super::Experiment for Prepared<K> {
 
     fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
         self.spec.run(&self.identity, context)
+    }
+
+    fn batch_key(&self) -> Option<&'static str> {
+        K::BATCH_KEY
+    }
+
+    fn run_batch(
+        &self,
+        others: &[&dyn super::Experiment],
+        context: &RunContext,
+    ) -> Result<Vec<Results>, WorkbenchError> {
+        let mut runs = vec![(&self.spec, &self.identity)];
+        for other in others {
+            let Some(prepared) = other.as_any().downcast_ref::<Prepared<K>>() else {
+                return Err(WorkbenchError::Data(format!(
+                    "experiment `{}`: a batch mixes kinds {} and {}",
+                    self.identity.name,
+                    K::NAME,
+                    other.kind()
+                )));
+            };
+            runs.push((&prepared.spec, &prepared.identity));
+        }
+        K::run_batch(&runs, context)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

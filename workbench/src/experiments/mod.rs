@@ -76,6 +76,26 @@ pub trait Experiment: Send + Sync {
 
     /// Runs it.
     fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError>;
+
+    /// The key its kind trains as a batch dimension, if any (see [`Kind::BATCH_KEY`]).
+    fn batch_key(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Runs it and `others` (of its kind, differing only in [`Experiment::batch_key`]) as
+    /// one batch: its results first, then the others' in order.
+    fn run_batch(
+        &self,
+        others: &[&dyn Experiment],
+        context: &RunContext,
+    ) -> Result<Vec<Results>, WorkbenchError> {
+        std::iter::once(self.run(context))
+            .chain(others.iter().map(|o| o.run(context)))
+            .collect()
+    }
+
+    /// Itself, for a kind to recognise its own experiments in a batch.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A kind of experiment, selected by `kind = "..."` in TOML.

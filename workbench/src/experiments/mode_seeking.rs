@@ -170,20 +170,82 @@ impl Kind for ModeSeeking {
         let data = PreferenceData::new(&self.problem, self.scheme, self.mode);
         let dpo_objective = PreferenceObjective::new(dpo.clone(), &self.problem, data, device);
         let rlhf_objective = RlhfObjective::new(dpo.counterpart(), &self.problem, device);
-        let dpo_run = self.train(identity, &dpo_objective, context, "dpo")?;
-        let rlhf_run = self.train(identity, &rlhf_objective, context, "rlhf")?;
-
-        let mut results = identity.results(context);
-        let column = |run: &Trajectory| run.parameters.iter().map(|p| p[0]).collect::<Vec<f64>>();
-        let (dpo_theta, rlhf_theta) = (column(&dpo_run), column(&rlhf_run));
-        results.scalar("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));
-        results.scalar("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
-        results.summary("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));
-        results.summary("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
-        results.vector("trajectory/dpo", dpo_theta);
-        results.vector("trajectory/rlhf", rlhf_theta);
-        Ok(results)
+        let dpo_run = self.train(identity, &dpo_objective, 1, context, "dpo")?;
+        let rlhf_run = self.train(identity, &rlhf_objective, 1, context, "rlhf")?;
+        Ok(results(
+            identity,
+            context,
+            column(&dpo_run, 0),
+            column(&rlhf_run, 0),
+        ))
     }
+
+    /// Sampled data sets (seeds) side by side: DPO on each as one variant of a batch, and
+    /// RLHF, which does not depend on the data, once. Each variant computes exactly what it
+    /// would alone, so every run's results equal [`Kind::run`]'s. Expected-mode runs (whose
+    /// seed changes nothing) run one by one.
+    const BATCH_KEY: Option<&'static str> = Some("data.seed");
+
+    fn run_batch(
+        runs: &[(&Self, &Identity)],
+        context: &RunContext,
+    ) -> Result<Vec<Results>, WorkbenchError> {
+        let [(first, identity), ..] = runs else {
+            return Ok(Vec::new());
+        };
+        if runs.len() == 1 || matches!(first.mode, DataMode::Expected) {
+            return runs
+                .iter()
+                .map(|(spec, id)| spec.run(id, context))
+                .collect();
+        }
+        let device = &context.device;
+        let dpo: Arc<dyn crate::losses::PairwiseLoss> = Arc::new(Dpo::default());
+        let log_pi_ref = first.problem.log_pi_ref();
+        let rows = runs
+            .iter()
+            .map(|(spec, _)| {
+                (
+                    PreferenceData::new(&spec.problem, spec.scheme, spec.mode),
+                    log_pi_ref.clone(),
+                )
+            })
+            .collect();
+        let dpo_objective =
+            PreferenceObjective::per_variant(dpo.clone(), first.problem.beta, rows, device);
+        let rlhf_objective = RlhfObjective::new(dpo.counterpart(), &first.problem, device);
+        let label = format!("dpo ({} data sets)", runs.len());
+        let dpo_run = first.train(identity, &dpo_objective, runs.len(), context, &label)?;
+        let rlhf_run = first.train(identity, &rlhf_objective, 1, context, "rlhf")?;
+        let rlhf_theta = column(&rlhf_run, 0);
+        Ok(runs
+            .iter()
+            .enumerate()
+            .map(|(v, (_, id))| results(id, context, column(&dpo_run, v), rlhf_theta.clone()))
+            .collect())
+    }
+}
+
+/// θ of variant `v` at every recorded epoch.
+fn column(run: &Trajectory, v: usize) -> Vec<f64> {
+    run.parameters.iter().map(|p| p[v]).collect()
+}
+
+/// A run's results from its two θ trajectories.
+fn results(
+    identity: &Identity,
+    context: &RunContext,
+    dpo_theta: Vec<f64>,
+    rlhf_theta: Vec<f64>,
+) -> Results {
+    let mut results = identity.results(context);
+    results.scalar("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));
+    results.scalar("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
+    results.summary("theta_dpo", *dpo_theta.last().unwrap_or(&f64::NAN));
+    results.summary("theta_rlhf", *rlhf_theta.last().unwrap_or(&f64::NAN));
+    results.vector("trajectory/dpo", dpo_theta);
+    results.vector("trajectory/rlhf", rlhf_theta);
+    results
 }
 
 impl ModeSeeking {
@@ -191,11 +253,12 @@ impl ModeSeeking {
         &self,
         identity: &Identity,
         objective: &dyn crate::bandit::BanditObjective,
+        variants: usize,
         context: &RunContext,
         label: &str,
     ) -> Result<Trajectory, WorkbenchError> {
         let [p0, p1] = &self.components;
-        let policy = ConvexMixture::new(p0, p1, self.init, 1, &context.device);
+        let policy = ConvexMixture::new(p0, p1, self.init, variants, &context.device);
         let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(self.interval.clone())];
         let schedule = Schedule {
             optimizer: &self.optimizer,
