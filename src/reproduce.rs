@@ -98,7 +98,7 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
     }
     let workers = parallel::cores();
     log(format!(
-        "reproduce: {} experiments ({} runs) from {} on {} threads",
+        "reproduce: {} experiments ({} tasks; a batch of sweep points is one) from {} on {} threads",
         files.len(),
         tasks.len(),
         plan.experiments.display(),

@@ -452,3 +452,78 @@ print(checked)
     let checked = python(script, &[out.as_path(), report.join("report.md").as_path()]);
     assert_eq!(String::from_utf8_lossy(&checked.stdout).trim(), "2");
 }
+
+/// kill -9 of a sweep at several moments: every point file left behind is complete, the
+/// next run reuses them and runs the rest, and the sweep file equals an uninterrupted run.
+#[test]
+fn a_killed_sweep_resumes_to_the_same_sweep_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (swept, _) = files(dir.path(), "seq_study", SEQUENCE, SEQUENCE_SWEEP);
+    let whole = dir.path().join("whole");
+    // About 0.3 s a point, one at a time: the kills land mid-sweep.
+    let sized = ["--quiet", "--jobs", "1", "--set", "data.pairs=1500"];
+    let whole_s = whole.display().to_string();
+    run_ok(
+        &[
+            &["run", swept.as_str(), "--out", whole_s.as_str()][..],
+            &sized[..],
+        ]
+        .concat(),
+    );
+    let out = dir.path().join("killed");
+    let out_s = out.display().to_string();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut left = Vec::new();
+    for delay_ms in [300u64, 900, 1500, 300 + nanos % 2000] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .args(["run", &swept, "--out", &out_s])
+            .args(sized)
+            .env_remove("WORKBENCH_BACKEND")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let finished: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("seq_study"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "h5"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        left.push(finished.len());
+        let args: Vec<&Path> = finished.iter().map(|p| p.as_path()).collect();
+        if !args.is_empty() {
+            python(
+                "import sys, h5py\nfor p in sys.argv[1:]:\n    f = h5py.File(p, 'r'); assert 'mann_whitney/u' in f and 'summary/z_paper_direction' in f, p",
+                &args,
+            );
+        }
+    }
+    assert!(
+        left[0] < 8,
+        "the first kill came after the sweep ended: {left:?}"
+    );
+    let log = run_ok(
+        &[
+            &["run", swept.as_str(), "--out", out_s.as_str()][..],
+            &sized[..],
+        ]
+        .concat(),
+    );
+    assert!(log.contains("8 done, 0 failed, 0 missing"), "{log}");
+    let leftovers: Vec<String> = std::fs::read_dir(out.join("seq_study"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let pair = [whole.join("seq_study.h5"), out.join("seq_study.h5")];
+    let args: Vec<&Path> = pair.iter().map(|p| p.as_path()).collect();
+    python(SAME_RESULTS, &args);
+}
