@@ -225,15 +225,15 @@ impl Job<'_> {
             [] => return Vec::new(),
         };
         let mut outcomes = vec![PointOutcome::Failed; group.len()];
-        let mut todo = Vec::new();
+        let mut reused = Vec::new();
         let attempt = || -> Result<Vec<(usize, PointOutcome)>> {
             let first = plan.points[group[0]].1.as_ref();
             let mut context = context(self.file, first, self.options)?;
-            let mut done = Vec::new();
+            let (mut done, mut todo) = (Vec::new(), Vec::new());
             for (slot, &index) in group.iter().enumerate() {
                 let target = self.dir.join(format!("{}.h5", stem(index)));
                 if !self.force && up_to_date(&target, plan.points[index].1.as_ref(), &context)? {
-                    done.push((slot, PointOutcome::Reused));
+                    reused.push(slot);
                 } else {
                     todo.push((slot, index));
                 }
@@ -287,22 +287,18 @@ impl Job<'_> {
             .and_then(|outcome| outcome);
         match outcome {
             Ok(done) => {
-                for (slot, o) in done {
+                let reused = reused.iter().map(|&slot| (slot, PointOutcome::Reused));
+                for (slot, o) in done.into_iter().chain(reused) {
                     outcomes[slot] = o;
                     let _ =
                         std::fs::remove_file(self.dir.join(format!("{}.error", stem(group[slot]))));
                 }
             }
             Err(e) => {
-                // Every point of the batch that was to run failed with it; a stale file of
-                // such a point no longer stands for it.
-                let failed: Vec<usize> = if todo.is_empty() {
-                    group.to_vec()
-                } else {
-                    todo.iter().map(|&(_, i)| i).collect()
-                };
+                // Every point of the batch not found up to date failed with it; a stale
+                // file of such a point no longer stands for it.
                 for (slot, &index) in group.iter().enumerate() {
-                    if !failed.contains(&index) {
+                    if reused.contains(&slot) {
                         outcomes[slot] = PointOutcome::Reused;
                         continue;
                     }
