@@ -28,7 +28,7 @@ enum Command {
         /// Folder for results (created if missing).
         #[arg(long, default_value = "results")]
         out: PathBuf,
-        /// Sweep points run at once (default: one per core).
+        /// Sweep points (or batches of them) run at once; 0: one per core.
         #[arg(long, default_value_t = 0)]
         jobs: usize,
         /// Run only these sweep points: `7`, `0-9` or `1,4,7-9` (for schedulers); the
