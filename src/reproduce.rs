@@ -84,7 +84,8 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
                 let dir = plan.out.join(&sweep.name);
                 match crate::sweep::begin(sweep, &dir) {
                     Ok(()) => tasks.extend(
-                        crate::sweep::batches(sweep, &(0..sweep.points.len()).collect::<Vec<_>>())
+                        sweep
+                            .batches(&(0..sweep.points.len()).collect::<Vec<_>>())
                             .into_iter()
                             .map(|group| Task::Points(file, sweep, group)),
                     ),

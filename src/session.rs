@@ -115,17 +115,6 @@ pub fn write_results(
     context: &RunContext,
     out: &Path,
 ) -> Result<std::path::PathBuf> {
-    write_results_as(experiment, context, out, experiment.name(), Vec::new())
-}
-
-/// [`write_results`] to `<out>/<stem>.h5`, with `notes` added to its root attributes.
-pub fn write_results_as(
-    experiment: &dyn Experiment,
-    context: &RunContext,
-    out: &Path,
-    stem: &str,
-    notes: Vec<(String, String)>,
-) -> Result<std::path::PathBuf> {
     // A folder that cannot take the results fails now, not after the training.
     workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
     let inputs = inputs_id(experiment)?;
@@ -134,9 +123,8 @@ pub fn write_results_as(
         experiment.run(context)
     })?
     .map_err(|e| e.to_string())?;
-    let mut notes = notes;
-    notes.insert(0, ("inputs_id".into(), inputs));
-    write_computed(experiment, results, out, stem, notes)
+    let notes = vec![("inputs_id".into(), inputs)];
+    write_computed(experiment, results, out, experiment.name(), notes)
 }
 
 /// Writes `results` of `experiment` to `<out>/<stem>.h5` with this build's id and `notes`

@@ -78,7 +78,7 @@ pub fn run(
         selected.len() as u64,
         &format!("{} points", plan.name),
     );
-    let groups = batches(plan, &selected);
+    let groups = plan.batches(&selected);
     let job = Job {
         file,
         plan,
@@ -162,38 +162,6 @@ pub fn begin(plan: &SweepPlan, dir: &Path) -> Result<()> {
         })
 }
 
-/// The points of `selected` in batches: those whose resolved configurations differ only in
-/// the key their kind trains as a batch dimension (`Kind::BATCH_KEY`) run together; every
-/// other point alone. Batches keep the order of their first point.
-pub fn batches(plan: &SweepPlan, selected: &[usize]) -> Vec<Vec<usize>> {
-    let key = plan.points.first().and_then(|(_, e)| e.batch_key());
-    let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
-    for &index in selected {
-        let config = plan.points[index].1.config_toml();
-        let rest = key.and_then(|key| without(config, key));
-        match groups.iter_mut().find(|(r, _)| r.is_some() && *r == rest) {
-            Some((_, members)) => members.push(index),
-            None => groups.push((rest, vec![index])),
-        }
-    }
-    groups.into_iter().map(|(_, members)| members).collect()
-}
-
-/// `config_toml` without the dotted `key`, as text; `None` when it has no such key.
-fn without(config_toml: &str, key: &str) -> Option<String> {
-    let mut table: toml::Table = config_toml.parse().ok()?;
-    let (path, last) = match key.rsplit_once('.') {
-        Some((path, last)) => (Some(path), last),
-        None => (None, key),
-    };
-    let mut inner = &mut table;
-    for part in path.into_iter().flat_map(|p| p.split('.')) {
-        inner = inner.get_mut(part)?.as_table_mut()?;
-    }
-    inner.remove(last)?;
-    toml::to_string(&table).ok()
-}
-
 /// What running points needs: where they come from, where they go, how to log.
 pub struct Job<'a> {
     /// The experiment file.
@@ -213,7 +181,7 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// Runs one batch of points (see [`batches`]), reusing those up to date; a failure
+    /// Runs one batch of points (see `SweepPlan::batches`), reusing those up to date; a failure
     /// fails the points of the batch that ran, each with an `.error` file.
     pub fn run(&self, group: &[usize]) -> Vec<PointOutcome> {
         let plan = self.plan;

@@ -76,12 +76,6 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// The median of `values` (the mean of the middle two for an even count); `None` when empty.
 pub fn median(values: &[f64]) -> Option<f64> {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-    }
+    use statrs::statistics::{Data, Median};
+    (!values.is_empty()).then(|| Data::new(values.to_vec()).median())
 }

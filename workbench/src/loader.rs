@@ -211,19 +211,42 @@ pub fn load_plan(
     }))
 }
 
+impl SweepPlan {
+    /// The points of `selected` in batches: those whose resolved configurations differ only
+    /// in the key their kind trains as a batch dimension (`Kind::BATCH_KEY`) run together;
+    /// every other point alone. Batches keep the order of their first point.
+    pub fn batches(&self, selected: &[usize]) -> Vec<Vec<usize>> {
+        let key = self.points.first().and_then(|(_, e)| e.batch_key());
+        let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+        for &index in selected {
+            let rest = key.and_then(|key| without_key(self.points[index].1.config_toml(), key));
+            match groups.iter_mut().find(|(r, _)| r.is_some() && *r == rest) {
+                Some((_, members)) => members.push(index),
+                None => groups.push((rest, vec![index])),
+            }
+        }
+        groups.into_iter().map(|(_, members)| members).collect()
+    }
+}
+
 /// Whether the resolved configuration `config_toml` has the dotted `key`.
 fn has_key(config_toml: &str, key: &str) -> bool {
-    let Ok(table) = config_toml.parse::<toml::Table>() else {
-        return false;
+    without_key(config_toml, key).is_some()
+}
+
+/// `config_toml` without the dotted `key`, as TOML text; `None` when it has no such key.
+fn without_key(config_toml: &str, key: &str) -> Option<String> {
+    let mut table: toml::Table = config_toml.parse().ok()?;
+    let (path, last) = match key.rsplit_once('.') {
+        Some((path, last)) => (Some(path), last),
+        None => (None, key),
     };
-    let mut value = &toml::Value::Table(table);
-    for part in key.split('.') {
-        match value.get(part) {
-            Some(inner) => value = inner,
-            None => return false,
-        }
+    let mut inner = &mut table;
+    for part in path.into_iter().flat_map(|p| p.split('.')) {
+        inner = inner.get_mut(part)?.as_table_mut()?;
     }
-    true
+    inner.remove(last)?;
+    toml::to_string(&table).ok()
 }
 
 /// The merged figment for `path` and `overrides`.
