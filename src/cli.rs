@@ -38,8 +38,42 @@ enum Command {
         /// Re-run sweep points whose results are up to date.
         #[arg(long)]
         force: bool,
+        /// Run only if the file resolves to what had this id when it was submitted (set
+        /// by `workbench submit` in the tasks it writes).
+        #[arg(long, hide = true, value_name = "ID")]
+        expect_config: Option<String>,
         #[command(flatten)]
         options: RunOptions,
+    },
+    /// Submit a file's sweep points (or its one run) to Slurm as a job array, then a job
+    /// after it that collects the sweep and builds the report. Points done already, or
+    /// queued or running from an earlier submission, are left out.
+    Submit {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Submit to Slurm (the one scheduler supported).
+        #[arg(long, required = true)]
+        slurm: bool,
+        /// Folder for results (created if missing; shared by the nodes). Scripts and
+        /// records go to `<out>/slurm/`, logs to `<out>/logs/`.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Folder for the report built after the sweep [default: <out>/report].
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Submit points whose results are up to date too.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        scheduler: crate::slurm::SlurmOptions,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Say how many points of a sweep (DIR: its folder), or of every sweep and submitted
+    /// experiment in a results folder, are done, running, queued, failed or missing.
+    Status {
+        /// A sweep's folder (results/NAME) or a results folder.
+        dir: PathBuf,
     },
     /// Build (or rebuild) a sweep file `<DIR>.h5` from the point files in DIR (a sweep's
     /// folder, `<out>/<name>`), whichever exist: points run by separate processes or
@@ -87,6 +121,12 @@ enum Command {
         /// Re-run experiments whose results are up to date.
         #[arg(long)]
         force: bool,
+        /// Submit the experiments and sweep points to Slurm as one job array (each a
+        /// task, up to the array's size), then collect and report in a job after it.
+        #[arg(long)]
+        slurm: bool,
+        #[command(flatten)]
+        scheduler: crate::slurm::SlurmOptions,
         #[command(flatten)]
         options: RunOptions,
     },
@@ -153,6 +193,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             jobs,
             point,
             force,
+            expect_config,
             options,
         } => commands::run(
             &registry,
@@ -162,9 +203,28 @@ pub fn main_with(registry: Registry) -> ExitCode {
                 jobs,
                 points: point,
                 force,
+                expect: expect_config,
             },
             &options,
         ),
+        Command::Submit {
+            file,
+            slurm: _,
+            out,
+            report,
+            force,
+            scheduler,
+            options,
+        } => commands::submit(
+            &registry,
+            &file,
+            &out,
+            &report.unwrap_or_else(|| out.join("report")),
+            force,
+            &scheduler,
+            &options,
+        ),
+        Command::Status { dir } => crate::status::status(&dir),
         Command::Collect { dir } => crate::sweep::collect(&dir).map(|c| eprintln!("{}", c.line())),
         Command::Validate { files, set, show } => commands::validate(&registry, &files, &set, show),
         Command::List { what } => {
@@ -177,18 +237,28 @@ pub fn main_with(registry: Registry) -> ExitCode {
             out,
             report,
             force,
+            slurm,
+            scheduler,
             options,
-        } => crate::reproduce::reproduce(
-            &registry,
-            &crate::reproduce::Plan {
-                experiments: &experiments,
-                all,
-                out: &out,
-                report: &report,
-                force,
-                options: &options,
-            },
-        ),
+        } => {
+            if !slurm && scheduler.any() {
+                return Err(crate::error::CliError::from(
+                    "--partition, --time, --cpus-per-task, --gpus-per-task, --max-parallel, --sbatch-arg, --max-array-size and --dry-run need --slurm",
+                ));
+            }
+            crate::reproduce::reproduce(
+                &registry,
+                &crate::reproduce::Plan {
+                    experiments: &experiments,
+                    all,
+                    out: &out,
+                    report: &report,
+                    force,
+                    options: &options,
+                    slurm: slurm.then_some(&scheduler),
+                },
+            )
+        }
         Command::Report { results, out } => crate::reproduce::report(&results, &out),
         Command::Probe { backend, dtype } => commands::probe(&backend, &dtype),
         Command::Conformance {

@@ -1,7 +1,7 @@
 //! `run`, `validate`, `list`, `probe` and the conformance child.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, computes_in, context, load_plan, write_results};
+use crate::session::{RunOptions, computes_in, context, load_plan, text_id, write_results};
 use crate::sweep::SweepOptions;
 use backends::{Availability, BackendName, Precision};
 use clap::ValueEnum;
@@ -43,6 +43,9 @@ pub fn run(
             file.display()
         )));
     }
+    if let Some(expected) = &sweep.expect {
+        crate::sweep::expect_id(file, expected, &text_id(experiment.config_toml()))?;
+    }
     let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();
     let path = write_results(experiment.as_ref(), &context, out)?;
@@ -55,6 +58,32 @@ pub fn run(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `workbench submit FILE --slurm`: the file's points (or its one run) as a Slurm job array.
+pub fn submit(
+    registry: &Registry,
+    file: &Path,
+    out: &Path,
+    report: &Path,
+    force: bool,
+    slurm: &crate::slurm::SlurmOptions,
+    options: &RunOptions,
+) -> Result<()> {
+    let plan = load_plan(registry, file, &options.set, options.smoke)?;
+    let name = match &plan {
+        Plan::Single(experiment) => experiment.name().to_string(),
+        Plan::Sweep(sweep) => sweep.name.clone(),
+    };
+    crate::slurm::submit(&crate::slurm::Request {
+        name,
+        plans: vec![(file.to_path_buf(), plan)],
+        out,
+        report,
+        force,
+        options,
+        slurm,
+    })
 }
 
 /// `workbench validate`.

@@ -14,9 +14,12 @@ mod cli;
 mod commands;
 mod conformance;
 mod error;
+mod files;
 mod panics;
 mod reproduce;
 mod session;
+mod slurm;
+mod status;
 mod sweep;
 
 pub use cli::main_with;

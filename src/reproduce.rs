@@ -26,6 +26,8 @@ pub struct Plan<'a> {
     pub force: bool,
     /// Backend, dtype, overrides, quiet.
     pub options: &'a RunOptions,
+    /// Submit to Slurm with these options instead of running here.
+    pub slurm: Option<&'a crate::slurm::SlurmOptions>,
 }
 
 /// How one run ended (its log line has been printed already).
@@ -49,6 +51,9 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
     let mut files = experiment_files(plan.experiments)?;
     if plan.all {
         files.extend(experiment_files(&plan.experiments.join(ABLATIONS))?);
+    }
+    if let Some(slurm) = plan.slurm {
+        return submit(registry, files, plan, slurm);
     }
     let started = Instant::now();
     let visible = !plan.options.quiet && std::io::stderr().is_terminal();
@@ -163,6 +168,34 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
             failed.join(", ")
         )))
     }
+}
+
+/// `reproduce --slurm`: every file validated (the first error stops it, nothing is
+/// submitted), then every experiment and sweep point a task of one job array.
+fn submit(
+    registry: &Registry,
+    files: Vec<PathBuf>,
+    plan: &Plan<'_>,
+    slurm: &crate::slurm::SlurmOptions,
+) -> Result<()> {
+    let options = plan.options;
+    let plans = files
+        .into_iter()
+        .map(|file| {
+            let loaded = load_plan(registry, &file, &options.set, options.smoke)
+                .map_err(|e| CliError::from(format!("{e} (nothing submitted)")))?;
+            Ok((file, loaded))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    crate::slurm::submit(&crate::slurm::Request {
+        name: "reproduce".to_string(),
+        plans,
+        out: plan.out,
+        report: plan.report,
+        force: plan.force,
+        options,
+        slurm,
+    })
 }
 
 /// The folder of studies that `reproduce --all` adds.

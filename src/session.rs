@@ -82,17 +82,7 @@ pub fn context(
     experiment: &dyn Experiment,
     options: &RunOptions,
 ) -> Result<RunContext> {
-    let backend = match (options.backend.as_deref(), experiment.backend()) {
-        (Some(name), _) => BackendName::from_name(name)
-            .map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
-        (None, Some(name)) => BackendName::from_name(name)
-            .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
-        (None, None) => BackendName::DEFAULT,
-    };
-    let precision = match options.dtype.as_deref() {
-        Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
-        None => backend.default_precision(),
-    };
+    let (backend, precision) = run_on(file, experiment, options)?;
     if !options.ignore_memory_estimate {
         check_memory(file, experiment)?;
     }
@@ -107,6 +97,27 @@ pub fn context(
             crate::bars::terminal()
         },
     })
+}
+
+/// The backend and dtype `experiment` runs on under `options` (flag/env > file > default),
+/// without starting a device.
+pub fn run_on(
+    file: &Path,
+    experiment: &dyn Experiment,
+    options: &RunOptions,
+) -> Result<(BackendName, Precision)> {
+    let backend = match (options.backend.as_deref(), experiment.backend()) {
+        (Some(name), _) => BackendName::from_name(name)
+            .map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
+        (None, Some(name)) => BackendName::from_name(name)
+            .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
+        (None, None) => BackendName::DEFAULT,
+    };
+    let precision = match options.dtype.as_deref() {
+        Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
+        None => backend.default_precision(),
+    };
+    Ok((backend, precision))
 }
 
 /// Runs `experiment` and writes its results (with this build's id) into `out`.
@@ -145,6 +156,16 @@ pub fn write_computed(
 /// Whether `path` holds results of exactly this configuration, backend, dtype, build and
 /// data files.
 pub fn up_to_date(path: &Path, experiment: &dyn Experiment, context: &RunContext) -> Result<bool> {
+    up_to_date_on(path, experiment, &context.backend, &context.dtype)
+}
+
+/// [`up_to_date`] for results of `backend` and `dtype` (by name).
+pub fn up_to_date_on(
+    path: &Path,
+    experiment: &dyn Experiment,
+    backend: &str,
+    dtype: &str,
+) -> Result<bool> {
     if !path.exists() {
         return Ok(false);
     }
@@ -157,8 +178,8 @@ pub fn up_to_date(path: &Path, experiment: &dyn Experiment, context: &RunContext
     };
     Ok(
         attribute("config_toml").as_deref() == Some(experiment.config_toml())
-            && attribute("backend").as_deref() == Some(context.backend.as_str())
-            && attribute("dtype").as_deref() == Some(context.dtype.as_str())
+            && attribute("backend").as_deref() == Some(backend)
+            && attribute("dtype").as_deref() == Some(dtype)
             && attribute("build_id").as_deref() == Some(build_id()?.as_str())
             && attribute("inputs_id").as_deref() == Some(inputs_id(experiment)?.as_str()),
     )

@@ -25,6 +25,9 @@ pub struct SweepOptions {
     pub points: Option<String>,
     /// Re-run points whose results are up to date.
     pub force: bool,
+    /// Refuse to run unless the file resolves to the sweep with this id (a Slurm task's
+    /// check that nothing changed since `workbench submit`; see [`manifest_id`]).
+    pub expect: Option<String>,
 }
 
 /// How one point ended (its line has been logged already).
@@ -47,6 +50,9 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<()> {
     let dir = out.join(&plan.name);
+    if let Some(expected) = &sweep.expect {
+        expect_id(file, expected, &manifest_id(plan)?)?;
+    }
     begin(plan, &dir)?;
     let selected = match &sweep.points {
         Some(text) => selection(text, plan.points.len())?,
@@ -150,16 +156,25 @@ pub fn run(
 /// Prepares `dir` for `plan`'s points and writes its manifest.
 pub fn begin(plan: &SweepPlan, dir: &Path) -> Result<()> {
     workbench::results::prepare_dir(dir).map_err(|e| e.to_string())?;
-    let manifest = Manifest::of(plan);
-    let text = toml::to_string(&manifest).map_err(|e| format!("sweep manifest: {e}"))?;
-    let path = dir.join(MANIFEST);
-    let partial = dir.join(format!(".{MANIFEST}.partial-{}", std::process::id()));
-    std::fs::write(&partial, text)
-        .and_then(|()| std::fs::rename(&partial, &path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
-            CliError::from(format!("{}: cannot write: {e}", path.display()))
-        })
+    let text = Manifest::of(plan).text()?;
+    crate::files::write_atomic(&dir.join(MANIFEST), text.as_bytes())
+}
+
+/// An id of everything `plan`'s points are (each one's resolved configuration): what a
+/// Slurm task checks its file still resolves to.
+pub fn manifest_id(plan: &SweepPlan) -> Result<String> {
+    Ok(text_id(&Manifest::of(plan).text()?))
+}
+
+/// Refuses a run whose file no longer resolves to what was submitted.
+pub fn expect_id(file: &Path, expected: &str, found: &str) -> Result<()> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(CliError::from(format!(
+        "{}: --expect-config {expected}: the file now resolves to {found}; the file, a WORKBENCH_* variable or the data changed since `workbench submit`: submit it again",
+        file.display()
+    )))
 }
 
 /// What running points needs: where they come from, where they go, how to log.
@@ -349,6 +364,10 @@ impl Manifest {
         }
     }
 
+    fn text(&self) -> Result<String> {
+        Ok(toml::to_string(self).map_err(|e| format!("sweep manifest: {e}"))?)
+    }
+
     fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -373,7 +392,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn name(self) -> &'static str {
+    /// `done`, `failed` or `missing`.
+    pub fn name(self) -> &'static str {
         match self {
             Status::Done => "done",
             Status::Failed => "failed",
@@ -418,39 +438,91 @@ impl Collected {
     }
 }
 
+/// Where one point stands, as read from the sweep's folder.
+struct Inspected {
+    status: Status,
+    /// The first line of its `.error` file, or why a file that is there does not count.
+    error: String,
+    /// Its file, when done.
+    file: Option<PointFile>,
+}
+
+/// The manifest of the sweep in `dir` and where each of its points stands.
+fn inspect(dir: &Path) -> Result<(Manifest, Vec<Inspected>)> {
+    let manifest = Manifest::read(dir)?;
+    let total = manifest.points.len();
+    let points = manifest
+        .points
+        .iter()
+        .enumerate()
+        .map(|(index, point)| {
+            let stem = point_stem(index, total);
+            let h5 = dir.join(format!("{stem}.h5"));
+            match read_point(&h5, &point.config_id) {
+                Ok(Some(file)) => Inspected {
+                    status: Status::Done,
+                    error: String::new(),
+                    file: Some(file),
+                },
+                Ok(None) => match std::fs::read_to_string(dir.join(format!("{stem}.error"))) {
+                    Ok(text) => Inspected {
+                        status: Status::Failed,
+                        error: text.lines().next().unwrap_or("").to_string(),
+                        file: None,
+                    },
+                    Err(_) => Inspected {
+                        status: Status::Missing,
+                        error: String::new(),
+                        file: None,
+                    },
+                },
+                Err(stale) => Inspected {
+                    status: Status::Missing,
+                    error: stale,
+                    file: None,
+                },
+            }
+        })
+        .collect();
+    Ok((manifest, points))
+}
+
+/// A sweep's name and where each of its points stands, with the error line of each failed one.
+pub struct SweepState {
+    /// The experiment's name.
+    pub name: String,
+    /// Each point's status and error line (empty unless failed or stale).
+    pub points: Vec<(Status, String)>,
+}
+
+/// Where the points of the sweep in `dir` stand (for `workbench status`).
+pub fn state(dir: &Path) -> Result<SweepState> {
+    let (manifest, points) = inspect(dir)?;
+    Ok(SweepState {
+        name: manifest.name,
+        points: points.into_iter().map(|p| (p.status, p.error)).collect(),
+    })
+}
+
 /// `workbench collect DIR`: the sweep file `<DIR>.h5` from the point files in `DIR`.
 pub fn collect(dir: &Path) -> Result<Collected> {
-    let manifest = Manifest::read(dir)?;
+    let (manifest, points) = inspect(dir)?;
     let total = manifest.points.len();
     let mut status = Vec::with_capacity(total);
     let mut errors = Vec::with_capacity(total);
     let mut summaries: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut run_on: Option<(String, String)> = None;
-    for (index, point) in manifest.points.iter().enumerate() {
-        let stem = point_stem(index, total);
-        let h5 = dir.join(format!("{stem}.h5"));
-        let error_file = dir.join(format!("{stem}.error"));
-        let (s, error) = match read_point(&h5, &point.config_id) {
-            Ok(Some(file)) => {
-                for (name, value) in file.summaries {
-                    summaries
-                        .entry(name)
-                        .or_insert_with(|| vec![f64::NAN; total])[index] = value;
-                }
-                run_on.get_or_insert(file.run_on);
-                (Status::Done, String::new())
+    for (index, point) in points.into_iter().enumerate() {
+        if let Some(file) = point.file {
+            for (name, value) in file.summaries {
+                summaries
+                    .entry(name)
+                    .or_insert_with(|| vec![f64::NAN; total])[index] = value;
             }
-            Ok(None) => match std::fs::read_to_string(&error_file) {
-                Ok(text) => (
-                    Status::Failed,
-                    text.lines().next().unwrap_or("").to_string(),
-                ),
-                Err(_) => (Status::Missing, String::new()),
-            },
-            Err(stale) => (Status::Missing, stale),
-        };
-        status.push(s);
-        errors.push(error);
+            run_on.get_or_insert(file.run_on);
+        }
+        status.push(point.status);
+        errors.push(point.error);
     }
 
     let mut results = Results::new(&manifest.name, "sweep", &manifest.config_toml);

@@ -817,6 +817,9 @@ fn kill_9_leaves_no_finished_looking_file() {
     std::fs::create_dir_all(&out).unwrap();
     let stale = out.join(".fig6_table2.h5.partial-999999999");
     std::fs::write(&stale, b"half a file").unwrap();
+    // One being written on another node of a cluster sharing the folder: left alone.
+    let elsewhere = out.join(".fig6_table2.h5.partial-other-node-7-999999999");
+    std::fs::write(&elsewhere, b"half a file").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
         .args(args("400"))
         .output()
@@ -826,6 +829,11 @@ fn kill_9_leaves_no_finished_looking_file() {
         !stale.exists(),
         "the dead run's partial file is still there"
     );
+    assert!(
+        elsewhere.exists(),
+        "another host's partial file was removed"
+    );
+    std::fs::remove_file(&elsewhere).unwrap();
     let leftovers: Vec<PathBuf> = files_in(&out)
         .into_iter()
         .filter(|p| p.to_string_lossy().contains(".partial-"))

@@ -17,7 +17,7 @@ pub fn prepare_dir(dir: &Path) -> Result<(), WorkbenchError> {
         reason,
     };
     create_clean(dir)?;
-    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    let probe = dir.join(format!(".write-probe-{}", writer_tag()));
     let written = std::fs::write(&probe, b"probe");
     let _ = std::fs::remove_file(&probe);
     written.map_err(|e| fail(format!("not writable: {e}")))
@@ -33,15 +33,41 @@ fn create_clean(dir: &Path) -> Result<(), WorkbenchError> {
     Ok(())
 }
 
-/// The process id in a partial file's name `.<experiment>.h5.partial-<pid>`.
-fn partial_owner(name: &str) -> Option<u32> {
-    let (stem, pid) = name.rsplit_once(".h5.partial-")?;
-    stem.starts_with('.').then_some(())?;
-    pid.parse().ok()
+/// What names the writer of a partial file: this machine's host name and the process id,
+/// `<host>-<pid>` (a results folder may be shared by the nodes of a cluster, where process
+/// ids repeat and `/proc` shows only this node's processes).
+pub fn writer_tag() -> String {
+    format!("{}-{}", this_host(), std::process::id())
 }
 
-/// Removes `dir`'s partial files whose writing process is gone (killed mid-write); on a
-/// system without `/proc` nothing is removed.
+/// This machine's host name (`localhost` where it cannot be read).
+fn this_host() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().replace(['/', '\\'], "_"))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    })
+    .clone()
+}
+
+/// The host and process id in a partial file's name `.<experiment>.h5.partial-<host>-<pid>`
+/// (no host in those of older versions: this one's).
+fn partial_owner(name: &str) -> Option<(String, u32)> {
+    let (stem, writer) = name.rsplit_once(".h5.partial-")?;
+    stem.starts_with('.').then_some(())?;
+    match writer.rsplit_once('-') {
+        Some((host, pid)) => Some((host.to_string(), pid.parse().ok()?)),
+        None => Some((this_host(), writer.parse().ok()?)),
+    }
+}
+
+/// Removes `dir`'s partial files written on this host by a process that is gone (killed
+/// mid-write); those of other hosts are theirs to clean. On a system without `/proc`
+/// nothing is removed.
 fn remove_stale_partials(dir: &Path) {
     if !Path::new("/proc/self").exists() {
         return;
@@ -49,9 +75,11 @@ fn remove_stale_partials(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let host = this_host();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = partial_owner(&name)
+        if let Some((writer_host, pid)) = partial_owner(&name)
+            && writer_host == host
             && !Path::new(&format!("/proc/{pid}")).exists()
         {
             let _ = std::fs::remove_file(entry.path());
@@ -72,7 +100,7 @@ pub fn write_as(results: &Results, dir: &Path, stem: &str) -> Result<PathBuf, Wo
     };
     create_clean(dir)?;
     let path = dir.join(format!("{stem}.h5"));
-    let partial = dir.join(format!(".{stem}.h5.partial-{}", std::process::id()));
+    let partial = dir.join(format!(".{stem}.h5.partial-{}", writer_tag()));
     let image = image(results, &partial).map_err(|e| fail(&path, e.to_string()))?;
     let written = std::fs::File::create(&partial)
         .and_then(|mut file| {
@@ -186,9 +214,18 @@ mod tests {
 
     #[test]
     fn partial_names_give_their_writer() {
-        assert_eq!(partial_owner(".fig2.h5.partial-4242"), Some(4242));
+        assert_eq!(
+            partial_owner(".fig2.h5.partial-node-07-4242"),
+            Some(("node-07".to_string(), 4242))
+        );
+        assert_eq!(
+            partial_owner(".fig2.h5.partial-4242"),
+            Some((super::this_host(), 4242))
+        );
         assert_eq!(partial_owner("fig2.h5"), None);
-        assert_eq!(partial_owner(".fig2.h5.partial-x"), None);
+        assert_eq!(partial_owner(".fig2.h5.partial-node-x"), None);
         assert_eq!(partial_owner("fig2.h5.partial-12"), None);
+        let tag = super::writer_tag();
+        assert!(tag.ends_with(&format!("-{}", std::process::id())), "{tag}");
     }
 }

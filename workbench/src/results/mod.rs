@@ -5,7 +5,7 @@
 mod hdf5_writer;
 
 #[cfg(feature = "hdf5")]
-pub use hdf5_writer::{prepare_dir, write, write_as};
+pub use hdf5_writer::{prepare_dir, write, write_as, writer_tag};
 
 /// One dataset: a slash-separated path (`dpo/policy`), a shape (empty for a scalar) and
 /// row-major values.

@@ -1,0 +1,373 @@
+//! Handing work to Slurm: `workbench submit FILE --slurm` and `workbench reproduce --slurm`
+//! write a job array (each task runs some sweep points, or experiments, with `workbench
+//! run --point`) and a job after it (`--dependency=afterany`) that collects the sweeps and
+//! builds the report, and submit both with `sbatch`. Every task runs a copy of this very
+//! binary with the backend and dtype validated here, and refuses to run if its file
+//! resolves to anything else than what was submitted. Points already done, or queued or
+//! running in an earlier submission, are not submitted again.
+
+pub mod queue;
+pub mod record;
+mod script;
+
+use crate::error::{CliError, Result};
+use crate::session::{RunOptions, run_on, text_id, up_to_date_on};
+use queue::Queued;
+use record::{Record, TaskRecord, Unit};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use workbench::loader::Plan;
+
+pub use script::selection_text;
+
+/// The scheduler's options of `submit --slurm` and `reproduce --slurm`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct SlurmOptions {
+    /// Slurm partition for the jobs (sbatch --partition).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit of each task (sbatch --time), e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per task (sbatch --cpus-per-task); a task runs that many of its points at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cpus_per_task: Option<u32>,
+    /// GPUs per task (sbatch --gpus-per-task), for --backend tch-cuda, cuda or wgpu.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub gpus_per_task: Option<u32>,
+    /// At most this many tasks of the array at once (the array's `%M`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_parallel: Option<u32>,
+    /// Any other sbatch option, for both jobs; repeatable: `--sbatch-arg=--account=abc`.
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// The most tasks one array may have (more points are shared out among them).
+    /// Default: the cluster's MaxArraySize (from `scontrol show config`), else 1001.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_array_size: Option<u64>,
+    /// Print the scripts and the sbatch commands; submit and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SlurmOptions {
+    /// Whether any option was given (they need `--slurm`).
+    pub fn any(&self) -> bool {
+        self.partition.is_some()
+            || self.time.is_some()
+            || self.cpus_per_task.is_some()
+            || self.gpus_per_task.is_some()
+            || self.max_parallel.is_some()
+            || !self.sbatch_args.is_empty()
+            || self.max_array_size.is_some()
+            || self.dry_run
+    }
+}
+
+/// What to submit: experiment files, loaded and validated, and where things go.
+pub struct Request<'a> {
+    /// Names the jobs and scripts: the experiment's name, or `reproduce`.
+    pub name: String,
+    /// Each file with what it resolves to.
+    pub plans: Vec<(PathBuf, Plan)>,
+    /// The results folder.
+    pub out: &'a Path,
+    /// The report folder.
+    pub report: &'a Path,
+    /// Submit points and experiments whose results are up to date too.
+    pub force: bool,
+    /// Backend, dtype, overrides.
+    pub options: &'a RunOptions,
+    /// The scheduler's options.
+    pub slurm: &'a SlurmOptions,
+}
+
+/// One thing to run: a plain experiment, or a batch of a sweep's points.
+struct Work {
+    unit: Unit,
+    points: Option<Vec<usize>>,
+}
+
+/// Submits `request` (or prints what it would submit, with `--dry-run`).
+pub fn submit(request: &Request<'_>) -> Result<()> {
+    let out = std::path::absolute(request.out).map_err(|e| format!("--out: {e}"))?;
+    let report = std::path::absolute(request.report).map_err(|e| format!("--report: {e}"))?;
+    let queue = queue::queue();
+    let active = active(&Record::all(&out), queue.as_ref());
+    let mut works: Vec<Work> = Vec::new();
+    let mut sweeps: Vec<(PathBuf, &workbench::loader::SweepPlan)> = Vec::new();
+    let (mut reused, mut in_queue, mut points_total) = (0, 0, 0);
+    let log = |line: String| {
+        if !request.options.quiet {
+            eprintln!("{line}");
+        }
+    };
+    for (file, plan) in &request.plans {
+        let absolute = std::path::absolute(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        match plan {
+            Plan::Single(experiment) => {
+                let (backend, precision) = run_on(file, experiment.as_ref(), request.options)?;
+                let (backend, dtype) = (backend.name(), precision.name());
+                let name = experiment.name().to_string();
+                let target = out.join(format!("{name}.h5"));
+                if active.contains_key(&(name.clone(), None)) {
+                    in_queue += 1;
+                    log(format!("{name}: queued or running already; not submitted again"));
+                    continue;
+                }
+                if !request.force && up_to_date_on(&target, experiment.as_ref(), backend, dtype)? {
+                    reused += 1;
+                    continue;
+                }
+                works.push(Work {
+                    unit: Unit {
+                        name,
+                        file: absolute,
+                        points: None,
+                        backend: backend.to_string(),
+                        dtype: dtype.to_string(),
+                        expect: text_id(experiment.config_toml()),
+                    },
+                    points: None,
+                });
+            }
+            Plan::Sweep(sweep) => {
+                let dir = out.join(&sweep.name);
+                let expect = crate::sweep::manifest_id(sweep)?;
+                let total = sweep.points.len();
+                points_total += total;
+                let mut todo = Vec::new();
+                for (index, (_, experiment)) in sweep.points.iter().enumerate() {
+                    let (backend, precision) = run_on(file, experiment.as_ref(), request.options)?;
+                    let target = dir.join(format!(
+                        "{}.h5",
+                        crate::sweep::point_stem(index, total)
+                    ));
+                    if active.contains_key(&(sweep.name.clone(), Some(index))) {
+                        in_queue += 1;
+                    } else if !request.force
+                        && up_to_date_on(
+                            &target,
+                            experiment.as_ref(),
+                            backend.name(),
+                            precision.name(),
+                        )?
+                    {
+                        reused += 1;
+                    } else {
+                        todo.push(index);
+                    }
+                }
+                for batch in sweep.batches(&todo) {
+                    let (backend, precision) =
+                        run_on(file, sweep.points[batch[0]].1.as_ref(), request.options)?;
+                    works.push(Work {
+                        unit: Unit {
+                            name: sweep.name.clone(),
+                            file: absolute.clone(),
+                            points: Some(selection_text(&batch)),
+                            backend: backend.name().to_string(),
+                            dtype: precision.name().to_string(),
+                            expect: expect.clone(),
+                        },
+                        points: Some(batch),
+                    });
+                }
+                sweeps.push((dir, sweep));
+            }
+        }
+    }
+    let runs = works.len();
+    let points: usize = works
+        .iter()
+        .map(|w| w.points.as_ref().map_or(0, Vec::len))
+        .sum();
+    let singles = works.iter().filter(|w| w.points.is_none()).count();
+    let counted = match (points_total, singles) {
+        (0, n) => format!("{n} experiment(s)"),
+        (_, 0) => format!("{points} of {points_total} points"),
+        (_, n) => format!("{n} experiment(s) and {points} of {points_total} sweep points"),
+    };
+    let skipped = format!("{reused} up to date, {in_queue} already queued or running");
+    if runs == 0 {
+        log(format!(
+            "{}: nothing to submit ({skipped}); `workbench status {}` says where it stands",
+            request.name,
+            out.display()
+        ));
+        return Ok(());
+    }
+    let max_array = request
+        .slurm
+        .max_array_size
+        .map(|n| n as usize)
+        .or_else(queue::max_array_size)
+        .unwrap_or(1001);
+    let tasks: Vec<TaskRecord> = script::shard(works, max_array)
+        .into_iter()
+        .map(|works| TaskRecord {
+            units: merge(works),
+        })
+        .collect();
+    let build = crate::session::build_id()?;
+    let binary = record::folder(&out)
+        .join("bin")
+        .join(format!("workbench-{build}"));
+    let flags = run_flags(request.options);
+    let sweep_dirs: Vec<PathBuf> = sweeps.iter().map(|(d, _)| d.clone()).collect();
+    let what = format!("{}: {counted} in {} task(s)", request.name, tasks.len());
+    let spec = script::Spec {
+        name: &request.name,
+        what: &what,
+        binary: &binary,
+        out: &out,
+        report: &report,
+        flags: &flags,
+        tasks: &tasks,
+        sweeps: &sweep_dirs,
+        slurm: request.slurm,
+    };
+    let (array_text, collect_text) = (spec.array()?, spec.collect()?);
+    let logs = spec.logs();
+    let stem = record::next_stem(&out, &request.name)?;
+    let array_script = stem.with_extension("sh");
+    let collect_script = stem.with_file_name(format!(
+        "{}-collect.sh",
+        stem.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    if request.slurm.dry_run {
+        println!("# {}\n{array_text}", array_script.display());
+        println!("# {}\n{collect_text}", collect_script.display());
+        println!("sbatch --parsable {}", array_script.display());
+        println!(
+            "sbatch --parsable --dependency=afterany:<the array's job id> {}",
+            collect_script.display()
+        );
+        log(format!("{what} ({skipped}); dry run: nothing submitted"));
+        return Ok(());
+    }
+    for (dir, sweep) in &sweeps {
+        crate::sweep::begin(sweep, dir)?;
+    }
+    for dir in [record::folder(&out).join("bin"), logs.clone()] {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    freeze_binary(&binary)?;
+    crate::files::write_atomic(&array_script, array_text.as_bytes())?;
+    crate::files::write_atomic(&collect_script, collect_text.as_bytes())?;
+    let array_job = queue::sbatch(&[], &array_script)?;
+    let collect_job = queue::sbatch(
+        &[format!("--dependency=afterany:{array_job}")],
+        &collect_script,
+    )?;
+    let record = Record {
+        name: request.name.clone(),
+        array_job: array_job.clone(),
+        collect_job: collect_job.clone(),
+        submitted: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        binary,
+        script: array_script,
+        tasks,
+    };
+    let path = record.write()?;
+    log(format!(
+        "{what} ({skipped}): submitted as Slurm job {array_job} (array), then job {collect_job} collects and writes the report to {}; logs in {}; record {}; `workbench status {}` says where it stands",
+        report.display(),
+        logs.display(),
+        path.display(),
+        out.display()
+    ));
+    println!("{array_job} {collect_job}");
+    Ok(())
+}
+
+/// The flags every task's `run` passes on (`--backend` and `--dtype` are per unit).
+fn run_flags(options: &RunOptions) -> Vec<String> {
+    let mut flags = Vec::new();
+    if options.smoke {
+        flags.push("--smoke".to_string());
+    }
+    if options.ignore_memory_estimate {
+        flags.push("--ignore-memory-estimate".to_string());
+    }
+    for set in &options.set {
+        flags.push(format!("--set={set}"));
+    }
+    flags
+}
+
+/// One task's works as runs: consecutive batches of one sweep become one `--point` list.
+fn merge(works: Vec<Work>) -> Vec<Unit> {
+    let mut units: Vec<(Unit, Option<Vec<usize>>)> = Vec::new();
+    for work in works {
+        if let (Some((last, Some(points))), Some(more)) = (units.last_mut(), &work.points)
+            && last.file == work.unit.file
+            && last.expect == work.unit.expect
+            && last.backend == work.unit.backend
+            && last.dtype == work.unit.dtype
+        {
+            points.extend(more);
+            last.points = Some(selection_text(points));
+            continue;
+        }
+        units.push((work.unit, work.points));
+    }
+    units.into_iter().map(|(unit, _)| unit).collect()
+}
+
+/// A copy of this executable at `path` (the exact binary the tasks run, whatever is
+/// rebuilt meanwhile); kept when one is there (its name holds the build's hash).
+fn freeze_binary(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::copy(&exe, &partial)
+        .and_then(|_| std::fs::rename(&partial, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            CliError::from(format!("{}: cannot copy the binary: {e}", path.display()))
+        })
+}
+
+/// (experiment name, sweep point or `None`) → where it stands, for everything that a
+/// recorded submission has queued or running now.
+pub fn active(
+    records: &[Record],
+    queue: Option<&HashMap<(String, Option<usize>), Queued>>,
+) -> HashMap<(String, Option<usize>), Queued> {
+    let mut active = HashMap::new();
+    let Some(queue) = queue else {
+        return active;
+    };
+    for record in records {
+        for (index, task) in record.tasks.iter().enumerate() {
+            let Some(&state) = queue.get(&(record.array_job.clone(), Some(index))) else {
+                continue;
+            };
+            for unit in &task.units {
+                let points: Vec<Option<usize>> = match &unit.points {
+                    Some(text) => selected(text).into_iter().map(Some).collect(),
+                    None => vec![None],
+                };
+                for point in points {
+                    let entry = active.entry((unit.name.clone(), point)).or_insert(state);
+                    if state == Queued::Running {
+                        *entry = Queued::Running;
+                    }
+                }
+            }
+        }
+    }
+    active
+}
+
+/// The indices of a recorded `--point` list.
+fn selected(text: &str) -> BTreeSet<usize> {
+    crate::sweep::selection(text, usize::MAX)
+        .map(|v| v.into_iter().collect())
+        .unwrap_or_default()
+}

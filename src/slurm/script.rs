@@ -1,0 +1,226 @@
+//! The two sbatch scripts of a submission: the job array (task `i` runs the points of
+//! record `tasks[i]`) and the job after it that collects the sweeps and builds the report.
+
+use super::SlurmOptions;
+use super::record::TaskRecord;
+use crate::error::{CliError, Result};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// What both scripts are written from.
+pub struct Spec<'a> {
+    /// Job names start `wb-<name>`; logs are `<name>-…`.
+    pub name: &'a str,
+    /// One line saying what is submitted (the scripts' comment).
+    pub what: &'a str,
+    /// The binary every step runs.
+    pub binary: &'a Path,
+    /// The results folder (absolute).
+    pub out: &'a Path,
+    /// The report folder (absolute).
+    pub report: &'a Path,
+    /// Flags every run takes (`--smoke`, `--set …`, …).
+    pub flags: &'a [String],
+    /// The array's tasks.
+    pub tasks: &'a [TaskRecord],
+    /// The sweep folders to collect afterwards.
+    pub sweeps: &'a [PathBuf],
+    /// The scheduler's options.
+    pub slurm: &'a SlurmOptions,
+}
+
+/// Shell-quotes `text` (a path or an argument).
+pub fn quote(text: &str) -> Result<String> {
+    shlex::try_quote(text)
+        .map(|q| q.into_owned())
+        .map_err(|e| CliError::from(format!("{text:?} cannot be written into a script: {e}")))
+}
+
+/// Shell-quotes a path.
+fn quote_path(path: &Path) -> Result<String> {
+    quote(&path.to_string_lossy())
+}
+
+impl Spec<'_> {
+    /// The logs folder.
+    pub fn logs(&self) -> PathBuf {
+        self.out.join("logs")
+    }
+
+    /// `#SBATCH` lines common to both jobs (partition, time, the user's own options).
+    fn common(&self, text: &mut String) -> Result<()> {
+        let s = self.slurm;
+        if let Some(p) = &s.partition {
+            writeln!(text, "#SBATCH --partition={p}").ok();
+        }
+        if let Some(t) = &s.time {
+            writeln!(text, "#SBATCH --time={t}").ok();
+        }
+        for arg in &s.sbatch_args {
+            if arg.contains('\n') || !arg.starts_with('-') {
+                return Err(CliError::from(format!(
+                    "--sbatch-arg {arg:?}: one sbatch option on one line, e.g. --sbatch-arg=--account=abc"
+                )));
+            }
+            writeln!(text, "#SBATCH {arg}").ok();
+        }
+        Ok(())
+    }
+
+    /// The job array's script.
+    pub fn array(&self) -> Result<String> {
+        let s = self.slurm;
+        let mut text = String::from("#!/bin/bash\n");
+        writeln!(text, "# {}, written by `workbench submit`.", self.what).ok();
+        writeln!(text, "#SBATCH --job-name=wb-{}", self.name).ok();
+        let last = self.tasks.len().saturating_sub(1);
+        match s.max_parallel {
+            Some(m) => writeln!(text, "#SBATCH --array=0-{last}%{m}"),
+            None => writeln!(text, "#SBATCH --array=0-{last}"),
+        }
+        .ok();
+        writeln!(
+            text,
+            "#SBATCH --output={}/{}-%A_%a.log",
+            self.logs().display(),
+            self.name
+        )
+        .ok();
+        if let Some(n) = s.cpus_per_task {
+            writeln!(text, "#SBATCH --cpus-per-task={n}").ok();
+        }
+        if let Some(n) = s.gpus_per_task {
+            writeln!(text, "#SBATCH --gpus-per-task={n}").ok();
+        }
+        self.common(&mut text)?;
+        text.push_str("set -u\n");
+        writeln!(text, "bin={}", quote_path(self.binary)?).ok();
+        text.push_str("jobs=\"${SLURM_CPUS_PER_TASK:-1}\"\nfailed=0\n");
+        text.push_str("case \"${SLURM_ARRAY_TASK_ID:?not run as a Slurm array task}\" in\n");
+        let out = quote_path(self.out)?;
+        let flags = self
+            .flags
+            .iter()
+            .map(|f| quote(f))
+            .collect::<Result<Vec<_>>>()?;
+        for (index, task) in self.tasks.iter().enumerate() {
+            writeln!(text, "  {index})").ok();
+            for unit in &task.units {
+                let mut line = format!("    \"$bin\" run {} --out {out}", quote_path(&unit.file)?);
+                if let Some(points) = &unit.points {
+                    write!(line, " --point {} --jobs \"$jobs\"", quote(points)?).ok();
+                }
+                write!(
+                    line,
+                    " --backend {} --dtype {} --expect-config {} --quiet",
+                    quote(&unit.backend)?,
+                    quote(&unit.dtype)?,
+                    quote(&unit.expect)?
+                )
+                .ok();
+                for flag in &flags {
+                    write!(line, " {flag}").ok();
+                }
+                writeln!(text, "{line} || failed=1").ok();
+            }
+            text.push_str("    ;;\n");
+        }
+        text.push_str(
+            "  *)\n    echo \"task $SLURM_ARRAY_TASK_ID is not in this array\" >&2\n    exit 2\n    ;;\nesac\nexit \"$failed\"\n",
+        );
+        Ok(text)
+    }
+
+    /// The script of the job that runs after the array: collect each sweep, build the report.
+    pub fn collect(&self) -> Result<String> {
+        let mut text = String::from("#!/bin/bash\n");
+        writeln!(
+            text,
+            "# After {}: collect the sweeps and build the report; written by `workbench submit`.",
+            self.what
+        )
+        .ok();
+        writeln!(text, "#SBATCH --job-name=wb-{}-collect", self.name).ok();
+        writeln!(
+            text,
+            "#SBATCH --output={}/{}-collect-%j.log",
+            self.logs().display(),
+            self.name
+        )
+        .ok();
+        self.common(&mut text)?;
+        text.push_str("set -u\n");
+        writeln!(text, "bin={}", quote_path(self.binary)?).ok();
+        text.push_str("failed=0\n");
+        for dir in self.sweeps {
+            writeln!(text, "\"$bin\" collect {} || failed=1", quote_path(dir)?).ok();
+        }
+        writeln!(
+            text,
+            "\"$bin\" report {} --out {} || failed=1",
+            quote_path(self.out)?,
+            quote_path(self.report)?
+        )
+        .ok();
+        text.push_str("exit \"$failed\"\n");
+        Ok(text)
+    }
+}
+
+/// Splits `items` into at most `max` contiguous tasks of near-equal size.
+pub fn shard<T>(items: Vec<T>, max: usize) -> Vec<Vec<T>> {
+    let tasks = items.len().min(max.max(1));
+    if tasks == 0 {
+        return Vec::new();
+    }
+    let (base, extra) = (items.len() / tasks, items.len() % tasks);
+    let mut items = items.into_iter();
+    (0..tasks)
+        .map(|t| items.by_ref().take(base + usize::from(t < extra)).collect())
+        .collect()
+}
+
+/// `0-3,7,9-10`: `points` (sorted) as `--point` takes them.
+pub fn selection_text(points: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < points.len() {
+        let start = points[i];
+        let mut end = start;
+        while i + 1 < points.len() && points[i + 1] == end + 1 {
+            i += 1;
+            end = points[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{selection_text, shard};
+
+    #[test]
+    fn shards_are_contiguous_and_near_equal() {
+        let tasks = shard((0..8).collect(), 3);
+        assert_eq!(tasks, vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7]]);
+        assert_eq!(shard((0..2).collect(), 1000), vec![vec![0], vec![1]]);
+        assert!(shard(Vec::<u8>::new(), 3).is_empty());
+    }
+
+    #[test]
+    fn selections_round_trip() {
+        assert_eq!(selection_text(&[0, 1, 2, 3, 7, 9, 10]), "0-3,7,9-10");
+        assert_eq!(selection_text(&[5]), "5");
+        let text = selection_text(&[1, 2, 4, 6, 7, 8]);
+        assert_eq!(
+            crate::sweep::selection(&text, 9).unwrap(),
+            [1, 2, 4, 6, 7, 8]
+        );
+    }
+}
