@@ -2,8 +2,10 @@
 # Installs what building and testing dpo-workbench needs, only where it is missing:
 #   - cmake >= 3.26 (hdf5-metno's `static` feature builds HDF5 from bundled source),
 #     from PyPI when the system's is missing or older;
-#   - with --tests: the Python oracle's numpy, scipy and h5py, Debian's chromium, and
-#     Mesa's software Vulkan driver (lavapipe) so that the wgpu backend runs without a GPU.
+#   - with --tests: the Python oracle's numpy, scipy and h5py, Debian's chromium, Mesa's
+#     software Vulkan driver (lavapipe) so that the wgpu backend runs without a GPU, and
+#     Debian's slurm-wlm and munge for the tests against a real Slurm (not with
+#     WORKBENCH_EXPECT_SLURM=0).
 # Safe to run any number of times.
 set -euo pipefail
 
@@ -49,6 +51,16 @@ if [ "$need_tests" = 1 ]; then
     || ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
     echo "setup: installing Mesa's software Vulkan driver (lavapipe) for the wgpu backend"
     apt_install mesa-vulkan-drivers libvulkan1
+  fi
+  # A real single-node Slurm for tests/slurm/test.sh (unless Slurm is not expected here).
+  if [ "${WORKBENCH_EXPECT_SLURM:-1}" != 0 ]; then
+    for command in slurmctld slurmd sbatch munged; do
+      if ! command -v "$command" >/dev/null 2>&1; then
+        echo "setup: installing Debian's slurm-wlm and munge (a single-node Slurm for the cluster tests)"
+        apt_install slurm-wlm munge
+        break
+      fi
+    done
   fi
   if ! python3 -c 'import numpy, scipy, h5py' >/dev/null 2>&1; then
     echo "setup: installing the test oracle's Python packages (numpy, scipy, h5py)"

@@ -43,7 +43,10 @@ impl State {
 /// folder `dir`, stands.
 pub fn status(dir: &Path) -> Result<()> {
     let (out, sweeps) = if dir.join("sweep.toml").is_file() {
-        (dir.parent().unwrap_or(Path::new(".")), vec![dir.to_path_buf()])
+        (
+            dir.parent().unwrap_or(Path::new(".")),
+            vec![dir.to_path_buf()],
+        )
     } else {
         let mut sweeps: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -67,7 +70,9 @@ pub fn status(dir: &Path) -> Result<()> {
             .points
             .iter()
             .enumerate()
-            .map(|(index, (status, _))| merged(*status, active.get(&(state.name.clone(), Some(index)))))
+            .map(|(index, (status, _))| {
+                merged(*status, active.get(&(state.name.clone(), Some(index))))
+            })
             .collect();
         lines.push(format!(
             "{} ({}): {} points: {}",
@@ -171,8 +176,14 @@ mod tests {
     #[test]
     fn files_then_queue() {
         assert_eq!(merged(Status::Done, Some(&Queued::Running)), State::Done);
-        assert_eq!(merged(Status::Failed, Some(&Queued::Running)), State::Running);
-        assert_eq!(merged(Status::Missing, Some(&Queued::Pending)), State::Queued);
+        assert_eq!(
+            merged(Status::Failed, Some(&Queued::Running)),
+            State::Running
+        );
+        assert_eq!(
+            merged(Status::Missing, Some(&Queued::Pending)),
+            State::Queued
+        );
         assert_eq!(merged(Status::Failed, None), State::Failed);
         let line = counts(&[
             State::Done,

@@ -112,7 +112,9 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
                 let target = out.join(format!("{name}.h5"));
                 if active.contains_key(&(name.clone(), None)) {
                     in_queue += 1;
-                    log(format!("{name}: queued or running already; not submitted again"));
+                    log(format!(
+                        "{name}: queued or running already; not submitted again"
+                    ));
                     continue;
                 }
                 if !request.force && up_to_date_on(&target, experiment.as_ref(), backend, dtype)? {
@@ -139,10 +141,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
                 let mut todo = Vec::new();
                 for (index, (_, experiment)) in sweep.points.iter().enumerate() {
                     let (backend, precision) = run_on(file, experiment.as_ref(), request.options)?;
-                    let target = dir.join(format!(
-                        "{}.h5",
-                        crate::sweep::point_stem(index, total)
-                    ));
+                    let target = dir.join(format!("{}.h5", crate::sweep::point_stem(index, total)));
                     if active.contains_key(&(sweep.name.clone(), Some(index))) {
                         in_queue += 1;
                     } else if !request.force
@@ -246,6 +245,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         log(format!("{what} ({skipped}); dry run: nothing submitted"));
         return Ok(());
     }
+    queue::require_sbatch()?;
     for (dir, sweep) in &sweeps {
         crate::sweep::begin(sweep, dir)?;
     }

@@ -15,6 +15,19 @@ pub enum Queued {
     Running,
 }
 
+/// Fails, before anything is written, where `sbatch` is not on the PATH.
+pub fn require_sbatch() -> Result<()> {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("sbatch").is_file()));
+    if found {
+        Ok(())
+    } else {
+        Err(CliError::from(
+            "sbatch: not found on the PATH; submit from a machine of the Slurm cluster (a login node), or see the scripts with --dry-run",
+        ))
+    }
+}
+
 /// Submits `script` with `args` before it; returns the job id.
 pub fn sbatch(args: &[String], script: &Path) -> Result<String> {
     let output = Command::new("sbatch")
