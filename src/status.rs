@@ -71,7 +71,12 @@ pub fn status(dir: &Path) -> Result<()> {
             .iter()
             .enumerate()
             .map(|(index, (status, _))| {
-                merged(*status, active.get(&(state.name.clone(), Some(index))))
+                merged(
+                    *status,
+                    active
+                        .get(&(state.name.clone(), Some(index)))
+                        .map(|a| &a.state),
+                )
             })
             .collect();
         lines.push(format!(
@@ -101,7 +106,7 @@ pub fn status(dir: &Path) -> Result<()> {
     for (name, expect) in singles {
         let file = out.join(format!("{name}.h5"));
         let done = results_config(&file).is_some_and(|c| crate::session::text_id(&c) == expect);
-        let state = match active.get(&(name.clone(), None)) {
+        let state = match active.get(&(name.clone(), None)).map(|a| a.state) {
             _ if done => State::Done,
             Some(Queued::Running) => State::Running,
             Some(Queued::Pending) => State::Queued,

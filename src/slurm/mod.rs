@@ -110,7 +110,11 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
                 let (backend, dtype) = (backend.name(), precision.name());
                 let name = experiment.name().to_string();
                 let target = out.join(format!("{name}.h5"));
-                if active.contains_key(&(name.clone(), None)) {
+                let expect = text_id(experiment.config_toml());
+                if active
+                    .get(&(name.clone(), None))
+                    .is_some_and(|a| a.expect == expect)
+                {
                     in_queue += 1;
                     log(format!(
                         "{name}: queued or running already; not submitted again"
@@ -128,7 +132,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
                         points: None,
                         backend: backend.to_string(),
                         dtype: dtype.to_string(),
-                        expect: text_id(experiment.config_toml()),
+                        expect,
                     },
                     points: None,
                 });
@@ -142,7 +146,10 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
                 for (index, (_, experiment)) in sweep.points.iter().enumerate() {
                     let (backend, precision) = run_on(file, experiment.as_ref(), request.options)?;
                     let target = dir.join(format!("{}.h5", crate::sweep::point_stem(index, total)));
-                    if active.contains_key(&(sweep.name.clone(), Some(index))) {
+                    if active
+                        .get(&(sweep.name.clone(), Some(index)))
+                        .is_some_and(|a| a.expect == expect)
+                    {
                         in_queue += 1;
                     } else if !request.force
                         && up_to_date_on(
@@ -333,12 +340,22 @@ fn freeze_binary(path: &Path) -> Result<()> {
         })
 }
 
+/// Where a point (or a plain experiment) of a recorded submission stands in the queue, and
+/// the configuration id it was submitted with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Active {
+    /// Queued or running.
+    pub state: Queued,
+    /// What its task's run expects its file to resolve to.
+    pub expect: String,
+}
+
 /// (experiment name, sweep point or `None`) → where it stands, for everything that a
-/// recorded submission has queued or running now.
+/// recorded submission has queued or running now (the latest submission's, where two are).
 pub fn active(
     records: &[Record],
     queue: Option<&HashMap<(String, Option<usize>), Queued>>,
-) -> HashMap<(String, Option<usize>), Queued> {
+) -> HashMap<(String, Option<usize>), Active> {
     let mut active = HashMap::new();
     let Some(queue) = queue else {
         return active;
@@ -354,10 +371,13 @@ pub fn active(
                     None => vec![None],
                 };
                 for point in points {
-                    let entry = active.entry((unit.name.clone(), point)).or_insert(state);
-                    if state == Queued::Running {
-                        *entry = Queued::Running;
-                    }
+                    active.insert(
+                        (unit.name.clone(), point),
+                        Active {
+                            state,
+                            expect: unit.expect.clone(),
+                        },
+                    );
                 }
             }
         }

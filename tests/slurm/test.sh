@@ -7,7 +7,8 @@
 #   2. deletes one point file: `status` names it missing, re-submitting runs only it;
 #   3. a point that panics (injected) is named failed by `status`; the next submission
 #      runs only it;
-#   4. kills one task's run with SIGKILL and cancels another task mid-point: only complete
+#   4. re-submitting while the tasks are queued submits nothing; then kills one task's run
+#      with SIGKILL and cancels another task mid-point: only complete
 #      point files are left, `status` names the rest missing, re-submitting finishes the
 #      sweep equal to a local run, with no partial file left behind;
 #   5. `reproduce --slurm` of a folder (a sweep and two plain experiments) equals a local
@@ -154,6 +155,9 @@ wb run "$work/seq_slow.toml" --out "$work/local" --quiet --jobs 1 2>/dev/null
 ids=$(wb submit "$work/seq_slow.toml" --slurm --out "$out" --max-array-size 2 --cpus-per-task 1 2>"$work/submit.err") \
   || { cat "$work/submit.err" >&2; fail "the sequence sweep was not submitted"; }
 array=${ids%% *}
+# Submitting again at once submits nothing: every point is queued or running.
+again=$(wb submit "$work/seq_slow.toml" --slurm --out "$out" 2>&1) || fail "re-submission while queued: $again"
+expect_line "$again" "nothing to submit \(0 up to date, 4 already queued or running\)" "a re-submission while queued"
 # Wait until both tasks run, then give them a second into their first point (~2 s each).
 for _ in $(seq 120); do
   [ "$(squeue --noheader --array --jobs="$array" --states=RUNNING | wc -l)" = 2 ] && break
