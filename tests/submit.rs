@@ -38,6 +38,24 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// `submit FILE --slurm --dry-run --out OUT` with `extra` options; what it prints.
+fn dry_run(file: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (file, out) = (file.display().to_string(), out.display().to_string());
+    let args = [
+        &[
+            "submit",
+            file.as_str(),
+            "--slurm",
+            "--dry-run",
+            "--out",
+            out.as_str(),
+        ][..],
+        extra,
+    ]
+    .concat();
+    ok(&args)
+}
+
 /// The two scripts a dry run prints (array, then collect).
 fn scripts(printed: &str) -> (String, String) {
     let starts: Vec<usize> = printed
@@ -96,37 +114,35 @@ fn dry_run_scripts_carry_every_option_and_write_nothing() {
         out.display().to_string(),
         report.display().to_string(),
     );
-    let output = ok(&[
-        "submit",
-        &file_s,
-        "--slurm",
-        "--dry-run",
-        "--out",
-        &out_s,
-        "--report",
-        &report_s,
-        "--partition",
-        "gpu",
-        "--time",
-        "02:00:00",
-        "--cpus-per-task",
-        "4",
-        "--gpus-per-task",
-        "1",
-        "--max-parallel",
-        "2",
-        "--sbatch-arg=--account=abc",
-        "--sbatch-arg",
-        "--mem=8G",
-        "--max-array-size",
-        "3",
-        "--backend",
-        "ndarray",
-        "--dtype",
-        "f32",
-        "--set",
-        "optimizer.epochs=30",
-    ]);
+    let output = dry_run(
+        &file,
+        &out,
+        &[
+            "--report",
+            &report_s,
+            "--partition",
+            "gpu",
+            "--time",
+            "02:00:00",
+            "--cpus-per-task",
+            "4",
+            "--gpus-per-task",
+            "1",
+            "--max-parallel",
+            "2",
+            "--sbatch-arg=--account=abc",
+            "--sbatch-arg",
+            "--mem=8G",
+            "--max-array-size",
+            "3",
+            "--backend",
+            "ndarray",
+            "--dtype",
+            "f32",
+            "--set",
+            "optimizer.epochs=30",
+        ],
+    );
     let printed = stdout(&output);
     let (array, collect) = scripts(&printed);
     for line in [
@@ -223,18 +239,11 @@ fn the_scripts_run_as_slurm_runs_them_equal_a_local_run() {
         report.display().to_string(),
     );
     ok(&["run", &file_s, "--out", &local_s, "--quiet"]);
-    let printed = stdout(&ok(&[
-        "submit",
-        &file_s,
-        "--slurm",
-        "--dry-run",
-        "--out",
-        &out_s,
-        "--report",
-        &report_s,
-        "--max-array-size",
-        "3",
-    ]));
+    let printed = stdout(&dry_run(
+        &file,
+        &out,
+        &["--report", &report_s, "--max-array-size", "3"],
+    ));
     let (array, collect) = scripts(&printed);
     for task in 0..3 {
         let output = run_script(&array, Some(task));
@@ -265,17 +274,9 @@ fn the_scripts_run_as_slurm_runs_them_equal_a_local_run() {
 fn a_task_refuses_a_file_changed_since_submission() {
     let dir = tempfile::tempdir().unwrap();
     let file = sweep_file(dir.path());
-    let file_s = file.display().to_string();
     let out = dir.path().join("results");
     let out_s = out.display().to_string();
-    let printed = stdout(&ok(&[
-        "submit",
-        &file_s,
-        "--slurm",
-        "--dry-run",
-        "--out",
-        &out_s,
-    ]));
+    let printed = stdout(&dry_run(&file, &out, &[]));
     let (array, _) = scripts(&printed);
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("epochs = 50", "epochs = 60")).unwrap();
