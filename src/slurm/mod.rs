@@ -6,12 +6,13 @@
 //! resolves to anything else than what was submitted. Points already done, or queued or
 //! running in an earlier submission, are not submitted again.
 
+mod plan;
 pub mod queue;
 pub mod record;
 mod script;
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, run_on, text_id, up_to_date_on};
+use crate::session::RunOptions;
 use queue::Queued;
 use record::{Record, TaskRecord, Unit};
 use std::collections::{BTreeSet, HashMap};
@@ -82,120 +83,20 @@ pub struct Request<'a> {
     pub slurm: &'a SlurmOptions,
 }
 
-/// One thing to run: a plain experiment, or a batch of a sweep's points.
-struct Work {
-    unit: Unit,
-    points: Option<Vec<usize>>,
-}
-
 /// Submits `request` (or prints what it would submit, with `--dry-run`).
 pub fn submit(request: &Request<'_>) -> Result<()> {
     let out = std::path::absolute(request.out).map_err(|e| format!("--out: {e}"))?;
     let report = std::path::absolute(request.report).map_err(|e| format!("--report: {e}"))?;
     let queue = queue::queue();
     let active = active(&Record::all(&out), queue.as_ref());
-    let mut works: Vec<Work> = Vec::new();
-    let mut sweeps: Vec<(PathBuf, &workbench::loader::SweepPlan)> = Vec::new();
-    let (mut reused, mut in_queue, mut points_total) = (0, 0, 0);
+    let planned = plan::plan(request, &out, &active)?;
     let log = |line: String| {
         if !request.options.quiet {
             eprintln!("{line}");
         }
     };
-    for (file, plan) in &request.plans {
-        let absolute = std::path::absolute(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        match plan {
-            Plan::Single(experiment) => {
-                let (backend, precision) = run_on(file, experiment.as_ref(), request.options)?;
-                let (backend, dtype) = (backend.name(), precision.name());
-                let name = experiment.name().to_string();
-                let target = out.join(format!("{name}.h5"));
-                let expect = text_id(experiment.config_toml());
-                if active
-                    .get(&(name.clone(), None))
-                    .is_some_and(|a| a.expect == expect)
-                {
-                    in_queue += 1;
-                    log(format!(
-                        "{name}: queued or running already; not submitted again"
-                    ));
-                    continue;
-                }
-                if !request.force && up_to_date_on(&target, experiment.as_ref(), backend, dtype)? {
-                    reused += 1;
-                    continue;
-                }
-                works.push(Work {
-                    unit: Unit {
-                        name,
-                        file: absolute,
-                        points: None,
-                        backend: backend.to_string(),
-                        dtype: dtype.to_string(),
-                        expect,
-                    },
-                    points: None,
-                });
-            }
-            Plan::Sweep(sweep) => {
-                let dir = out.join(&sweep.name);
-                let expect = crate::sweep::manifest_id(sweep)?;
-                let total = sweep.points.len();
-                points_total += total;
-                let mut todo = Vec::new();
-                for (index, (_, experiment)) in sweep.points.iter().enumerate() {
-                    let (backend, precision) = run_on(file, experiment.as_ref(), request.options)?;
-                    let target = dir.join(format!("{}.h5", crate::sweep::point_stem(index, total)));
-                    if active
-                        .get(&(sweep.name.clone(), Some(index)))
-                        .is_some_and(|a| a.expect == expect)
-                    {
-                        in_queue += 1;
-                    } else if !request.force
-                        && up_to_date_on(
-                            &target,
-                            experiment.as_ref(),
-                            backend.name(),
-                            precision.name(),
-                        )?
-                    {
-                        reused += 1;
-                    } else {
-                        todo.push(index);
-                    }
-                }
-                for batch in sweep.batches(&todo) {
-                    let (backend, precision) =
-                        run_on(file, sweep.points[batch[0]].1.as_ref(), request.options)?;
-                    works.push(Work {
-                        unit: Unit {
-                            name: sweep.name.clone(),
-                            file: absolute.clone(),
-                            points: Some(selection_text(&batch)),
-                            backend: backend.name().to_string(),
-                            dtype: precision.name().to_string(),
-                            expect: expect.clone(),
-                        },
-                        points: Some(batch),
-                    });
-                }
-                sweeps.push((dir, sweep));
-            }
-        }
-    }
-    let runs = works.len();
-    let points: usize = works
-        .iter()
-        .map(|w| w.points.as_ref().map_or(0, Vec::len))
-        .sum();
-    let singles = works.iter().filter(|w| w.points.is_none()).count();
-    let counted = match (points_total, singles) {
-        (0, n) => format!("{n} experiment(s)"),
-        (_, 0) => format!("{points} of {points_total} points"),
-        (_, n) => format!("{n} experiment(s) and {points} of {points_total} sweep points"),
-    };
-    let skipped = format!("{reused} up to date, {in_queue} already queued or running");
-    if runs == 0 {
+    let (counted, skipped) = (planned.counted(), planned.skipped());
+    if planned.works.is_empty() {
         log(format!(
             "{}: nothing to submit ({skipped}); `workbench status {}` says where it stands",
             request.name,
@@ -203,6 +104,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         ));
         return Ok(());
     }
+    let plan::Planned { works, sweeps, .. } = planned;
     let max_array = request
         .slurm
         .max_array_size
@@ -263,14 +165,12 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
     crate::files::write_atomic(&array_script, array_text.as_bytes())?;
     crate::files::write_atomic(&collect_script, collect_text.as_bytes())?;
     let array_job = queue::sbatch(&[], &array_script)?;
-    let collect_job = queue::sbatch(
-        &[format!("--dependency=afterany:{array_job}")],
-        &collect_script,
-    )?;
-    let record = Record {
+    // Recorded at once: a later failure must not hide a submitted array from `status`
+    // and from the next submission.
+    let mut record = Record {
         name: request.name.clone(),
         array_job: array_job.clone(),
-        collect_job: collect_job.clone(),
+        collect_job: String::new(),
         submitted: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
@@ -279,6 +179,19 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         tasks,
     };
     let path = record.write()?;
+    let collect_job = queue::sbatch(
+        &[format!("--dependency=afterany:{array_job}")],
+        &collect_script,
+    )
+    .map_err(|e| {
+        CliError::from(format!(
+            "{e}; the array is submitted as job {array_job} (record {}): when it has run, `workbench collect` its sweeps and `workbench report {}`",
+            path.display(),
+            out.display()
+        ))
+    })?;
+    record.collect_job = collect_job.clone();
+    record.write()?;
     log(format!(
         "{what} ({skipped}): submitted as Slurm job {array_job} (array), then job {collect_job} collects and writes the report to {}; logs in {}; record {}; `workbench status {}` says where it stands",
         report.display(),
@@ -306,7 +219,7 @@ fn run_flags(options: &RunOptions) -> Vec<String> {
 }
 
 /// One task's works as runs: consecutive batches of one sweep become one `--point` list.
-fn merge(works: Vec<Work>) -> Vec<Unit> {
+fn merge(works: Vec<plan::Work>) -> Vec<Unit> {
     let mut units: Vec<(Unit, Option<Vec<usize>>)> = Vec::new();
     for work in works {
         if let (Some((last, Some(points))), Some(more)) = (units.last_mut(), &work.points)
