@@ -1,7 +1,7 @@
 //! `run`, `validate`, `list`, `probe` and the conformance child.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, computes_in, context, load_plan, text_id, write_results};
+use crate::session::{RunOptions, computes_in, context, load_plan, run_id, write_results};
 use crate::sweep::SweepOptions;
 use backends::{Availability, BackendName, Precision};
 use clap::ValueEnum;
@@ -44,7 +44,7 @@ pub fn run(
         )));
     }
     if let Some(expected) = &sweep.expect {
-        crate::sweep::expect_id(file, expected, &text_id(experiment.config_toml()))?;
+        crate::sweep::expect_id(file, expected, &run_id(experiment.as_ref())?)?;
     }
     let context = context(file, experiment.as_ref(), options)?;
     let started = std::time::Instant::now();

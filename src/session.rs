@@ -199,6 +199,18 @@ pub fn build_id() -> Result<String> {
     .map_err(CliError::from)
 }
 
+/// What a run is: a hash of its resolved configuration and of its data files' contents
+/// (what a Slurm task checks against the submission, `run --expect-config`).
+pub fn run_id(experiment: &dyn Experiment) -> Result<String> {
+    Ok(run_id_of(experiment.config_toml(), &inputs_id(experiment)?))
+}
+
+/// [`run_id`] from a resolved configuration and its data files' id (as a results file
+/// records them: `config_toml`, `inputs_id`).
+pub fn run_id_of(config_toml: &str, inputs_id: &str) -> String {
+    text_id(&format!("{config_toml}\n{inputs_id}"))
+}
+
 /// A hex hash of `text` (a point's resolved configuration, say).
 pub fn text_id(text: &str) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))

@@ -105,7 +105,7 @@ pub fn status(dir: &Path) -> Result<()> {
     singles.dedup_by(|a, b| a.0 == b.0);
     for (name, expect) in singles {
         let file = out.join(format!("{name}.h5"));
-        let done = results_config(&file).is_some_and(|c| crate::session::text_id(&c) == expect);
+        let done = results_run_id(&file).is_some_and(|id| id == expect);
         let state = match active.get(&(name.clone(), None)).map(|a| a.state) {
             _ if done => State::Done,
             Some(Queued::Running) => State::Running,
@@ -165,11 +165,18 @@ fn counts(states: &[State]) -> String {
         .join(", ")
 }
 
-/// The `config_toml` of a results file, if it opens.
-fn results_config(path: &Path) -> Option<String> {
+/// The [`crate::session::run_id`] a results file records (configuration and data files), if
+/// it opens.
+fn results_run_id(path: &Path) -> Option<String> {
     let file = hdf5::File::open(path).ok()?;
-    let value: hdf5::types::VarLenUnicode = file.attr("config_toml").ok()?.read_scalar().ok()?;
-    Some(value.as_str().to_string())
+    let attribute = |name: &str| -> Option<String> {
+        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
+        Some(value.as_str().to_string())
+    };
+    Some(crate::session::run_id_of(
+        &attribute("config_toml")?,
+        &attribute("inputs_id")?,
+    ))
 }
 
 #[cfg(test)]

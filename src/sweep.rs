@@ -160,10 +160,14 @@ pub fn begin(plan: &SweepPlan, dir: &Path) -> Result<()> {
     crate::files::write_atomic(&dir.join(MANIFEST), text.as_bytes())
 }
 
-/// An id of everything `plan`'s points are (each one's resolved configuration): what a
-/// Slurm task checks its file still resolves to.
+/// An id of everything `plan`'s points are (each one's resolved configuration and data
+/// files): what a Slurm task checks its file still resolves to.
 pub fn manifest_id(plan: &SweepPlan) -> Result<String> {
-    Ok(text_id(&Manifest::of(plan).text()?))
+    let mut text = Manifest::of(plan).text()?;
+    for (_, experiment) in &plan.points {
+        text.push_str(&crate::session::run_id(experiment.as_ref())?);
+    }
+    Ok(text_id(&text))
 }
 
 /// Refuses a run whose file no longer resolves to what was submitted.
@@ -172,7 +176,7 @@ pub fn expect_id(file: &Path, expected: &str, found: &str) -> Result<()> {
         return Ok(());
     }
     Err(CliError::from(format!(
-        "{}: --expect-config {expected}: the file now resolves to {found}; the file, a WORKBENCH_* variable or the data changed since `workbench submit`: submit it again",
+        "{}: --expect-config {expected}: the file now resolves to {found}; the file, a WORKBENCH_* variable or a data file changed since `workbench submit`: submit it again",
         file.display()
     )))
 }

@@ -316,6 +316,38 @@ fn a_task_refuses_a_file_changed_since_submission() {
 }
 
 #[test]
+fn a_task_refuses_a_data_file_changed_since_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let sample = data.join("hh_sample.jsonl");
+    std::fs::copy(repo("experiments/data/hh_sample.jsonl"), &sample).unwrap();
+    let examples = dir.path().join("examples");
+    std::fs::create_dir_all(&examples).unwrap();
+    let file = examples.join("hh_jsonl.toml");
+    std::fs::copy(repo("experiments/examples/hh_jsonl.toml"), &file).unwrap();
+    let out = dir.path().join("results");
+    let (array, _) = scripts(&stdout(&dry_run(&file, &out, &[])));
+    // The configuration is unchanged; one pair of the data is dropped.
+    let text = std::fs::read_to_string(&sample).unwrap();
+    let fewer: Vec<&str> = text.lines().skip(1).collect();
+    std::fs::write(&sample, fewer.join("\n") + "\n").unwrap();
+    let output = run_script(&array, Some(0));
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("a data file changed since `workbench submit`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!out.join("hh_jsonl.h5").exists());
+    // With the data as submitted, the same task runs.
+    std::fs::write(&sample, text).unwrap();
+    let output = run_script(&array, Some(0));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(out.join("hh_jsonl.h5").is_file());
+}
+
+#[test]
 fn status_counts_points_and_names_failures() {
     let dir = tempfile::tempdir().unwrap();
     let file = sweep_file(dir.path());

@@ -5,7 +5,7 @@
 use super::record::Unit;
 use super::{Active, Request, selection_text};
 use crate::error::Result;
-use crate::session::{run_on, text_id, up_to_date_on};
+use crate::session::{run_id, run_on, up_to_date_on};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use workbench::experiments::Experiment;
@@ -100,7 +100,7 @@ pub fn plan<'p>(
         match plan {
             Plan::Single(experiment) => {
                 let name = experiment.name();
-                let expect = text_id(experiment.config_toml());
+                let expect = run_id(experiment.as_ref())?;
                 let unit = unit(name, None, experiment.as_ref(), &expect)?;
                 let target = out.join(format!("{name}.h5"));
                 match left_out(

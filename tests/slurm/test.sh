@@ -195,6 +195,8 @@ submit_and_wait reproduce --slurm --experiments "$work/experiments" --out "$work
 expect_line "$(cat "$work/submit.err")" "reproduce: 2 experiment\(s\) and 8 of 8 sweep points in 3 task" "reproduce --slurm"
 status=$(wb status "$work/all")
 expect_line "$status" "fig2_small .*8 done" "status of the reproduction"
+expect_line "$status" "fig5_one_step: done" "status of a plain experiment"
+expect_line "$status" "prop32_ratio_constraint: done" "status of a plain experiment"
 names=$(cd "$work/local-all" && ls *.h5 | sed 's/\.h5$//')
 # shellcheck disable=SC2086
 same "$work/local-all" "$work/all" $names
