@@ -182,6 +182,7 @@ enum Command {
 /// Parses the command line and runs it with `registry`; errors are one line on stderr
 /// and a non-zero exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
+    crate::allocator::keep_freed_memory();
     backends::prepare_environment();
     crate::panics::install_hook();
     let cli = Cli::parse();

@@ -8,6 +8,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod allocator;
 mod bars;
 mod bench;
 mod cli;
