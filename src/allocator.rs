@@ -25,3 +25,16 @@ pub fn keep_freed_memory() {
         }
     }
 }
+
+/// Gives the memory freed so far back to the kernel (every arena's free pages), so that an
+/// experiment finished on one thread does not keep its peak while another runs: called
+/// after each experiment or batch of points that `reproduce` or a sweep runs.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only returns free memory to the kernel; any thread may call it.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}

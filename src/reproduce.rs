@@ -232,13 +232,15 @@ fn run_one(
         Ok(Outcome::Ran)
     };
     let name = file.display().to_string();
-    crate::panics::contained(&name, attempt)
+    let outcome = crate::panics::contained(&name, attempt)
         .map_err(CliError::from)
         .and_then(|outcome| outcome)
         .unwrap_or_else(|e| {
             log(format!("error: {e}"));
             Outcome::Failed
-        })
+        });
+    crate::allocator::release_freed_memory();
+    outcome
 }
 
 /// The `*.toml` files of `dir`, sorted.

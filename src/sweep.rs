@@ -272,6 +272,7 @@ impl Job<'_> {
         let outcome = crate::panics::contained(&label, attempt)
             .map_err(CliError::from)
             .and_then(|outcome| outcome);
+        crate::allocator::release_freed_memory();
         match outcome {
             Ok(done) => {
                 let reused = reused.iter().map(|&slot| (slot, PointOutcome::Reused));
