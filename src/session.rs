@@ -172,10 +172,7 @@ pub fn up_to_date_on(
     let Ok(file) = hdf5::File::open(path) else {
         return Ok(false);
     };
-    let attribute = |name: &str| -> Option<String> {
-        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
-        Some(value.as_str().to_string())
-    };
+    let attribute = |name: &str| text_attribute(&file, name);
     Ok(
         attribute("config_toml").as_deref() == Some(experiment.config_toml())
             && attribute("backend").as_deref() == Some(backend)
@@ -183,6 +180,13 @@ pub fn up_to_date_on(
             && attribute("build_id").as_deref() == Some(build_id()?.as_str())
             && attribute("inputs_id").as_deref() == Some(inputs_id(experiment)?.as_str()),
     )
+}
+
+/// A text attribute of a results file (`config_toml`, `backend`, `inputs_id`, …), if it
+/// has one.
+pub fn text_attribute(file: &hdf5::File, name: &str) -> Option<String> {
+    let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
+    Some(value.as_str().to_string())
 }
 
 /// An id of this executable (a hash of its bytes): results written by another build are

@@ -169,10 +169,7 @@ fn counts(states: &[State]) -> String {
 /// it opens.
 fn results_run_id(path: &Path) -> Option<String> {
     let file = hdf5::File::open(path).ok()?;
-    let attribute = |name: &str| -> Option<String> {
-        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
-        Some(value.as_str().to_string())
-    };
+    let attribute = |name: &str| crate::session::text_attribute(&file, name);
     Some(crate::session::run_id_of(
         &attribute("config_toml")?,
         &attribute("inputs_id")?,

@@ -607,10 +607,7 @@ fn read_point(path: &Path, config_id: &str) -> std::result::Result<Option<PointF
     }
     let stale = |why: &str| format!("{}: {why}", path.display());
     let file = hdf5::File::open(path).map_err(|e| stale(&e.to_string()))?;
-    let attribute = |name: &str| -> Option<String> {
-        let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
-        Some(value.as_str().to_string())
-    };
+    let attribute = |name: &str| crate::session::text_attribute(&file, name);
     let config = attribute("config_toml").unwrap_or_default();
     if text_id(&config) != config_id {
         return Err(stale(
