@@ -113,6 +113,7 @@ pub fn run_on(
             .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
         (None, None) => BackendName::DEFAULT,
     };
+    backend.require_built_in()?;
     let precision = match options.dtype.as_deref() {
         Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
         None => backend.default_precision(),

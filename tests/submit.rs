@@ -392,6 +392,27 @@ fn submission_needs_slurm_and_writes_nothing_without_sbatch() {
     let output = workbench(&["submit", &file_s, "--out", &out_s]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("--slurm"), "{}", stderr(&output));
+    // A backend this binary lacks is refused at submission, not in every task.
+    let missing = if cfg!(feature = "cuda") {
+        None
+    } else {
+        Some("cuda")
+    };
+    if let Some(backend) = missing {
+        let output = workbench(&[
+            "submit",
+            &file_s,
+            "--slurm",
+            "--dry-run",
+            "--out",
+            &out_s,
+            "--backend",
+            backend,
+        ]);
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains("cuda"), "{}", stderr(&output));
+        assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+    }
     let output = workbench(&["reproduce", "--partition", "gpu", "--out", &out_s]);
     assert!(!output.status.success());
     assert!(

@@ -70,6 +70,18 @@ impl BackendName {
             })
     }
 
+    /// An error saying how to build it in, where this binary was compiled without it.
+    pub fn require_built_in(&self) -> Result<()> {
+        if self.is_built_in() {
+            Ok(())
+        } else {
+            Err(BackendError::NotBuiltIn {
+                backend: self.name(),
+                hint: self.build_hint(),
+            })
+        }
+    }
+
     /// Whether this binary was compiled with it.
     pub fn is_built_in(&self) -> bool {
         match self {
@@ -190,12 +202,7 @@ impl Precision {
 /// or has no such float type. A device's float type is fixed at its first use in a
 /// process; asking for another one afterwards is an error.
 pub fn device(backend: BackendName, precision: Precision) -> Result<Device> {
-    if !backend.is_built_in() {
-        return Err(BackendError::NotBuiltIn {
-            backend: backend.name(),
-            hint: backend.build_hint(),
-        });
-    }
+    backend.require_built_in()?;
     let unusable = |why: String| BackendError::Unusable {
         backend: backend.name(),
         why,
