@@ -787,23 +787,18 @@ fn kill_9_leaves_no_finished_looking_file() {
     };
     // Delays spread over start-up, training and the write (a run takes about 1 s), and
     // four more that differ from run to run.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
+    let nanos = common::clock_nanos();
     let random = (0..4).map(|i| (nanos >> (7 * i)) % 1300);
     for delay_ms in [5u64, 150, 400, 700, 900, 1000, 1100, 1200]
         .into_iter()
         .chain(random)
     {
         let _ = std::fs::remove_dir_all(&out);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
-            .args(args("2000"))
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        let run = args("2000");
+        common::kill_after(
+            &run.iter().map(String::as_str).collect::<Vec<_>>(),
+            delay_ms,
+        );
         let done = out.join("fig6_table2.h5");
         if done.exists() {
             // Renamed only when complete: it must open and hold the last datasets.

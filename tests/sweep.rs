@@ -472,21 +472,17 @@ fn a_killed_sweep_resumes_to_the_same_sweep_file() {
     );
     let out = dir.path().join("killed");
     let out_s = out.display().to_string();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
+    let nanos = common::clock_nanos();
     let mut left = Vec::new();
     for delay_ms in [300u64, 900, 1500, 300 + nanos % 2000] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
-            .args(["run", &swept, "--out", &out_s])
-            .args(sized)
-            .env_remove("WORKBENCH_BACKEND")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        common::kill_after(
+            &[
+                &["run", swept.as_str(), "--out", out_s.as_str()][..],
+                &sized[..],
+            ]
+            .concat(),
+            delay_ms,
+        );
         let finished: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("seq_study"))
             .map(|entries| {
                 entries

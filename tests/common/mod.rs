@@ -88,3 +88,24 @@ pub fn small_results(dir: &Path) {
         run_small(dir, experiment, &[]);
     }
 }
+
+/// Starts the `workbench` binary with `args`, kills it with SIGKILL after `delay_ms`, and
+/// waits for it (stderr discarded, any WORKBENCH_BACKEND of the caller ignored).
+pub fn kill_after(args: &[&str], delay_ms: u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(args)
+        .env_remove("WORKBENCH_BACKEND")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("workbench starts");
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The clock's nanoseconds within the second: a seed for kill moments that differ run to run.
+pub fn clock_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()))
+}
