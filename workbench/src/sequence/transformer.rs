@@ -4,16 +4,15 @@
 //! response tokens' log-probabilities; prompt tokens only condition.
 
 use super::batch::SequenceBatch;
+use super::rows;
 use burn::module::Module;
 use burn::nn::attention::generate_autoregressive_mask;
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderLayer};
 use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Bool, Device, Int, Tensor};
 
 /// The transformer's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +57,39 @@ fn causal_blocks(shape: &TransformerShape, device: &Device) -> TransformerEncode
     blocks
 }
 
+/// One pre-norm block on rows `[batch · time, d_model]`: x + attention(norm₂ x), then
+/// x + MLP(norm₁ x), as burn's `TransformerEncoderLayer::forward` with `norm_first` (the
+/// dropout is 0). `mask` is `[1, 1, time, time]`, true above the diagonal; `ones` is
+/// `[batch · time, 1]`.
+fn block(
+    layer: &TransformerEncoderLayer,
+    x: Tensor<2>,
+    [batch, time]: [usize; 2],
+    mask: &Tensor<4, Bool>,
+    ones: &Tensor<2>,
+) -> Tensor<2> {
+    let mha = &layer.mha;
+    let normed = rows::layer_norm(&layer.norm_2, x.clone(), ones);
+    let heads = |projection: &Linear| {
+        rows::linear(projection, normed.clone(), ones)
+            .reshape([batch, time, mha.n_heads, mha.d_k])
+            .swap_dims(1, 2)
+    };
+    let (query, key, value) = (heads(&mha.query), heads(&mha.key), heads(&mha.value));
+    let scores = query
+        .matmul(key.transpose())
+        .div_scalar((mha.d_k as f32).sqrt())
+        .mask_fill(mask.clone(), mha.min_float);
+    let context = softmax(scores, 3)
+        .matmul(value)
+        .swap_dims(1, 2)
+        .reshape([batch * time, mha.d_model]);
+    let x = x + rows::linear(&mha.output, context, ones);
+    let mlp = &layer.pwff;
+    let hidden = rows::linear(&mlp.linear_inner, rows::layer_norm(&layer.norm_1, x.clone(), ones), ones);
+    x + rows::linear(&mlp.linear_outer, mlp.activation.forward(hidden), ones)
+}
+
 /// A decoder-only causal transformer language model.
 #[derive(Module, Debug)]
 pub struct Transformer {
@@ -95,6 +127,14 @@ impl Transformer {
 
     /// Next-token logits `[batch, time, vocab]` for input tokens `[batch, time]`: position
     /// t sees tokens 0..=t only.
+    ///
+    /// The residual stream is kept as `[batch · time, d_model]` rows, so that every linear
+    /// layer is one matrix product and its weight gradient one more. burn's `linear` on a
+    /// `[batch, time, d]` input multiplies each sequence by a broadcast weight, and its
+    /// backward then sums `batch` per-sequence weight gradients with a strided reduction,
+    /// which was a sixth of an f64 training step (workbench/examples/linear_rows.rs times
+    /// both). The blocks compute what burn's `TransformerEncoder::forward` computes with
+    /// `norm_first` and no dropout.
     pub fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
         let [batch, time] = inputs.dims();
         let device = inputs.device();
@@ -102,11 +142,16 @@ impl Transformer {
             .reshape([1, time])
             .expand([batch, time]);
         let x = self.tokens.forward(inputs) + self.positions.forward(positions);
-        let mask = generate_autoregressive_mask(batch, time, &device);
-        let x = self
-            .blocks
-            .forward(TransformerEncoderInput::new(x).mask_attn(mask));
-        self.head.forward(self.norm.forward(x))
+        let d_model = x.dims()[2];
+        let mask = generate_autoregressive_mask(1, time, &device).reshape([1, 1, time, time]);
+        let mut x = x.reshape([batch * time, d_model]);
+        let ones = rows::ones_column(&x);
+        for layer in &self.blocks.layers {
+            x = block(layer, x, [batch, time], &mask, &ones);
+        }
+        let logits = rows::linear(&self.head, rows::layer_norm(&self.norm, x, &ones), &ones);
+        let vocab = logits.dims()[1];
+        logits.reshape([batch, time, vocab])
     }
 
     /// Per-token log-probabilities of the targets, `[batch, time]` (masked positions
