@@ -56,6 +56,17 @@ pub fn layout(prompt: &[u32], response: &[u32], specials: Specials, context: usi
     Laid { tokens, start, cut }
 }
 
+/// The number of response tokens (EOS included) a batch scores for `(prompt, response)`:
+/// its row of [`SequenceBatch::row_tokens`].
+pub fn scored_tokens(
+    (prompt, response): (&[u32], &[u32]),
+    specials: Specials,
+    context: usize,
+) -> usize {
+    let laid = layout(prompt, response, specials, context);
+    laid.tokens.len() - laid.start
+}
+
 impl SequenceBatch {
     /// The batch of `(prompt, response)` sequences, padded to the longest.
     pub fn new(

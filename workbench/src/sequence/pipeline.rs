@@ -2,13 +2,14 @@
 //! then preference optimisation (DPO or any registered pairwise loss) starting from π_ref,
 //! both with burn's Adam; finally log π of every pair's responses under π_ref and π_θ.
 
+use super::batch::scored_tokens;
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
 use crate::optim::{AdamSpec, OptimizerSpec};
 use crate::progress::{Observer, Silent};
 use crate::tensors::to_vec;
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -202,9 +203,15 @@ fn finite(value: f64, phase: &str, epoch: usize, step: usize) -> Result<f64, Div
 
 /// Mean negative log-likelihood per response token of `batch`.
 pub fn nll(model: &Transformer, batch: &SequenceBatch) -> Tensor<1> {
+    shard_nll(model, batch, batch.response_tokens)
+}
+
+/// `batch`'s share of a larger batch's mean negative log-likelihood per response token:
+/// its summed negative log-likelihood over the larger batch's `response_tokens`.
+fn shard_nll(model: &Transformer, batch: &SequenceBatch, response_tokens: usize) -> Tensor<1> {
     (model.token_log_probs(batch) * batch.mask.clone())
         .sum()
-        .div_scalar(batch.response_tokens.max(1) as f64)
+        .div_scalar(response_tokens.max(1) as f64)
         .neg()
 }
 
@@ -223,13 +230,18 @@ fn supervised(
         "sft",
         rng,
         bar,
-        |model, chunk| {
-            let sequences: Vec<(&[u32], &[u32])> = chunk
-                .iter()
-                .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice()))
-                .collect();
+        |model, shard, chunk| {
+            let sequence = |i: usize| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice());
+            let sequences: Vec<(&[u32], &[u32])> = shard.iter().map(|&i| sequence(i)).collect();
             let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, device);
-            (nll(model, &batch), batch.response_tokens)
+            let chunk_tokens = chunk
+                .iter()
+                .map(|&i| scored_tokens(sequence(i), spec.specials, spec.shape.context))
+                .sum();
+            (
+                shard_nll(model, &batch, chunk_tokens),
+                batch.response_tokens,
+            )
         },
     )
 }
@@ -253,18 +265,76 @@ fn preference(
         &label,
         rng,
         bar,
-        |model, chunk| {
-            let (inputs, batch) = pair_inputs(model, pairs, chunk, reference, spec, device);
-            (
-                loss_fn.loss(&inputs, spec.beta).mean(),
-                batch.response_tokens,
-            )
+        |model, shard, chunk| {
+            let (inputs, batch) = pair_inputs(model, pairs, shard, reference, spec, device);
+            let loss = loss_fn.loss(&inputs, spec.beta).sum();
+            (loss.div_scalar(chunk.len() as f64), batch.response_tokens)
         },
     )
 }
 
+/// A training step splits its batch into this many shards (the last may be smaller), whose
+/// losses and gradients are computed on their own threads, each with its own copy of the
+/// model's autodiff graph, and then summed in shard order. The number is fixed rather than
+/// the machine's core count, so that results are the same on every machine. Per-row work
+/// dominates at the shapes this runs on (a shard of half a batch takes about 0.55 of the
+/// batch's time on flex), so two cores make a step about 1.7× faster.
+pub const SHARDS: usize = 2;
+
+/// A step's loss on a shard of the batch: `(model, shard, batch)` → (the shard's share of
+/// the batch's loss, so that the shares sum to it; the shard's response tokens).
+type ShardLoss<'a> = dyn Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync + 'a;
+
+/// The batch `chunk`'s loss value, gradients and response tokens: its shards' shares (see
+/// [`SHARDS`]) computed in parallel and summed in shard order.
+fn sharded_step(
+    model: &Transformer,
+    chunk: &[usize],
+    shard_loss: &ShardLoss,
+) -> (f64, GradientsParams, usize) {
+    let device = model.devices().remove(0);
+    let share = |shard: &[usize]| {
+        // A fork has its own autodiff graph: graphs that share parameter nodes would be
+        // merged into one graph behind one lock.
+        let copy = model.clone().fork(&device);
+        let (loss, tokens) = shard_loss(&copy, shard, chunk);
+        let value = to_vec(loss.clone().detach())[0];
+        (
+            value,
+            GradientsParams::from_grads(loss.backward(), &copy),
+            tokens,
+        )
+    };
+    let size = chunk.len().div_ceil(SHARDS).max(1);
+    let shares: Vec<(f64, GradientsParams, usize)> = std::thread::scope(|scope| {
+        let mut shards = chunk.chunks(size);
+        let first = shards.next().unwrap_or_default();
+        let others: Vec<_> = shards
+            .map(|shard| scope.spawn(move || share(shard)))
+            .collect();
+        let mut shares = vec![share(first)];
+        for other in others {
+            shares.push(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        shares
+    });
+    let mut total = GradientsAccumulator::<Transformer>::new();
+    let (mut value, mut tokens) = (0.0, 0);
+    for (shard_value, grads, shard_tokens) in shares {
+        value += shard_value;
+        tokens += shard_tokens;
+        total.accumulate(model, grads);
+    }
+    (value, total.grads(), tokens)
+}
+
 /// One phase: `phase.epochs` shuffled passes over `items` in batches, each step's loss
-/// (and its number of response tokens) from `step_loss`, then an Adam step.
+/// (and its number of response tokens) from `shard_loss` on the batch's shards, then an
+/// Adam step.
 fn train_phase(
     mut model: Transformer,
     items: usize,
@@ -272,7 +342,7 @@ fn train_phase(
     label: &str,
     rng: &mut ChaCha8Rng,
     bar: &dyn Observer,
-    step_loss: impl Fn(&Transformer, &[usize]) -> (Tensor<1>, usize),
+    shard_loss: impl Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
     let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
     let mut log = PhaseLog::default();
@@ -280,9 +350,8 @@ fn train_phase(
     for epoch in 0..phase.epochs {
         let first = log.loss.len();
         for (step, chunk) in order(items, rng).chunks(phase.batch_size).enumerate() {
-            let (loss, batch_tokens) = step_loss(&model, chunk);
-            let value = finite(to_vec(loss.clone().detach())[0], label, epoch, step)?;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let (value, grads, batch_tokens) = sharded_step(&model, chunk, &shard_loss);
+            let value = finite(value, label, epoch, step)?;
             model = optimizer.step(phase.adam.lr, model, grads);
             log.loss.push(value);
             tokens += batch_tokens;

@@ -7,7 +7,9 @@ use super::batch::SequenceBatch;
 use super::rows;
 use burn::module::Module;
 use burn::nn::attention::generate_autoregressive_mask;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderLayer};
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderLayer,
+};
 use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
@@ -86,7 +88,11 @@ fn block(
         .reshape([batch * time, mha.d_model]);
     let x = x + rows::linear(&mha.output, context, ones);
     let mlp = &layer.pwff;
-    let hidden = rows::linear(&mlp.linear_inner, rows::layer_norm(&layer.norm_1, x.clone(), ones), ones);
+    let hidden = rows::linear(
+        &mlp.linear_inner,
+        rows::layer_norm(&layer.norm_1, x.clone(), ones),
+        ones,
+    );
     x + rows::linear(&mlp.linear_outer, mlp.activation.forward(hidden), ones)
 }
 
