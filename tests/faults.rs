@@ -461,11 +461,8 @@ fn write_data(dir: &Path) {
     std::fs::write(dir.join("bad.jsonl.gz"), b"\x1f\x8b\x08\x00garbage").unwrap();
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wb-faults-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp(name: &str) -> common::Scratch {
+    common::scratch(&format!("wb-faults-{name}-"))
 }
 
 /// `workbench ARGS` with `env`, ignoring any WORKBENCH_* variables of the caller.

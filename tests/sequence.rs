@@ -7,11 +7,8 @@ mod common;
 use common::{python, repo, stderr, workbench};
 use std::path::{Path, PathBuf};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wb-seq-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp(name: &str) -> common::Scratch {
+    common::scratch(&format!("wb-seq-{name}-"))
 }
 
 /// `workbench run FILE --out OUT --quiet --set S...`.

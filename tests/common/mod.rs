@@ -109,3 +109,24 @@ pub fn clock_nanos() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::from(d.subsec_nanos()))
 }
+
+/// A temporary folder, removed when dropped, that derefs to its path.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A new temporary folder whose name starts with `prefix`.
+pub fn scratch(prefix: &str) -> Scratch {
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .expect("temp dir"),
+    )
+}

@@ -1,6 +1,7 @@
 //! The transformer policy and the SFT → DPO pipeline: log-probabilities against a hand
 //! computation, causal masking, SFT lowering the NLL, and DPO's step 0 (loss log 2,
-//! quantity (21) = 1).
+//! quantity (21) = 1), and sharded steps (the same on threads or not, summing to the whole
+//! batch).
 
 mod common;
 
@@ -280,6 +281,7 @@ fn sft_lowers_the_nll_of_the_chosen_responses() {
         common::loss("dpo", "").as_ref(),
         &device,
         &Bars::hidden(),
+        true,
     )
     .expect("finite");
     let nll = |scores: &[f64]| -scores.iter().sum::<f64>();
@@ -300,6 +302,7 @@ fn dpo_starts_at_log_2_with_quantity_21_equal_to_one() {
         common::loss("dpo", "").as_ref(),
         &device,
         &Bars::hidden(),
+        true,
     )
     .expect("finite");
     let first = run.dpo.loss[0];
@@ -325,4 +328,60 @@ fn dpo_starts_at_log_2_with_quantity_21_equal_to_one() {
         .map(|(a, b)| (a - b).abs())
         .sum();
     assert!(change > 1e-3, "DPO did not move the policy");
+}
+
+#[test]
+fn shards_on_threads_or_one_after_another_give_the_same_run() {
+    let device = common::device();
+    let (pairs, specials) = tiny_data();
+    let spec = tiny_spec(specials, 2, 2);
+    let dpo = common::loss("dpo", "");
+    let run = |parallel| {
+        pipeline::run(
+            &pairs,
+            &spec,
+            dpo.as_ref(),
+            &device,
+            &Bars::hidden(),
+            parallel,
+        )
+        .expect("finite")
+    };
+    let (threads, sequential) = (run(true), run(false));
+    assert_eq!(threads.sft.loss, sequential.sft.loss);
+    assert_eq!(threads.dpo.loss, sequential.dpo.loss);
+    assert_eq!(threads.reference, sequential.reference);
+    assert_eq!(threads.policy, sequential.policy);
+}
+
+#[test]
+fn the_first_sft_step_is_the_whole_batchs_nll() {
+    // One batch of every pair, split into shards: the shards' shares sum to the mean NLL
+    // per response token of the whole batch, whatever order the batch was drawn in.
+    let device = common::device();
+    let (pairs, specials) = tiny_data();
+    let mut spec = tiny_spec(specials, 1, 1);
+    spec.sft.batch_size = pairs.len();
+    let model = pipeline::initial_model(&spec, &device);
+    let sequences: Vec<(&[u32], &[u32])> = pairs
+        .iter()
+        .map(|p| (p.prompt.as_slice(), p.chosen.as_slice()))
+        .collect();
+    let batch = SequenceBatch::new(&sequences, specials, spec.shape.context, &device);
+    let whole = values(pipeline::nll(&model, &batch))[0];
+    let run = pipeline::run(
+        &pairs,
+        &spec,
+        common::loss("dpo", "").as_ref(),
+        &device,
+        &Bars::hidden(),
+        true,
+    )
+    .expect("finite");
+    assert_eq!(run.sft.loss.len(), 1);
+    assert!(
+        (run.sft.loss[0] - whole).abs() < 1e-12,
+        "first SFT step {} against the whole batch's NLL {whole}",
+        run.sft.loss[0]
+    );
 }

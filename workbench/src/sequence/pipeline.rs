@@ -149,17 +149,31 @@ pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
     model
 }
 
-/// SFT then preference optimisation, from a model initialised with `spec.seed`.
+/// Whether a training step's shards (see [`SHARDS`]) run on threads of their own on the
+/// backend named `backend`: yes on the CPU backends whose kernels run on one thread at the
+/// transformer's tensor sizes (flex, ndarray). libtorch runs kernels on its own threads
+/// (two shard threads on top made its steps 2–3× slower on 2 cores), and a GPU runs one
+/// stream. Results are the same either way.
+pub fn shards_in_parallel(backend: &str) -> bool {
+    matches!(backend, "flex" | "ndarray")
+}
+
+/// SFT then preference optimisation, from a model initialised with `spec.seed`; each
+/// step's shards on threads of their own when `parallel` (see [`shards_in_parallel`]).
 pub fn run(
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     loss: &dyn PairwiseLoss,
     device: &Device,
     bars: &Bars,
+    parallel: bool,
 ) -> Result<PipelineRun, Diverged> {
     let model = initial_model(spec, device);
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let (model, sft) = supervised(model, pairs, spec, device, &mut rng, bars.sft.as_ref())?;
+    let mut steps = Steps {
+        rng: ChaCha8Rng::seed_from_u64(spec.seed),
+        parallel,
+    };
+    let (model, sft) = supervised(model, pairs, spec, device, &mut steps, bars.sft.as_ref())?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
     let reference = score(&model, pairs, spec, device);
     let (model, dpo) = preference(
@@ -169,7 +183,7 @@ pub fn run(
         spec,
         loss,
         device,
-        &mut rng,
+        &mut steps,
         bars.dpo.as_ref(),
     )?;
     let policy = score(&model, pairs, spec, device);
@@ -180,6 +194,13 @@ pub fn run(
         policy,
         model,
     })
+}
+
+/// How the steps of both phases run: the batch order's generator (seeded once, drawn
+/// epoch after epoch through SFT and then DPO) and whether shards run in parallel.
+struct Steps {
+    rng: ChaCha8Rng,
+    parallel: bool,
 }
 
 fn order(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
@@ -220,7 +241,7 @@ fn supervised(
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     device: &Device,
-    rng: &mut ChaCha8Rng,
+    steps: &mut Steps,
     bar: &dyn Observer,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
     train_phase(
@@ -228,7 +249,7 @@ fn supervised(
         pairs.len(),
         &spec.sft,
         "sft",
-        rng,
+        steps,
         bar,
         |model, shard, chunk| {
             let sequence = |i: usize| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice());
@@ -254,7 +275,7 @@ fn preference(
     spec: &PipelineSpec,
     loss_fn: &dyn PairwiseLoss,
     device: &Device,
-    rng: &mut ChaCha8Rng,
+    steps: &mut Steps,
     bar: &dyn Observer,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
     let label = loss_fn.label();
@@ -263,7 +284,7 @@ fn preference(
         pairs.len(),
         &spec.dpo,
         &label,
-        rng,
+        steps,
         bar,
         |model, shard, chunk| {
             let (inputs, batch) = pair_inputs(model, pairs, shard, reference, spec, device);
@@ -286,10 +307,11 @@ pub const SHARDS: usize = 2;
 type ShardLoss<'a> = dyn Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync + 'a;
 
 /// The batch `chunk`'s loss value, gradients and response tokens: its shards' shares (see
-/// [`SHARDS`]) computed in parallel and summed in shard order.
+/// [`SHARDS`]), computed on threads of their own when `parallel`, summed in shard order.
 fn sharded_step(
     model: &Transformer,
     chunk: &[usize],
+    parallel: bool,
     shard_loss: &ShardLoss,
 ) -> (f64, GradientsParams, usize) {
     let device = model.devices().remove(0);
@@ -306,22 +328,26 @@ fn sharded_step(
         )
     };
     let size = chunk.len().div_ceil(SHARDS).max(1);
-    let shares: Vec<(f64, GradientsParams, usize)> = std::thread::scope(|scope| {
-        let mut shards = chunk.chunks(size);
-        let first = shards.next().unwrap_or_default();
-        let others: Vec<_> = shards
-            .map(|shard| scope.spawn(move || share(shard)))
-            .collect();
-        let mut shares = vec![share(first)];
-        for other in others {
-            shares.push(
-                other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        shares
-    });
+    let shares: Vec<(f64, GradientsParams, usize)> = if !parallel {
+        chunk.chunks(size).map(share).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let mut shards = chunk.chunks(size);
+            let first = shards.next().unwrap_or_default();
+            let others: Vec<_> = shards
+                .map(|shard| scope.spawn(move || share(shard)))
+                .collect();
+            let mut shares = vec![share(first)];
+            for other in others {
+                shares.push(
+                    other
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+            shares
+        })
+    };
     let mut total = GradientsAccumulator::<Transformer>::new();
     let (mut value, mut tokens) = (0.0, 0);
     for (shard_value, grads, shard_tokens) in shares {
@@ -340,7 +366,7 @@ fn train_phase(
     items: usize,
     phase: &Phase,
     label: &str,
-    rng: &mut ChaCha8Rng,
+    steps: &mut Steps,
     bar: &dyn Observer,
     shard_loss: impl Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync,
 ) -> Result<(Transformer, PhaseLog), Diverged> {
@@ -349,8 +375,12 @@ fn train_phase(
     let (started, mut tokens) = (Instant::now(), 0usize);
     for epoch in 0..phase.epochs {
         let first = log.loss.len();
-        for (step, chunk) in order(items, rng).chunks(phase.batch_size).enumerate() {
-            let (value, grads, batch_tokens) = sharded_step(&model, chunk, &shard_loss);
+        for (step, chunk) in order(items, &mut steps.rng)
+            .chunks(phase.batch_size)
+            .enumerate()
+        {
+            let (value, grads, batch_tokens) =
+                sharded_step(&model, chunk, steps.parallel, &shard_loss);
             let value = finite(value, label, epoch, step)?;
             model = optimizer.step(phase.adam.lr, model, grads);
             log.loss.push(value);

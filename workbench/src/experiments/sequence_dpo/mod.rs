@@ -151,7 +151,15 @@ impl Kind for SequenceDpoSpec {
                 &self.loss.label(),
             ),
         };
-        let run = pipeline::run(&data.pairs, p, self.loss.as_ref(), &context.device, &bars);
+        let parallel = pipeline::shards_in_parallel(&context.backend);
+        let run = pipeline::run(
+            &data.pairs,
+            p,
+            self.loss.as_ref(),
+            &context.device,
+            &bars,
+            parallel,
+        );
         bars.sft.finish();
         bars.dpo.finish();
         let run = run.map_err(|e| WorkbenchError::NonFinite {
