@@ -149,29 +149,40 @@ pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
     model
 }
 
-/// Whether a training step's shards (see [`SHARDS`]) run on threads of their own on the
-/// backend named `backend`: yes on the CPU backends whose kernels run on one thread at the
-/// transformer's tensor sizes (flex, ndarray). libtorch runs kernels on its own threads
-/// (two shard threads on top made its steps 2–3× slower on 2 cores), and a GPU runs one
-/// stream. Results are the same either way.
-pub fn shards_in_parallel(backend: &str) -> bool {
-    matches!(backend, "flex" | "ndarray")
+/// How many shards a training step splits its batch into on the backend named `backend`
+/// (the last shard may be smaller). Each shard's loss and gradients are computed on a
+/// thread of its own, with its own copy of the model's autodiff graph, and the shares are
+/// summed in shard order.
+///
+/// Two on the CPU backends whose kernels run on one thread at the transformer's tensor
+/// sizes (flex, ndarray), where per-row work dominates: a shard of half a batch takes about
+/// 0.55 of the batch's time on flex, so two cores make a step about 1.7× faster. One
+/// elsewhere: libtorch runs its kernels on threads of its own (shard threads on top made
+/// its steps 2–3× slower on 2 cores, and half batches alone cost it a quarter of its SFT
+/// speed), and a GPU runs one stream. The number depends on the backend only, never on the
+/// machine's cores, so a backend's results are the same on every machine.
+pub fn shards(backend: &str) -> usize {
+    if matches!(backend, "flex" | "ndarray") {
+        2
+    } else {
+        1
+    }
 }
 
-/// SFT then preference optimisation, from a model initialised with `spec.seed`; each
-/// step's shards on threads of their own when `parallel` (see [`shards_in_parallel`]).
+/// SFT then preference optimisation, from a model initialised with `spec.seed`, each
+/// step's batch in `shards` shards (see [`shards`]).
 pub fn run(
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     loss: &dyn PairwiseLoss,
     device: &Device,
     bars: &Bars,
-    parallel: bool,
+    shards: usize,
 ) -> Result<PipelineRun, Diverged> {
     let model = initial_model(spec, device);
     let mut steps = Steps {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
-        parallel,
+        shards,
     };
     let (model, sft) = supervised(model, pairs, spec, device, &mut steps, bars.sft.as_ref())?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
@@ -197,10 +208,10 @@ pub fn run(
 }
 
 /// How the steps of both phases run: the batch order's generator (seeded once, drawn
-/// epoch after epoch through SFT and then DPO) and whether shards run in parallel.
+/// epoch after epoch through SFT and then DPO) and the number of shards of a batch.
 struct Steps {
     rng: ChaCha8Rng,
-    parallel: bool,
+    shards: usize,
 }
 
 fn order(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
@@ -294,26 +305,27 @@ fn preference(
     )
 }
 
-/// A training step splits its batch into this many shards (the last may be smaller), whose
-/// losses and gradients are computed on their own threads, each with its own copy of the
-/// model's autodiff graph, and then summed in shard order. The number is fixed rather than
-/// the machine's core count, so that results are the same on every machine. Per-row work
-/// dominates at the shapes this runs on (a shard of half a batch takes about 0.55 of the
-/// batch's time on flex), so two cores make a step about 1.7× faster.
-pub const SHARDS: usize = 2;
-
 /// A step's loss on a shard of the batch: `(model, shard, batch)` → (the shard's share of
 /// the batch's loss, so that the shares sum to it; the shard's response tokens).
 type ShardLoss<'a> = dyn Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync + 'a;
 
-/// The batch `chunk`'s loss value, gradients and response tokens: its shards' shares (see
-/// [`SHARDS`]), computed on threads of their own when `parallel`, summed in shard order.
+/// The batch `chunk`'s loss value, gradients and response tokens: the shares of its
+/// `shards` shards (see [`shards`]), each on a thread of its own, summed in shard order.
 fn sharded_step(
     model: &Transformer,
     chunk: &[usize],
-    parallel: bool,
+    shards: usize,
     shard_loss: &ShardLoss,
 ) -> (f64, GradientsParams, usize) {
+    if shards <= 1 {
+        let (loss, tokens) = shard_loss(model, chunk, chunk);
+        let value = to_vec(loss.clone().detach())[0];
+        return (
+            value,
+            GradientsParams::from_grads(loss.backward(), model),
+            tokens,
+        );
+    }
     let device = model.devices().remove(0);
     let share = |shard: &[usize]| {
         // A fork has its own autodiff graph: graphs that share parameter nodes would be
@@ -327,27 +339,20 @@ fn sharded_step(
             tokens,
         )
     };
-    let size = chunk.len().div_ceil(SHARDS).max(1);
-    let shares: Vec<(f64, GradientsParams, usize)> = if !parallel {
-        chunk.chunks(size).map(share).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let mut shards = chunk.chunks(size);
-            let first = shards.next().unwrap_or_default();
-            let others: Vec<_> = shards
-                .map(|shard| scope.spawn(move || share(shard)))
-                .collect();
-            let mut shares = vec![share(first)];
-            for other in others {
-                shares.push(
-                    other
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
-            }
-            shares
-        })
-    };
+    let size = chunk.len().div_ceil(shards).max(1);
+    let shares: Vec<(f64, GradientsParams, usize)> = std::thread::scope(|scope| {
+        let mut pieces = chunk.chunks(size);
+        let first = pieces.next().unwrap_or_default();
+        let others: Vec<_> = pieces
+            .map(|piece| scope.spawn(move || share(piece)))
+            .collect();
+        let mut shares = vec![share(first)];
+        for other in others {
+            let joined = other.join();
+            shares.push(joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        shares
+    });
     let mut total = GradientsAccumulator::<Transformer>::new();
     let (mut value, mut tokens) = (0.0, 0);
     for (shard_value, grads, shard_tokens) in shares {
@@ -380,7 +385,7 @@ fn train_phase(
             .enumerate()
         {
             let (value, grads, batch_tokens) =
-                sharded_step(&model, chunk, steps.parallel, &shard_loss);
+                sharded_step(&model, chunk, steps.shards, &shard_loss);
             let value = finite(value, label, epoch, step)?;
             model = optimizer.step(phase.adam.lr, model, grads);
             log.loss.push(value);

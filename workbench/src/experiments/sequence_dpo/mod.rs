@@ -151,14 +151,14 @@ impl Kind for SequenceDpoSpec {
                 &self.loss.label(),
             ),
         };
-        let parallel = pipeline::shards_in_parallel(&context.backend);
+        let shards = pipeline::shards(&context.backend);
         let run = pipeline::run(
             &data.pairs,
             p,
             self.loss.as_ref(),
             &context.device,
             &bars,
-            parallel,
+            shards,
         );
         bars.sft.finish();
         bars.dpo.finish();
