@@ -14,6 +14,7 @@ PYTHON="${PYTHON:-python3}"
 WORKBENCH="${WORKBENCH:-${CARGO_TARGET_DIR:-target}/release/workbench}"
 [ -x "$WORKBENCH" ] || { echo "no workbench binary at $WORKBENCH (cargo build --release, or set WORKBENCH)"; exit 1; }
 REPEATS="${REPEATS:-5}"
+PIPELINE_REPEATS="${PIPELINE_REPEATS:-3}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -51,20 +52,25 @@ else
 fi
 
 echo
-echo "Section 5.3 pipeline (experiments/fig6_table2.toml: 12000 pairs, SFT 2 + DPO 3 epochs), 2 threads:"
+echo "Section 5.3 pipeline (experiments/fig6_table2.toml: 12000 pairs, SFT 2 + DPO 3 epochs), 2 threads, median of $PIPELINE_REPEATS:"
 for dtype in f32 f64; do
-  bench=$("$WORKBENCH" bench experiments/fig6_table2.toml --dtype "$dtype" --repeats 1 2>/dev/null)
+  bench=$("$WORKBENCH" bench experiments/fig6_table2.toml --dtype "$dtype" --repeats "$PIPELINE_REPEATS" 2>/dev/null)
   sft=$(echo "$bench" | awk '/^  sft / {print $3}')
   dpo=$(echo "$bench" | awk '/^  dpo / {print $3}')
   whole=$(echo "$bench" | awk '/whole run/ {print $4}')
   rss=$(echo "$bench" | awk '/peak RSS/ {print $4}')
   echo "  workbench flex $dtype : SFT $sft tok/s, DPO $dpo tok/s, whole ${whole} s, peak RSS ${rss} MB"
   if has torch; then
-    line=$( { /usr/bin/time -f "RSS %M" "$PYTHON" scripts/yardsticks/seq_torch.py --dtype "$dtype" --threads 2; } 2>&1 )
-    tsft=$(echo "$line" | sed -n 's/.*sft [0-9.]*s (\([0-9]*\) tok\/s).*/\1/p')
-    tdpo=$(echo "$line" | sed -n 's/.*dpo [0-9.]*s (\([0-9]*\) tok\/s).*/\1/p')
-    ttotal=$(echo "$line" | sed -n 's/.*total \([0-9.]*\)s.*/\1/p')
-    trss=$(echo "$line" | awk '/^RSS/ {printf "%.0f", $2/1000}')
+    runs=()
+    for _ in $(seq "$PIPELINE_REPEATS"); do
+      runs+=("$( { /usr/bin/time -f "RSS %M" "$PYTHON" scripts/yardsticks/seq_torch.py --dtype "$dtype" --threads 2; } 2>&1 | tr '\n' ' ')")
+    done
+    # The median of one field over the runs.
+    field() { printf '%s\n' "${runs[@]}" | sed -n "$1" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+    tsft=$(field 's/.*sft [0-9.]*s (\([0-9]*\) tok\/s).*/\1/p')
+    tdpo=$(field 's/.*dpo [0-9.]*s (\([0-9]*\) tok\/s).*/\1/p')
+    ttotal=$(field 's/.*total \([0-9.]*\)s.*/\1/p')
+    trss=$(( $(field 's/.*RSS \([0-9]*\).*/\1/p') / 1000 ))
     echo "  PyTorch eager $dtype  : SFT $tsft tok/s, DPO $tdpo tok/s, whole ${ttotal} s (training), peak RSS ${trss} MB"
     echo "  ratio (workbench / PyTorch tokens/s): SFT $(ratio "$sft" "$tsft"), DPO $(ratio "$dpo" "$tdpo"); peak RSS $(ratio "$rss" "$trss")"
   fi
