@@ -108,8 +108,8 @@ enum Command {
         /// Folder of experiment files.
         #[arg(long, default_value = "experiments")]
         experiments: PathBuf,
-        /// Also run the studies in the folder's `ablations/` (the Section 5.3 ablation:
-        /// about 15 minutes on 2 cores).
+        /// Also run the studies in the folder's `ablations/` (the Section 5.3 ablation and
+        /// real-data seeds: about 7 minutes on 2 cores).
         #[arg(long)]
         all: bool,
         /// Folder for results.

@@ -1,6 +1,8 @@
-//! A minimal reproduction of why the transformer is slower in f64 than in f32 on burn's
-//! flex backend: `sum_dim` over a leading dimension (what autodiff runs to reduce a
-//! broadcast bias gradient) has a SIMD path for f32 only; f64 takes a generic strided loop.
+//! A minimal reproduction of a burn-flex 0.22 slow path: `sum_dim` over a leading dimension
+//! (what autodiff runs to reduce a broadcast gradient) has a SIMD path for f32 only; f64
+//! takes a generic strided loop. The transformer used to spend a quarter of an f64 run
+//! there; it now avoids the reduction (`workbench::sequence::rows`, and the
+//! `rows_backward` example).
 //!
 //! ```text
 //! cargo run --release -p workbench --no-default-features --example flex_sum_dim -- f32

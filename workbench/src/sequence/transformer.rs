@@ -134,13 +134,9 @@ impl Transformer {
     /// Next-token logits `[batch, time, vocab]` for input tokens `[batch, time]`: position
     /// t sees tokens 0..=t only.
     ///
-    /// The residual stream is kept as `[batch · time, d_model]` rows, so that every linear
-    /// layer is one matrix product and its weight gradient one more. burn's `linear` on a
-    /// `[batch, time, d]` input multiplies each sequence by a broadcast weight, and its
-    /// backward then sums `batch` per-sequence weight gradients with a strided reduction,
-    /// which was a sixth of an f64 training step (workbench/examples/linear_rows.rs times
-    /// both). The blocks compute what burn's `TransformerEncoder::forward` computes with
-    /// `norm_first` and no dropout.
+    /// The residual stream is kept as `[batch · time, d_model]` rows (see [`rows`] for
+    /// why); the blocks compute what burn's `TransformerEncoder::forward` computes with
+    /// `norm_first` and no dropout, on burn's modules' own parameters.
     pub fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
         let [batch, time] = inputs.dims();
         let device = inputs.device();
