@@ -251,6 +251,17 @@ fn tiny_spec(specials: Specials, sft_epochs: usize, dpo_epochs: usize) -> Pipeli
     }
 }
 
+/// SFT then DPO of `spec` on `pairs`, each batch in `shards` shards.
+fn dpo_run(
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    device: &burn::tensor::Device,
+    shards: usize,
+) -> pipeline::PipelineRun {
+    let dpo = common::loss("dpo", "");
+    pipeline::run(pairs, spec, dpo.as_ref(), device, &Bars::hidden(), shards).expect("finite")
+}
+
 fn tiny_data() -> (Vec<TokenPair>, Specials) {
     let data = generate(&SyntheticSpec {
         pairs: 64,
@@ -275,15 +286,7 @@ fn sft_lowers_the_nll_of_the_chosen_responses() {
         let model = pipeline::initial_model(&spec, &device);
         pipeline::score(&model, &pairs, &spec, &device)
     };
-    let run = pipeline::run(
-        &pairs,
-        &tiny_spec(specials, 4, 1),
-        common::loss("dpo", "").as_ref(),
-        &device,
-        &Bars::hidden(),
-        2,
-    )
-    .expect("finite");
+    let run = dpo_run(&pairs, &tiny_spec(specials, 4, 1), &device, 2);
     let nll = |scores: &[f64]| -scores.iter().sum::<f64>();
     let (start, end) = (nll(&before.chosen), nll(&run.reference.chosen));
     assert!(end < 0.8 * start, "SFT NLL of y_w: {start} → {end}");
@@ -296,15 +299,7 @@ fn dpo_starts_at_log_2_with_quantity_21_equal_to_one() {
     let device = common::device();
     let (pairs, specials) = tiny_data();
     let spec = tiny_spec(specials, 1, 1);
-    let run = pipeline::run(
-        &pairs,
-        &spec,
-        common::loss("dpo", "").as_ref(),
-        &device,
-        &Bars::hidden(),
-        2,
-    )
-    .expect("finite");
+    let run = dpo_run(&pairs, &spec, &device, 2);
     let first = run.dpo.loss[0];
     assert!(
         (first - std::f64::consts::LN_2).abs() < 1e-12,
@@ -335,18 +330,7 @@ fn sharded_runs_repeat_bitwise_and_agree_with_whole_batches() {
     let device = common::device();
     let (pairs, specials) = tiny_data();
     let spec = tiny_spec(specials, 2, 2);
-    let dpo = common::loss("dpo", "");
-    let run = |shards| {
-        pipeline::run(
-            &pairs,
-            &spec,
-            dpo.as_ref(),
-            &device,
-            &Bars::hidden(),
-            shards,
-        )
-        .expect("finite")
-    };
+    let run = |shards| dpo_run(&pairs, &spec, &device, shards);
     // Threads finish in any order; the shares are summed in shard order.
     let (first, again, whole) = (run(2), run(2), run(1));
     assert_eq!(first.sft.loss, again.sft.loss);
@@ -380,15 +364,7 @@ fn the_first_sft_step_is_the_whole_batchs_nll() {
         .collect();
     let batch = SequenceBatch::new(&sequences, specials, spec.shape.context, &device);
     let whole = values(pipeline::nll(&model, &batch))[0];
-    let run = pipeline::run(
-        &pairs,
-        &spec,
-        common::loss("dpo", "").as_ref(),
-        &device,
-        &Bars::hidden(),
-        2,
-    )
-    .expect("finite");
+    let run = dpo_run(&pairs, &spec, &device, 2);
     assert_eq!(run.sft.loss.len(), 1);
     assert!(
         (run.sft.loss[0] - whole).abs() < 1e-12,
