@@ -124,7 +124,7 @@ kind = "sequence_dpo"
 
 [data]
 source = "synthetic"
-pairs = 12000
+pairs = 24000
 symbols = 8
 prompt_len = [2, 6]
 response_len = [1, 10]
@@ -158,7 +158,7 @@ array=${ids%% *}
 # Submitting again at once submits nothing: every point is queued or running.
 again=$(wb submit "$work/seq_slow.toml" --slurm --out "$out" 2>&1) || fail "re-submission while queued: $again"
 expect_line "$again" "nothing to submit \(0 up to date, 4 already queued or running\)" "a re-submission while queued"
-# Wait until both tasks run, then give them a second into their first point (~2 s each).
+# Wait until both tasks run, then give them a second into their first point (~2.5 s each).
 for _ in $(seq 120); do
   [ "$(squeue --noheader --array --jobs="$array" --states=RUNNING | wc -l)" = 2 ] && break
   sleep 0.25
