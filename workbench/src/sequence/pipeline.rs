@@ -158,8 +158,8 @@ pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
 /// sizes (flex, ndarray), where per-row work dominates: a shard of half a batch takes about
 /// 0.55 of the batch's time on flex, so two cores make a step about 1.7× faster. One
 /// elsewhere: libtorch runs its kernels on threads of its own (shard threads on top made
-/// its steps 2–3× slower on 2 cores, and half batches alone cost it a quarter of its SFT
-/// speed), and a GPU runs one stream. The number depends on the backend only, never on the
+/// its steps 1.6–2.9× slower on 2 cores, and half batches alone cost it a quarter of its
+/// SFT speed), and a GPU runs one stream. The number depends on the backend only, never on the
 /// machine's cores, so a backend's results are the same on every machine.
 pub fn shards(backend: &str) -> usize {
     if matches!(backend, "flex" | "ndarray") {
