@@ -317,36 +317,27 @@ fn sharded_step(
     shards: usize,
     shard_loss: &ShardLoss,
 ) -> (f64, GradientsParams, usize) {
-    if shards <= 1 {
-        let (loss, tokens) = shard_loss(model, chunk, chunk);
+    let share = |model: &Transformer, shard: &[usize]| {
+        let (loss, tokens) = shard_loss(model, shard, chunk);
         let value = to_vec(loss.clone().detach())[0];
-        return (
-            value,
-            GradientsParams::from_grads(loss.backward(), model),
-            tokens,
-        );
+        let grads = GradientsParams::from_grads(loss.backward(), model);
+        (value, grads, tokens)
+    };
+    if shards <= 1 {
+        return share(model, chunk);
     }
     let device = model.devices().remove(0);
-    let share = |shard: &[usize]| {
-        // A fork has its own autodiff graph: graphs that share parameter nodes would be
-        // merged into one graph behind one lock.
-        let copy = model.clone().fork(&device);
-        let (loss, tokens) = shard_loss(&copy, shard, chunk);
-        let value = to_vec(loss.clone().detach())[0];
-        (
-            value,
-            GradientsParams::from_grads(loss.backward(), &copy),
-            tokens,
-        )
-    };
+    // A fork has its own autodiff graph: graphs that share parameter nodes would be merged
+    // into one graph behind one lock.
+    let forked = |shard: &[usize]| share(&model.clone().fork(&device), shard);
     let size = chunk.len().div_ceil(shards).max(1);
     let shares: Vec<(f64, GradientsParams, usize)> = std::thread::scope(|scope| {
         let mut pieces = chunk.chunks(size);
         let first = pieces.next().unwrap_or_default();
         let others: Vec<_> = pieces
-            .map(|piece| scope.spawn(move || share(piece)))
+            .map(|piece| scope.spawn(move || forked(piece)))
             .collect();
-        let mut shares = vec![share(first)];
+        let mut shares = vec![forked(first)];
         for other in others {
             let joined = other.join();
             shares.push(joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
