@@ -844,8 +844,8 @@ fn a_full_disk_is_a_clean_error() {
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
         .arg(&mount)
         .output();
-    match mounted {
-        Ok(o) if o.status.success() => {}
+    let _unmount = match mounted {
+        Ok(o) if o.status.success() => Unmount(mount.clone()),
         Ok(o) => {
             println!("skipped: cannot mount a tmpfs here: {}", stderr(&o).trim());
             return;
@@ -854,7 +854,7 @@ fn a_full_disk_is_a_clean_error() {
             println!("skipped: cannot run mount: {e}");
             return;
         }
-    }
+    };
     let fig2 = repo("experiments/fig2_weight_decay.toml");
     // Free space from nothing to more than the file needs, 8 KiB included (the size that
     // crashed HDF5's own flush).
@@ -887,7 +887,16 @@ fn a_full_disk_is_a_clean_error() {
             other => panic!("{free_kib} KiB free: exit {other:?}, stderr: {err}"),
         }
     }
-    let _ = Command::new("umount").arg(&mount).status();
+}
+
+/// Unmounts the file system at its path when dropped, so that a failing test leaves no
+/// mount behind (and its temporary folder can be removed after it).
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
 
 /// `reproduce` re-runs an experiment whose data file changed, even with the same
