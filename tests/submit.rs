@@ -28,10 +28,25 @@ fn sweep_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// A temporary folder with the sweep file: (folder, file, results folder, results folder).
+fn sweep_in_temp() -> (tempfile::TempDir, String, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sweep_file(dir.path()).display().to_string();
+    let out = dir.path().join("results");
+    let out_s = out.display().to_string();
+    (dir, file, out, out_s)
+}
+
 fn ok(args: &[&str]) -> Output {
     let output = workbench(args);
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     output
+}
+
+/// Asserts that `output` failed with `needle` in its standard error.
+fn refused(output: &Output, needle: &str) {
+    assert!(!output.status.success(), "succeeded: {}", stderr(output));
+    assert!(stderr(output).contains(needle), "{}", stderr(output));
 }
 
 fn stdout(output: &Output) -> String {
@@ -281,12 +296,8 @@ fn a_task_refuses_a_file_changed_since_submission() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("epochs = 50", "epochs = 60")).unwrap();
     let output = run_script(&array, Some(0));
-    assert!(!output.status.success());
+    refused(&output, "changed since `workbench submit`: submit it again");
     let message = stderr(&output);
-    assert!(
-        message.contains("changed since `workbench submit`: submit it again"),
-        "{message}"
-    );
     assert_eq!(
         message.lines().filter(|l| l.starts_with("error:")).count(),
         1,
@@ -306,12 +317,7 @@ fn a_task_refuses_a_file_changed_since_submission() {
         "--expect-config",
         "0123456789abcdef",
     ]);
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("--expect-config 0123456789abcdef"),
-        "{}",
-        stderr(&output)
-    );
+    refused(&output, "--expect-config 0123456789abcdef");
     assert!(!out.join("fig5_one_step.h5").exists());
 }
 
@@ -333,12 +339,7 @@ fn a_task_refuses_a_data_file_changed_since_submission() {
     let fewer: Vec<&str> = text.lines().skip(1).collect();
     std::fs::write(&sample, fewer.join("\n") + "\n").unwrap();
     let output = run_script(&array, Some(0));
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("a data file changed since `workbench submit`"),
-        "{}",
-        stderr(&output)
-    );
+    refused(&output, "a data file changed since `workbench submit`");
     assert!(!out.join("hh_jsonl.h5").exists());
     // With the data as submitted, the same task runs.
     std::fs::write(&sample, text).unwrap();
@@ -349,11 +350,7 @@ fn a_task_refuses_a_data_file_changed_since_submission() {
 
 #[test]
 fn status_counts_points_and_names_failures() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = sweep_file(dir.path());
-    let file_s = file.display().to_string();
-    let out = dir.path().join("results");
-    let out_s = out.display().to_string();
+    let (dir, file_s, out, out_s) = sweep_in_temp();
     ok(&["run", &file_s, "--out", &out_s, "--point", "0-4", "--quiet"]);
     let sweep = out.join("fig2_small").display().to_string();
     let status = stdout(&ok(&["status", &sweep]));
@@ -374,24 +371,14 @@ fn status_counts_points_and_names_failures() {
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let output = workbench(&["status", &empty.display().to_string()]);
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("no sweep folder"),
-        "{}",
-        stderr(&output)
-    );
+    refused(&output, "no sweep folder");
 }
 
 #[test]
 fn submission_needs_slurm_and_writes_nothing_without_sbatch() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = sweep_file(dir.path());
-    let file_s = file.display().to_string();
-    let out = dir.path().join("results");
-    let out_s = out.display().to_string();
+    let (dir, file_s, out, out_s) = sweep_in_temp();
     let output = workbench(&["submit", &file_s, "--out", &out_s]);
-    assert!(!output.status.success());
-    assert!(stderr(&output).contains("--slurm"), "{}", stderr(&output));
+    refused(&output, "--slurm");
     // A backend this binary lacks is refused at submission, not in every task.
     let missing = if cfg!(feature = "cuda") {
         None
@@ -409,17 +396,11 @@ fn submission_needs_slurm_and_writes_nothing_without_sbatch() {
             "--backend",
             backend,
         ]);
-        assert!(!output.status.success());
-        assert!(stderr(&output).contains("cuda"), "{}", stderr(&output));
+        refused(&output, "cuda");
         assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
     }
     let output = workbench(&["reproduce", "--partition", "gpu", "--out", &out_s]);
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("need --slurm"),
-        "{}",
-        stderr(&output)
-    );
+    refused(&output, "need --slurm");
     let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
         .args([
             "submit",
@@ -434,12 +415,8 @@ fn submission_needs_slurm_and_writes_nothing_without_sbatch() {
         .env_remove("WORKBENCH_BACKEND")
         .output()
         .unwrap();
-    assert!(!output.status.success());
+    refused(&output, "sbatch: not found on the PATH");
     let message = stderr(&output);
-    assert!(
-        message.contains("sbatch: not found on the PATH"),
-        "{message}"
-    );
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(!out.exists(), "nothing may be written: {}", out.display());
 }
