@@ -1,9 +1,9 @@
 //! Terminal progress bars (indicatif) for the core's progress observer: one line per
 //! task, shared between experiments running side by side; silent when stderr is not a
-//! terminal.
+//! terminal. The core's warnings go to stderr, above the bars.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use workbench::progress::{Observer, Progress, ProgressSink};
+use workbench::progress::{Observer, Progress, ProgressSink, Silent};
 
 /// Bars on stderr, or added to a shared display with a prefix.
 struct Bars {
@@ -53,6 +53,15 @@ impl ProgressSink for Bars {
             None => bar,
         }))
     }
+
+    fn warn(&self, text: &str) {
+        // Printed even when the bars are hidden (stderr not a terminal): `suspend` clears
+        // the bars, runs the print and redraws them.
+        match &self.shared {
+            Some(shared) => shared.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
 }
 
 /// Bars on stderr (indicatif hides them when stderr is not a terminal).
@@ -69,4 +78,23 @@ pub fn within(shared: &MultiProgress, prefix: &str) -> Progress {
         shared: Some(shared.clone()),
         prefix: format!("{prefix}: "),
     })
+}
+
+/// No bars, but the core's warnings on stderr (`--quiet`, and runs whose bars would only
+/// disturb a measurement).
+pub fn warnings_only() -> Progress {
+    Progress::to(WarningsOnly)
+}
+
+/// Warnings on stderr, no bars.
+struct WarningsOnly;
+
+impl ProgressSink for WarningsOnly {
+    fn start(&self, _len: u64, _label: &str) -> Box<dyn Observer> {
+        Box::new(Silent)
+    }
+
+    fn warn(&self, text: &str) {
+        eprintln!("{text}");
+    }
 }

@@ -47,14 +47,14 @@ fn whole_runs(
 ) -> Result<()> {
     let experiment = load_sized(registry, file, &options.set, options.smoke)?;
     let context = workbench::experiments::RunContext {
-        progress: workbench::progress::Progress::hidden(),
+        progress: crate::bars::warnings_only(),
         ..context(file, experiment.as_ref(), options)?
     };
     let mut times = Vec::new();
     let mut rates: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for _ in 0..repeats {
         let start = Instant::now();
-        let results = experiment.run(&context).map_err(|e| e.to_string())?;
+        let results = experiment.run(&context)?;
         times.push(start.elapsed().as_secs_f64());
         for (name, value) in &results.notes {
             if let (Some(phase), Ok(rate)) = (
@@ -69,7 +69,7 @@ fn whole_runs(
         "{} on {} ({}), median of {repeats}:",
         experiment.name(),
         context.backend,
-        context.dtype
+        context.precision
     );
     println!("  whole run      : {:8.3} s", median(times));
     for (phase, values) in rates {
@@ -100,7 +100,7 @@ fn sweep(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let quiet = workbench::experiments::RunContext {
-        progress: workbench::progress::Progress::hidden(),
+        progress: crate::bars::warnings_only(),
         ..context
     };
     let time = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
@@ -124,7 +124,7 @@ fn sweep(
         "{} on {} ({}), {} α values, median of {repeats}:",
         batched.name(),
         quiet.backend,
-        quiet.dtype,
+        quiet.precision,
         grid.len()
     );
     println!("  batched [A, K] : {t_batched:8.3} s");

@@ -1,8 +1,9 @@
 //! Command-line definition (clap) and dispatch.
 
 use crate::commands::{self, ListWhat};
-use crate::error::CliError;
+use crate::error::{CliError, FlagError};
 use crate::session::RunOptions;
+use backends::{BackendName, Precision};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -144,8 +145,8 @@ enum Command {
     /// backend and dtype, and compare with ndarray f64.
     Conformance {
         /// Only these backends (repeatable); default: every usable one.
-        #[arg(long)]
-        backend: Vec<String>,
+        #[arg(long, value_parser = FlagError::parser::<BackendName>("--backend"))]
+        backend: Vec<BackendName>,
         /// Folder holding the bandit experiment files.
         #[arg(long, default_value = "experiments")]
         experiments: PathBuf,
@@ -153,16 +154,18 @@ enum Command {
         #[arg(long, hide = true)]
         emit: bool,
         /// Child mode's dtype.
-        #[arg(long, hide = true)]
-        dtype: Option<String>,
+        #[arg(long, hide = true, value_parser = FlagError::parser::<Precision>("--dtype"))]
+        dtype: Option<Precision>,
     },
     /// Exit 0 if BACKEND computes correctly in DTYPE here (used by `list backends`).
     #[command(hide = true)]
     Probe {
         /// Backend name.
-        backend: String,
+        #[arg(value_parser = FlagError::parser::<BackendName>("BACKEND"))]
+        backend: BackendName,
         /// f32 or f64.
-        dtype: String,
+        #[arg(value_parser = FlagError::parser::<Precision>("DTYPE"))]
+        dtype: Precision,
     },
     /// Benchmark on any backend: a weight-decay sweep end to end (the α grid as one batch
     /// versus a plain loop over α), or a `sequence_dpo` file's transformer training
@@ -185,7 +188,21 @@ pub fn main_with(registry: Registry) -> ExitCode {
     crate::allocator::keep_freed_memory();
     backends::prepare_environment();
     crate::panics::install_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A backend or dtype that names nothing is one line, like every other error of
+            // a command; clap reports the rest (usage, --help, --version) its own way.
+            let flag = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<FlagError>());
+            match flag {
+                Some(flag) => {
+                    eprintln!("error: {flag}");
+                    return ExitCode::FAILURE;
+                }
+                None => e.exit(),
+            }
+        }
+    };
     // A panic outside any experiment (while validating, say) is one line too.
     let outcome = crate::panics::contained("workbench", || match cli.command {
         Command::Run {
@@ -249,7 +266,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             }
             crate::reproduce::reproduce(
                 &registry,
-                &crate::reproduce::Plan {
+                &crate::reproduce::Request {
                     experiments: &experiments,
                     all,
                     out: &out,
@@ -261,7 +278,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             )
         }
         Command::Report { results, out } => crate::reproduce::report(&results, &out),
-        Command::Probe { backend, dtype } => commands::probe(&backend, &dtype),
+        Command::Probe { backend, dtype } => commands::probe(backend, dtype),
         Command::Conformance {
             backend,
             experiments,
@@ -269,7 +286,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             dtype,
         } => {
             if emit {
-                commands::emit_conformance(&registry, &experiments, &backend, dtype.as_deref())
+                commands::emit_conformance(&registry, &experiments, &backend, dtype)
             } else {
                 crate::conformance::conformance(&experiments, &backend)
             }

@@ -1,13 +1,13 @@
 //! `run`, `validate`, `list`, `probe` and the conformance child.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, computes_in, context, load_plan, run_id, write_results};
+use crate::session::{RunOptions, computes_in, context, load_runs, run_id, write_results};
 use crate::sweep::SweepOptions;
-use backends::{Availability, BackendName, Precision};
+use backends::{Availability, BackendName, BackendSupport, Precision};
 use clap::ValueEnum;
 use std::path::Path;
 use workbench::experiments::{Accepts, Policies};
-use workbench::loader::Plan;
+use workbench::loader::Runs;
 use workbench::{Registry, constraints};
 
 /// Sections of `workbench list`.
@@ -33,9 +33,9 @@ pub fn run(
     sweep: &SweepOptions,
     options: &RunOptions,
 ) -> Result<()> {
-    let experiment = match load_plan(registry, file, &options.set, options.smoke)? {
-        Plan::Single(experiment) => experiment,
-        Plan::Sweep(plan) => return crate::sweep::run(file, &plan, out, sweep, options),
+    let experiment = match load_runs(registry, file, &options.set, options.smoke)? {
+        Runs::Single(experiment) => experiment,
+        Runs::Sweep(plan) => return crate::sweep::run(file, &plan, out, sweep, options),
     };
     if sweep.points.is_some() {
         return Err(CliError::from(format!(
@@ -53,7 +53,7 @@ pub fn run(
         "{}: wrote {} ({} on {}, {:.2} s)",
         experiment.name(),
         path.display(),
-        context.dtype,
+        context.precision,
         context.backend,
         started.elapsed().as_secs_f64()
     );
@@ -70,10 +70,10 @@ pub fn submit(
     slurm: &crate::slurm::SlurmOptions,
     options: &RunOptions,
 ) -> Result<()> {
-    let plan = load_plan(registry, file, &options.set, options.smoke)?;
+    let plan = load_runs(registry, file, &options.set, options.smoke)?;
     let name = match &plan {
-        Plan::Single(experiment) => experiment.name().to_string(),
-        Plan::Sweep(sweep) => sweep.name.clone(),
+        Runs::Single(experiment) => experiment.name().to_string(),
+        Runs::Sweep(sweep) => sweep.name.clone(),
     };
     crate::slurm::submit(&crate::slurm::Request {
         name,
@@ -95,8 +95,8 @@ pub fn validate(
 ) -> Result<()> {
     let mut failed = 0;
     for file in files {
-        match load_plan(registry, file, set, false) {
-            Ok(Plan::Single(experiment)) => {
+        match load_runs(registry, file, set, false) {
+            Ok(Runs::Single(experiment)) => {
                 println!(
                     "{}: ok ({}, kind {})",
                     file.display(),
@@ -107,7 +107,7 @@ pub fn validate(
                     println!("{}", experiment.config_toml());
                 }
             }
-            Ok(Plan::Sweep(plan)) => {
+            Ok(Runs::Sweep(plan)) => {
                 println!(
                     "{}: ok ({}, kind {}, sweep of {} points over {})",
                     file.display(),
@@ -142,7 +142,7 @@ pub fn validate(
 }
 
 /// `dpo.lr, dpo.beta and seeds (data.seed, model.seed)`.
-fn swept(plan: &workbench::loader::SweepPlan) -> String {
+fn swept(plan: &workbench::loader::ResolvedSweep) -> String {
     let mut parts: Vec<String> = plan.sweep.keys().iter().map(|k| k.to_string()).collect();
     if !plan.sweep.seeds.is_empty() {
         parts.push(format!(
@@ -207,7 +207,7 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
             };
             let status = match backend.availability() {
                 Availability::Usable => {
-                    let precisions: Vec<&str> = [Precision::F64, Precision::F32]
+                    let precisions: Vec<&str> = Precision::ALL
                         .into_iter()
                         .filter(|p| backend.supports(*p) && computes_in(backend, *p))
                         .map(|p| p.name())
@@ -240,25 +240,18 @@ fn accepting(registry: &Registry, test: impl Fn(Accepts) -> bool) -> Vec<&'stati
 pub fn emit_conformance(
     registry: &Registry,
     experiments: &Path,
-    backend: &[String],
-    dtype: Option<&str>,
+    backend: &[BackendName],
+    dtype: Option<Precision>,
 ) -> Result<()> {
-    let [name] = backend else {
+    let &[backend] = backend else {
         return Err("conformance --emit needs exactly one --backend".into());
     };
-    let backend = BackendName::from_name(name)?;
-    let precision = match dtype {
-        Some(name) => Precision::from_name(name)?,
-        None => backend.default_precision(),
-    };
-    let device = backends::device(backend, precision)?;
-    crate::conformance::emit(registry, experiments, &device)
+    let precision = dtype.unwrap_or_else(|| backend.default_precision());
+    crate::conformance::emit(registry, experiments, backend, precision)
 }
 
 /// `workbench probe BACKEND DTYPE` (hidden): exit 0 if the device works in that dtype.
-pub fn probe(backend: &str, dtype: &str) -> Result<()> {
-    let backend = BackendName::from_name(backend)?;
-    let precision = Precision::from_name(dtype)?;
+pub fn probe(backend: BackendName, precision: Precision) -> Result<()> {
     backends::device(backend, precision)?;
     Ok(())
 }

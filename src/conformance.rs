@@ -7,7 +7,7 @@
 
 use crate::error::{CliError, Result};
 use crate::session::load_sized;
-use backends::{Availability, BackendName, Precision};
+use backends::{Availability, BackendName, BackendSupport, Precision};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::{Map, Value};
@@ -17,7 +17,6 @@ use std::process::Command;
 use workbench::Registry;
 use workbench::experiments::RunContext;
 use workbench::losses::testing::{SAMPLE_PAIRS, gradients, values};
-use workbench::progress::Progress;
 use workbench::sequence::{SequenceBatch, Specials, Transformer, TransformerShape};
 use workbench::tensors::to_vec;
 
@@ -31,8 +30,8 @@ struct Tolerance {
     f32: f64,
 }
 
-/// Runs a case on a device.
-type CaseFn = Box<dyn Fn(&Registry, &Device) -> Result<Outputs>>;
+/// Runs a case on a context's device.
+type CaseFn = Box<dyn Fn(&Registry, &RunContext) -> Result<Outputs>>;
 
 /// One conformance case.
 struct Case {
@@ -64,7 +63,7 @@ fn cases(experiments: &Path) -> Vec<Case> {
                 f64: 1e-9,
                 f32: 1e-4,
             },
-            run: Box::new(move |registry, device| run_experiment(registry, &path, device)),
+            run: Box::new(move |registry, context| run_experiment(registry, &path, context)),
         });
     }
     cases.push(Case {
@@ -73,7 +72,7 @@ fn cases(experiments: &Path) -> Vec<Case> {
             f64: 1e-12,
             f32: 1e-5,
         },
-        run: Box::new(run_losses),
+        run: Box::new(|registry, context| run_losses(registry, &context.device)),
     });
     cases.push(Case {
         name: "transformer: token log-probabilities".into(),
@@ -81,20 +80,14 @@ fn cases(experiments: &Path) -> Vec<Case> {
             f64: 1e-10,
             f32: 1e-4,
         },
-        run: Box::new(|_, device| run_transformer(device)),
+        run: Box::new(|_, context| run_transformer(&context.device)),
     });
     cases
 }
 
-fn run_experiment(registry: &Registry, path: &Path, device: &Device) -> Result<Outputs> {
+fn run_experiment(registry: &Registry, path: &Path, context: &RunContext) -> Result<Outputs> {
     let experiment = load_sized(registry, path, &[], true)?;
-    let context = RunContext {
-        device: device.clone(),
-        backend: String::new(),
-        dtype: String::new(),
-        progress: Progress::hidden(),
-    };
-    let results = experiment.run(&context).map_err(|e| e.to_string())?;
+    let results = experiment.run(context)?;
     Ok(results
         .datasets
         .into_iter()
@@ -176,10 +169,21 @@ fn run_transformer(device: &Device) -> Result<Outputs> {
 
 /// `workbench conformance --emit`: runs every case on this process's backend and prints
 /// `{case: {output: [values]}}` as JSON on stdout.
-pub fn emit(registry: &Registry, experiments: &Path, device: &Device) -> Result<()> {
+pub fn emit(
+    registry: &Registry,
+    experiments: &Path,
+    backend: BackendName,
+    precision: Precision,
+) -> Result<()> {
+    let context = RunContext {
+        device: backends::device(backend, precision)?,
+        backend,
+        precision,
+        progress: crate::bars::warnings_only(),
+    };
     let mut all = Map::new();
     for case in cases(experiments) {
-        let outputs = (case.run)(registry, device).map_err(|e| format!("{}: {e}", case.name))?;
+        let outputs = (case.run)(registry, &context).map_err(|e| e.within(&case.name))?;
         let outputs: Map<String, Value> = outputs
             .into_iter()
             .map(|(k, v)| (k, Value::from(v)))
@@ -193,7 +197,10 @@ pub fn emit(registry: &Registry, experiments: &Path, device: &Device) -> Result<
 type Emitted = BTreeMap<String, Outputs>;
 
 fn run_child(backend: BackendName, precision: Precision, experiments: &Path) -> Result<Emitted> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let exe = std::env::current_exe().map_err(|source| CliError::Io {
+        what: "cannot find this executable".into(),
+        source,
+    })?;
     let output = Command::new(exe)
         .args([
             "conformance",
@@ -206,15 +213,17 @@ fn run_child(backend: BackendName, precision: Precision, experiments: &Path) -> 
         .arg("--experiments")
         .arg(experiments)
         .output()
-        .map_err(|e| format!("cannot start a child process: {e}"))?;
+        .map_err(|source| CliError::Io {
+            what: "cannot start a child process".into(),
+            source,
+        })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(CliError::from(
             stderr.lines().last().unwrap_or("child failed"),
         ));
     }
-    Ok(serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("unreadable child output: {e}"))?)
+    serde_json::from_slice(&output.stdout).map_err(CliError::ChildOutput)
 }
 
 /// The worst scaled difference of `got` against `reference` for one case, and where.
@@ -255,13 +264,9 @@ fn worst(reference: &Outputs, got: &Outputs) -> Result<(f64, String)> {
 /// `workbench conformance`: every case on every usable backend (or those named), in every
 /// precision it has, against ndarray f64. Prints one row per case and backend; fails if
 /// any case is outside its tolerance or a named backend cannot run.
-pub fn conformance(experiments: &Path, only: &[String]) -> Result<()> {
-    let named: Vec<BackendName> = only
-        .iter()
-        .map(|n| BackendName::from_name(n))
-        .collect::<Result<_, _>>()?;
+pub fn conformance(experiments: &Path, named: &[BackendName]) -> Result<()> {
     let reference = run_child(BackendName::Ndarray, Precision::F64, experiments)
-        .map_err(|e| format!("reference run (ndarray f64) failed: {e}"))?;
+        .map_err(|e| e.within("reference run (ndarray f64) failed"))?;
     let tolerances: BTreeMap<String, Tolerance> = cases(experiments)
         .into_iter()
         .map(|c| (c.name, c.tolerance))
@@ -291,7 +296,7 @@ pub fn conformance(experiments: &Path, only: &[String]) -> Result<()> {
                 continue;
             }
         }
-        for precision in [Precision::F64, Precision::F32] {
+        for precision in Precision::ALL {
             if !backend.supports(precision) || !crate::session::computes_in(backend, precision) {
                 println!(
                     "{:<10} {:<5} skipped: no correct {} on this machine",

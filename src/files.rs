@@ -1,4 +1,5 @@
-//! Files written whole or not at all.
+//! Files written whole or not at all, and small text files read only when they are
+//! regular files of a bounded size.
 
 use crate::error::{CliError, Result};
 use std::path::Path;
@@ -19,4 +20,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             let _ = std::fs::remove_file(&partial);
             CliError::from(format!("{}: cannot write: {e}", path.display()))
         })
+}
+
+/// Reads the text file at `path`, refusing what is not a regular file (a FIFO would block
+/// forever, a device never end) and a file over `limit` bytes, before reading anything.
+pub fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{} bytes, more than the {limit} allowed", meta.len()),
+        ));
+    }
+    let mut text = String::new();
+    // `take`: the file may have grown since its size was read.
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }

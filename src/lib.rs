@@ -16,6 +16,7 @@ mod commands;
 mod conformance;
 mod error;
 mod files;
+mod lock;
 mod panics;
 mod reproduce;
 mod session;

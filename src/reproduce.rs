@@ -2,18 +2,18 @@
 //! own), in parallel on the available cores, then the report; `workbench report`: the report from existing results.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, context, load_plan, up_to_date, write_results};
-use crate::sweep::PointOutcome;
+use crate::session::{RunOptions, context, load_runs, up_to_date, write_results};
+use crate::sweep::Outcome;
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use workbench::Registry;
-use workbench::experiments::{Experiment, parallel};
-use workbench::loader::{Plan as LoadedPlan, SweepPlan};
+use workbench::loader::{ResolvedSweep, Runs};
+use workbench::{experiments::Experiment, threads as parallel};
 
 /// What `reproduce` was asked to do.
-pub struct Plan<'a> {
+pub struct Request<'a> {
     /// Folder of experiment files.
     pub experiments: &'a Path,
     /// Also the studies in its `ablations/` folder.
@@ -30,24 +30,16 @@ pub struct Plan<'a> {
     pub slurm: Option<&'a crate::slurm::SlurmOptions>,
 }
 
-/// How one run ended (its log line has been printed already).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Ran,
-    Reused,
-    Failed,
-}
-
 /// One unit of work: an experiment, or a batch of a sweep's points.
 enum Task<'p> {
     Single(&'p Path, &'p dyn Experiment),
-    Points(&'p Path, &'p SweepPlan, Vec<usize>),
+    Points(&'p Path, &'p ResolvedSweep, Vec<usize>),
 }
 
 /// Runs every experiment of `plan` (each sweep point a task of its own, all on the
 /// available cores), collects the sweeps, then builds the report; fails naming every
 /// experiment that failed, after finishing the others.
-pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
+pub fn reproduce(registry: &Registry, plan: &Request<'_>) -> Result<()> {
     let mut files = experiment_files(plan.experiments)?;
     if plan.all {
         files.extend(experiment_files(&plan.experiments.join(ABLATIONS))?);
@@ -69,7 +61,7 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
     for file in &files {
         let name = file.display().to_string();
         match crate::panics::contained(&name, || {
-            load_plan(registry, file, &options.set, options.smoke)
+            load_runs(registry, file, &options.set, options.smoke)
         })
         .map_err(CliError::from)
         .and_then(|plan| plan)
@@ -84,8 +76,8 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
     let mut tasks = Vec::new();
     for (file, loaded_plan) in &loaded {
         match loaded_plan {
-            LoadedPlan::Single(experiment) => tasks.push(Task::Single(file, experiment.as_ref())),
-            LoadedPlan::Sweep(sweep) => {
+            Runs::Single(experiment) => tasks.push(Task::Single(file, experiment.as_ref())),
+            Runs::Sweep(sweep) => {
                 let dir = plan.out.join(&sweep.name);
                 match crate::sweep::begin(sweep, &dir) {
                     Ok(()) => tasks.extend(
@@ -124,13 +116,6 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
                 log: &log,
             };
             job.run(group)
-                .into_iter()
-                .map(|o| match o {
-                    PointOutcome::Ran => Outcome::Ran,
-                    PointOutcome::Reused => Outcome::Reused,
-                    PointOutcome::Failed => Outcome::Failed,
-                })
-                .collect()
         }
     });
     let outcomes: Vec<Outcome> = per_task.iter().flatten().copied().collect();
@@ -142,7 +127,7 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
         if mine.any(|(_, o)| o.contains(&Outcome::Failed)) {
             failed.push(file.display().to_string());
         }
-        if let LoadedPlan::Sweep(sweep) = loaded_plan {
+        if let Runs::Sweep(sweep) = loaded_plan {
             match crate::sweep::collect(&plan.out.join(&sweep.name)) {
                 Ok(collected) => log(collected.line()),
                 Err(e) => log(format!("error: {e}")),
@@ -175,14 +160,14 @@ pub fn reproduce(registry: &Registry, plan: &Plan<'_>) -> Result<()> {
 fn submit(
     registry: &Registry,
     files: Vec<PathBuf>,
-    plan: &Plan<'_>,
+    plan: &Request<'_>,
     slurm: &crate::slurm::SlurmOptions,
 ) -> Result<()> {
     let options = plan.options;
     let plans = files
         .into_iter()
         .map(|file| {
-            let loaded = load_plan(registry, &file, &options.set, options.smoke)
+            let loaded = load_runs(registry, &file, &options.set, options.smoke)
                 .map_err(|e| CliError::from(format!("{e} (nothing submitted)")))?;
             Ok((file, loaded))
         })
@@ -205,7 +190,7 @@ const ABLATIONS: &str = "ablations";
 fn run_one(
     file: &Path,
     experiment: &dyn Experiment,
-    plan: &Plan<'_>,
+    plan: &Request<'_>,
     multi: &MultiProgress,
     log: &dyn Fn(String),
 ) -> Outcome {
@@ -245,7 +230,10 @@ fn run_one(
 
 /// The `*.toml` files of `dir`, sorted.
 fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
+        what: dir.display().to_string(),
+        source,
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -262,7 +250,7 @@ fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// `workbench report`: builds the report from the results in `results` into `out`.
 pub fn report(results: &Path, out: &Path) -> Result<()> {
-    let report = reports::build_report(results, out).map_err(|e| e.to_string())?;
+    let report = reports::build_report(results, out)?;
     for problem in &report.problems {
         eprintln!("report: {problem}");
     }

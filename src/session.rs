@@ -2,25 +2,33 @@
 //! the run context (backend, dtype, memory check), writing results, and the ids that
 //! decide whether a result can be reused.
 
-use crate::error::{CliError, Result};
-use backends::{BackendName, Precision};
+use crate::error::{CliError, FlagError, Result};
+use backends::{BackendName, BackendSupport, Precision};
 use std::path::Path;
 use workbench::Registry;
 use workbench::config::{self, Override};
 use workbench::experiments::{Experiment, RunContext};
-use workbench::progress::Progress;
+use workbench::results::{ResultsFile, attr};
 
 /// Options shared by commands that run experiments.
 #[derive(Debug, Default, clap::Args)]
 pub struct RunOptions {
     /// Backend to run on (see `workbench list backends`). Precedence: this flag, then
     /// WORKBENCH_BACKEND, then `backend = ...` in the file, then flex.
-    #[arg(long, env = "WORKBENCH_BACKEND")]
-    pub backend: Option<String>,
+    #[arg(
+        long,
+        env = "WORKBENCH_BACKEND",
+        value_parser = FlagError::parser::<BackendName>("--backend (or WORKBENCH_BACKEND)")
+    )]
+    pub backend: Option<BackendName>,
     /// Float precision of the tensors: f32 or f64. Default: f64 where the backend has it
     /// (the CPU backends, libtorch), else f32 (wgpu).
-    #[arg(long, env = "WORKBENCH_DTYPE")]
-    pub dtype: Option<String>,
+    #[arg(
+        long,
+        env = "WORKBENCH_DTYPE",
+        value_parser = FlagError::parser::<Precision>("--dtype")
+    )]
+    pub dtype: Option<Precision>,
     /// Override a configuration value: a dotted key and a TOML value, e.g.
     /// `--set bandit.beta=0.5 --set 'bandit.pi_star=[0.5,0.3,0.2]'`. Repeatable; wins over
     /// the file and over WORKBENCH_<SECTION>__<KEY> environment variables.
@@ -47,13 +55,13 @@ pub fn overrides(set: &[String]) -> Result<Vec<Override>> {
 }
 
 /// Loads `file` as one run or as the points of its `[sweep]`, each validated.
-pub fn load_plan(
+pub fn load_runs(
     registry: &Registry,
     file: &Path,
     set: &[String],
     smoke: bool,
-) -> Result<workbench::loader::Plan> {
-    Ok(workbench::loader::load_plan(
+) -> Result<workbench::loader::Runs> {
+    Ok(workbench::loader::load_runs(
         file,
         &overrides(set)?,
         registry,
@@ -89,10 +97,10 @@ pub fn context(
     let device = backends::device(backend, precision)?;
     Ok(RunContext {
         device,
-        backend: backend.name().to_string(),
-        dtype: precision.name().to_string(),
+        backend,
+        precision,
         progress: if options.quiet {
-            Progress::hidden()
+            crate::bars::warnings_only()
         } else {
             crate::bars::terminal()
         },
@@ -106,18 +114,17 @@ pub fn run_on(
     experiment: &dyn Experiment,
     options: &RunOptions,
 ) -> Result<(BackendName, Precision)> {
-    let backend = match (options.backend.as_deref(), experiment.backend()) {
-        (Some(name), _) => BackendName::from_name(name)
-            .map_err(|e| format!("--backend (or WORKBENCH_BACKEND): {e}"))?,
-        (None, Some(name)) => BackendName::from_name(name)
-            .map_err(|e| format!("{}: backend = {name:?}: {e}", file.display()))?,
+    let backend = match (options.backend, experiment.backend()) {
+        (Some(backend), _) => backend,
+        (None, Some(name)) => name.parse().map_err(|source| CliError::FileBackend {
+            file: file.to_path_buf(),
+            name: name.to_string(),
+            source,
+        })?,
         (None, None) => BackendName::DEFAULT,
     };
     backend.require_built_in()?;
-    let precision = match options.dtype.as_deref() {
-        Some(name) => Precision::from_name(name).map_err(|e| format!("--dtype: {e}"))?,
-        None => backend.default_precision(),
-    };
+    let precision = options.dtype.unwrap_or_else(|| backend.default_precision());
     Ok((backend, precision))
 }
 
@@ -128,14 +135,13 @@ pub fn write_results(
     out: &Path,
 ) -> Result<std::path::PathBuf> {
     // A folder that cannot take the results fails now, not after the training.
-    workbench::results::prepare_dir(out).map_err(|e| e.to_string())?;
+    workbench::results::prepare_dir(out)?;
     let inputs = inputs_id(experiment)?;
     let results = crate::panics::contained(experiment.name(), || {
         crate::panics::injected(experiment.name());
         experiment.run(context)
-    })?
-    .map_err(|e| e.to_string())?;
-    let notes = vec![("inputs_id".into(), inputs)];
+    })??;
+    let notes = vec![(attr::INPUTS_ID.into(), inputs)];
     write_computed(experiment, results, out, experiment.name(), notes)
 }
 
@@ -149,7 +155,7 @@ pub fn write_computed(
     notes: Vec<(String, String)>,
 ) -> Result<std::path::PathBuf> {
     debug_assert_eq!(results.experiment, experiment.name());
-    results.notes.push(("build_id".into(), build_id()?));
+    results.note(attr::BUILD_ID, build_id()?);
     results.notes.extend(notes);
     Ok(workbench::results::write_as(&results, out, stem)?)
 }
@@ -157,7 +163,12 @@ pub fn write_computed(
 /// Whether `path` holds results of exactly this configuration, backend, dtype, build and
 /// data files.
 pub fn up_to_date(path: &Path, experiment: &dyn Experiment, context: &RunContext) -> Result<bool> {
-    up_to_date_on(path, experiment, &context.backend, &context.dtype)
+    up_to_date_on(
+        path,
+        experiment,
+        context.backend.name(),
+        context.precision.name(),
+    )
 }
 
 /// [`up_to_date`] for results of `backend` and `dtype` (by name).
@@ -170,38 +181,33 @@ pub fn up_to_date_on(
     if !path.exists() {
         return Ok(false);
     }
-    let Ok(file) = hdf5::File::open(path) else {
+    let Ok(file) = ResultsFile::open(path) else {
         return Ok(false);
     };
-    let attribute = |name: &str| text_attribute(&file, name);
+    let found = file.identity();
     Ok(
-        attribute("config_toml").as_deref() == Some(experiment.config_toml())
-            && attribute("backend").as_deref() == Some(backend)
-            && attribute("dtype").as_deref() == Some(dtype)
-            && attribute("build_id").as_deref() == Some(build_id()?.as_str())
-            && attribute("inputs_id").as_deref() == Some(inputs_id(experiment)?.as_str()),
+        found.config_toml.as_deref() == Some(experiment.config_toml())
+            && found.backend.as_deref() == Some(backend)
+            && found.dtype.as_deref() == Some(dtype)
+            && found.build_id == Some(build_id()?)
+            && found.inputs_id == Some(inputs_id(experiment)?),
     )
-}
-
-/// A text attribute of a results file (`config_toml`, `backend`, `inputs_id`, …), if it
-/// has one.
-pub fn text_attribute(file: &hdf5::File, name: &str) -> Option<String> {
-    let value: hdf5::types::VarLenUnicode = file.attr(name).ok()?.read_scalar().ok()?;
-    Some(value.as_str().to_string())
 }
 
 /// An id of this executable (a hash of its bytes): results written by another build are
 /// not reused.
 pub fn build_id() -> Result<String> {
-    static ID: std::sync::OnceLock<std::result::Result<String, String>> =
-        std::sync::OnceLock::new();
-    ID.get_or_init(|| {
-        let exe =
-            std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
-        file_id(&[exe], false).map_err(|e| e.to_string())
-    })
-    .clone()
-    .map_err(CliError::from)
+    // Only success is kept: a failure (rare, cheap) is found again by the next call.
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(id) = ID.get() {
+        return Ok(id.clone());
+    }
+    let exe = std::env::current_exe().map_err(|source| CliError::Io {
+        what: "cannot locate this executable".into(),
+        source,
+    })?;
+    let id = file_id(&[exe], false)?;
+    Ok(ID.get_or_init(|| id).clone())
 }
 
 /// What a run is: a hash of its resolved configuration and of its data files' contents
@@ -226,7 +232,10 @@ fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String> {
     // xxh3 hashes the ~100 MB executable in milliseconds (SipHash took tens of them).
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     for path in files {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+            what: path.display().to_string(),
+            source,
+        })?;
         if with_paths {
             hasher.update(path.as_os_str().as_encoded_bytes());
             hasher.update(&[0]);
@@ -257,9 +266,27 @@ fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<()> {
 }
 
 /// An id of the experiment's data files (paths and contents): results made from other data
-/// are not reused.
+/// are not reused. Each set of files is hashed once per command (a sweep's points share
+/// their data files, and every point's reuse check and manifest entry asks).
 pub fn inputs_id(experiment: &dyn Experiment) -> Result<String> {
-    file_id(&experiment.inputs(), true)
+    type Ids = std::collections::HashMap<Vec<std::path::PathBuf>, String>;
+    static HASHED: std::sync::Mutex<Option<Ids>> = std::sync::Mutex::new(None);
+    let files = experiment.inputs();
+    let known = HASHED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .as_ref()
+        .and_then(|ids| ids.get(&files).cloned());
+    if let Some(id) = known {
+        return Ok(id);
+    }
+    let id = file_id(&files, true)?;
+    HASHED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(Default::default)
+        .insert(files, id.clone());
+    Ok(id)
 }
 
 /// Whether `backend` computes correctly in `precision`, checked in a child process (a

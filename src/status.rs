@@ -8,6 +8,7 @@ use crate::slurm::record::Record;
 use crate::sweep::Status;
 use std::collections::HashMap;
 use std::path::Path;
+use workbench::results::ResultsFile;
 
 /// Where one point (or one plain experiment) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,11 +169,10 @@ fn counts(states: &[State]) -> String {
 /// The [`crate::session::run_id`] a results file records (configuration and data files), if
 /// it opens.
 fn results_run_id(path: &Path) -> Option<String> {
-    let file = hdf5::File::open(path).ok()?;
-    let attribute = |name: &str| crate::session::text_attribute(&file, name);
+    let found = ResultsFile::open(path).ok()?.identity();
     Some(crate::session::run_id_of(
-        &attribute("config_toml")?,
-        &attribute("inputs_id")?,
+        &found.config_toml?,
+        &found.inputs_id?,
     ))
 }
 

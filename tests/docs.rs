@@ -1,7 +1,9 @@
 //! The docs are true to the code: every configuration block of docs/configuration.md is
 //! what `workbench validate --show` prints, every key the docs name is one of those keys,
 //! every dataset of docs/results.md is written (and every dataset written is documented),
-//! `workbench list` offers what the schemas parse, and no link leaves the repository.
+//! `workbench list` offers what the schemas parse, no link leaves the repository and every
+//! link (with its `#anchor`) resolves, and the README is a short front door that shows the
+//! two commands CI runs, an experiment that validates, and a link to every docs page.
 
 mod common;
 
@@ -385,14 +387,24 @@ fn no_doc_or_comment_points_outside_the_repository() {
         if file.ends_with(".md") {
             let base = Path::new(file).parent().expect("folder");
             for link in text.split("](").skip(1).filter_map(|l| l.split(')').next()) {
-                let target = link.split('#').next().unwrap_or_default();
-                if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                let (target, anchor) = link.split_once('#').unwrap_or((link, ""));
+                if target.contains("://") || target.starts_with("mailto:") {
                     continue;
                 }
-                assert!(
-                    base.join(target).exists(),
-                    "{file} links to missing `{link}`"
-                );
+                let path = if target.is_empty() {
+                    Path::new(file).to_path_buf()
+                } else {
+                    base.join(target)
+                };
+                assert!(path.exists(), "{file} links to missing `{link}`");
+                if !anchor.is_empty() {
+                    let heads = anchors(&std::fs::read_to_string(&path).unwrap_or_default());
+                    assert!(
+                        heads.contains(anchor),
+                        "{file} links to `{link}`, but {} has no heading `#{anchor}` (it has {heads:?})",
+                        path.display()
+                    );
+                }
             }
         }
     }
@@ -411,4 +423,142 @@ fn collect(dir: &Path, out: &mut Vec<String>) {
             out.push(path.display().to_string());
         }
     }
+}
+
+/// The anchors GitHub gives a Markdown file's headings: lower case, with every character
+/// but letters, digits, `-`, `_` and spaces dropped and spaces made `-` (code fences skipped).
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut out = BTreeSet::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let heading = line.trim_start_matches('#');
+        if in_code || heading.len() == line.len() || !heading.starts_with(' ') {
+            continue;
+        }
+        let slug: String = heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        out.insert(slug);
+    }
+    out
+}
+
+/// The docs pages, each a Markdown file in docs/ (a page removed or added without a README
+/// link fails below).
+const DOCS_PAGES: &[&str] = &[
+    "docs/adding-a-loss.md",
+    "docs/architecture.md",
+    "docs/backends.md",
+    "docs/cli.md",
+    "docs/cluster.md",
+    "docs/configuration.md",
+    "docs/experiments.md",
+    "docs/results.md",
+    "docs/section-5.3.md",
+    "docs/speed.md",
+];
+
+#[test]
+fn the_readme_is_a_short_front_door_that_links_every_docs_page() {
+    let readme = read("README.md");
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 200,
+        "README.md has {lines} lines; move detail into docs/"
+    );
+
+    // The two commands, exactly, and CI runs the test command.
+    for command in ["bash scripts/reproduce.sh", "bash scripts/test.sh"] {
+        assert!(
+            readme.contains(&format!("\n{command} ")),
+            "README.md lacks the command `{command}`"
+        );
+    }
+    let ci = read(".ci/run");
+    assert!(
+        ci.lines().any(|l| l.trim() == "bash scripts/test.sh"),
+        ".ci/run does not run the README's test command"
+    );
+
+    // What the README must still show, briefly.
+    for needle in [
+        "--backend",
+        "--set",
+        "[sweep]",
+        "results/",
+        ".h5",
+        "reports/out/report.html",
+        "](docs/fig2_weight_decay.png)",
+        "](docs/adding-a-loss.md)",
+        "workbench::losses::PairwiseLoss",
+    ] {
+        assert!(
+            readme.contains(needle),
+            "README.md no longer shows `{needle}`"
+        );
+    }
+
+    // Every docs page exists, is listed above, and the README links it.
+    let mut present = BTreeSet::new();
+    for entry in std::fs::read_dir(repo("docs")).expect("docs/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            present.insert(format!(
+                "docs/{}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert_eq!(
+        present,
+        DOCS_PAGES.iter().map(|p| p.to_string()).collect(),
+        "docs pages (update DOCS_PAGES and the README's links together)"
+    );
+    for page in DOCS_PAGES {
+        assert!(
+            readme.contains(&format!("]({page})")) || readme.contains(&format!("]({page}#")),
+            "README.md does not link {page}"
+        );
+    }
+}
+
+#[test]
+fn the_readmes_experiment_and_sweep_validate() {
+    let readme = read("README.md");
+    let blocks = toml_blocks(&readme);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The experiment of "Writing an experiment": a complete file.
+    let experiment = blocks
+        .iter()
+        .find(|b| b.contains("kind = "))
+        .expect("README.md shows an experiment file");
+    resolve(dir.path(), "readme_experiment", experiment)
+        .unwrap_or_else(|e| panic!("README.md's experiment: {e}"));
+    // The tour's sweep: Figure 2's file, renamed, with the README's `[sweep]` table.
+    let sweep = blocks
+        .iter()
+        .find(|b| b.contains("[sweep]"))
+        .expect("README.md shows a [sweep] table");
+    let figure2 = read("experiments/fig2_weight_decay.toml")
+        .replace("name = \"fig2_weight_decay\"", "name = \"my_beta_sweep\"");
+    assert!(
+        figure2.contains("name = \"my_beta_sweep\""),
+        "Figure 2's file has a `name`"
+    );
+    let file = dir.path().join("my_beta_sweep.toml");
+    std::fs::write(&file, format!("{figure2}\n{sweep}")).expect("write");
+    let output = workbench(&["validate", &file.display().to_string()]);
+    assert!(
+        output.status.success(),
+        "README.md's sweep: {}",
+        stderr(&output)
+    );
 }

@@ -1,24 +1,15 @@
 //! What can go wrong choosing a backend, each a one-line message that says what to do.
 
+use crate::{BackendName, Precision};
+
 /// A backend or dtype that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
-    /// No backend of that name.
-    #[error("unknown backend `{name}`; known: {known}")]
-    UnknownBackend {
-        /// The name asked for.
-        name: String,
-        /// The names there are.
-        known: String,
-    },
-    /// No float type of that name.
-    #[error("unknown dtype `{0}`; known: f32, f64")]
-    UnknownDtype(String),
     /// The binary was built without it.
     #[error("backend `{backend}` is not built into this binary; {hint}")]
     NotBuiltIn {
         /// The backend.
-        backend: &'static str,
+        backend: BackendName,
         /// How to build it in.
         hint: String,
     },
@@ -26,7 +17,7 @@ pub enum BackendError {
     #[error("backend `{backend}` is built in but not usable here ({why}); it needs {needs}")]
     Unusable {
         /// The backend.
-        backend: &'static str,
+        backend: BackendName,
         /// What failed.
         why: String,
         /// What it needs at run time.
@@ -36,11 +27,11 @@ pub enum BackendError {
     #[error("backend `{backend}` {why} on this machine; use --dtype {use_instead}")]
     Dtype {
         /// The backend.
-        backend: &'static str,
+        backend: BackendName,
         /// What is wrong.
         why: String,
         /// The float type to use instead.
-        use_instead: &'static str,
+        use_instead: Precision,
     },
     /// The device's float type was fixed earlier in this process.
     #[error(
@@ -48,9 +39,9 @@ pub enum BackendError {
     )]
     AlreadyConfigured {
         /// The backend.
-        backend: &'static str,
+        backend: BackendName,
         /// The float type asked for.
-        dtype: &'static str,
+        dtype: Precision,
         /// burn's message.
         detail: String,
     },

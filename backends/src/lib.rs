@@ -3,87 +3,65 @@
 //! finds out once per process whether a built-in backend is usable on this machine.
 #![warn(missing_docs)]
 
+mod error;
 mod probe;
 
-mod error;
-
 pub use error::{BackendError, Result};
-
-use burn::tensor::{Device, FloatDType};
 pub use probe::{Availability, prepare_environment};
+/// The names, shared with the core (which does not depend on this crate).
+pub use workbench::backend::{BackendName, Precision, UnknownName};
 
-/// A backend the workbench knows about, built in or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BackendName {
-    /// burn-ndarray: pure-Rust CPU (deprecated upstream, kept because users ask for it).
-    Ndarray,
-    /// burn-flex: pure-Rust CPU, ndarray's successor.
-    Flex,
-    /// CubeCL on wgpu: any Vulkan/Metal/DX12 adapter, including Mesa's software lavapipe.
-    Wgpu,
-    /// libtorch on the CPU.
-    TchCpu,
-    /// libtorch on CUDA device 0.
-    TchCuda,
-    /// CubeCL's own CUDA runtime on device 0.
-    Cuda,
+use burn::tensor::Device;
+use probe::Probe;
+
+/// What this binary and this machine can do with a [`BackendName`]: whether it is built
+/// in, how to build it in, what it needs at run time, and which precisions it computes in.
+/// (The names themselves live in `workbench::backend`, which the core shares with every
+/// crate; this crate alone knows the cargo features.)
+pub trait BackendSupport {
+    /// An error saying how to build it in, where this binary was compiled without it.
+    fn require_built_in(&self) -> Result<()>;
+
+    /// Whether this binary was compiled with it.
+    fn is_built_in(&self) -> bool;
+
+    /// The cargo feature that builds it in.
+    fn feature(&self) -> &'static str;
+
+    /// How to get a build that contains it (one line).
+    fn build_hint(&self) -> String;
+
+    /// What this machine must have for the backend to run (one line).
+    fn runtime_hint(&self) -> &'static str;
+
+    /// Whether it is built in and works here, probed once per process by a tiny
+    /// computation. The probe fixes the device's float type to the backend's default, so
+    /// use it only where nothing else computes on the backend in this process (`workbench
+    /// list backends`); [`device`] probes after configuring the float type.
+    fn availability(&self) -> Availability;
+
+    /// The precision used when none is asked for: f64 on the CPU backends and libtorch,
+    /// f32 on the GPU-first ones (wgpu, CubeCL CUDA), and f32 wherever f64 is missing.
+    fn default_precision(&self) -> Precision;
+
+    /// Whether the backend is built in and its device reports `precision` (false where
+    /// the device cannot even be queried). Leaves the float type unset.
+    fn supports(&self, precision: Precision) -> bool;
 }
 
-impl BackendName {
-    /// Every known backend.
-    pub const ALL: [BackendName; 6] = [
-        Self::Ndarray,
-        Self::Flex,
-        Self::Wgpu,
-        Self::TchCpu,
-        Self::TchCuda,
-        Self::Cuda,
-    ];
-
-    /// The default backend: flex, the faster of the two CPU backends on these tiny
-    /// problems (Figure 2 end to end: 0.81 s against ndarray's 1.06 s; `workbench bench`).
-    pub const DEFAULT: BackendName = Self::Flex;
-
-    /// The name used on the command line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Ndarray => "ndarray",
-            Self::Flex => "flex",
-            Self::Wgpu => "wgpu",
-            Self::TchCpu => "tch-cpu",
-            Self::TchCuda => "tch-cuda",
-            Self::Cuda => "cuda",
-        }
-    }
-
-    /// Parses a command-line name.
-    pub fn from_name(name: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|b| b.name() == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
-                BackendError::UnknownBackend {
-                    name: name.to_string(),
-                    known: known.join(", "),
-                }
-            })
-    }
-
-    /// An error saying how to build it in, where this binary was compiled without it.
-    pub fn require_built_in(&self) -> Result<()> {
+impl BackendSupport for BackendName {
+    fn require_built_in(&self) -> Result<()> {
         if self.is_built_in() {
             Ok(())
         } else {
             Err(BackendError::NotBuiltIn {
-                backend: self.name(),
+                backend: *self,
                 hint: self.build_hint(),
             })
         }
     }
 
-    /// Whether this binary was compiled with it.
-    pub fn is_built_in(&self) -> bool {
+    fn is_built_in(&self) -> bool {
         match self {
             Self::Ndarray => cfg!(feature = "ndarray"),
             Self::Flex => cfg!(feature = "flex"),
@@ -93,8 +71,7 @@ impl BackendName {
         }
     }
 
-    /// The cargo feature that builds it in.
-    pub fn feature(&self) -> &'static str {
+    fn feature(&self) -> &'static str {
         match self {
             Self::Ndarray => "ndarray",
             Self::Flex => "flex",
@@ -104,8 +81,7 @@ impl BackendName {
         }
     }
 
-    /// How to get a build that contains it (one line).
-    pub fn build_hint(&self) -> String {
+    fn build_hint(&self) -> String {
         match self {
             Self::TchCpu | Self::TchCuda => "rebuild with `--features tch` after \
                 `eval \"$(bash scripts/install-libtorch.sh --print-env)\"` (README, libtorch)"
@@ -117,8 +93,7 @@ impl BackendName {
         }
     }
 
-    /// What this machine must have for the backend to run (one line).
-    pub fn runtime_hint(&self) -> &'static str {
+    fn runtime_hint(&self) -> &'static str {
         match self {
             Self::Ndarray | Self::Flex => "nothing beyond the CPU",
             Self::Wgpu => {
@@ -132,17 +107,11 @@ impl BackendName {
         }
     }
 
-    /// Whether it is built in and works here, probed once per process by a tiny
-    /// computation. The probe fixes the device's float type to the backend's default, so
-    /// use it only where nothing else computes on the backend in this process (`workbench
-    /// list backends`); [`device`] probes after configuring the float type.
-    pub fn availability(&self) -> Availability {
+    fn availability(&self) -> Availability {
         probe::availability(*self)
     }
 
-    /// The precision used when none is asked for: f64 on the CPU backends and libtorch,
-    /// f32 on the GPU-first ones (wgpu, CubeCL CUDA), and f32 wherever f64 is missing.
-    pub fn default_precision(&self) -> Precision {
+    fn default_precision(&self) -> Precision {
         match self {
             Self::Wgpu | Self::Cuda => Precision::F32,
             _ if self.supports(Precision::F64) => Precision::F64,
@@ -150,49 +119,12 @@ impl BackendName {
         }
     }
 
-    /// Whether the backend is built in and its device reports `precision` (false where
-    /// the device cannot even be queried). Leaves the float type unset.
-    pub fn supports(&self, precision: Precision) -> bool {
+    fn supports(&self, precision: Precision) -> bool {
         if !self.is_built_in() {
             return false;
         }
         let device = base_device(*self);
         probe::quietly(|| device.supports_dtype(precision.float_dtype())).unwrap_or(false)
-    }
-}
-
-/// Float precision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precision {
-    /// 32-bit floats.
-    F32,
-    /// 64-bit floats.
-    F64,
-}
-
-impl Precision {
-    /// `f32` or `f64`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::F32 => "f32",
-            Self::F64 => "f64",
-        }
-    }
-
-    /// Parses `f32` / `f64`.
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "f32" => Ok(Self::F32),
-            "f64" => Ok(Self::F64),
-            _ => Err(BackendError::UnknownDtype(name.to_string())),
-        }
-    }
-
-    fn float_dtype(&self) -> FloatDType {
-        match self {
-            Self::F32 => FloatDType::F32,
-            Self::F64 => FloatDType::F64,
-        }
     }
 }
 
@@ -204,7 +136,7 @@ impl Precision {
 pub fn device(backend: BackendName, precision: Precision) -> Result<Device> {
     backend.require_built_in()?;
     let unusable = |why: String| BackendError::Unusable {
-        backend: backend.name(),
+        backend,
         why,
         needs: backend.runtime_hint(),
     };
@@ -214,9 +146,9 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device> {
         Err(why) => return Err(unusable(why)),
         Ok(false) => {
             return Err(BackendError::Dtype {
-                backend: backend.name(),
-                why: format!("has no {}", precision.name()),
-                use_instead: backend.default_precision().name(),
+                backend,
+                why: format!("has no {precision}"),
+                use_instead: backend.default_precision(),
             });
         }
         Ok(true) => {}
@@ -232,24 +164,21 @@ pub fn device(backend: BackendName, precision: Precision) -> Result<Device> {
             device
                 .configure(dtype)
                 .map_err(|e| BackendError::AlreadyConfigured {
-                    backend: backend.name(),
-                    dtype: precision.name(),
+                    backend,
+                    dtype: precision,
                     detail: format!("{e:?}"),
                 })?;
         }
     }
-    probe::usable(backend).map_err(|why| {
-        if why.starts_with("computes wrong values") {
-            BackendError::Dtype {
-                backend: backend.name(),
-                why,
-                use_instead: Precision::F32.name(),
-            }
-        } else {
-            unusable(why)
-        }
-    })?;
-    Ok(device.autodiff())
+    match probe::usable(backend) {
+        Probe::Usable => Ok(device.autodiff()),
+        Probe::Unusable(why) => Err(unusable(why)),
+        Probe::WrongValues(why) => Err(BackendError::Dtype {
+            backend,
+            why,
+            use_instead: Precision::F32,
+        }),
+    }
 }
 
 /// The plain (non-autodiff) device of a built-in backend.

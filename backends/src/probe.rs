@@ -2,7 +2,7 @@
 //! process, with the backend's panic (no adapter, no driver, no libtorch) caught and kept
 //! as the reason.
 
-use crate::{BackendName, base_device};
+use crate::{BackendName, BackendSupport, base_device};
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 use std::collections::HashMap;
@@ -20,45 +20,66 @@ pub enum Availability {
     Unusable(String),
 }
 
+/// What the probe computation found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// It ran and gave the right values.
+    Usable,
+    /// It could not run (no adapter, no driver, no libtorch): the backend's panic, on one
+    /// line.
+    Unusable(String),
+    /// It ran but gave wrong values in the device's float type (lavapipe's f64, say): what
+    /// it computed.
+    WrongValues(String),
+}
+
 /// The probe's result for `backend`, computed on first call.
 pub(crate) fn availability(backend: BackendName) -> Availability {
     if !backend.is_built_in() {
         return Availability::NotBuiltIn;
     }
     match usable(backend) {
-        Ok(()) => Availability::Usable,
-        Err(why) => Availability::Unusable(why),
+        Probe::Usable => Availability::Usable,
+        Probe::Unusable(why) | Probe::WrongValues(why) => Availability::Unusable(why),
     }
 }
 
-/// Runs the probe computation once per process and backend; `Err` holds the reason.
-pub(crate) fn usable(backend: BackendName) -> Result<(), String> {
-    static CACHE: OnceLock<Mutex<HashMap<BackendName, Result<(), String>>>> = OnceLock::new();
+/// Runs the probe computation once per process and backend.
+pub(crate) fn usable(backend: BackendName) -> Probe {
+    static CACHE: OnceLock<Mutex<HashMap<BackendName, Probe>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     cache
         .entry(backend)
-        .or_insert_with(|| quietly(|| run_probe(backend)))
+        .or_insert_with(|| run_probe(backend))
         .clone()
 }
 
-fn run_probe(backend: BackendName) {
-    let device = base_device(backend);
-    let x = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
-    let got: Vec<f64> = log_softmax(x, 0).into_data().iter::<f64>().collect();
+fn run_probe(backend: BackendName) -> Probe {
+    let computed = quietly(|| {
+        let device = base_device(backend);
+        let x = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
+        let got: Vec<f64> = log_softmax(x, 0).into_data().iter::<f64>().collect();
+        (got, device.settings().float_dtype)
+    });
+    let (got, dtype) = match computed {
+        Ok(computed) => computed,
+        Err(why) => return Probe::Unusable(why),
+    };
     let expected = [
         -2.407_605_964_444_38,
         -1.407_605_964_444_38,
         -0.407_605_964_444_38,
     ];
-    let ok = got.len() == 3 && got.iter().zip(expected).all(|(g, e)| (g - e).abs() < 1e-5);
-    assert!(
-        ok,
-        "computes wrong values in {:?} (probe: log_softmax([1, 2, 3]) = {got:?})",
-        device.settings().float_dtype
-    );
+    if got.len() == 3 && got.iter().zip(expected).all(|(g, e)| (g - e).abs() < 1e-5) {
+        Probe::Usable
+    } else {
+        Probe::WrongValues(first_line(&format!(
+            "computes wrong values in {dtype:?} (probe: log_softmax([1, 2, 3]) = {got:?})"
+        )))
+    }
 }
 
 /// Runs `f`, turning a panic into its message (on one line) without printing it.

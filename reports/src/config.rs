@@ -1,6 +1,7 @@
 //! The `config_toml` root attribute: the key values quoted in figure captions.
 
-use crate::h5::Results;
+use crate::h5::ResultsFile;
+use workbench::results::attr;
 
 /// The experiment configuration stored in a results file.
 #[derive(Debug, Clone)]
@@ -11,8 +12,8 @@ pub struct Config {
 
 impl Config {
     /// Reads and parses the `config_toml` root attribute of `file`.
-    pub fn of(file: &Results) -> Self {
-        match file.attr("config_toml") {
+    pub fn of(file: &ResultsFile) -> Self {
+        match file.attr(attr::CONFIG_TOML) {
             None => Self {
                 table: None,
                 problem: Some(format!(
@@ -158,20 +159,20 @@ pub fn show(v: &toml::Value) -> String {
 }
 
 /// Where a figure comes from: file, experiment, backend, dtype and creation time.
-pub fn provenance(file: &Results) -> String {
-    let attr = |n: &str| file.attr(n).unwrap_or_else(|| "?".into());
+pub fn provenance(file: &ResultsFile) -> String {
+    let text = |n: &str| file.attr(n).unwrap_or_else(|| "?".into());
     format!(
         "Made from `{}` (experiment {}, backend {}, dtype {}, created {}).",
         file.name(),
-        attr("experiment"),
-        attr("backend"),
-        attr("dtype"),
-        attr("created_utc"),
+        text(attr::EXPERIMENT),
+        text(attr::BACKEND),
+        text(attr::DTYPE),
+        text(attr::CREATED_UTC),
     )
 }
 
 /// The caption sentence for a figure made from `file`: experiment, backend and key values.
-pub fn caption(file: &Results, cfg: &Config, paths: &[&str]) -> String {
+pub fn caption(file: &ResultsFile, cfg: &Config, paths: &[&str]) -> String {
     format!(
         "{} Configuration: {}.",
         provenance(file),

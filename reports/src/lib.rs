@@ -10,7 +10,9 @@
 //! values, status and summary scalars, and gets [`figures::sweep`]; its points' own files,
 //! in a subfolder, are not read. The paper's reference numbers, and the settings in which a
 //! file reproduces them, are in [`paper`]. A section that fails (a missing dataset, say) is
-//! reported in [`Report::problems`] and the others are still produced.
+//! reported in [`Report::problems`] and the others are still produced. Each section states
+//! the configuration it was made from once, above its figures; a figure's own caption says
+//! only what that figure shows.
 
 #![warn(missing_docs)]
 
@@ -93,7 +95,7 @@ fn register_fonts() {
 
 /// A results file that opened, with what decides its sections and their place.
 struct Input {
-    file: h5::Results,
+    file: h5::ResultsFile,
     cfg: config::Config,
     kind: Option<String>,
 }
@@ -147,7 +149,7 @@ pub fn build_report(results_dir: &Path, out_dir: &Path) -> Result<Report, Report
     };
     let mut inputs = Vec::new();
     for name in present.iter().filter(|n| n.ends_with(".h5")) {
-        match h5::Results::open(&results_dir.join(name)) {
+        match h5::ResultsFile::open(&results_dir.join(name)) {
             Ok(file) => {
                 report.readable.push(name.clone());
                 inputs.push(Input {
@@ -192,7 +194,7 @@ pub fn build_report(results_dir: &Path, out_dir: &Path) -> Result<Report, Report
                 Ok(r) => {
                     for f in &r.figures {
                         for ext in ["svg", "png"] {
-                            report.files.push(out_dir.join(format!("{f}.{ext}")));
+                            report.files.push(out_dir.join(format!("{}.{ext}", f.stem)));
                         }
                     }
                     report.sections.push(title.clone());

@@ -526,6 +526,41 @@ fn check_links(report: &crate::Report) {
     }
 }
 
+/// The figure stems of a rendered section, in order.
+fn stems(r: &crate::figures::Rendered) -> Vec<&str> {
+    r.figures.iter().map(|f| f.stem.as_str()).collect()
+}
+
+/// Checks each section of report.html and report.md states its configuration once, however
+/// many figures it draws, and that the sections of `multi` (a file stem) draw several.
+fn check_configuration_once(html: &str, md: &str, multi: &str) {
+    let html_sections = html
+        .split("<section>\n")
+        .skip(1)
+        .map(|s| s.split("</section>").next().unwrap_or_default());
+    let md_sections = md.split("\n## ").skip(1);
+    let mut multi_seen = 0;
+    for (format, section) in html_sections
+        .map(|s| ("report.html", s))
+        .chain(md_sections.map(|s| ("report.md", s)))
+    {
+        let quoted = section.matches("Configuration: ").count();
+        assert!(
+            quoted <= 1,
+            "{format}: configuration stated {quoted} times in {section}"
+        );
+        if section.contains(&format!("{multi}_length.svg")) {
+            assert_eq!(quoted, 1, "{format}: {section}");
+            assert!(section.matches(".svg").count() >= 4, "{format}: {section}");
+            multi_seen += 1;
+        }
+    }
+    assert_eq!(
+        multi_seen, 2,
+        "a section of `{multi}` in both report.html and report.md"
+    );
+}
+
 #[test]
 fn full_report_from_fixtures() {
     let (dir, results) = folder(fixtures());
@@ -591,6 +626,7 @@ fn full_report_from_fixtures() {
     );
     assert!(md.contains("The configuration is the paper's setting for Figure 2 (bandit.pi_star"));
     assert!(!md.contains("notes.txt"), "non-.h5 files are not listed");
+    check_configuration_once(&html, &md, "fig6_table2_hh");
 }
 
 #[test]
@@ -782,7 +818,7 @@ fn render(kind: &str, name: &str, fixture: Fixture) -> crate::figures::Rendered 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join(name);
     fixture.write(&path);
-    let file = crate::h5::Results::open(&path).expect("open");
+    let file = crate::h5::ResultsFile::open(&path).expect("open");
     let cfg = crate::config::Config::of(&file);
     crate::register_fonts();
     let section = crate::figures::sections_for(Some(kind)).remove(0);
@@ -1031,7 +1067,7 @@ fn unknown_kinds_get_the_generic_section() {
     check_links(&report);
 
     let path = results.join("plugin.h5");
-    let file = crate::h5::Results::open(&path).expect("open");
+    let file = crate::h5::ResultsFile::open(&path).expect("open");
     let cfg = crate::config::Config::of(&file);
     let r = crate::figures::generic::Generic
         .render(&file, &cfg, &mut crate::figures::FigureDir::new(dir.path()))
@@ -1104,7 +1140,7 @@ fn fig6_table2_ranks_table_and_finding() {
     let render = |name: &str, f: Fixture| {
         let path = dir.path().join(name);
         f.write(&path);
-        let file = crate::h5::Results::open(&path).expect("open");
+        let file = crate::h5::ResultsFile::open(&path).expect("open");
         let cfg = crate::config::Config::of(&file);
         crate::register_fonts();
         section.render(&file, &cfg, &mut crate::figures::FigureDir::new(dir.path()))
@@ -1112,14 +1148,14 @@ fn fig6_table2_ranks_table_and_finding() {
 
     let r = render("fig6_table2.h5", fig6(1.0, &[])).expect("renders");
     assert_eq!(
-        r.figures,
+        stems(&r),
         [
             "fig6_table2_ranks",
             "fig6_table2_ratio_change",
             "fig6_table2_training"
         ]
     );
-    for stem in &r.figures {
+    for stem in stems(&r) {
         check_png(&dir.path().join(format!("{stem}.png")));
         let svg = std::fs::read_to_string(dir.path().join(format!("{stem}.svg"))).expect("svg");
         assert!(svg.contains("<text"), "{stem}.svg has no text");
@@ -1214,7 +1250,7 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     with_lengths(fig6(1.0, &[]), true)
         .attr("config_toml", CONTROLLED)
         .write(&path);
-    let file = crate::h5::Results::open(&path).expect("open");
+    let file = crate::h5::ResultsFile::open(&path).expect("open");
     let cfg = crate::config::Config::of(&file);
     crate::register_fonts();
     let mut figures = crate::figures::FigureDir::new(dir.path());
@@ -1224,7 +1260,7 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     );
     let r = section.render(&file, &cfg, &mut figures).expect("renders");
     assert_eq!(
-        r.figures,
+        stems(&r),
         [
             "fig6_table2_controlled_ranks",
             "fig6_table2_controlled_ratio_change",
@@ -1232,12 +1268,15 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
             "fig6_table2_controlled_length"
         ]
     );
+    // The length figure says what it alone shows; the section's caption does not repeat it.
     assert!(
-        r.caption
-            .contains("`fig6_table2_controlled_length`: ln (21) against len(y_w) − len(y_l)"),
-        "{}",
-        r.caption
+        r.figures[3]
+            .caption
+            .contains("ln (21) against len(y_w) − len(y_l)"),
+        "{:?}",
+        r.figures[3]
     );
+    assert!(!r.caption.contains("len(y_w) − len(y_l)"), "{}", r.caption);
     let svg =
         std::fs::read_to_string(dir.path().join("fig6_table2_controlled_length.svg")).expect("svg");
     assert!(svg.contains("len(y_w) − len(y_l) (tokens)"));
@@ -1266,9 +1305,9 @@ fn fig6_sections_per_file_show_lengths_and_group_comparability() {
     // Without the length datasets (files of earlier versions), no length figure or table.
     let old = dir.path().join("old.h5");
     fig6(1.0, &[]).write(&old);
-    let file = crate::h5::Results::open(&old).expect("open");
+    let file = crate::h5::ResultsFile::open(&old).expect("open");
     let r = section.render(&file, &cfg, &mut figures).expect("renders");
-    assert_eq!(r.figures, ["old_ranks", "old_ratio_change", "old_training"]);
+    assert_eq!(stems(&r), ["old_ranks", "old_ratio_change", "old_training"]);
     assert_eq!(r.tables.len(), 1);
 }
 

@@ -1,7 +1,9 @@
 //! The Markdown and HTML writers.
 //!
 //! `report.md` links the PNGs beside it; `report.html` embeds each SVG inline, so it
-//! shows everything when opened from disk, and links the SVG/PNG files beside it.
+//! shows everything when opened from disk, and links the SVG/PNG files beside it. Both
+//! state a section's caption (what it shows, the configuration it was made from) once,
+//! under its heading; each figure carries only its own short caption.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -96,15 +98,24 @@ pub fn markdown(page: &Page) -> String {
     for e in page.entries {
         let r = &e.rendered;
         let _ = writeln!(md, "## {}\n", e.title);
+        let _ = writeln!(md, "{}\n", md_cell(&r.caption));
         let alt: String = e
             .title
             .chars()
             .filter(|c| !matches!(c, '[' | ']'))
             .collect();
         for f in &r.figures {
-            let _ = writeln!(md, "![{alt}]({f}.png)\n\n[SVG]({f}.svg)\n");
+            let own = if f.caption.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", md_cell(&f.caption))
+            };
+            let _ = writeln!(
+                md,
+                "![{alt}]({stem}.png)\n\n{own}[SVG]({stem}.svg)\n",
+                stem = f.stem
+            );
         }
-        let _ = writeln!(md, "**Caption.** {}\n", md_cell(&r.caption));
         for t in &r.tables {
             md_table(&mut md, t);
         }
@@ -180,7 +191,7 @@ fn html_list(h: &mut String, title: &str, class: &str, items: &[String]) {
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em;color:#222}\
 figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #ddd}\
-figcaption{font-style:italic;margin-top:.5em}table{border-collapse:collapse;margin:1em 0}\
+figcaption{font-style:italic;margin-top:.5em}p.caption{font-style:italic}table{border-collapse:collapse;margin:1em 0}\
 caption{text-align:left;font-weight:bold;padding:.3em 0}\
 td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}th{background:#eee}\
 .problems{background:#fff3f3;border:1px solid #e99;padding:0 1em}.note{color:#555}\
@@ -197,27 +208,38 @@ pub fn html(page: &Page, out: &Path) -> String {
     html_list(&mut h, "Problems", "problems", page.problems);
     for e in page.entries {
         let r = &e.rendered;
-        let _ = writeln!(h, "<section>\n<h2>{}</h2>", esc(&e.title));
+        let _ = writeln!(
+            h,
+            "<section>\n<h2>{}</h2>\n<p class=\"caption\">{}</p>",
+            esc(&e.title),
+            esc_code(&r.caption)
+        );
         for f in &r.figures {
             h.push_str("<figure>\n");
-            match std::fs::read_to_string(out.join(format!("{f}.svg"))) {
+            match std::fs::read_to_string(out.join(format!("{}.svg", f.stem))) {
                 Ok(svg) => {
                     let start = svg.find("<svg").unwrap_or(0);
                     h.push_str(&svg[start..]);
                 }
                 Err(_) => {
-                    let _ = write!(h, "<img src=\"{}.png\" alt=\"{}\">", esc(f), esc(&e.title));
+                    let _ = write!(
+                        h,
+                        "<img src=\"{}.png\" alt=\"{}\">",
+                        esc(&f.stem),
+                        esc(&e.title)
+                    );
                 }
             }
+            let own = if f.caption.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", esc_code(&f.caption))
+            };
             let _ = writeln!(
                 h,
-                "\n<figcaption>{} (<a href=\"{f}.svg\">SVG</a>, <a href=\"{f}.png\">PNG</a>)</figcaption>\n</figure>",
-                esc_code(&r.caption),
-                f = esc(f)
+                "\n<figcaption>{own}(<a href=\"{stem}.svg\">SVG</a>, <a href=\"{stem}.png\">PNG</a>)</figcaption>\n</figure>",
+                stem = esc(&f.stem)
             );
-        }
-        if r.figures.is_empty() {
-            let _ = writeln!(h, "<p><em>{}</em></p>", esc_code(&r.caption));
         }
         for t in &r.tables {
             html_table(&mut h, t);

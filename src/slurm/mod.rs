@@ -17,7 +17,7 @@ use queue::Queued;
 use record::{Record, TaskRecord, Unit};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use workbench::loader::Plan;
+use workbench::loader::Runs;
 
 pub use script::selection_text;
 
@@ -70,7 +70,7 @@ pub struct Request<'a> {
     /// Names the jobs and scripts: the experiment's name, or `reproduce`.
     pub name: String,
     /// Each file with what it resolves to.
-    pub plans: Vec<(PathBuf, Plan)>,
+    pub plans: Vec<(PathBuf, Runs)>,
     /// The results folder.
     pub out: &'a Path,
     /// The report folder.
@@ -85,8 +85,14 @@ pub struct Request<'a> {
 
 /// Submits `request` (or prints what it would submit, with `--dry-run`).
 pub fn submit(request: &Request<'_>) -> Result<()> {
-    let out = std::path::absolute(request.out).map_err(|e| format!("--out: {e}"))?;
-    let report = std::path::absolute(request.report).map_err(|e| format!("--report: {e}"))?;
+    let out = std::path::absolute(request.out).map_err(|source| CliError::Io {
+        what: "--out".into(),
+        source,
+    })?;
+    let report = std::path::absolute(request.report).map_err(|source| CliError::Io {
+        what: "--report".into(),
+        source,
+    })?;
     let queue = queue::queue();
     let active = active(&Record::all(&out), queue.as_ref());
     let planned = plan::plan(request, &out, &active)?;
@@ -159,7 +165,10 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         crate::sweep::begin(sweep, dir)?;
     }
     for dir in [record::folder(&out).join("bin"), logs.clone()] {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
+            what: dir.display().to_string(),
+            source,
+        })?;
     }
     freeze_binary(&binary)?;
     crate::files::write_atomic(&array_script, array_text.as_bytes())?;
@@ -243,13 +252,19 @@ fn freeze_binary(path: &Path) -> Result<()> {
     if path.exists() {
         return Ok(());
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot locate this executable: {e}"))?;
+    let exe = std::env::current_exe().map_err(|source| CliError::Io {
+        what: "cannot locate this executable".into(),
+        source,
+    })?;
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
     std::fs::copy(&exe, &partial)
         .and_then(|_| std::fs::rename(&partial, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&partial);
-            CliError::from(format!("{}: cannot copy the binary: {e}", path.display()))
+            CliError::Io {
+                what: format!("{}: cannot copy the binary", path.display()),
+                source: e,
+            }
         })
 }
 

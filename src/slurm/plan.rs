@@ -4,12 +4,12 @@
 
 use super::record::Unit;
 use super::{Active, Request, selection_text};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::session::{run_id, run_on, up_to_date_on};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use workbench::experiments::Experiment;
-use workbench::loader::{Plan, SweepPlan};
+use workbench::loader::{ResolvedSweep, Runs};
 
 /// One thing to run: a plain experiment, or a batch of a sweep's points.
 pub struct Work {
@@ -24,7 +24,7 @@ pub struct Planned<'p> {
     /// The work, in file order.
     pub works: Vec<Work>,
     /// Each sweep's folder, with its plan.
-    pub sweeps: Vec<(PathBuf, &'p SweepPlan)>,
+    pub sweeps: Vec<(PathBuf, &'p ResolvedSweep)>,
     /// Experiments and points whose results are up to date.
     reused: usize,
     /// Experiments and points queued or running already.
@@ -85,20 +85,23 @@ pub fn plan<'p>(
     let mut sweeps = Vec::new();
     let mut points_total = 0;
     for (file, plan) in &request.plans {
-        let absolute = std::path::absolute(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let absolute = std::path::absolute(file).map_err(|source| CliError::Io {
+            what: file.display().to_string(),
+            source,
+        })?;
         let unit =
             |name: &str, points: Option<&[usize]>, experiment: &dyn Experiment, expect: &str| {
                 run_on(file, experiment, request.options).map(|(backend, precision)| Unit {
                     name: name.to_string(),
                     file: absolute.clone(),
                     points: points.map(selection_text),
-                    backend: backend.name().to_string(),
-                    dtype: precision.name().to_string(),
+                    backend,
+                    dtype: precision,
                     expect: expect.to_string(),
                 })
             };
         match plan {
-            Plan::Single(experiment) => {
+            Runs::Single(experiment) => {
                 let name = experiment.name();
                 let expect = run_id(experiment.as_ref())?;
                 let unit = unit(name, None, experiment.as_ref(), &expect)?;
@@ -115,7 +118,7 @@ pub fn plan<'p>(
                     None => works.push(Work { unit, points: None }),
                 }
             }
-            Plan::Sweep(sweep) => {
+            Runs::Sweep(sweep) => {
                 let dir = out.join(&sweep.name);
                 let expect = crate::sweep::manifest_id(sweep)?;
                 let total = sweep.points.len();
@@ -163,7 +166,8 @@ fn left_out(
     {
         return Ok(Some(LeftOut::Queued));
     }
-    if !request.force && up_to_date_on(target, experiment, &unit.backend, &unit.dtype)? {
+    if !request.force && up_to_date_on(target, experiment, unit.backend.name(), unit.dtype.name())?
+    {
         return Ok(Some(LeftOut::UpToDate));
     }
     Ok(None)

@@ -3,6 +3,7 @@
 //! re-submission can leave them alone.
 
 use crate::error::{CliError, Result};
+use backends::{BackendName, Precision};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -17,9 +18,9 @@ pub struct Unit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<String>,
     /// The backend it was validated for.
-    pub backend: String,
+    pub backend: BackendName,
     /// The dtype.
-    pub dtype: String,
+    pub dtype: Precision,
     /// What the file resolved to at submission (`run --expect-config`).
     pub expect: String,
 }
@@ -74,11 +75,18 @@ impl Record {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .filter_map(|path| {
-                let read = std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| toml::from_str(&text).map_err(|e| e.message().to_string()));
-                read.map_err(|e| eprintln!("status: {}: skipped ({e})", path.display()))
-                    .ok()
+                let skipped = |why: &dyn std::fmt::Display| {
+                    eprintln!("status: {}: skipped ({why})", path.display());
+                };
+                match std::fs::read_to_string(&path) {
+                    Err(e) => {
+                        skipped(&e);
+                        None
+                    }
+                    Ok(text) => toml::from_str(&text)
+                        .map_err(|e: toml::de::Error| skipped(&e.message()))
+                        .ok(),
+                }
             })
             .collect();
         records.sort_by_key(|r| (r.submitted, r.array_job.parse::<u64>().unwrap_or(0)));

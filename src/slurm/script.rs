@@ -113,8 +113,8 @@ impl Spec<'_> {
                 write!(
                     line,
                     " --backend {} --dtype {} --expect-config {} --quiet",
-                    quote(&unit.backend)?,
-                    quote(&unit.dtype)?,
+                    quote(unit.backend.name())?,
+                    quote(unit.dtype.name())?,
                     quote(&unit.expect)?
                 )
                 .ok();

@@ -88,24 +88,4 @@ impl Divergence {
             }
         }
     }
-
-    /// f(u) for one value (reference implementation for tests and analysis).
-    pub fn f_value(&self, u: f64) -> f64 {
-        match *self {
-            Self::ReverseKl => u * u.ln(),
-            Self::ForwardKl => -u.ln(),
-            Self::JensenShannon => u * u.ln() - (1.0 + u) * ((1.0 + u) / 2.0).ln(),
-            Self::Alpha(a) => (u.powf(1.0 - a) - (1.0 - a) * u - a) / (a * (a - 1.0)),
-        }
-    }
-
-    /// f′(u) for one value.
-    pub fn f_prime_value(&self, u: f64) -> f64 {
-        match *self {
-            Self::ReverseKl => u.ln() + 1.0,
-            Self::ForwardKl => -1.0 / u,
-            Self::JensenShannon => (2.0 * u / (1.0 + u)).ln(),
-            Self::Alpha(a) => (1.0 - u.powf(-a)) / a,
-        }
-    }
 }

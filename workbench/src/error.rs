@@ -95,6 +95,9 @@ pub enum WorkbenchError {
     /// Preference data that cannot be used (the message names the file and line).
     #[error("{0}")]
     Data(String),
+    /// A JSONL preference file that cannot be read or holds no usable pair.
+    #[error(transparent)]
+    Jsonl(#[from] crate::sequence::jsonl::JsonlError),
 }
 
 /// `Result` with [`WorkbenchError`].

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod backend;
 pub mod bandit;
 pub mod catalogue;
 pub mod config;
@@ -33,7 +34,7 @@ pub mod sequence;
 #[cfg(feature = "files")]
 pub mod sweep;
 pub mod tensors;
-pub mod train;
+pub mod threads;
 
 pub use error::{ConfigError, Result, WorkbenchError};
 pub use registry::Registry;

@@ -8,9 +8,10 @@ use crate::config::{Override, config_error, parse_override};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::experiments::{Experiment, Header, Validation};
 use crate::registry::Registry;
-use crate::sweep::{Point, Sweep};
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use crate::sweep::{Point, Sweep, overlaps};
+use figment::providers::{Env, Serialized};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
 use std::path::Path;
 
 /// Top-level keys that may come from `WORKBENCH_<KEY>`; nested keys use `__`
@@ -34,9 +35,19 @@ pub fn load_sized(
     registry: &Registry,
     smoke: bool,
 ) -> Result<Box<dyn Experiment>, WorkbenchError> {
-    let (_, file) = read_toml(path)?;
-    let figment = figment(path, overrides);
-    let header: Header = figment.extract().map_err(|e| config_error(e, &file))?;
+    load_from(&Source::read(path)?, overrides, registry, smoke)
+}
+
+/// [`load_sized`] from a file already read.
+fn load_from(
+    source: &Source,
+    overrides: &[Override],
+    registry: &Registry,
+    smoke: bool,
+) -> Result<Box<dyn Experiment>, WorkbenchError> {
+    let file = &source.name;
+    let figment = source.figment(overrides);
+    let header: Header = figment.extract().map_err(|e| config_error(e, file))?;
     let Some(experiment_kind) = registry.kind(&header.kind) else {
         let known = registry.kind_names().join(", ");
         return Err(ConfigError::new(
@@ -44,10 +55,10 @@ pub fn load_sized(
             format!("{:?}", header.kind),
             format!("unknown kind; known: {known}"),
         )
-        .in_file(&file)
+        .in_file(file)
         .into());
     };
-    validate::check_name(&header.name).map_err(|e| e.in_file(&file))?;
+    validate::check_name(&header.name).map_err(|e| e.in_file(file))?;
     let figment = if smoke {
         let mut sized = experiment_kind
             .smoke()
@@ -55,31 +66,30 @@ pub fn load_sized(
             .map(|text| parse_override(text))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
-                WorkbenchError::Config(ConfigError::new("--smoke", "", e).in_file(&file))
+                WorkbenchError::Config(ConfigError::new("--smoke", "", e).in_file(file))
             })?;
         sized.extend(overrides.iter().cloned());
-        self::figment(path, &sized)
+        source.figment(&sized)
     } else {
         figment
     };
     let check = Validation {
         catalogue: registry.catalogue(),
-        file: &file,
-        folder: path.parent().unwrap_or(Path::new(".")),
+        file,
     };
     Ok(experiment_kind.prepare(&figment, &header, &check)?)
 }
 
 /// What one experiment file asks for: one run, or the points of its `[sweep]`.
-pub enum Plan {
+pub enum Runs {
     /// A file without `[sweep]`.
     Single(Box<dyn Experiment>),
     /// A file with `[sweep]`, every point validated.
-    Sweep(SweepPlan),
+    Sweep(ResolvedSweep),
 }
 
 /// A sweep whose every point has been validated.
-pub struct SweepPlan {
+pub struct ResolvedSweep {
     /// The experiment's name.
     pub name: String,
     /// The points' kind.
@@ -92,19 +102,20 @@ pub struct SweepPlan {
     pub points: Vec<(Point, Box<dyn Experiment>)>,
 }
 
-/// Reads `path` into a [`Plan`]: a plain run, or every point of its `[sweep]`, each
+/// Reads `path` into a [`Runs`]: a plain run, or every point of its `[sweep]`, each
 /// validated before any runs (the first bad point is the error, naming it). Layers, last
 /// wins: the file, `WORKBENCH_*`, the kind's smoke size (`smoke`), the point's values,
 /// `overrides`; an override of a swept key is refused.
-pub fn load_plan(
+pub fn load_runs(
     path: &Path,
     overrides: &[Override],
     registry: &Registry,
     smoke: bool,
-) -> Result<Plan, WorkbenchError> {
-    let (table, file) = read_toml(path)?;
-    let Some(value) = table.get("sweep") else {
-        return load_sized(path, overrides, registry, smoke).map(Plan::Single);
+) -> Result<Runs, WorkbenchError> {
+    let source = Source::read(path)?;
+    let file = source.name.clone();
+    let Some(value) = source.table.get("sweep") else {
+        return load_from(&source, overrides, registry, smoke).map(Runs::Single);
     };
     let sweep = match value {
         toml::Value::Table(t) => Sweep::parse(t),
@@ -115,17 +126,21 @@ pub fn load_plan(
         )),
     }
     .map_err(|e| e.in_file(&file))?;
-    if let Some(o) = overrides
+    let swept = |key: &str| sweep.keys().into_iter().find(|s| overlaps(s, key));
+    if let Some((o, key)) = overrides
         .iter()
-        .find(|o| sweep.keys().contains(&o.key.as_str()))
+        .find_map(|o| swept(&o.key).map(|key| (o, key)))
     {
-        return Err(ConfigError::new(
-            format!("--set {}", o.key),
-            &o.value,
-            "is swept by [sweep]; set it in one place",
-        )
-        .in_file(&file)
-        .into());
+        let reason = if key == o.key {
+            "is swept by [sweep]; set it in one place".to_string()
+        } else {
+            format!("overlaps the swept key {key:?}; set it in one place")
+        };
+        return Err(
+            ConfigError::new(format!("--set {}", o.key), &o.value, reason)
+                .in_file(&file)
+                .into(),
+        );
     }
     let mut seed_keys: Vec<String> = Vec::new();
     let mut points = Vec::new();
@@ -143,7 +158,7 @@ pub fn load_plan(
                 .into_iter()
                 .chain(overrides.iter().cloned())
                 .collect();
-            load_sized(path, &layers, registry, smoke).map_err(at)
+            load_from(&source, &layers, registry, smoke).map_err(at)
         };
         let mut keys = Vec::new();
         if point.seed.is_some() {
@@ -173,15 +188,25 @@ pub fn load_plan(
                 )
                 .into()));
             }
-            if let Some(key) = keys.iter().find(|k| sweep.keys().contains(&k.as_str())) {
+            if let Some((seed_key, key)) = keys.iter().find_map(|k| swept(k).map(|s| (k, s))) {
+                let reason = if key == seed_key {
+                    "is a seed key, which sweep.seeds sets; sweep it in one place".to_string()
+                } else {
+                    format!(
+                        "holds the seed key {seed_key:?}, which sweep.seeds sets; sweep it in one place"
+                    )
+                };
                 return Err(at(ConfigError::new(
                     format!("sweep.grid.{key:?}"),
                     "",
-                    "is a seed key, which sweep.seeds sets; sweep it in one place",
+                    reason,
                 )
                 .into()));
             }
-            if let Some(o) = overrides.iter().find(|o| keys.contains(&o.key)) {
+            if let Some(o) = overrides
+                .iter()
+                .find(|o| keys.iter().any(|k| overlaps(k, &o.key)))
+            {
                 return Err(at(ConfigError::new(
                     format!("--set {}", o.key),
                     &o.value,
@@ -202,7 +227,7 @@ pub fn load_plan(
         .first()
         .map(|(_, e)| (e.name().to_string(), e.kind().to_string()))
         .unwrap_or_default();
-    Ok(Plan::Sweep(SweepPlan {
+    Ok(Runs::Sweep(ResolvedSweep {
         name,
         kind,
         sweep,
@@ -211,7 +236,7 @@ pub fn load_plan(
     }))
 }
 
-impl SweepPlan {
+impl ResolvedSweep {
     /// The points of `selected` in batches: those whose resolved configurations differ only
     /// in the key their kind trains as a batch dimension (`Kind::BATCH_KEY`) run together;
     /// every other point alone. Batches keep the order of their first point.
@@ -249,37 +274,67 @@ fn without_key(config_toml: &str, key: &str) -> Option<String> {
     toml::to_string(&table).ok()
 }
 
-/// The merged figment for `path` and `overrides`.
-fn figment(path: &Path, overrides: &[Override]) -> Figment {
-    let env = Env::prefixed("WORKBENCH_").split("__").filter(|key| {
-        // Keys reach the filter in the environment's own case (`DISTANCE`).
-        key.as_str().contains('.')
-            || ENV_TOP_LEVEL_KEYS
-                .iter()
-                .any(|top| key.as_str().eq_ignore_ascii_case(top))
-    });
-    overrides.iter().fold(
-        Figment::new().merge(Toml::file_exact(path)).merge(env),
-        |figment, o| figment.merge(o.clone()),
-    )
+/// An experiment file, read and parsed once per command: every run and sweep point of it
+/// is resolved from this one parse.
+struct Source {
+    /// Where it was read from.
+    path: std::path::PathBuf,
+    /// Its name in errors.
+    name: String,
+    /// Its parsed contents.
+    table: toml::Table,
 }
 
-/// The file's table and its name for errors; malformed TOML is an error naming the line
-/// and column.
-fn read_toml(path: &Path) -> Result<(toml::Table, String), WorkbenchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file = path.display().to_string();
-    check_toml_syntax(&text).map_err(|e| e.in_file(&file))?;
-    Ok((text.parse().unwrap_or_default(), file))
+impl Source {
+    /// Reads and parses `path`; malformed TOML is an error naming the line and column.
+    fn read(path: &Path) -> Result<Self, WorkbenchError> {
+        let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let table = parse_toml(&text).map_err(|e| e.in_file(&name))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            name,
+            table,
+        })
+    }
+
+    /// The merged figment: this file, then `WORKBENCH_*` variables, then `overrides`.
+    fn figment(&self, overrides: &[Override]) -> Figment {
+        let env = Env::prefixed("WORKBENCH_").split("__").filter(|key| {
+            // Keys reach the filter in the environment's own case (`DISTANCE`).
+            key.as_str().contains('.')
+                || ENV_TOP_LEVEL_KEYS
+                    .iter()
+                    .any(|top| key.as_str().eq_ignore_ascii_case(top))
+        });
+        overrides
+            .iter()
+            .fold(Figment::new().merge(self).merge(env), |figment, o| {
+                figment.merge(o.clone())
+            })
+    }
 }
 
-/// Rejects malformed TOML with the line and column of the first error.
-fn check_toml_syntax(text: &str) -> Result<(), ConfigError> {
-    let Err(e) = text.parse::<toml::Table>() else {
-        return Ok(());
+/// The file's parsed table as figment's first layer, attributed to the file (as figment's
+/// own TOML file provider would, without reading and parsing the file again).
+impl Provider for &Source {
+    fn metadata(&self) -> Metadata {
+        Metadata::from("TOML file", self.path.as_path())
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(&self.table).data()
+    }
+}
+
+/// Parses `text`; malformed TOML is an error with the line and column of the first error.
+fn parse_toml(text: &str) -> Result<toml::Table, ConfigError> {
+    let e = match text.parse::<toml::Table>() {
+        Ok(table) => return Ok(table),
+        Err(e) => e,
     };
     let (line, column) = e
         .span()

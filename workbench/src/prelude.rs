@@ -1,5 +1,6 @@
 //! What most users of the core need, in one `use workbench::prelude::*;`.
 
+pub use crate::bandit::training::{Record, Trajectory, train};
 pub use crate::bandit::{
     BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective,
     RlhfObjective,
@@ -18,4 +19,3 @@ pub use crate::progress::{Observer, Progress, Silent};
 pub use crate::registry::Registry;
 pub use crate::results::Results;
 pub use crate::tensors::to_vec;
-pub use crate::train::{Record, Trajectory, train};

@@ -1,6 +1,7 @@
-//! Progress of long runs, reported through a small observer: the core counts steps and
-//! says how they go; whoever runs it decides what to show (the `workbench` command line
-//! draws terminal bars, tests and library users see nothing unless they ask).
+//! Progress of long runs, reported through a small observer: the core counts steps, says
+//! how they go and warns about what it skipped; whoever runs it decides what to show (the
+//! `workbench` command line draws terminal bars and prints warnings above them, tests and
+//! library users see nothing unless they ask). The core never prints.
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,6 +22,9 @@ pub trait Observer: Send + Sync {
 pub trait ProgressSink: Send + Sync {
     /// An observer for a task of `len` steps called `label`.
     fn start(&self, len: u64, label: &str) -> Box<dyn Observer>;
+
+    /// A warning for the user (e.g. a skipped line of a data file), one line of text.
+    fn warn(&self, _text: &str) {}
 }
 
 /// Observes nothing.
@@ -55,6 +59,11 @@ impl Progress {
     /// An observer for a task of `len` steps called `label`.
     pub fn bar(&self, len: u64, label: &str) -> Box<dyn Observer> {
         self.0.start(len, label)
+    }
+
+    /// Passes the warning `text` on to whoever watches.
+    pub fn warn(&self, text: &str) {
+        self.0.warn(text);
     }
 }
 

@@ -1,18 +1,23 @@
-//! What a workbench binary knows: the [`Catalogue`] of losses and policy families, and the
+//! What a workbench binary knows: the [`Catalogue`] of losses and policy families, plus the
 //! experiment kinds. Built-ins are wired in here, exactly the way a plugin adds its own;
 //! nothing downstream matches on a name.
+//!
+//! The catalogue is its own type because the kinds validate their files against it (a kind
+//! cannot see the registry that holds it without an import circle). The registry therefore
+//! adds only the kinds and dereferences to its catalogue, so `registry.register_loss(..)`,
+//! `registry.loss(..)`, `registry.policies()` and the rest are the catalogue's own methods.
 
 pub use crate::catalogue::Catalogue;
 pub use crate::losses::{LossConstructor, LossEntry};
 pub use crate::policy::PolicyEntry;
 
 use crate::experiments::{self, ExperimentKind, Kind};
-use crate::losses::PairwiseLoss;
-use crate::policy::{PolicyFamily, PolicySetting};
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-/// Losses, policy families and experiment kinds by name.
+/// Losses and policy families (its [`Catalogue`], reached through `Deref`) and experiment
+/// kinds, by name.
 #[derive(Clone, Default)]
 pub struct Registry {
     catalogue: Catalogue,
@@ -42,55 +47,10 @@ impl Registry {
         &self.catalogue
     }
 
-    /// Adds (or replaces) the loss `name`.
-    pub fn register_loss(&mut self, name: &str, entry: LossEntry) {
-        self.catalogue.register_loss(name, entry);
-    }
-
-    /// Adds (or replaces) the policy family `name` (`[policy] name = "..."`).
-    pub fn register_policy(&mut self, name: &str, entry: PolicyEntry) {
-        self.catalogue.register_policy(name, entry);
-    }
-
     /// Adds (or replaces) the experiment kind `K` (`kind = "<K::NAME>"`).
     pub fn register_kind<K: Kind>(&mut self) {
         self.kinds
             .insert(K::NAME.to_string(), experiments::entry::<K>());
-    }
-
-    /// The loss `name`, if registered.
-    pub fn loss(&self, name: &str) -> Option<&LossEntry> {
-        self.catalogue.loss(name)
-    }
-
-    /// Every loss, sorted by name.
-    pub fn losses(&self) -> impl Iterator<Item = (&str, &LossEntry)> {
-        self.catalogue.losses()
-    }
-
-    /// Names of the registered losses.
-    pub fn loss_names(&self) -> Vec<&str> {
-        self.catalogue.loss_names()
-    }
-
-    /// Builds the loss a method table asks for (see [`Catalogue::build_loss`]).
-    pub fn build_loss(&self, method: &toml::Table) -> Result<Arc<dyn PairwiseLoss>, String> {
-        self.catalogue.build_loss(method)
-    }
-
-    /// Every policy family, sorted by name.
-    pub fn policies(&self) -> impl Iterator<Item = (&str, &PolicyEntry)> {
-        self.catalogue.policies()
-    }
-
-    /// Builds the policy family a `[policy]` table asks for (see
-    /// [`Catalogue::build_policy`]).
-    pub fn build_policy(
-        &self,
-        table: &toml::Table,
-        setting: PolicySetting<'_>,
-    ) -> Result<Arc<dyn PolicyFamily>, String> {
-        self.catalogue.build_policy(table, setting)
     }
 
     /// The experiment kind `name`, if registered.
@@ -106,5 +66,19 @@ impl Registry {
     /// Names of the registered experiment kinds.
     pub fn kind_names(&self) -> Vec<&str> {
         self.kinds.keys().map(String::as_str).collect()
+    }
+}
+
+impl Deref for Registry {
+    type Target = Catalogue;
+
+    fn deref(&self) -> &Catalogue {
+        &self.catalogue
+    }
+}
+
+impl DerefMut for Registry {
+    fn deref_mut(&mut self) -> &mut Catalogue {
+        &mut self.catalogue
     }
 }

@@ -87,6 +87,25 @@ impl Sweep {
                 "is also in sweep.grid; sweep a key in one of them",
             ));
         }
+        let swept: Vec<(&str, &String)> = grid
+            .iter()
+            .map(|(k, _)| ("sweep.grid", k))
+            .chain(zip.iter().map(|(k, _)| ("sweep.zip", k)))
+            .collect();
+        for (i, (at, key)) in swept.iter().enumerate() {
+            if let Some((other_at, other)) = swept[..i]
+                .iter()
+                .find(|(_, other)| other != key && overlaps(other, key))
+            {
+                return Err(ConfigError::new(
+                    format!("{at}.{key:?}"),
+                    "",
+                    format!(
+                        "overlaps {other_at}.{other:?}: a table and a key inside it cannot both be swept (the points would not run what the sweep file records)"
+                    ),
+                ));
+            }
+        }
         if grid.is_empty() && zip.is_empty() && seeds.is_empty() {
             return Err(ConfigError::new(
                 "sweep",
@@ -221,6 +240,17 @@ pub fn display_value(value: &toml::Value) -> String {
     }
 }
 
+/// Whether two dotted keys name the same value, or one a table that holds the other
+/// (`constraints.interval` and `constraints.interval.lo`).
+pub fn overlaps(a: &str, b: &str) -> bool {
+    let inside = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    a == b || inside(a, b) || inside(b, a)
+}
+
 /// `grid` or `zip`: a table of dotted keys to non-empty arrays.
 fn axes(at: &str, value: &toml::Value) -> Result<Vec<(String, Vec<toml::Value>)>, ConfigError> {
     let toml::Value::Table(table) = value else {
@@ -244,6 +274,13 @@ fn axes(at: &str, value: &toml::Value) -> Result<Vec<(String, Vec<toml::Value>)>
                     "the name and kind of an experiment cannot be swept",
                 ));
             }
+            if overlaps(key, "sweep") {
+                return Err(ConfigError::new(
+                    &here,
+                    values,
+                    "the [sweep] table cannot sweep itself",
+                ));
+            }
             match values {
                 toml::Value::Array(list) if !list.is_empty() => Ok((key.clone(), list.clone())),
                 _ => Err(ConfigError::new(
@@ -260,6 +297,10 @@ fn axes(at: &str, value: &toml::Value) -> Result<Vec<(String, Vec<toml::Value>)>
 fn parse_seeds(value: &toml::Value) -> Result<Vec<u64>, ConfigError> {
     let bad = |reason: &str| ConfigError::new("sweep.seeds", value, reason);
     match value {
+        // Checked before anything is allocated.
+        toml::Value::Integer(n) if *n as u64 > MAX_POINTS as u64 => Err(bad(&format!(
+            "is more seeds than a sweep may have points (at most {MAX_POINTS})"
+        ))),
         toml::Value::Integer(n) if *n >= 1 => Ok((0..*n as u64).collect()),
         toml::Value::Integer(_) => Err(bad("must be at least 1")),
         toml::Value::Array(list) if !list.is_empty() => {
@@ -360,5 +401,32 @@ zip = { "a.b" = [2] }"#,
         .unwrap_err();
         assert!(e.contains("also in sweep.grid"), "{e}");
         assert!(sweep("").unwrap_err().contains("sweeps nothing"));
+    }
+
+    #[test]
+    fn overlapping_keys_huge_seed_counts_and_the_sweep_itself_are_refused() {
+        let e = sweep(
+            r#"grid = { "constraints.interval.lo" = [0.2, 0.3], "constraints.interval" = [{lo = 0.0, hi = 1.0}] }"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("overlaps sweep.grid.\"constraints.interval.lo\""),
+            "{e}"
+        );
+        let e = sweep(
+            r#"grid = { "a.b" = [1, 2] }
+zip = { "a" = [{b = 3}] }"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("sweep.zip.\"a\""), "{e}");
+        assert!(sweep(r#"grid = { "a.b" = [1], "a.bc" = [2] }"#).is_ok());
+        let started = std::time::Instant::now();
+        let e = sweep("seeds = 1000000000000").unwrap_err();
+        assert!(e.contains("at most 1000000"), "{e}");
+        assert!(started.elapsed().as_secs_f64() < 1.0);
+        let e = sweep(r#"grid = { "sweep.seeds" = [1, 2] }"#).unwrap_err();
+        assert!(e.contains("cannot sweep itself"), "{e}");
+        assert!(super::overlaps("x.y", "x"));
+        assert!(!super::overlaps("x.y", "x.yz"));
     }
 }

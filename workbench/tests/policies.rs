@@ -6,12 +6,12 @@ mod common;
 use burn::tensor::{Tensor, TensorData};
 use common::{ADAM, device, loss};
 use std::sync::Arc;
+use workbench::bandit::training::{Record, Trajectory, train};
 use workbench::bandit::{BanditObjective, BanditProblem, DataMode, PairScheme};
 use workbench::bandit::{PreferenceData, PreferenceObjective};
 use workbench::constraints::{Constraint, Projection};
 use workbench::optim::OptimizerSpec;
 use workbench::policy::{BanditPolicy, ConvexMixture, FamilyPolicy, PolicyFamily, PolicySetting};
-use workbench::train::{self, Record, Trajectory};
 
 /// The family `[policy]` `table` asks for, on a bandit with reference `pi_ref`.
 fn family(table: &str, pi_ref: &[f64]) -> Result<Arc<dyn PolicyFamily>, String> {
@@ -32,7 +32,7 @@ fn train_dpo(
     let objective = PreferenceObjective::new(loss("dpo", ""), problem, data, &device);
     let policy = FamilyPolicy::new(family, 1, &device);
     let bar = workbench::progress::Silent;
-    train::train(
+    train(
         policy,
         &objective,
         constraints,

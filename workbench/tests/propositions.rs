@@ -7,6 +7,7 @@ use common::{device, loss};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use workbench::analysis::ratio_constraint::{eq49_as_printed, ipo_ratio_13, rlhf_ratio_13};
+use workbench::bandit::training::{Record, train};
 use workbench::bandit::{
     BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective,
     RlhfObjective,
@@ -17,7 +18,6 @@ use workbench::losses::PairLogProbs;
 use workbench::optim::OptimizerSpec;
 use workbench::policy::SoftmaxPolicy;
 use workbench::tensors::to_vec;
-use workbench::train::{self, Record};
 
 /// The objective's value at logits θ (one variant).
 fn value(objective: &dyn BanditObjective, theta: &[f64]) -> f64 {
@@ -86,8 +86,8 @@ fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
     let experiment = workbench::loader::load(&path, &[], &registry).expect("valid experiment");
     let context = workbench::experiments::RunContext {
         device: device(),
-        backend: "ndarray".into(),
-        dtype: "f64".into(),
+        backend: backends::BackendName::Ndarray,
+        precision: backends::Precision::F64,
         progress: workbench::progress::Progress::hidden(),
     };
     let results = experiment.run(&context).expect("runs");
@@ -115,8 +115,7 @@ fn projected_optimum(objective: &dyn BanditObjective, p: &BanditProblem, c: f64)
     })];
     let gd = OptimizerSpec::GradientDescent { lr: 0.5 };
     let bar = workbench::progress::Silent;
-    let run =
-        train::train(policy, objective, &ratio, &gd, 4000, Record::Final, &bar).expect("finite");
+    let run = train(policy, objective, &ratio, &gd, 4000, Record::Final, &bar).expect("finite");
     run.last().to_vec()
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
-use workbench::analysis::rank_test::{group_ranks, mann_whitney};
+use workbench::analysis::mann_whitney::{group_ranks, mann_whitney};
 
 const ORACLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -3,9 +3,9 @@
 mod common;
 
 use common::{l2, loss, problem, train_method};
+use workbench::bandit::training::{Record, train};
 use workbench::bandit::{DataMode, PairScheme, PreferenceData, PreferenceObjective};
 use workbench::policy::SoftmaxPolicy;
-use workbench::train::{self, Record};
 
 fn sampled(n_pairs: usize, seed: u64) -> DataMode {
     DataMode::Sampled {
@@ -35,7 +35,7 @@ fn sampled_policies(
     let objective = PreferenceObjective::per_variant(loss("dpo", ""), p.beta, rows, &device);
     let policy = SoftmaxPolicy::new(&p.log_pi_ref(), seeds.len(), &device);
     let bar = workbench::progress::Silent;
-    let run = train::train(
+    let run = train(
         policy,
         &objective,
         &[],

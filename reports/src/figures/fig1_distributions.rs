@@ -3,7 +3,7 @@
 
 use super::{BANDIT_KEYS, FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{BarPanel, Panel, fmt_num};
 
@@ -24,7 +24,7 @@ impl Section for Fig1 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -114,11 +114,13 @@ impl Section for Fig1 {
         }
         let stem = figures.save(file, "distributions", &panels)?;
         Ok(Rendered {
-            figures: vec![stem],
-            caption: format!(
-                "Learned distributions over the {k} actions of `{method}` and its RLHF counterpart, with the target pi* for reference. Left: alpha = {} (unconstrained: the two coincide). Right: the largest alpha = {} (constrained: they differ). {}",
+            figures: vec![stem.with_caption(format!(
+                "Left: alpha = {} (unconstrained: the two coincide). Right: the largest alpha = {} (constrained: they differ).",
                 fmt_num(alpha[lo]),
                 fmt_num(alpha[hi]),
+            ))],
+            caption: format!(
+                "Learned distributions over the {k} actions of `{method}` and its RLHF counterpart, with the target pi* for reference. {}",
                 caption(file, cfg, BANDIT_KEYS)
             ),
             tables: vec![table],

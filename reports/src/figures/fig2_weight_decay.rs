@@ -4,7 +4,7 @@ use super::{
     BANDIT_KEYS, FigureDir, Rendered, Section, Table, distance_label, method_label, methods,
 };
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
@@ -32,7 +32,7 @@ impl Section for Fig2 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -77,9 +77,9 @@ impl Section for Fig2 {
             None => "The alpha axis is linear (no positive alpha).".into(),
         };
         Ok(Rendered {
-            figures: vec![stem],
+            figures: vec![stem.with_caption(format!("One line per method. {axis}"))],
             caption: format!(
-                "Distance between each method's learned policy and its RLHF counterpart, as the weight-decay strength alpha grows (one line per method). {axis} {} {}",
+                "Distance between each method's learned policy and its RLHF counterpart, as the weight-decay strength alpha grows. {} {}",
                 caption(file, cfg, BANDIT_KEYS),
                 paper::FIGURE_2.setting_sentence(cfg)
             ),

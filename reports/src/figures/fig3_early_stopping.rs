@@ -2,7 +2,7 @@
 
 use super::{BANDIT_KEYS, FigureDir, Rendered, Section, distance_label, method_label, methods};
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{LinePanel, Panel, Series};
 
@@ -23,7 +23,7 @@ impl Section for Fig3 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -62,14 +62,16 @@ impl Section for Fig3 {
             .map(|n| vec![format!("distance_converged: {n}")])
             .unwrap_or_default();
         Ok(Rendered {
-            figures: vec![stem],
-            caption: format!(
-                "Distance between each method's policy after each epoch and its RLHF counterpart, one line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs.{} {} {}",
+            figures: vec![stem.with_caption(format!(
+                "One line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs.{}",
                 if log_axis {
                     " The epoch axis is logarithmic, from epoch 1 (at epoch 0 every model is π_ref)."
                 } else {
                     ""
                 },
+            ))],
+            caption: format!(
+                "Distance between each method's policy after each epoch and its RLHF counterpart. {} {}",
                 caption(file, cfg, BANDIT_KEYS),
                 paper::FIGURE_3.setting_sentence(cfg)
             ),

@@ -2,7 +2,7 @@
 
 use super::{FigureDir, Rendered, Section};
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
@@ -23,7 +23,7 @@ impl Section for Fig4 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -57,11 +57,13 @@ impl Section for Fig4 {
         };
         let stem = figures.save(file, "", &[Panel::Lines(panel)])?;
         Ok(Rendered {
-            figures: vec![stem],
-            caption: format!(
-                "Normalised penalty log(gamma + |u|) for each gamma, with the l1 (|u|) and l0 limits. The y axis is clipped to [{}, {}] because the l0 limit tends to minus infinity near u = 0; lines break where they leave it. {}",
+            figures: vec![stem.with_caption(format!(
+                "The y axis is clipped to [{}, {}] because the l0 limit tends to minus infinity near u = 0; lines break where they leave it.",
                 fmt_num(Y_RANGE.0),
                 fmt_num(Y_RANGE.1),
+            ))],
+            caption: format!(
+                "Normalised penalty log(gamma + |u|) for each gamma, with the l1 (|u|) and l0 limits. {}",
                 caption(file, cfg, &["gamma", "u_min", "u_max", "points", "u0"])
             ),
             ..Default::default()

@@ -2,7 +2,7 @@
 
 use super::{FigureDir, Rendered, Section};
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{LinePanel, Panel, Series};
 
@@ -20,7 +20,7 @@ impl Section for Fig5 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -74,9 +74,11 @@ impl Section for Fig5 {
             .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}")))
             .collect();
         Ok(Rendered {
-            figures: vec![stem],
+            figures: vec![stem.with_caption(
+                "Left: absolute decrease; right: relative decrease; the ratio axis is logarithmic.",
+            )],
             caption: format!(
-                "Absolute (left) and relative (right) decrease of the DPO loss after one gradient step from theta0, against the reference ratio r on a logarithmic axis. {} {}",
+                "Decrease of the DPO loss after one gradient step from theta0, against the reference ratio r. {} {}",
                 caption(
                     file,
                     cfg,

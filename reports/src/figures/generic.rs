@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{Block, FigureDir, Rendered, Section, Table};
 use crate::config::{Config, provenance};
-use crate::h5::{DatasetInfo, Results};
+use crate::h5::{AttrText, DatasetInfo, ResultsFile};
 use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
 /// The generic section.
@@ -37,7 +37,7 @@ fn cell(text: &str) -> String {
 }
 
 /// The root attributes as a table; `config_toml` is summarised (the block shows it).
-fn attributes(file: &Results) -> Table {
+fn attributes(file: &ResultsFile) -> Table {
     let rows = file
         .attr_names()
         .into_iter()
@@ -59,7 +59,7 @@ fn attributes(file: &Results) -> Table {
 }
 
 /// A short summary of a numeric dataset's values: the value, or the finite range.
-fn summary(file: &Results, d: &DatasetInfo) -> String {
+fn summary(file: &ResultsFile, d: &DatasetInfo) -> String {
     if !d.numeric {
         return "—".into();
     }
@@ -81,7 +81,7 @@ fn summary(file: &Results, d: &DatasetInfo) -> String {
 }
 
 /// Every dataset: path, shape, element type and a summary of its values.
-fn datasets(file: &Results, list: &[DatasetInfo]) -> Table {
+fn datasets(file: &ResultsFile, list: &[DatasetInfo]) -> Table {
     let rows = list
         .iter()
         .map(|d| {
@@ -135,7 +135,7 @@ impl Section for Generic {
         ANY_KIND
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
+    fn title(&self, file: &ResultsFile, _cfg: &Config) -> String {
         match file.attr("kind") {
             Some(kind) => format!("{} (kind {kind}, no dedicated section)", file.name()),
             None => format!("{} (no kind attribute)", file.name()),
@@ -144,7 +144,7 @@ impl Section for Generic {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         _cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -181,7 +181,8 @@ impl Section for Generic {
                 series,
                 ..Default::default()
             };
-            stems.push(figures.save(file, &stem_part(group), &[Panel::Lines(panel)])?);
+            let figure = figures.save(file, &stem_part(group), &[Panel::Lines(panel)])?;
+            stems.push(figure.with_caption(format!("Group `{group}`.")));
         }
         if groups.len() > MAX_FIGURES {
             notes.push(format!(

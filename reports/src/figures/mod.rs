@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::plot::{Panel, save};
 
 mod fig1_distributions;
@@ -41,12 +41,33 @@ pub struct Block {
     pub text: String,
 }
 
+/// A figure a section wrote, with what it alone shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figure {
+    /// File stem, unique across the report (written as `<stem>.svg` and `<stem>.png`).
+    pub stem: String,
+    /// What this figure shows that the section's caption does not say (may be empty);
+    /// the configuration is stated once, in [`Rendered::caption`].
+    pub caption: String,
+}
+
+impl Figure {
+    /// This figure with `caption` as what it alone shows.
+    pub fn with_caption(self, caption: impl Into<String>) -> Self {
+        Self {
+            caption: caption.into(),
+            ..self
+        }
+    }
+}
+
 /// What a section produced.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
-    /// File stems of the figures written (each as `<stem>.svg` and `<stem>.png`).
-    pub figures: Vec<String>,
-    /// Caption: what is shown and the configuration it was made from.
+    /// The figures written, in order, each with its own short caption.
+    pub figures: Vec<Figure>,
+    /// The section's caption, stated once above its figures: what the section shows and
+    /// the configuration it was made from (the figures' captions say only what differs).
     pub caption: String,
     /// Tables (paper vs reproduced, values).
     pub tables: Vec<Table>,
@@ -66,13 +87,13 @@ pub trait Section {
     }
     /// Heading in the report for `file`: [`Section::heading`] and the file's name
     /// ("Figure 2: ... (my_sweep.h5)").
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
+    fn title(&self, file: &ResultsFile, _cfg: &Config) -> String {
         format!("{} ({})", self.heading(), file.name())
     }
     /// Reads `file`, writes its figures through `figures`; `Err` names the file and dataset.
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String>;
@@ -134,7 +155,7 @@ impl FigureDir {
     }
 
     /// Reserves the stem for figure `what` of `file` (`""`: the file's main figure).
-    pub fn stem(&mut self, file: &Results, what: &str) -> String {
+    pub fn stem(&mut self, file: &ResultsFile, what: &str) -> String {
         let file_stem = file.name().strip_suffix(".h5").unwrap_or(file.name());
         let mut base: String = file_stem
             .chars()
@@ -160,11 +181,14 @@ impl FigureDir {
     }
 
     /// Draws `panels` as figure `what` of `file` (`<stem>.svg` and `<stem>.png`), returning
-    /// the stem.
-    pub fn save(&mut self, file: &Results, what: &str, panels: &[Panel]) -> Result<String, String> {
+    /// the figure, with no caption of its own yet ([`Figure::with_caption`] gives one).
+    pub fn save(&mut self, file: &ResultsFile, what: &str, panels: &[Panel]) -> Result<Figure, String> {
         let stem = self.stem(file, what);
         save(&self.dir, &stem, panels)?;
-        Ok(stem)
+        Ok(Figure {
+            stem,
+            caption: String::new(),
+        })
     }
 }
 
@@ -195,7 +219,7 @@ pub(crate) fn distance_label(metric: Option<&str>) -> String {
 }
 
 /// Method groups of a sweep file: its top-level groups but `summary`.
-pub(crate) fn methods(file: &Results) -> Result<Vec<String>, String> {
+pub(crate) fn methods(file: &ResultsFile) -> Result<Vec<String>, String> {
     // `summary/` holds the run's summary scalars, not a method.
     let m: Vec<String> = file
         .groups()
@@ -212,7 +236,7 @@ pub(crate) fn methods(file: &Results) -> Result<Vec<String>, String> {
 }
 
 /// Legend entry for method group `m`, naming its counterpart when the file says.
-pub(crate) fn method_label(file: &Results, m: &str) -> String {
+pub(crate) fn method_label(file: &ResultsFile, m: &str) -> String {
     match file.attr(&format!("{m}/counterpart")) {
         Some(c) => format!("{m} vs {c}"),
         None => m.to_owned(),

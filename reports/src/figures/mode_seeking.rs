@@ -7,7 +7,7 @@
 
 use super::{BANDIT_KEYS, FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper::{self, MODE_SEEKING_THETA_DPO, MODE_SEEKING_THETA_RLHF};
 use crate::plot::{LinePanel, Panel, Series};
 
@@ -115,7 +115,7 @@ fn paper_table(t: &Thetas, mode: &Mode, cfg: &Config) -> Table {
 }
 
 /// The table of this file's values only (a file in another setting).
-fn own_table(file: &Results, t: &Thetas, mode: &Mode, cfg: &Config) -> Table {
+fn own_table(file: &ResultsFile, t: &Thetas, mode: &Mode, cfg: &Config) -> Table {
     Table {
         caption: format!(
             "θ at the end of training in `{}` (not the paper's setting, so no paper values).",
@@ -140,7 +140,7 @@ impl Section for ModeSeeking {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -175,7 +175,7 @@ impl Section for ModeSeeking {
             .chain(["data.seed", "data.batch_size", "policy.name", "policy.init"])
             .collect();
         Ok(Rendered {
-            figures: vec![stem],
+            figures: vec![stem.with_caption("θ after each epoch (one optimizer step each).")],
             caption: format!(
                 "Mixture weight θ of the convex-mixture policy during training with the DPO loss and with RLHF. {} {} {}",
                 mode.sentence(),

@@ -3,7 +3,7 @@
 
 use super::{FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{BarPanel, Panel, fmt_num};
 
@@ -21,7 +21,7 @@ impl Section for Prop32 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -98,9 +98,11 @@ impl Section for Prop32 {
             .map(|n| vec![format!("eq. (49): {n}")])
             .unwrap_or_default();
         Ok(Rendered {
-            figures: vec![stem],
+            figures: vec![stem.with_caption(
+                "Bars are the policies over the actions (the constrained RLHF and IPO optima differ, Prop. 3.2).",
+            )],
             caption: format!(
-                "Closed-form and trained optima under the ratio constraint: bars are the policies over the actions (the constrained RLHF and IPO optima differ, Prop. 3.2). {}",
+                "Closed-form and trained optima under the ratio constraint. {}",
                 caption(
                     file,
                     cfg,

@@ -14,11 +14,12 @@ mod theta_dpo;
 use super::{Block, FigureDir, Rendered, Section, Table};
 use crate::config::{Config, provenance};
 use crate::fmt_num;
-use crate::h5::Results;
+use crate::h5::ResultsFile;
 use crate::plot::{LinePanel, Panel, Series};
 use crate::stats::{LEVEL, MeanCi, percent};
 use ablation::Ablation;
 use points::{DONE, Points, Setting};
+use workbench::results::{attr, path};
 
 /// The sweep section.
 pub struct Sweep;
@@ -337,14 +338,15 @@ impl Section for Sweep {
         "Sweep"
     }
 
-    fn title(&self, file: &Results, _cfg: &Config) -> String {
-        let kind = file.attr("point_kind").unwrap_or_else(|| "?".into());
-        let keys: Vec<String> = file
-            .attr("swept_keys")
-            .and_then(|t| serde_json::from_str(&t).ok())
+    fn title(&self, file: &ResultsFile, _cfg: &Config) -> String {
+        let kind = file.attr(attr::POINT_KIND).unwrap_or_else(|| "?".into());
+        let keys = file
+            .names(attr::SWEPT_KEYS)
+            .ok()
+            .flatten()
             .unwrap_or_default();
         let mut over = keys.join(", ");
-        if file.exists("sweep/seed") {
+        if file.exists(path::SWEEP_SEED) {
             over = if over.is_empty() {
                 "seeds".into()
             } else {
@@ -359,7 +361,7 @@ impl Section for Sweep {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
@@ -454,7 +456,7 @@ impl Section for Sweep {
         };
         let caption = format!(
             "Sweep `{}` of `{}` points (sweep table: {}). {} {seeds} {drawn} Points not done, and NaN values, are left out of the means and counted in the tables.{single} {}",
-            file.attr("experiment").unwrap_or_else(|| "?".into()),
+            file.attr(attr::EXPERIMENT).unwrap_or_else(|| "?".into()),
             points.point_kind,
             one_line(&points.sweep_toml),
             status_sentence(&points),
@@ -467,7 +469,7 @@ impl Section for Sweep {
             ),
             text: points.sweep_toml.clone(),
         }];
-        if let Some(text) = file.attr("config_toml") {
+        if let Some(text) = file.attr(attr::CONFIG_TOML) {
             blocks.push(Block {
                 caption: format!(
                     "Configuration of point 0 of `{}` (root attribute config_toml).",

@@ -3,7 +3,7 @@
 
 use super::{FigureDir, Rendered, Section, Table};
 use crate::config::{Config, caption};
-use crate::h5::{Matrix, Results};
+use crate::h5::{Matrix, ResultsFile};
 use crate::paper;
 use crate::plot::{LinePanel, Panel, Series, fmt_num};
 
@@ -53,7 +53,7 @@ fn why(ratio: f64, theta: f64, paper: Option<f64>, critical: f64, stationary: &M
 
 /// The table: with the paper's column where the file is in Table 1's setting.
 fn table(
-    file: &Results,
+    file: &ResultsFile,
     cfg: &Config,
     ratio: &[f64],
     theta: &[f64],
@@ -120,7 +120,7 @@ impl Section for Table1 {
 
     fn render(
         &self,
-        file: &Results,
+        file: &ResultsFile,
         cfg: &Config,
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {

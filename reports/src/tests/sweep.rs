@@ -396,7 +396,7 @@ fn categorical_first_key_and_log_scale() {
     let path = dir.path().join("cats.h5");
     f.write(&path);
     let r = {
-        let file = crate::h5::Results::open(&path).expect("open");
+        let file = crate::h5::ResultsFile::open(&path).expect("open");
         let cfg = crate::config::Config::of(&file);
         crate::register_fonts();
         crate::figures::sweep::Sweep
@@ -675,7 +675,7 @@ fn malformed_sweep_files_name_the_dataset() {
     let (dir, results) = folder(vec![("my_sweep.h5", f)]);
     let report = build_report(&results, &dir.path().join("out")).expect("report");
     assert!(
-        report.problems[0].contains("root attribute `swept_keys` is not a JSON array of strings"),
+        report.problems[0].contains("root attribute `swept_keys` is not a TOML array of strings"),
         "{:?}",
         report.problems
     );

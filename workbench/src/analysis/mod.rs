@@ -2,8 +2,8 @@
 //! the report explains differences with.
 
 pub mod correlation;
+pub mod mann_whitney;
 pub mod penalty;
-pub mod rank_test;
 pub mod ratio_constraint;
 pub mod two_point;
 

@@ -5,6 +5,7 @@
 mod data;
 mod objective;
 mod problem;
+pub mod training;
 
 pub use data::{DataMode, LabelledPair, PairScheme, PreferenceData};
 pub use objective::{BanditObjective, PreferenceObjective, RlhfObjective};

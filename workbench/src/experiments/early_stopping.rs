@@ -6,9 +6,9 @@ use super::constraint_gap::{
     ACCEPTS, ConstraintGapFile, ConstraintGapSpec, push_counterpart_note, push_distances,
 };
 use super::{Accepts, Identity, Kind, RunContext, Validation};
+use crate::bandit::training::Record;
 use crate::error::{ConfigError, WorkbenchError};
 use crate::results::Results;
-use crate::train::Record;
 
 /// `kind = "early_stopping"`: the checked Section 3.3 spec with one α.
 #[derive(Debug, Clone)]

@@ -17,8 +17,7 @@
 //!     #[serde(deny_unknown_fields)]
 //!     pub struct ConstantFile {
 //!         /// The number.
-//!         #[serde(default)]
-//!         pub value: f64,
+//!         pub value: f64 = 0.0,
 //!     }
 //! }
 //!
@@ -55,7 +54,7 @@ use crate::results::Results;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// An experiment kind, implemented on its checked spec.
@@ -118,15 +117,13 @@ pub trait Kind: Send + Sync + Sized + 'static {
     }
 }
 
-/// What validation may use besides the file: the catalogue and where the file is.
+/// What validation may use besides the file: the catalogue and the file's name.
 #[derive(Clone, Copy)]
 pub struct Validation<'a> {
     /// Losses and policy families by name.
     pub catalogue: &'a Catalogue,
     /// The experiment file, as named in errors.
     pub file: &'a str,
-    /// Its folder (relative data paths are relative to it).
-    pub folder: &'a Path,
 }
 
 /// The keys every experiment file starts with, read once by the loader.
@@ -143,8 +140,39 @@ pub struct Header {
 
 /// Declares an experiment file struct with the shared header keys (`name`, `kind`,
 /// `description`, `backend`) in front of its own.
+///
+/// Either every key of its own declares its default on the field (`pub beta: f64 = 0.5,`),
+/// and the file gets a `Default` impl and `#[serde(default)]`, or the body is written out
+/// with serde attributes as usual.
 #[macro_export]
 macro_rules! experiment_file {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty = $default:expr),+ $(,)?
+        }
+    ) => {
+        $crate::experiment_file! {
+            $(#[$meta])*
+            #[serde(default)]
+            pub struct $name { $($(#[$field_meta])* pub $field: $ty,)+ }
+        }
+
+        // The header's `name` and `kind` are empty here but never missing from a parsed
+        // file: the loader reads the header (where both are required) before the file.
+        impl ::std::default::Default for $name {
+            fn default() -> Self {
+                Self {
+                    name: ::std::string::String::new(),
+                    kind: ::std::string::String::new(),
+                    description: ::std::string::String::new(),
+                    backend: None,
+                    sweep_table: None,
+                    $($field: $default,)+
+                }
+            }
+        }
+    };
     ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
         $(#[$meta])*
         pub struct $name {

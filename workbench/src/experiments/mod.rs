@@ -5,7 +5,6 @@ mod early_stopping;
 mod kind;
 mod mode_seeking;
 mod one_step;
-pub mod parallel;
 mod penalty_curves;
 mod ratio_constraint;
 pub mod sequence_dpo;
@@ -25,12 +24,12 @@ pub use thresholding::{Thresholding, ThresholdingFile};
 pub use weight_decay_sweep::WeightDecaySweep;
 
 use crate::bandit::BanditObjective;
+use crate::bandit::training::{self, Record, Trajectory};
 use crate::constraints::Constraint;
 use crate::error::WorkbenchError;
 use crate::optim::OptimizerSpec;
 use crate::policy::BanditPolicy;
 use crate::results::Results;
-use crate::train::{self, Record, Trajectory};
 use burn::tensor::Device;
 use std::sync::Arc;
 
@@ -39,10 +38,10 @@ use std::sync::Arc;
 pub struct RunContext {
     /// The device (with autodiff) everything runs on.
     pub device: Device,
-    /// The backend's name, recorded in results.
-    pub backend: String,
-    /// The float type's name, recorded in results.
-    pub dtype: String,
+    /// The backend the device is on (its name is recorded in results).
+    pub backend: crate::backend::BackendName,
+    /// The device's float precision (its name is recorded in results as `dtype`).
+    pub precision: crate::backend::Precision,
     /// Where progress bars go.
     pub progress: crate::progress::Progress,
 }
@@ -200,8 +199,8 @@ impl Identity {
     /// Empty results carrying this identity and the run's backend and dtype.
     pub fn results(&self, context: &RunContext) -> Results {
         let mut results = Results::new(&self.name, self.kind, &self.config_toml);
-        results.backend = context.backend.clone();
-        results.dtype = context.dtype.clone();
+        results.backend = context.backend.name().to_string();
+        results.dtype = context.precision.name().to_string();
         results
     }
 
@@ -217,7 +216,7 @@ impl Identity {
         context: &RunContext,
     ) -> Result<Trajectory, WorkbenchError> {
         let bar = context.progress.bar(schedule.epochs as u64, label);
-        let run = train::train(
+        let run = training::train(
             policy,
             objective,
             constraints,

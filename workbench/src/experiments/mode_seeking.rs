@@ -5,6 +5,7 @@
 //! with `data.seed`; a sweep over seeds (`[sweep] seeds = 10`) gives its spread.
 
 use super::{Identity, Kind, RunContext, Schedule, Validation};
+use crate::bandit::training::{Record, Trajectory};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
@@ -16,7 +17,6 @@ use crate::losses::Dpo;
 use crate::optim::OptimizerSpec;
 use crate::policy::ConvexMixture;
 use crate::results::Results;
-use crate::train::{Record, Trajectory};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -26,30 +26,21 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct ModeSeekingFile {
     /// π* = [1/2, 0, 1/2], π_ref uniform, β = 1.
-    #[serde(default = "default_bandit")]
-    pub bandit: check::BanditSection,
-    /// The convex mixture.
-    #[serde(default)]
-    pub policy: MixtureSection,
-    /// Expected mode (the exact expectation) or pairs sampled with a seed.
-    #[serde(default)]
-    pub data: DataSection,
-    /// Adam and epochs.
-    #[serde(default)]
-    pub optimizer: check::OptimizerSection,
-    /// The projection θ ∈ [lo, hi].
-    #[serde(default)]
-    pub constraints: IntervalConstraints,
-}
-}
-
-fn default_bandit() -> check::BanditSection {
-    check::BanditSection {
+    pub bandit: check::BanditSection = check::BanditSection {
         pi_star: vec![0.5, 0.0, 0.5],
         pi_ref: vec![1.0 / 3.0; 3],
         beta: 1.0,
         reward_floor: 1e-12,
-    }
+    },
+    /// The convex mixture.
+    pub policy: MixtureSection = MixtureSection::default(),
+    /// Expected mode (the exact expectation) or pairs sampled with a seed.
+    pub data: DataSection = DataSection::default(),
+    /// Adam and epochs.
+    pub optimizer: check::OptimizerSection = check::OptimizerSection::default(),
+    /// The projection θ ∈ [lo, hi].
+    pub constraints: IntervalConstraints = IntervalConstraints::default(),
+}
 }
 
 /// `[policy]` of a convex mixture.

@@ -4,13 +4,13 @@
 use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
 use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::two_point::{dpo_loss, eq20_loss, penalised_slope};
+use crate::bandit::training::Record;
 use crate::config::validate::{IntervalConstraints, OptimizerSection, check, optimizer};
 use crate::constraints::{Constraint, Projection};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::optim::OptimizerSpec;
 use crate::policy::ConvexMixture;
 use crate::results::Results;
-use crate::train::Record;
 use serde::{Deserialize, Serialize};
 
 crate::experiment_file! {
@@ -19,44 +19,18 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct OneStepFile {
     /// Smallest ratio of the log-spaced grid.
-    #[serde(default = "default_ratio_min")]
-    pub ratio_min: f64,
+    pub ratio_min: f64 = 0.01,
     /// Largest ratio of the grid.
-    #[serde(default = "default_ratio_max")]
-    pub ratio_max: f64,
+    pub ratio_max: f64 = 10.0,
     /// Number of grid points.
-    #[serde(default = "default_points")]
-    pub points: usize,
+    pub points: usize = 40,
     /// λ.
-    #[serde(default = "default_beta")]
-    pub beta: f64,
+    pub beta: f64 = 0.5,
     /// Gradient descent; only `lr` matters (one step).
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerSection,
+    pub optimizer: OptimizerSection = gradient_descent(1),
     /// θ ∈ [lo, hi] after the step.
-    #[serde(default)]
-    pub constraints: IntervalConstraints,
+    pub constraints: IntervalConstraints = IntervalConstraints::default(),
 }
-}
-
-fn default_ratio_min() -> f64 {
-    0.01
-}
-
-fn default_ratio_max() -> f64 {
-    10.0
-}
-
-fn default_points() -> usize {
-    40
-}
-
-fn default_beta() -> f64 {
-    0.5
-}
-
-fn default_optimizer() -> OptimizerSection {
-    gradient_descent(1)
 }
 
 /// The largest grid a figure needs, and far below what fits in memory.

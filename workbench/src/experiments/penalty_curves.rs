@@ -14,45 +14,20 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct PenaltyCurvesFile {
     /// The γ of each curve.
-    #[serde(default = "default_gamma")]
-    pub gamma: Vec<f64>,
+    pub gamma: Vec<f64> = vec![0.01, 0.1, 1.0, 10.0],
     /// Left end of the u grid.
-    #[serde(default = "default_u_min")]
-    pub u_min: f64,
+    pub u_min: f64 = -2.0,
     /// Right end of the u grid.
-    #[serde(default = "default_u_max")]
-    pub u_max: f64,
+    pub u_max: f64 = 2.0,
     /// Grid points (an even count keeps u = 0, where the ℓ0 limit is −∞, off a symmetric grid).
-    #[serde(default = "default_points")]
-    pub points: usize,
+    pub points: usize = 400,
     /// Where every curve matches |u| in value and slope.
-    #[serde(default = "default_u0")]
-    pub u0: f64,
+    pub u0: f64 = 1.0,
 }
-}
-
-fn default_gamma() -> Vec<f64> {
-    vec![0.01, 0.1, 1.0, 10.0]
-}
-
-fn default_u_min() -> f64 {
-    -2.0
-}
-
-fn default_u_max() -> f64 {
-    2.0
 }
 
 /// The largest grid a figure needs, and far below what fits in memory.
 const MAX_POINTS: usize = 1_000_000;
-
-fn default_points() -> usize {
-    400
-}
-
-fn default_u0() -> f64 {
-    1.0
-}
 
 impl PenaltyCurvesFile {
     fn u(&self) -> Vec<f64> {

@@ -7,6 +7,7 @@ use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::ratio_constraint::{
     boundary_policy, eq49_as_printed, ipo_ratio_13, rlhf_ratio_13,
 };
+use crate::bandit::training::Record;
 use crate::bandit::{
     BanditObjective, BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective,
     RlhfObjective,
@@ -18,7 +19,6 @@ use crate::losses::{Ipo, PairwiseLoss};
 use crate::optim::OptimizerSpec;
 use crate::policy::SoftmaxPolicy;
 use crate::results::Results;
-use crate::train::Record;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -28,37 +28,22 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct RatioConstraintFile {
     /// Three responses, π_ref uniform, β = 1 (App. D's assumptions).
-    #[serde(default = "default_bandit")]
-    pub bandit: BanditSection,
-    /// ε in eq. (40).
-    #[serde(default = "default_epsilon")]
-    pub epsilon: f64,
-    /// Projected gradient descent on the logits.
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerSection,
-}
-}
-
-fn default_bandit() -> BanditSection {
-    BanditSection {
+    pub bandit: BanditSection = BanditSection {
         pi_star: vec![0.5, 0.3, 0.2],
         pi_ref: vec![1.0 / 3.0; 3],
         beta: 1.0,
         reward_floor: 1e-12,
-    }
-}
-
-fn default_epsilon() -> f64 {
-    0.1
-}
-
-fn default_optimizer() -> OptimizerSection {
-    OptimizerSection {
+    },
+    /// ε in eq. (40).
+    pub epsilon: f64 = 0.1,
+    /// Projected gradient descent on the logits.
+    pub optimizer: OptimizerSection = OptimizerSection {
         name: crate::config::validate::OptimizerName::Gd,
         lr: 0.5,
         epochs: 4000,
         ..OptimizerSection::default()
-    }
+    },
+}
 }
 
 /// `kind = "ratio_constraint"`: the checked experiment.

@@ -8,6 +8,7 @@ use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::two_point::{
     best_local_minimum, critical_ratio, global_threshold_ratio, penalised_loss, stationary_points,
 };
+use crate::bandit::training::Record;
 use crate::config::validate::{
     IntervalConstraints, IntervalSection, OptimizerSection, check, optimizer,
 };
@@ -16,7 +17,6 @@ use crate::error::{ConfigError, WorkbenchError};
 use crate::optim::OptimizerSpec;
 use crate::policy::ConvexMixture;
 use crate::results::Results;
-use crate::train::Record;
 use serde::{Deserialize, Serialize};
 
 crate::experiment_file! {
@@ -25,17 +25,13 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct ThresholdingFile {
     /// Reference ratios r = π_ref(b)/π_ref(a).
-    #[serde(default = "default_ratios")]
-    pub ratios: Vec<f64>,
+    pub ratios: Vec<f64> = vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0],
     /// λ (1/2 in eq. 20).
-    #[serde(default = "default_beta")]
-    pub beta: f64,
+    pub beta: f64 = 0.5,
     /// Plain gradient descent, 500 iterations, lr 0.01 (App. B.2).
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerSection,
+    pub optimizer: OptimizerSection = gradient_descent(500),
     /// Weight decay αθ² and the projection onto [0, 1].
-    #[serde(default)]
-    pub constraints: ThresholdingConstraints,
+    pub constraints: ThresholdingConstraints = ThresholdingConstraints::default(),
 }
 }
 
@@ -64,18 +60,6 @@ impl Default for ThresholdingConstraints {
 pub struct ScalarAlpha {
     /// α.
     pub alpha: f64,
-}
-
-fn default_ratios() -> Vec<f64> {
-    vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0]
-}
-
-fn default_beta() -> f64 {
-    0.5
-}
-
-fn default_optimizer() -> OptimizerSection {
-    gradient_descent(500)
 }
 
 /// `kind = "thresholding"`: the checked experiment.

@@ -3,7 +3,7 @@
 //! so an interrupted run never leaves a file that looks finished, and a full disk is an
 //! ordinary I/O error (HDF5's own flush to a full disk can crash the process).
 
-use super::Results;
+use super::{Results, attr};
 use crate::error::WorkbenchError;
 use hdf5::types::VarLenUnicode;
 use std::io::Write;
@@ -147,13 +147,13 @@ fn image(results: &Results, name: &Path) -> hdf5::Result<Vec<u8>> {
 fn fill(results: &Results, file: &hdf5::File) -> hdf5::Result<()> {
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let attributes = [
-        ("experiment", results.experiment.as_str()),
-        ("kind", &results.kind),
-        ("config_toml", &results.config_toml),
-        ("backend", &results.backend),
-        ("dtype", &results.dtype),
-        ("workbench_version", env!("CARGO_PKG_VERSION")),
-        ("created_utc", &created),
+        (attr::EXPERIMENT, results.experiment.as_str()),
+        (attr::KIND, &results.kind),
+        (attr::CONFIG_TOML, &results.config_toml),
+        (attr::BACKEND, &results.backend),
+        (attr::DTYPE, &results.dtype),
+        (attr::WORKBENCH_VERSION, env!("CARGO_PKG_VERSION")),
+        (attr::CREATED_UTC, &created),
     ];
     let notes = results.notes.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     for (name, value) in attributes.into_iter().chain(notes) {

@@ -1,11 +1,19 @@
 //! Results as plain Rust values (`f64` arrays with shapes) and their HDF5 form
-//! (docs/results.md). The writer never sees a tensor.
+//! (docs/results.md): this module owns the format. [`format`] names every attribute and
+//! dataset, the writer writes [`Results`] atomically, and [`ResultsFile`] is the one reader.
+//! The writer never sees a tensor.
 
+pub mod format;
 #[cfg(feature = "hdf5")]
 mod hdf5_writer;
+#[cfg(feature = "hdf5")]
+mod reader;
 
+pub use format::{attr, path};
 #[cfg(feature = "hdf5")]
 pub use hdf5_writer::{prepare_dir, write, write_as, writer_tag};
+#[cfg(feature = "hdf5")]
+pub use reader::{AttrValue, Column, DatasetInfo, Identity, Matrix, ResultsFile};
 
 /// One dataset: a slash-separated path (`dpo/policy`), a shape (empty for a scalar) and
 /// row-major values.
@@ -41,7 +49,8 @@ pub struct Results {
     pub backend: String,
     /// The float type it ran in.
     pub dtype: String,
-    /// Extra root attributes (name, text), e.g. notes on how to read the file.
+    /// Extra root attributes (name, text): the run's bookkeeping ([`attr::BUILD_ID`],
+    /// [`attr::INPUTS_ID`], a sweep point's) and notes on how to read the file.
     pub notes: Vec<(String, String)>,
     /// The datasets.
     pub datasets: Vec<Dataset>,
@@ -87,7 +96,7 @@ impl Results {
 
     /// A scalar that sums up the run, at `summary/<name>` (see `Kind::SUMMARIES`).
     pub fn summary(&mut self, name: impl AsRef<str>, value: f64) {
-        self.scalar(format!("summary/{}", name.as_ref()), value);
+        self.scalar(path::summary(name.as_ref()), value);
     }
 
     /// Adds a 1-D dataset.
@@ -102,6 +111,11 @@ impl Results {
             path: path.into(),
             values,
         });
+    }
+
+    /// Adds the root attribute `name` (one of [`attr`], or a note of the kind's own).
+    pub fn note(&mut self, name: &str, value: impl Into<String>) {
+        self.notes.push((name.to_string(), value.into()));
     }
 
     /// The dataset at `path`, if present.

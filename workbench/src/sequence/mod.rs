@@ -1,6 +1,6 @@
 //! Sequence policies (Section 5.3): a small decoder-only transformer, preference data over
 //! token sequences (synthetic with a known reward, or JSONL from disk), and the SFT → DPO
-//! pipeline whose per-pair ratios feed the rank tests of [`crate::analysis::rank_test`].
+//! pipeline whose per-pair ratios feed the rank tests of [`crate::analysis::mann_whitney`].
 
 pub mod batch;
 pub mod jsonl;

@@ -149,7 +149,7 @@ pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
     model
 }
 
-/// How many shards a training step splits its batch into on the backend named `backend`
+/// How many shards a training step splits its batch into on `backend`
 /// (the last shard may be smaller). Each shard's loss and gradients are computed on a
 /// thread of its own, with its own copy of the model's autodiff graph, and the shares are
 /// summed in shard order.
@@ -161,8 +161,8 @@ pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
 /// its steps 1.6–2.9× slower on 2 cores, and half batches alone cost it a quarter of its
 /// SFT speed), and a GPU runs one stream. The number depends on the backend only, never on the
 /// machine's cores, so a backend's results are the same on every machine.
-pub fn shards(backend: &str) -> usize {
-    if matches!(backend, "flex" | "ndarray") {
+pub fn shards(backend: crate::backend::BackendName) -> usize {
+    if backend.is_pure_rust_cpu() {
         2
     } else {
         1

@@ -3,13 +3,13 @@
 
 use burn::tensor::Device;
 use std::sync::Arc;
+use workbench::bandit::training::{Record, Trajectory, train};
 use workbench::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
 use workbench::losses::PairwiseLoss;
 use workbench::optim::AdamSpec;
 use workbench::policy::SoftmaxPolicy;
-use workbench::train::{self, Record, Trajectory};
 
 /// The f64 ndarray device with autodiff.
 pub fn device() -> Device {
@@ -74,7 +74,7 @@ fn run(
     let theta = problem.log_pi_ref();
     let policy = SoftmaxPolicy::new(&theta, 1, device);
     let bar = workbench::progress::Silent;
-    train::train(
+    train(
         policy,
         objective,
         &[],

@@ -4,8 +4,9 @@
 
 use crate::config::Config;
 use crate::fmt_num;
-use crate::h5::{Column, Results};
+use crate::h5::{Column, ResultsFile};
 use crate::stats::MeanCi;
+use workbench::results::{attr, path};
 
 /// The status of a point that ran to the end.
 pub const DONE: &str = "done";
@@ -109,62 +110,55 @@ impl Setting {
     }
 }
 
-/// A JSON array of strings in root attribute `name`; `None` when absent.
-fn string_list(file: &Results, name: &str) -> Result<Option<Vec<String>>, String> {
-    let Some(text) = file.attr(name) else {
-        return Ok(None);
-    };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        format!(
-            "{}: root attribute `{name}` is not a JSON array of strings ({e}): {text}",
-            file.name()
-        )
-    })
-}
-
 impl Points {
     /// Reads the points of sweep file `file`.
-    pub fn read(file: &Results) -> Result<Self, String> {
-        let names = string_list(file, "swept_keys")?
-            .ok_or_else(|| format!("{}: missing root attribute `swept_keys`", file.name()))?;
-        let status = file.strings("sweep/status")?;
+    pub fn read(file: &ResultsFile) -> Result<Self, String> {
+        let names = file.names(attr::SWEPT_KEYS)?.ok_or_else(|| {
+            format!(
+                "{}: missing root attribute `{}`",
+                file.name(),
+                attr::SWEPT_KEYS
+            )
+        })?;
+        let status = file.strings(path::SWEEP_STATUS)?;
         let n = status.len();
         let check = |dataset: &str, len: usize| {
             if len == n {
                 Ok(())
             } else {
                 Err(format!(
-                    "{}: dataset `{dataset}` has length {len}, but `sweep/status` has {n}",
-                    file.name()
+                    "{}: dataset `{dataset}` has length {len}, but `{}` has {n}",
+                    file.name(),
+                    path::SWEEP_STATUS
                 ))
             }
         };
         let mut keys = Vec::new();
         for name in names {
-            let dataset = format!("sweep/{name}");
+            let dataset = path::swept(&name);
             let values = file.column(&dataset)?;
             check(&dataset, values.len())?;
             keys.push(Key { name, values });
         }
-        let seed = if file.exists("sweep/seed") {
-            Some(file.vec_len("sweep/seed", n)?)
+        let seed = if file.exists(path::SWEEP_SEED) {
+            Some(file.vec_len(path::SWEEP_SEED, n)?)
         } else {
             None
         };
-        let error = file.strings("sweep/error")?;
-        check("sweep/error", error.len())?;
-        let point_files = file.strings("sweep/file")?;
-        check("sweep/file", point_files.len())?;
+        let error = file.strings(path::SWEEP_ERROR)?;
+        check(path::SWEEP_ERROR, error.len())?;
+        let point_files = file.strings(path::SWEEP_FILE)?;
+        check(path::SWEEP_FILE, point_files.len())?;
         let mut summaries = Vec::new();
-        for name in file.datasets_under("summary") {
-            let values = file.vec_len(&format!("summary/{name}"), n)?;
+        for name in file.datasets_under(path::SUMMARY) {
+            let values = file.vec_len(&path::summary(&name), n)?;
             summaries.push((name, values));
         }
         Ok(Self {
-            point_kind: file.attr("point_kind").unwrap_or_else(|| "?".into()),
-            sweep_toml: file.attr("sweep_toml").unwrap_or_default(),
+            point_kind: file.attr(attr::POINT_KIND).unwrap_or_else(|| "?".into()),
+            sweep_toml: file.attr(attr::SWEEP_TOML).unwrap_or_default(),
             keys,
-            seed_keys: string_list(file, "seed_keys")?.unwrap_or_default(),
+            seed_keys: file.names(attr::SEED_KEYS)?.unwrap_or_default(),
             seed,
             status,
             error,

@@ -17,27 +17,29 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct ConstraintGapFile {
     /// The distance shown in the figure (`l2`, `tv`, `kl`, `js`); all four are recorded.
-    #[serde(default = "default_distance")]
-    pub distance: Distance,
+    pub distance: Distance = Distance::L2,
     /// π*, π_ref, β.
-    #[serde(default)]
-    pub bandit: BanditSection,
+    pub bandit: BanditSection = BanditSection::default(),
     /// The policy family and its keys: `name = "softmax" | "convex_mixture" | "two_point"`
     /// or any registered family.
-    #[serde(default = "default_policy")]
-    pub policy: toml::Table,
+    pub policy: toml::Table = "name = \"softmax\"\ninit = \"log_pi_ref\""
+        .parse()
+        .expect("literal TOML"),
     /// Preference data.
-    #[serde(default)]
-    pub data: DataSection,
+    pub data: DataSection = DataSection::default(),
     /// Optimiser and epochs.
-    #[serde(default)]
-    pub optimizer: OptimizerSection,
+    pub optimizer: OptimizerSection = OptimizerSection::default(),
     /// The methods compared with their RLHF counterparts: `{ loss = "fdpo", divergence = "forward_kl" }`.
-    #[serde(default = "default_methods")]
-    pub methods: Vec<toml::Table>,
+    pub methods: Vec<toml::Table> = [
+        "loss = \"dpo\"",
+        "loss = \"fdpo\"\ndivergence = \"forward_kl\"",
+        "loss = \"ipo\"",
+    ]
+    .iter()
+    .map(|text| text.parse().expect("literal TOML"))
+    .collect(),
     /// Constraints applied to every model alike.
-    #[serde(default)]
-    pub constraints: ConstraintsSection,
+    pub constraints: ConstraintsSection = ConstraintsSection::default(),
 }
 }
 
@@ -189,25 +191,6 @@ pub enum Alpha {
 pub struct EarlyStopSection {
     /// The epoch budget.
     pub epochs: usize,
-}
-
-fn default_distance() -> Distance {
-    Distance::L2
-}
-
-fn default_policy() -> toml::Table {
-    "name = \"softmax\"\ninit = \"log_pi_ref\""
-        .parse()
-        .expect("literal TOML")
-}
-
-fn default_methods() -> Vec<toml::Table> {
-    let method = |text: &str| text.parse::<toml::Table>().expect("literal TOML");
-    vec![
-        method("loss = \"dpo\""),
-        method("loss = \"fdpo\"\ndivergence = \"forward_kl\""),
-        method("loss = \"ipo\""),
-    ]
 }
 
 fn check_alpha(key: &str, alpha: &Alpha) -> Result<Vec<f64>, ConfigError> {

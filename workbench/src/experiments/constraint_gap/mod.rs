@@ -20,6 +20,7 @@ pub const ACCEPTS: super::Accepts = super::Accepts {
 };
 
 use super::{Identity, RunContext, Schedule};
+use crate::bandit::training::{Record, Trajectory};
 use crate::bandit::{
     BanditProblem, DataMode, PairScheme, PreferenceData, PreferenceObjective, RlhfObjective,
 };
@@ -30,7 +31,6 @@ use crate::losses::PairwiseLoss;
 use crate::optim::OptimizerSpec;
 use crate::policy::{FamilyPolicy, PolicyFamily};
 use crate::results::Results;
-use crate::train::{Record, Trajectory};
 use std::sync::Arc;
 
 /// A validated constraint-gap experiment.
@@ -109,7 +109,7 @@ impl ConstraintGapSpec {
         let tasks: Vec<(usize, bool)> = (0..self.methods.len())
             .flat_map(|m| [(m, false), (m, true)])
             .collect();
-        let runs = super::parallel::map(&tasks, |&(m, rlhf)| {
+        let runs = crate::threads::map(&tasks, |&(m, rlhf)| {
             self.train_one(identity, &self.methods[m], rlhf, variants, record, context)
         });
         let mut runs = runs.into_iter();

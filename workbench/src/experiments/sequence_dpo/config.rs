@@ -19,20 +19,15 @@ crate::experiment_file! {
 #[serde(deny_unknown_fields)]
 pub struct SequenceDpoFile {
     /// `[data]`.
-    #[serde(default)]
-    pub data: DataSection,
+    pub data: DataSection = DataSection::default(),
     /// `[model]`.
-    #[serde(default)]
-    pub model: ModelSection,
+    pub model: ModelSection = ModelSection::default(),
     /// `[sft]`.
-    #[serde(default = "PhaseSection::sft")]
-    pub sft: PhaseSection,
+    pub sft: PhaseSection = PhaseSection::default(),
     /// `[dpo]`.
-    #[serde(default = "DpoSection::paper")]
-    pub dpo: DpoSection,
+    pub dpo: DpoSection = DpoSection::default(),
     /// `[analysis]`.
-    #[serde(default)]
-    pub analysis: AnalysisSection,
+    pub analysis: AnalysisSection = AnalysisSection::default(),
 }
 }
 
@@ -128,95 +123,76 @@ impl Default for ModelSection {
     }
 }
 
+/// Sequences (SFT) or pairs (DPO) per step (paper: 64).
+const BATCH_SIZE: usize = 64;
+/// Adam's (β₁, β₂) in both phases.
+const BETAS: [f64; 2] = [0.9, 0.999];
+/// Adam's ε in both phases.
+const EPS: f64 = 1e-8;
+
 /// `[sft]`: supervised fine-tuning on (x, y_w) with Adam.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PhaseSection {
     /// Passes over the data (paper: 2).
-    #[serde(default = "default_sft_epochs")]
     pub epochs: usize,
     /// Adam's learning rate.
-    #[serde(default = "default_sft_lr")]
     pub lr: f64,
     /// Sequences per step (paper: 64).
-    #[serde(default = "default_batch")]
     pub batch_size: usize,
     /// Adam's (β₁, β₂).
-    #[serde(default = "default_betas")]
     pub betas: [f64; 2],
     /// Adam's ε.
-    #[serde(default = "default_eps")]
     pub eps: f64,
 }
 
-impl PhaseSection {
-    fn sft() -> Self {
+impl Default for PhaseSection {
+    fn default() -> Self {
         Self {
-            epochs: default_sft_epochs(),
-            lr: default_sft_lr(),
-            batch_size: default_batch(),
-            betas: default_betas(),
-            eps: default_eps(),
+            epochs: 2,
+            lr: 3e-3,
+            batch_size: BATCH_SIZE,
+            betas: BETAS,
+            eps: EPS,
         }
     }
 }
 
 /// `[dpo]`: preference optimisation from π_ref with Adam; any registered loss.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DpoSection {
     /// Passes over the pairs (paper: 3).
-    #[serde(default = "default_dpo_epochs")]
     pub epochs: usize,
     /// Adam's learning rate (paper: 1e-6 for a 2.8B model).
-    #[serde(default = "default_dpo_lr")]
     pub lr: f64,
     /// Pairs per step (paper: 64).
-    #[serde(default = "default_batch")]
     pub batch_size: usize,
     /// Adam's (β₁, β₂).
-    #[serde(default = "default_betas")]
     pub betas: [f64; 2],
     /// Adam's ε.
-    #[serde(default = "default_eps")]
     pub eps: f64,
     /// β (the paper's λ).
-    #[serde(default = "default_beta")]
     pub beta: f64,
     /// The loss, as in the bandit experiments' methods: `{ loss = "dpo" }`, a loss with
     /// parameters, or a weighted combination.
-    #[serde(default = "default_method")]
     pub method: toml::Table,
 }
 
-impl DpoSection {
-    fn paper() -> Self {
+impl Default for DpoSection {
+    fn default() -> Self {
+        let mut method = toml::Table::new();
+        method.insert("loss".into(), toml::Value::String("dpo".into()));
         Self {
-            epochs: default_dpo_epochs(),
-            lr: default_dpo_lr(),
-            batch_size: default_batch(),
-            betas: default_betas(),
-            eps: default_eps(),
-            beta: default_beta(),
-            method: default_method(),
+            epochs: 3,
+            lr: 1e-3,
+            batch_size: BATCH_SIZE,
+            betas: BETAS,
+            eps: EPS,
+            beta: 0.1,
+            method,
         }
     }
-}
-
-fn default_sft_epochs() -> usize {
-    2
-}
-
-fn default_sft_lr() -> f64 {
-    3e-3
-}
-
-fn default_dpo_epochs() -> usize {
-    3
-}
-
-fn default_dpo_lr() -> f64 {
-    1e-3
 }
 
 /// `[analysis]`.
@@ -237,28 +213,6 @@ impl Default for AnalysisSection {
             tie_correction: false,
         }
     }
-}
-
-fn default_batch() -> usize {
-    64
-}
-
-fn default_betas() -> [f64; 2] {
-    [0.9, 0.999]
-}
-
-fn default_eps() -> f64 {
-    1e-8
-}
-
-fn default_beta() -> f64 {
-    0.1
-}
-
-fn default_method() -> toml::Table {
-    let mut table = toml::Table::new();
-    table.insert("loss".into(), toml::Value::String("dpo".into()));
-    table
 }
 
 /// Where the pairs come from, validated.
@@ -319,6 +273,17 @@ fn range(key: &str, r: [usize; 2]) -> Result<(), ConfigError> {
     check(r[0] >= 1 && r[0] <= r[1], key, r, "needs 1 <= min <= max")
 }
 
+impl DataSpec {
+    /// The special tokens after the vocabulary's ordinary ones: the generator's symbols, or
+    /// the byte tokenizer's.
+    fn specials(&self) -> Specials {
+        match self {
+            DataSpec::Synthetic(s) => Specials::after(s.symbols),
+            DataSpec::Jsonl { .. } => Specials::after(ByteTokenizer::VOCAB_SIZE - 3),
+        }
+    }
+}
+
 impl SequenceDpoFile {
     /// Checks every value; `file` locates a relative JSONL path.
     pub fn validate(
@@ -326,145 +291,199 @@ impl SequenceDpoFile {
         catalogue: &Catalogue,
         file: &str,
     ) -> Result<SequenceDpoSpec, ConfigError> {
-        let d = &self.data;
-        let data = match d.source {
-            Source::Synthetic => {
-                if let Some(path) = &d.path {
-                    return Err(ConfigError::new(
-                        "data.path",
-                        show(path),
-                        "is only read with source = \"jsonl\" (source is \"synthetic\")",
-                    ));
-                }
-                check(
-                    d.pairs >= 2,
-                    "data.pairs",
-                    d.pairs,
-                    "needs at least 2 pairs",
-                )?;
-                check(
-                    d.symbols >= 2,
-                    "data.symbols",
-                    d.symbols,
-                    "needs at least 2 symbols",
-                )?;
-                range("data.prompt_len", d.prompt_len)?;
-                range("data.response_len", d.response_len)?;
-                for (key, value) in [
-                    ("data.sharpness", d.sharpness),
-                    ("data.reward_scale", d.reward_scale),
-                    ("data.echo_bonus", d.echo_bonus),
-                ] {
-                    check(
-                        value.is_finite() && value >= 0.0,
-                        key,
-                        value,
-                        "must be finite and >= 0",
-                    )?;
-                }
-                DataSpec::Synthetic(SyntheticSpec {
-                    pairs: d.pairs,
-                    symbols: d.symbols,
-                    prompt_len: d.prompt_len,
-                    response_len: d.response_len,
-                    sharpness: d.sharpness,
-                    reward_scale: d.reward_scale,
-                    echo_bonus: d.echo_bonus,
-                    equal_lengths: d.equal_lengths,
-                    seed: d.seed,
-                })
-            }
-            Source::Jsonl => {
-                let Some(path) = &d.path else {
-                    return Err(ConfigError::new(
-                        "data.path",
-                        "",
-                        "source = \"jsonl\" needs a path",
-                    ));
-                };
-                let base = Path::new(file).parent().unwrap_or(Path::new("."));
-                let resolved = base.join(path);
-                check(
-                    !resolved.is_dir(),
-                    "data.path",
-                    path,
-                    "is a directory, not a JSONL file",
-                )?;
-                check(
-                    resolved.is_file(),
-                    "data.path",
-                    path,
-                    "no such file (paths are relative to the experiment file)",
-                )?;
-                DataSpec::Jsonl {
-                    path: resolved,
-                    max_pairs: d.max_pairs,
-                }
-            }
-        };
-        let specials = match &data {
-            DataSpec::Synthetic(s) => Specials::after(s.symbols),
-            DataSpec::Jsonl { .. } => Specials::after(ByteTokenizer::VOCAB_SIZE - 3),
-        };
-        let m = &self.model;
+        let data = self.data.validate(file)?;
+        let specials = data.specials();
+        let shape = self.model.validate(&data, specials.vocab)?;
+        let sft = self.sft.validate()?;
+        let dpo = self.dpo.phase()?;
+        let loss = self.dpo.loss(catalogue)?;
+        let q = self.analysis.validate(&data)?;
+        Ok(SequenceDpoSpec {
+            data,
+            pipeline: PipelineSpec {
+                shape,
+                specials,
+                sft,
+                dpo,
+                beta: self.dpo.beta,
+                seed: self.model.seed,
+            },
+            loss,
+            q,
+            tie_correction: self.analysis.tie_correction,
+        })
+    }
+}
+
+impl DataSection {
+    /// The generator's settings or the JSONL file, checked; `file` locates a relative path.
+    fn validate(&self, file: &str) -> Result<DataSpec, ConfigError> {
+        match self.source {
+            Source::Synthetic => self.synthetic().map(DataSpec::Synthetic),
+            Source::Jsonl => self.jsonl(file),
+        }
+    }
+
+    /// `source = "synthetic"`: the generator's settings, each in range.
+    fn synthetic(&self) -> Result<SyntheticSpec, ConfigError> {
+        if let Some(path) = &self.path {
+            return Err(ConfigError::new(
+                "data.path",
+                show(path),
+                "is only read with source = \"jsonl\" (source is \"synthetic\")",
+            ));
+        }
+        check(
+            self.pairs >= 2,
+            "data.pairs",
+            self.pairs,
+            "needs at least 2 pairs",
+        )?;
+        check(
+            self.symbols >= 2,
+            "data.symbols",
+            self.symbols,
+            "needs at least 2 symbols",
+        )?;
+        range("data.prompt_len", self.prompt_len)?;
+        range("data.response_len", self.response_len)?;
         for (key, value) in [
-            ("model.d_model", m.d_model),
-            ("model.n_layers", m.n_layers),
-            ("model.n_heads", m.n_heads),
-            ("model.d_ff", m.d_ff),
+            ("data.sharpness", self.sharpness),
+            ("data.reward_scale", self.reward_scale),
+            ("data.echo_bonus", self.echo_bonus),
+        ] {
+            check(
+                value.is_finite() && value >= 0.0,
+                key,
+                value,
+                "must be finite and >= 0",
+            )?;
+        }
+        Ok(SyntheticSpec {
+            pairs: self.pairs,
+            symbols: self.symbols,
+            prompt_len: self.prompt_len,
+            response_len: self.response_len,
+            sharpness: self.sharpness,
+            reward_scale: self.reward_scale,
+            echo_bonus: self.echo_bonus,
+            equal_lengths: self.equal_lengths,
+            seed: self.seed,
+        })
+    }
+
+    /// `source = "jsonl"`: the file, relative to the experiment file `file`, must exist.
+    fn jsonl(&self, file: &str) -> Result<DataSpec, ConfigError> {
+        let Some(path) = &self.path else {
+            return Err(ConfigError::new(
+                "data.path",
+                "",
+                "source = \"jsonl\" needs a path",
+            ));
+        };
+        let base = Path::new(file).parent().unwrap_or(Path::new("."));
+        let resolved = base.join(path);
+        check(
+            !resolved.is_dir(),
+            "data.path",
+            path,
+            "is a directory, not a JSONL file",
+        )?;
+        check(
+            resolved.is_file(),
+            "data.path",
+            path,
+            "no such file (paths are relative to the experiment file)",
+        )?;
+        Ok(DataSpec::Jsonl {
+            path: resolved,
+            max_pairs: self.max_pairs,
+        })
+    }
+}
+
+impl ModelSection {
+    /// The transformer's shape over `vocab` tokens; synthetic sequences must fit its context.
+    fn validate(&self, data: &DataSpec, vocab: usize) -> Result<TransformerShape, ConfigError> {
+        for (key, value) in [
+            ("model.d_model", self.d_model),
+            ("model.n_layers", self.n_layers),
+            ("model.n_heads", self.n_heads),
+            ("model.d_ff", self.d_ff),
         ] {
             check(value >= 1, key, value, "must be at least 1")?;
         }
         check(
-            m.d_model.is_multiple_of(m.n_heads),
+            self.d_model.is_multiple_of(self.n_heads),
             "model.n_heads",
-            m.n_heads,
+            self.n_heads,
             "must divide model.d_model",
         )?;
         check(
-            m.context >= 4,
+            self.context >= 4,
             "model.context",
-            m.context,
+            self.context,
             "must be at least 4 tokens",
         )?;
-        if let DataSpec::Synthetic(s) = &data {
+        if let DataSpec::Synthetic(s) = data {
             check(
-                s.prompt_len[1] + s.response_len[1] + 2 <= m.context,
+                s.prompt_len[1] + s.response_len[1] + 2 <= self.context,
                 "model.context",
-                m.context,
+                self.context,
                 "is shorter than the longest synthetic sequence (prompt + response + BOS + EOS)",
             )?;
         }
-        let (s, p) = (&self.sft, &self.dpo);
-        let sft = phase(
-            "sft",
-            s.epochs,
-            s.batch_size,
-            crate::config::validate::adam("sft", s.lr, s.betas, s.eps)?,
-        )?;
-        let dpo = phase(
-            "dpo",
-            p.epochs,
-            p.batch_size,
-            crate::config::validate::adam("dpo", p.lr, p.betas, p.eps)?,
-        )?;
+        Ok(TransformerShape {
+            vocab,
+            d_model: self.d_model,
+            n_layers: self.n_layers,
+            n_heads: self.n_heads,
+            d_ff: self.d_ff,
+            context: self.context,
+        })
+    }
+}
+
+impl PhaseSection {
+    /// The SFT phase: Adam's settings, then epochs and batch size.
+    fn validate(&self) -> Result<Phase, ConfigError> {
+        let adam = crate::config::validate::adam("sft", self.lr, self.betas, self.eps)?;
+        phase("sft", self.epochs, self.batch_size, adam)
+    }
+}
+
+impl DpoSection {
+    /// The DPO phase: Adam's settings, then epochs and batch size.
+    fn phase(&self) -> Result<Phase, ConfigError> {
+        let adam = crate::config::validate::adam("dpo", self.lr, self.betas, self.eps)?;
+        phase("dpo", self.epochs, self.batch_size, adam)
+    }
+
+    /// The preference loss `method` names, after checking β.
+    fn loss(&self, catalogue: &Catalogue) -> Result<Arc<dyn PairwiseLoss>, ConfigError> {
         check(
-            p.beta.is_finite() && p.beta > 0.0,
+            self.beta.is_finite() && self.beta > 0.0,
             "dpo.beta",
-            p.beta,
+            self.beta,
             "must be positive",
         )?;
-        let loss = catalogue
-            .build_loss(&p.method)
-            .map_err(|e| ConfigError::new("dpo.method", show(&p.method), e))?;
-        let q = self.analysis.q;
+        catalogue
+            .build_loss(&self.method)
+            .map_err(|e| ConfigError::new("dpo.method", show(&self.method), e))
+    }
+}
+
+impl AnalysisSection {
+    /// The group percentile q; synthetic data must leave at least 2 pairs per group.
+    fn validate(&self, data: &DataSpec) -> Result<f64, ConfigError> {
+        let q = self.q;
         check(
             q > 0.0 && q < 50.0,
             "analysis.q",
             q,
             "must lie in (0, 50) percent",
         )?;
-        if let DataSpec::Synthetic(s) = &data {
+        if let DataSpec::Synthetic(s) = data {
             check(
                 s.pairs as f64 * q / 100.0 >= 2.0,
                 "analysis.q",
@@ -472,26 +491,6 @@ impl SequenceDpoFile {
                 "leaves fewer than 2 pairs per group; raise q or data.pairs",
             )?;
         }
-        Ok(SequenceDpoSpec {
-            data,
-            pipeline: PipelineSpec {
-                shape: TransformerShape {
-                    vocab: specials.vocab,
-                    d_model: m.d_model,
-                    n_layers: m.n_layers,
-                    n_heads: m.n_heads,
-                    d_ff: m.d_ff,
-                    context: m.context,
-                },
-                specials,
-                sft,
-                dpo,
-                beta: p.beta,
-                seed: m.seed,
-            },
-            loss,
-            q,
-            tie_correction: self.analysis.tie_correction,
-        })
+        Ok(q)
     }
 }

@@ -9,8 +9,9 @@ mod memory;
 pub use config::{DataSpec, SequenceDpoFile, SequenceDpoSpec};
 
 use super::{Identity, Kind, RunContext, Validation};
-use crate::analysis::rank_test::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
+use crate::analysis::mann_whitney::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
 use crate::error::{ConfigError, WorkbenchError};
+use crate::progress::Progress;
 use crate::results::Results;
 use crate::sequence::pipeline::{self, Bars, PipelineRun, steps_per_epoch};
 use crate::sequence::tokenizer::ByteTokenizer;
@@ -27,7 +28,8 @@ struct Data {
     notes: Vec<(String, String)>,
 }
 
-fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
+/// The pairs `spec` names; a JSONL file's skipped lines are warned about through `progress`.
+fn load(spec: &DataSpec, progress: &Progress) -> Result<Data, WorkbenchError> {
     match spec {
         DataSpec::Synthetic(s) => {
             let data = synthetic::generate(s);
@@ -38,10 +40,10 @@ fn load(spec: &DataSpec) -> Result<Data, WorkbenchError> {
             })
         }
         DataSpec::Jsonl { path, max_pairs } => {
-            let loaded = jsonl::load(path).map_err(|e| WorkbenchError::Data(e.to_string()))?;
+            let loaded = jsonl::load(path)?;
             let warnings = loaded.warnings(path);
             for warning in &warnings {
-                eprintln!("{warning}");
+                progress.warn(warning);
             }
             let tokenizer = ByteTokenizer;
             let take = if *max_pairs == 0 {
@@ -131,7 +133,7 @@ impl Kind for SequenceDpoSpec {
     }
 
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
-        let data = load(&self.data)?;
+        let data = load(&self.data, &context.progress)?;
         let n = data.pairs.len();
         let low_count = (n as f64 * self.q / 100.0).floor() as usize;
         if low_count < 2 {
@@ -151,7 +153,7 @@ impl Kind for SequenceDpoSpec {
                 &self.loss.label(),
             ),
         };
-        let shards = pipeline::shards(&context.backend);
+        let shards = pipeline::shards(context.backend);
         let run = pipeline::run(
             &data.pairs,
             p,
@@ -188,161 +190,213 @@ impl Kind for SequenceDpoSpec {
     }
 }
 
-impl SequenceDpoSpec {
-    /// Groups, ranks and tests; `Err` says why the scores cannot be compared.
-    fn analyse(&self, run: &PipelineRun, data: &Data, results: &mut Results) -> Result<(), String> {
-        let log_rho = run.reference.log_ratio();
-        let log_policy = run.policy.log_ratio();
-        // log of quantity (21): log[π_θ(y_l)/π_θ(y_w)] − log ρ_ref.
-        let log_change: Vec<f64> = log_policy
+/// ρ_ref and quantity (21) of every pair, in logs.
+struct LogRatios {
+    /// ln ρ_ref = ln[π_ref(y_l)/π_ref(y_w)].
+    rho: Vec<f64>,
+    /// ln (21) = ln[π_θ(y_l)/π_θ(y_w)] − ln ρ_ref.
+    change: Vec<f64>,
+}
+
+impl LogRatios {
+    /// The ratios of `run`; `Err` names the first pair where one is not finite.
+    fn of(run: &PipelineRun) -> Result<Self, String> {
+        let rho = run.reference.log_ratio();
+        let change: Vec<f64> = run
+            .policy
+            .log_ratio()
             .iter()
-            .zip(&log_rho)
+            .zip(&rho)
             .map(|(p, r)| p - r)
             .collect();
-        if let Some(i) = log_rho
+        if let Some(i) = rho
             .iter()
-            .zip(&log_change)
+            .zip(&change)
             .position(|(r, c)| !(r.is_finite() && c.is_finite()))
         {
             return Err(format!(
                 "pair {i} has a non-finite log-probability ratio after training (ln rho_ref = {}, ln (21) = {}); training diverged: lower sft.lr or dpo.lr",
-                log_rho[i], log_change[i]
+                rho[i], change[i]
             ));
         }
-        let (low_threshold, high_threshold) = (
-            percentile(&log_rho, self.q),
-            percentile(&log_rho, 100.0 - self.q),
-        );
-        let pick = |keep: &dyn Fn(f64) -> bool, values: &[f64]| -> Vec<f64> {
-            log_rho
-                .iter()
-                .zip(values)
-                .filter(|(r, _)| keep(**r))
-                .map(|(_, v)| *v)
-                .collect()
-        };
-        let is_low = |r: f64| r < low_threshold;
-        let is_high = |r: f64| r > high_threshold;
+        Ok(Self { rho, change })
+    }
+}
+
+/// The names of the two groups, in the order of [`Groups`]' arrays.
+const GROUPS: [&str; 2] = ["low", "high"];
+
+/// The pairs whose ρ_ref lies below the q-th percentile (low) or above the (100 − q)-th
+/// (high).
+struct Groups {
+    low_threshold: f64,
+    high_threshold: f64,
+    /// Which pairs belong to each group.
+    masks: [Vec<bool>; 2],
+    /// ln (21) of each group's pairs.
+    change: [Vec<f64>; 2],
+}
+
+impl Groups {
+    /// Splits the pairs at percentile `q` of ln ρ_ref; `Err` when a group is empty.
+    fn split(log: &LogRatios, q: f64) -> Result<Self, String> {
+        let low_threshold = percentile(&log.rho, q);
+        let high_threshold = percentile(&log.rho, 100.0 - q);
         let masks: [Vec<bool>; 2] = [
-            log_rho.iter().map(|&r| is_low(r)).collect(),
-            log_rho.iter().map(|&r| is_high(r)).collect(),
+            log.rho.iter().map(|&r| r < low_threshold).collect(),
+            log.rho.iter().map(|&r| r > high_threshold).collect(),
         ];
-        let groups = [("low", &is_low as &dyn Fn(f64) -> bool), ("high", &is_high)];
-        let change: Vec<Vec<f64>> = groups
-            .iter()
-            .map(|(_, keep)| pick(*keep, &log_change))
-            .collect();
-        let ratio: Vec<Vec<f64>> = change
-            .iter()
-            .map(|g| g.iter().map(|l| l.exp()).collect())
-            .collect();
+        let change = [pick(&masks[0], &log.change), pick(&masks[1], &log.change)];
         // Ranks and U are computed on log (21): the same order as (21) itself, without
         // exp() collapsing tiny values into ties.
         if change.iter().any(|g| g.is_empty()) {
             return Err(format!(
                 "a group is empty: ln rho_ref has ties at the {q}th / {}th percentiles ({} low, {} high of {} pairs); raise analysis.q or use data with more varied pairs",
-                100.0 - self.q,
+                100.0 - q,
                 change[0].len(),
                 change[1].len(),
-                log_rho.len(),
-                q = self.q,
+                log.rho.len(),
             ));
         }
-        let (rank_low, rank_high) = group_ranks(&change[0], &change[1]);
-        let test = mann_whitney(&change[0], &change[1], self.tie_correction);
-        for (g, (name, keep)) in groups.iter().enumerate() {
-            results.vector(format!("ratio_change/{name}"), ratio[g].clone());
-            results.vector(format!("log_ratio_change/{name}"), change[g].clone());
-            results.vector(format!("log_rho_ref/{name}"), pick(*keep, &log_rho));
-            if let Some(margin) = &data.reward_margin {
-                results.vector(format!("reward_margin/{name}"), pick(*keep, margin));
+        Ok(Self {
+            low_threshold,
+            high_threshold,
+            masks,
+            change,
+        })
+    }
+
+    /// Each group's (21), ln (21), ln ρ_ref and (synthetic data) reward margin.
+    fn record(&self, log: &LogRatios, reward_margin: Option<&[f64]>, results: &mut Results) {
+        for (g, name) in GROUPS.iter().enumerate() {
+            let ratio = self.change[g].iter().map(|l| l.exp()).collect();
+            results.vector(format!("ratio_change/{name}"), ratio);
+            results.vector(format!("log_ratio_change/{name}"), self.change[g].clone());
+            results.vector(
+                format!("log_rho_ref/{name}"),
+                pick(&self.masks[g], &log.rho),
+            );
+            if let Some(margin) = reward_margin {
+                results.vector(
+                    format!("reward_margin/{name}"),
+                    pick(&self.masks[g], margin),
+                );
             }
         }
+    }
+}
+
+/// The entries of `values` where `mask` is set.
+fn pick(mask: &[bool], values: &[f64]) -> Vec<f64> {
+    mask.iter()
+        .zip(values)
+        .filter(|(keep, _)| **keep)
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Table 2's test of the low against the high group: the summaries, the ranks and every
+/// term of the Mann–Whitney U test.
+fn record_test(change: &[Vec<f64>; 2], tie_correction: bool, results: &mut Results) {
+    let (rank_low, rank_high) = group_ranks(&change[0], &change[1]);
+    let test = mann_whitney(&change[0], &change[1], tie_correction);
+    // One-sided p for "the low-value group's (21) is smaller" (the paper's hypothesis),
+    // whichever group has the smaller U.
+    let p_low_smaller = normal_cdf((test.u1 - test.mu) / test.sigma);
+    let (low, high) = (mean(&change[0]), mean(&change[1]));
+    results.summary("z", test.z);
+    results.summary("z_paper_direction", (test.mu - test.u1) / test.sigma);
+    results.summary("p_value", test.p_value);
+    results.summary("p_low_smaller", p_low_smaller);
+    results.summary("mean_log_ratio_change_low", low);
+    results.summary("mean_log_ratio_change_high", high);
+    results.summary("mean_log_ratio_change_difference", low - high);
+    results.scalar("rank/low_mean", mean(&rank_low));
+    results.scalar("rank/high_mean", mean(&rank_high));
+    results.vector("rank/low", rank_low);
+    results.vector("rank/high", rank_high);
+    for (key, value) in [
+        ("u", test.u),
+        ("u1", test.u1),
+        ("u2", test.u2),
+        ("z", test.z),
+        ("p_value", test.p_value),
+        ("r1", test.r1),
+        ("r2", test.r2),
+        ("n1", test.n1 as f64),
+        ("n2", test.n2 as f64),
+        ("mu", test.mu),
+        ("sigma", test.sigma),
+        ("tie_term", tie_term(&change.concat())),
+        ("tie_corrected", f64::from(u8::from(test.tie_corrected))),
+        ("p_low_smaller", p_low_smaller),
+    ] {
+        results.scalar(format!("mann_whitney/{key}"), value);
+    }
+}
+
+/// What the pipeline measured: both phases' losses and throughput, and the reference's
+/// and the policy's log-probabilities.
+fn record_run(run: &PipelineRun, results: &mut Results) {
+    results.vector("sft/loss", run.sft.loss.clone());
+    results.vector("dpo/loss", run.dpo.loss.clone());
+    // Throughput is a measurement of the run (an attribute), not a result.
+    for (phase, rate) in [
+        ("sft", run.sft.tokens_per_second),
+        ("dpo", run.dpo.tokens_per_second),
+    ] {
+        results
+            .notes
+            .push((format!("{phase}_tokens_per_second"), format!("{rate:.1}")));
+    }
+    results.vector("reference/log_prob_chosen", run.reference.chosen.clone());
+    results.vector(
+        "reference/log_prob_rejected",
+        run.reference.rejected.clone(),
+    );
+    results.vector("policy/log_prob_chosen", run.policy.chosen.clone());
+    results.vector("policy/log_prob_rejected", run.policy.rejected.clone());
+}
+
+impl SequenceDpoSpec {
+    /// Groups, ranks and tests; `Err` says why the scores cannot be compared.
+    fn analyse(&self, run: &PipelineRun, data: &Data, results: &mut Results) -> Result<(), String> {
+        let log = LogRatios::of(run)?;
+        let groups = Groups::split(&log, self.q)?;
+        groups.record(&log, data.reward_margin.as_deref(), results);
         confound::record(
             &data.pairs,
             &confound::Layout {
                 context: self.pipeline.shape.context,
                 specials: self.pipeline.specials,
             },
-            &log_rho,
-            &log_change,
+            &log.rho,
+            &log.change,
             &confound::Membership {
-                names: ["low", "high"],
-                masks: [&masks[0], &masks[1]],
+                names: GROUPS,
+                masks: [&groups.masks[0], &groups.masks[1]],
             },
             data.reward_margin.as_deref(),
             results,
         );
-        results.vector("log_rho_ref/all", log_rho.clone());
-        results.vector("log_ratio_change/all", log_change);
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let (low, high) = (mean(&change[0]), mean(&change[1]));
-        results.summary("z", test.z);
-        results.summary("z_paper_direction", (test.mu - test.u1) / test.sigma);
-        results.summary("p_value", test.p_value);
-        results.summary(
-            "p_low_smaller",
-            normal_cdf((test.u1 - test.mu) / test.sigma),
-        );
-        results.summary("mean_log_ratio_change_low", low);
-        results.summary("mean_log_ratio_change_high", high);
-        results.summary("mean_log_ratio_change_difference", low - high);
-        results.scalar("rank/low_mean", mean(&rank_low));
-        results.scalar("rank/high_mean", mean(&rank_high));
-        results.vector("rank/low", rank_low);
-        results.vector("rank/high", rank_high);
-        for (key, value) in [
-            ("u", test.u),
-            ("u1", test.u1),
-            ("u2", test.u2),
-            ("z", test.z),
-            ("p_value", test.p_value),
-            ("r1", test.r1),
-            ("r2", test.r2),
-            ("n1", test.n1 as f64),
-            ("n2", test.n2 as f64),
-            ("mu", test.mu),
-            ("sigma", test.sigma),
-            (
-                "tie_term",
-                tie_term(&[change[0].clone(), change[1].clone()].concat()),
-            ),
-            ("tie_corrected", f64::from(u8::from(test.tie_corrected))),
-            // One-sided p for "the low-value group's (21) is smaller" (the paper's
-            // hypothesis), whichever group has the smaller U.
-            (
-                "p_low_smaller",
-                normal_cdf((test.u1 - test.mu) / test.sigma),
-            ),
-        ] {
-            results.scalar(format!("mann_whitney/{key}"), value);
-        }
+        results.vector("log_rho_ref/all", log.rho);
+        results.vector("log_ratio_change/all", log.change);
+        record_test(&groups.change, self.tie_correction, results);
         results.scalar("groups/q", self.q);
-        results.scalar("groups/low_threshold", low_threshold);
-        results.scalar("groups/high_threshold", high_threshold);
-        results.vector("sft/loss", run.sft.loss.clone());
-        results.vector("dpo/loss", run.dpo.loss.clone());
-        // Throughput is a measurement of the run (an attribute), not a result.
-        for (phase, rate) in [
-            ("sft", run.sft.tokens_per_second),
-            ("dpo", run.dpo.tokens_per_second),
-        ] {
-            results
-                .notes
-                .push((format!("{phase}_tokens_per_second"), format!("{rate:.1}")));
-        }
-        results.vector("reference/log_prob_chosen", run.reference.chosen.clone());
-        results.vector(
-            "reference/log_prob_rejected",
-            run.reference.rejected.clone(),
-        );
-        results.vector("policy/log_prob_chosen", run.policy.chosen.clone());
-        results.vector("policy/log_prob_rejected", run.policy.rejected.clone());
+        results.scalar("groups/low_threshold", groups.low_threshold);
+        results.scalar("groups/high_threshold", groups.high_threshold);
+        record_run(run, results);
         results.notes.push((
             "groups".into(),
             format!(
-                "low: log rho_ref < {low_threshold:.4} ({}th percentile), high: > {high_threshold:.4} ({}th); ranks and U computed on log (21)",
+                "low: log rho_ref < {:.4} ({}th percentile), high: > {:.4} ({}th); ranks and U computed on log (21)",
+                groups.low_threshold,
                 self.q,
+                groups.high_threshold,
                 100.0 - self.q
             ),
         ));

@@ -1,0 +1,195 @@
+//! Figure 6 and Table 2 (Section 5.3, B.3): average rank sorting of quantity (21) over the
+//! low- and high-value groups of ρ_ref, and the one-sided Mann–Whitney U test; with what
+//! else tells the two groups apart (response lengths, and for synthetic data the true
+//! reward margin and label noise). One section per `sequence_dpo` results file, headed by
+//! the data its configuration describes.
+
+mod groups;
+mod panels;
+mod tables;
+
+use super::{FigureDir, Rendered, Section};
+use crate::config::{Config, caption};
+use crate::h5::ResultsFile;
+use crate::paper;
+use crate::plot::fmt_num;
+use groups::{Group, MannWhitney};
+use panels::{length_panel, ranks_panel, ratio_change_panel, training_panels};
+use tables::{confound_table, findings, table2};
+
+/// Figure 6 and Table 2 for one results file.
+pub struct Fig6Table2;
+
+/// Config keys quoted in every caption, after the data's.
+const KEYS: &[&str] = &[
+    "model.d_model",
+    "model.n_layers",
+    "model.n_heads",
+    "model.d_ff",
+    "model.context",
+    "sft.epochs",
+    "sft.lr",
+    "sft.batch_size",
+    "dpo.epochs",
+    "dpo.lr",
+    "dpo.batch_size",
+    "dpo.beta",
+    "dpo.method",
+    "analysis.q",
+    "analysis.tie_correction",
+];
+
+/// Keys of the synthetic generator.
+const SYNTHETIC_KEYS: &[&str] = &[
+    "data.pairs",
+    "data.symbols",
+    "data.response_len",
+    "data.equal_lengths",
+    "data.echo_bonus",
+    "data.seed",
+];
+
+/// Keys of a JSONL data file.
+const JSONL_KEYS: &[&str] = &["data.path", "data.max_pairs"];
+
+/// The caption's keys: the data source and its own keys (a JSONL file's caption does not
+/// quote the synthetic generator's defaults), then [`KEYS`].
+fn caption_keys(cfg: &Config) -> Vec<&'static str> {
+    let jsonl = cfg.get("data.source").and_then(|v| v.as_str()) == Some("jsonl");
+    let data = if jsonl { JSONL_KEYS } else { SYNTHETIC_KEYS };
+    std::iter::once("data.source")
+        .chain(data.iter().copied())
+        .chain(KEYS.iter().copied())
+        .collect()
+}
+
+/// The data a configuration describes, for the heading: a JSONL file by its path, the
+/// synthetic generator by whether it removes the length confound.
+fn data_description(cfg: &Config) -> String {
+    let text = |key: &str| cfg.get(key).and_then(|v| v.as_str());
+    if text("data.source") == Some("jsonl") {
+        return match text("data.path") {
+            Some(path) => format!("on real preference data (JSONL file {path})"),
+            None => "on real preference data (a JSONL file)".into(),
+        };
+    }
+    let equal = cfg.get("data.equal_lengths").and_then(|v| v.as_bool()) == Some(true);
+    let no_echo = cfg.number("data.echo_bonus") == Some(0.0);
+    match (equal, no_echo) {
+        (true, true) => {
+            "on synthetic data without the length confound (equal lengths, no echo bonus)".into()
+        }
+        (true, false) => "on synthetic data with equal response lengths".into(),
+        (false, true) => "on synthetic data without the echo bonus".into(),
+        (false, false) => "on synthetic data (Section 5.3)".into(),
+    }
+}
+
+/// Root attributes shown as notes when the results file has them.
+const NOTE_ATTRS: &[&str] = &["groups", "mann_whitney", "data", "data_first_skipped"];
+
+impl Section for Fig6Table2 {
+    fn kind(&self) -> &str {
+        paper::FIGURE_6_TABLE_2.kind
+    }
+
+    fn title(&self, file: &ResultsFile, cfg: &Config) -> String {
+        format!(
+            "Figure 6 and Table 2: average rank sorting and the Mann–Whitney U test, {} ({})",
+            data_description(cfg),
+            file.name()
+        )
+    }
+
+    fn render(
+        &self,
+        file: &ResultsFile,
+        cfg: &Config,
+        figures: &mut FigureDir,
+    ) -> Result<Rendered, String> {
+        let groups = [
+            Group::read(file, "low", "low-value", "mann_whitney/n1")?,
+            Group::read(file, "high", "high-value", "mann_whitney/n2")?,
+        ];
+        let mw = MannWhitney::read(file)?;
+        let all = file.vec("log_rho_ref/all")?;
+        let q = file.scalar("groups/q")?;
+        let low_threshold = file.scalar("groups/low_threshold")?;
+        let high_threshold = file.scalar("groups/high_threshold")?;
+        let sft = file.vec("sft/loss")?;
+        let dpo = file.vec("dpo/loss")?;
+
+        let mut drawn = vec![
+            figures
+                .save(file, "ranks", &[ranks_panel(&groups)])?
+                .with_caption(
+                    "Each group's average ranks of (21) over both groups, sorted, with the group's mean rank dashed (the paper's Figure 6: the low-value group should rank lower).",
+                ),
+            figures
+                .save(file, "ratio_change", &[ratio_change_panel(&groups)])?
+                .with_caption("ln ρ_ref against ln (21) per pair."),
+            figures
+                .save(file, "training", &training_panels(&sft, &dpo))?
+                .with_caption("SFT and DPO loss per optimiser step (DPO starts at ln 2)."),
+        ];
+        if let Some(panel) = length_panel(&groups) {
+            drawn.push(
+                figures
+                    .save(file, "length", &[panel])?
+                    .with_caption("ln (21) against len(y_w) − len(y_l) in tokens, per group."),
+            );
+        }
+        let mut tables = vec![table2(&groups, &mw)];
+        let overall = |key: &str| -> Result<f64, String> {
+            if file.exists(key) {
+                file.scalar(key)
+            } else {
+                Ok(f64::NAN)
+            }
+        };
+        tables.extend(confound_table(
+            &groups,
+            (
+                overall("correlation/log_rho_ref_length/all")?,
+                overall("correlation/log_ratio_change_length/all")?,
+            ),
+        ));
+
+        let mut notes = findings(&groups, &mw);
+        notes.push(format!(
+            "Groups: of {} pairs, the low-value group has ln ρ_ref below {} (its {}th percentile) and the high-value group above {} (its {}th percentile).",
+            all.len(),
+            fmt_num(low_threshold),
+            fmt_num(q),
+            fmt_num(high_threshold),
+            fmt_num(100.0 - q)
+        ));
+        if file.exists("data/truncated_chosen") {
+            notes.push(format!(
+                "Responses cut to fit model.context (scored without EOS): {} chosen and {} rejected of {} pairs.",
+                fmt_num(file.scalar("data/truncated_chosen")?),
+                fmt_num(file.scalar("data/truncated_rejected")?),
+                all.len()
+            ));
+        }
+        notes.extend(
+            NOTE_ATTRS
+                .iter()
+                .filter_map(|n| file.attr(n).map(|v| format!("{n}: {v}"))),
+        );
+        Ok(Rendered {
+            figures: drawn,
+            caption: format!(
+                "After SFT on y_w (π_ref) and DPO (π_θ), the pairs with ρ_ref = π_ref(y_l|x)/π_ref(y_w|x) below the {q}th percentile (low-value, n1 = {}) and above the {}th (high-value, n2 = {}) are compared through quantity (21) = [π_θ(y_l|x)/π_θ(y_w|x)] / ρ_ref, which is 1 at initialisation. {}",
+                groups[0].n(),
+                fmt_num(100.0 - q),
+                groups[1].n(),
+                caption(file, cfg, &caption_keys(cfg)),
+                q = fmt_num(q),
+            ),
+            tables,
+            notes,
+            ..Default::default()
+        })
+    }
+}

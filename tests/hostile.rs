@@ -1,0 +1,265 @@
+//! Hostile and unusual inputs against sweeps, collection and status: a tampered manifest
+//! writes nothing outside its results folder, a refused `--point` writes nothing, a `--set`
+//! that overlaps a swept key is refused, huge seed counts are refused at once, special files
+//! are refused instead of hanging, and a second writer of another configuration is refused
+//! while the first holds the results folder.
+
+mod common;
+
+use common::{stderr, workbench};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A bandit sweep of two points, about a second in all.
+const SWEEP: &str = r#"
+name = "sw"
+kind = "mode_seeking"
+
+[data]
+mode = "sampled"
+n_pairs = 50
+
+[optimizer]
+epochs = 20
+
+[sweep]
+grid = { "optimizer.lr" = [0.01, 0.02] }
+"#;
+
+/// Writes `text` as `<dir>/<name>.toml` and returns its path.
+fn file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).expect("write experiment");
+    path.display().to_string()
+}
+
+/// Runs the sweep into `<dir>/o` and returns the sweep's folder.
+fn swept(dir: &Path) -> std::path::PathBuf {
+    let sweep = file(dir, "sw", SWEEP);
+    let out = dir.join("o");
+    let output = workbench(&["run", &sweep, "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    out.join("sw")
+}
+
+/// Whether `output` failed with one line on stderr containing every one of `needles`.
+fn refused(output: &std::process::Output, needles: &[&str]) {
+    let text = stderr(output);
+    assert!(!output.status.success(), "must fail: {text}");
+    for needle in needles {
+        assert!(text.contains(needle), "stderr lacks {needle:?}: {text}");
+    }
+}
+
+/// Every file below `dir`, relative to it, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_tampered_manifest_is_refused_and_collect_writes_nothing_outside_its_folder() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = swept(scratch.path());
+    let manifest = dir.join("sweep.toml");
+    let good = std::fs::read_to_string(&manifest).expect("manifest");
+    let before = tree(scratch.path());
+    for (tampered, key) in [
+        (
+            good.replacen("name = \"sw\"", "name = \"/../../../../tmp/evil\"", 1),
+            "name",
+        ),
+        (
+            good.replacen("name = \"sw\"", "name = \"../evil\"", 1),
+            "name",
+        ),
+        (
+            good.replacen("name = \"sw\"", "name = \"other\"", 1),
+            "name",
+        ),
+        (
+            good.replacen("kind = \"mode_seeking\"", "kind = \"nope nope\"", 1),
+            "kind",
+        ),
+        (
+            good.replacen("kind = \"mode_seeking\"", "kind = \"sweep\"", 1),
+            "kind",
+        ),
+    ] {
+        assert_ne!(tampered, good, "the replacement applies");
+        std::fs::write(&manifest, &tampered).expect("tamper");
+        let output = workbench(&["collect", dir.to_str().unwrap()]);
+        refused(&output, &["sweep.toml", key]);
+        assert_eq!(tree(scratch.path()), before, "collect wrote nothing");
+        assert!(!Path::new("/tmp/evil.h5").exists());
+    }
+    std::fs::write(&manifest, &good).expect("restore");
+    let output = workbench(&["collect", dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn a_refused_point_selection_writes_nothing() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sweep = file(scratch.path(), "sw", SWEEP);
+    let out = scratch.path().join("o");
+    for bad in ["3-1", "7", "x"] {
+        let output = workbench(&[
+            "run",
+            &sweep,
+            "--out",
+            out.to_str().unwrap(),
+            "--point",
+            bad,
+            "--quiet",
+        ]);
+        refused(&output, &["--point", bad]);
+        assert!(!out.exists(), "--point {bad}: nothing written");
+    }
+}
+
+#[test]
+fn sets_and_sweeps_that_overlap_a_swept_key_are_refused() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sweep = file(scratch.path(), "sw", SWEEP);
+    let output = workbench(&["validate", &sweep, "--set", "optimizer={lr=0.5, epochs=3}"]);
+    refused(
+        &output,
+        &["--set optimizer", "overlaps the swept key \"optimizer.lr\""],
+    );
+    let table = file(
+        scratch.path(),
+        "table",
+        &SWEEP.replace(
+            "grid = { \"optimizer.lr\" = [0.01, 0.02] }",
+            "grid = { \"optimizer\" = [{lr = 0.01, epochs = 5}] }",
+        ),
+    );
+    let output = workbench(&["validate", &table, "--set", "optimizer.lr=0.4"]);
+    refused(
+        &output,
+        &["--set optimizer.lr", "overlaps the swept key \"optimizer\""],
+    );
+    let both = file(
+        scratch.path(),
+        "both",
+        &SWEEP.replace(
+            "grid = { \"optimizer.lr\" = [0.01, 0.02] }",
+            "grid = { \"optimizer.lr\" = [0.01, 0.02], \"optimizer\" = [{lr = 0.5}] }",
+        ),
+    );
+    let output = workbench(&["validate", &both]);
+    refused(&output, &["sweep.grid.\"optimizer\"", "overlaps"]);
+    let itself = file(
+        scratch.path(),
+        "itself",
+        &SWEEP.replace("\"optimizer.lr\"", "\"sweep.seeds\""),
+    );
+    refused(&workbench(&["validate", &itself]), &["cannot sweep itself"]);
+}
+
+#[test]
+fn huge_seed_counts_are_refused_before_anything_is_allocated() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    for seeds in ["1000000000000", "100000000"] {
+        let text = SWEEP.replace(
+            "grid = { \"optimizer.lr\" = [0.01, 0.02] }",
+            &format!("seeds = {seeds}"),
+        );
+        let path = file(scratch.path(), "many", &text);
+        let started = Instant::now();
+        let output = workbench(&["validate", &path]);
+        refused(&output, &["sweep.seeds", seeds, "at most 1000000"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "refused in {:?}",
+            started.elapsed()
+        );
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    }
+}
+
+/// Runs `args` with a deadline: a command that blocks (on a FIFO, say) fails the test
+/// instead of hanging it.
+fn within(args: &[&str], seconds: u64) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("workbench starts");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(seconds) {
+            let _ = child.kill();
+            panic!("workbench {args:?} still runs after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Makes a FIFO at `path`.
+fn fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+}
+
+#[test]
+fn special_files_are_refused_not_waited_on() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = swept(scratch.path());
+    let dir_text = dir.to_str().unwrap();
+    // A FIFO where a point file belongs: that point is not done, and nothing hangs.
+    std::fs::remove_file(dir.join("point-0001.h5")).expect("remove point");
+    fifo(&dir.join("point-0001.h5"));
+    let output = within(&["collect", dir_text], 20);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("1 missing"), "{}", stderr(&output));
+    let output = within(&["status", dir_text], 20);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // A FIFO as the manifest: refused, naming it.
+    std::fs::remove_file(dir.join("sweep.toml")).expect("remove manifest");
+    fifo(&dir.join("sweep.toml"));
+    let output = within(&["collect", dir_text], 20);
+    refused(&output, &["sweep.toml", "not a regular file"]);
+}
+
+#[test]
+fn a_second_writer_of_another_configuration_is_refused_naming_the_holder() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sweep = file(scratch.path(), "sw", SWEEP);
+    let out = scratch.path().join("o");
+    std::fs::create_dir_all(&out).expect("out");
+    // This test process holds the lock as another run of `sw` would.
+    let lock = out.join(".sw.lock");
+    let held = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&lock)
+        .expect("lock file");
+    std::fs::write(&lock, "0123456789abcdef node-9-4242").expect("holder");
+    held.lock_shared().expect("hold");
+    let output = workbench(&["run", &sweep, "--out", out.to_str().unwrap(), "--quiet"]);
+    refused(&output, &["node-9-4242", "another configuration"]);
+    assert!(!out.join("sw").exists(), "nothing written");
+    held.unlock().expect("release");
+    let output = workbench(&["run", &sweep, "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
