@@ -182,7 +182,12 @@ impl FigureDir {
 
     /// Draws `panels` as figure `what` of `file` (`<stem>.svg` and `<stem>.png`), returning
     /// the figure, with no caption of its own yet ([`Figure::with_caption`] gives one).
-    pub fn save(&mut self, file: &ResultsFile, what: &str, panels: &[Panel]) -> Result<Figure, String> {
+    pub fn save(
+        &mut self,
+        file: &ResultsFile,
+        what: &str,
+        panels: &[Panel],
+    ) -> Result<Figure, String> {
         let stem = self.stem(file, what);
         save(&self.dir, &stem, panels)?;
         Ok(Figure {

@@ -162,11 +162,7 @@ pub fn initial_model(spec: &PipelineSpec, device: &Device) -> Transformer {
 /// SFT speed), and a GPU runs one stream. The number depends on the backend only, never on the
 /// machine's cores, so a backend's results are the same on every machine.
 pub fn shards(backend: crate::backend::BackendName) -> usize {
-    if backend.is_pure_rust_cpu() {
-        2
-    } else {
-        1
-    }
+    if backend.is_pure_rust_cpu() { 2 } else { 1 }
 }
 
 /// SFT then preference optimisation, from a model initialised with `spec.seed`, each
