@@ -301,9 +301,17 @@ pub fn main_with(registry: Registry) -> ExitCode {
     .and_then(|outcome| outcome);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`workbench list | head`): nothing is wrong.
+        Err(message) if closed_pipe(&message.to_string()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `message` is that of a print to a standard stream whose reader has gone
+/// (Rust's `println!` panics with "failed printing to stdout: Broken pipe").
+fn closed_pipe(message: &str) -> bool {
+    message.contains("failed printing to std") && message.contains("Broken pipe")
 }

@@ -263,3 +263,18 @@ fn a_second_writer_of_another_configuration_is_refused_naming_the_holder() {
     let output = workbench(&["run", &sweep, "--out", out.to_str().unwrap(), "--quiet"]);
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    // `head -c 0` exits at once, so the later writes of `workbench` meet a closed pipe.
+    for command in ["list", "list kinds"] {
+        let script = format!("{{ sleep 0.5; \"$0\" {command}; echo \"rc=$?\" >&2; }} | head -c 0");
+        let output = std::process::Command::new("sh")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_workbench")])
+            .output()
+            .expect("sh runs");
+        let text = stderr(&output);
+        assert!(text.contains("rc=0"), "{command}: {text}");
+        assert!(!text.contains("internal error"), "{command}: {text}");
+    }
+}
