@@ -278,3 +278,16 @@ fn output_to_a_closed_pipe_ends_quietly() {
         assert!(!text.contains("internal error"), "{command}: {text}");
     }
 }
+
+#[test]
+fn a_name_too_long_for_a_file_is_refused_before_any_training() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let long = "n".repeat(300);
+    let path = file(
+        scratch.path(),
+        "long",
+        &SWEEP.replace("name = \"sw\"", &format!("name = \"{long}\"")),
+    );
+    let output = workbench(&["validate", &path]);
+    refused(&output, &["name", "is 300 characters; at most 160"]);
+}

@@ -110,6 +110,14 @@ pub fn check_distribution(key: &str, p: &[f64], strict: bool) -> Result<(), Conf
 
 /// An experiment name usable as a file name.
 pub fn check_name(name: &str) -> Result<(), ConfigError> {
+    // Files are `<name>.h5` and `.<name>.h5.partial-<host>-<pid>`: within a file system's
+    // 255-byte names, checked now rather than after the training.
+    check(
+        name.len() <= MAX_NAME_LEN,
+        "name",
+        name,
+        &format!("is {} characters; at most {MAX_NAME_LEN}", name.len()),
+    )?;
     check(
         !name.is_empty()
             && name
@@ -121,6 +129,9 @@ pub fn check_name(name: &str) -> Result<(), ConfigError> {
         "must be a file name: letters, digits, '_', '-', '.'",
     )
 }
+
+/// The longest experiment name.
+pub const MAX_NAME_LEN: usize = 160;
 
 /// A `[bandit]` section into a checked problem.
 pub fn bandit(b: &BanditSection) -> Result<BanditProblem, ConfigError> {
