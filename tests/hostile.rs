@@ -291,3 +291,68 @@ fn a_name_too_long_for_a_file_is_refused_before_any_training() {
     let output = workbench(&["validate", &path]);
     refused(&output, &["name", "is 300 characters; at most 160"]);
 }
+
+#[test]
+fn values_that_would_inject_commands_into_slurm_scripts_are_refused() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sweep = file(scratch.path(), "sw", SWEEP);
+    let out = scratch.path().join("o").display().to_string();
+    let evil_out = scratch
+        .path()
+        .join("o\ntouch pwned #")
+        .display()
+        .to_string();
+    let cases: [(&str, Vec<&str>, &str); 7] = [
+        (
+            "--partition",
+            vec!["--out", &out, "--partition", "cpu\ntouch pwned"],
+            "--partition",
+        ),
+        (
+            "--partition",
+            vec!["--out", &out, "--partition", ""],
+            "--partition",
+        ),
+        ("--time", vec!["--out", &out, "--time", "garbage"], "--time"),
+        (
+            "--time",
+            vec!["--out", &out, "--time", "01:00:00\ntouch pwned"],
+            "--time",
+        ),
+        ("--out", vec!["--out", &evil_out], "#SBATCH"),
+        (
+            "--sbatch-arg",
+            vec!["--out", &out, "--sbatch-arg=--array=0-99"],
+            "cannot be overridden",
+        ),
+        (
+            "--sbatch-arg",
+            vec!["--out", &out, "--sbatch-arg=--x=1\r\ntouch pwned"],
+            "--sbatch-arg",
+        ),
+    ];
+    for (what, extra, needle) in cases {
+        let mut args = vec!["submit", sweep.as_str(), "--slurm", "--dry-run"];
+        args.extend(extra.iter().copied());
+        let output = workbench(&args);
+        refused(&output, &[needle]);
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert!(!printed.contains("touch pwned"), "{what}: {printed}");
+    }
+    // Legitimate values still make a script.
+    let output = workbench(&[
+        "submit",
+        &sweep,
+        "--slurm",
+        "--dry-run",
+        "--out",
+        &out,
+        "--time",
+        "1-12:00",
+        "--partition",
+        "cpu",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("#SBATCH --time=1-12:00"), "{printed}");
+}

@@ -36,6 +36,55 @@ pub fn quote(text: &str) -> Result<String> {
         .map_err(|e| CliError::from(format!("{text:?} cannot be written into a script: {e}")))
 }
 
+/// sbatch options the scripts set themselves (both spellings).
+const RESERVED: [&str; 14] = [
+    "--array",
+    "-a",
+    "--output",
+    "-o",
+    "--error",
+    "-e",
+    "--job-name",
+    "-J",
+    "--dependency",
+    "-d",
+    "--wrap",
+    "--parsable",
+    "--cpus-per-task",
+    "-c",
+];
+
+/// Whether `text` is one of Slurm's time formats: `M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`,
+/// `D-H:M:S` (digits), or `UNLIMITED`/`INFINITE`.
+fn slurm_time(text: &str) -> bool {
+    if matches!(text, "UNLIMITED" | "INFINITE" | "unlimited" | "infinite") {
+        return true;
+    }
+    let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.chars().all(|c| c.is_ascii_digit());
+    let (days, rest) = match text.split_once('-') {
+        Some((d, rest)) => (Some(d), rest),
+        None => (None, text),
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    days.is_none_or(digits) && parts.len() <= 3 && parts.iter().all(|p| digits(p))
+}
+
+/// A path as the value of a `#SBATCH` option: refused with control characters or `"`,
+/// double-quoted when it holds a space (sbatch reads quoted values whole).
+fn directive_path(path: &Path) -> Result<String> {
+    let text = path.to_string_lossy();
+    if text.chars().any(|c| c.is_control() || c == '"') {
+        return Err(CliError::from(format!(
+            "{text:?}: a path with control characters or '\"' cannot be written into a #SBATCH line"
+        )));
+    }
+    Ok(if text.contains(char::is_whitespace) {
+        format!("\"{text}\"")
+    } else {
+        text.into_owned()
+    })
+}
+
 /// Shell-quotes a path.
 fn quote_path(path: &Path) -> Result<String> {
     quote(&path.to_string_lossy())
@@ -51,15 +100,32 @@ impl Spec<'_> {
     fn common(&self, text: &mut String) -> Result<()> {
         let s = self.slurm;
         if let Some(p) = &s.partition {
+            let bad = |c: char| c.is_control() || c.is_whitespace() || c == '#';
+            if p.is_empty() || p.chars().any(bad) {
+                return Err(CliError::from(format!(
+                    "--partition {p:?}: a partition name (no spaces or control characters)"
+                )));
+            }
             writeln!(text, "#SBATCH --partition={p}").ok();
         }
         if let Some(t) = &s.time {
+            if !slurm_time(t) {
+                return Err(CliError::from(format!(
+                    "--time {t:?}: not a Slurm time (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED)"
+                )));
+            }
             writeln!(text, "#SBATCH --time={t}").ok();
         }
         for arg in &s.sbatch_args {
-            if arg.contains('\n') || !arg.starts_with('-') {
+            if arg.chars().any(char::is_control) || !arg.starts_with('-') {
                 return Err(CliError::from(format!(
                     "--sbatch-arg {arg:?}: one sbatch option on one line, e.g. --sbatch-arg=--account=abc"
+                )));
+            }
+            let option = arg.split(['=', ' ']).next().unwrap_or_default();
+            if RESERVED.contains(&option) {
+                return Err(CliError::from(format!(
+                    "--sbatch-arg {arg:?}: {option} is set by `workbench submit` itself and cannot be overridden"
                 )));
             }
             writeln!(text, "#SBATCH {arg}").ok();
@@ -79,13 +145,8 @@ impl Spec<'_> {
             None => writeln!(text, "#SBATCH --array=0-{last}"),
         }
         .ok();
-        writeln!(
-            text,
-            "#SBATCH --output={}/{}-%A_%a.log",
-            self.logs().display(),
-            self.name
-        )
-        .ok();
+        let log = self.logs().join(format!("{}-%A_%a.log", self.name));
+        writeln!(text, "#SBATCH --output={}", directive_path(&log)?).ok();
         if let Some(n) = s.cpus_per_task {
             writeln!(text, "#SBATCH --cpus-per-task={n}").ok();
         }
@@ -141,13 +202,8 @@ impl Spec<'_> {
         )
         .ok();
         writeln!(text, "#SBATCH --job-name=wb-{}-collect", self.name).ok();
-        writeln!(
-            text,
-            "#SBATCH --output={}/{}-collect-%j.log",
-            self.logs().display(),
-            self.name
-        )
-        .ok();
+        let log = self.logs().join(format!("{}-collect-%j.log", self.name));
+        writeln!(text, "#SBATCH --output={}", directive_path(&log)?).ok();
         self.common(&mut text)?;
         text.push_str("set -u\n");
         writeln!(text, "bin={}", quote_path(self.binary)?).ok();
@@ -204,6 +260,35 @@ pub fn selection_text(points: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::{selection_text, shard};
+
+    #[test]
+    fn slurm_times_and_directive_paths() {
+        for good in [
+            "30",
+            "30:00",
+            "02:00:00",
+            "1-0",
+            "1-12:00",
+            "2-00:00:00",
+            "UNLIMITED",
+        ] {
+            assert!(super::slurm_time(good), "{good}");
+        }
+        for bad in [
+            "",
+            "garbage",
+            "1:2:3:4",
+            "cpu\ntouch pwned",
+            "-5",
+            "1-",
+            "1h",
+        ] {
+            assert!(!super::slurm_time(bad), "{bad:?}");
+        }
+        let spaced = super::directive_path(std::path::Path::new("/a b/x.log")).unwrap();
+        assert_eq!(spaced, "\"/a b/x.log\"");
+        assert!(super::directive_path(std::path::Path::new("/o\ntouch pwned #/x")).is_err());
+    }
 
     #[test]
     fn shards_are_contiguous_and_near_equal() {
