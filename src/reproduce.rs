@@ -252,7 +252,10 @@ fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn report(results: &Path, out: &Path) -> Result<()> {
     let report = reports::build_report(results, out)?;
     for problem in &report.problems {
-        eprintln!("report: {problem}");
+        eprintln!(
+            "report: {}",
+            reports::clip::clip(problem, reports::clip::LINE)
+        );
     }
     eprintln!("report: wrote {}", out.join("report.html").display());
     if report.readable.is_empty() {

@@ -136,6 +136,15 @@ pub fn write_results(
 ) -> Result<std::path::PathBuf> {
     // A folder that cannot take the results fails now, not after the training.
     workbench::results::prepare_dir(out)?;
+    // Another process writing this name with another configuration or backend is refused
+    // (naming it) rather than racing this one to `<name>.h5`.
+    let work = format!(
+        "{}-{}-{}",
+        run_id(experiment)?,
+        context.backend,
+        context.precision
+    );
+    let _lock = crate::lock::ResultsLock::acquire(out, experiment.name(), &work)?;
     let inputs = inputs_id(experiment)?;
     let results = crate::panics::contained(experiment.name(), || {
         crate::panics::injected(experiment.name());

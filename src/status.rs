@@ -65,8 +65,16 @@ pub fn status(dir: &Path) -> Result<()> {
     };
     let active = crate::slurm::active(&records, queue.as_ref());
     let mut lines = Vec::new();
+    // One unreadable sweep folder must not hide the others: it is reported after them.
+    let mut unreadable = Vec::new();
     for sweep in &sweeps {
-        let state = crate::sweep::state(sweep)?;
+        let state = match crate::sweep::state(sweep) {
+            Ok(state) => state,
+            Err(e) => {
+                unreadable.push(e.to_string());
+                continue;
+            }
+        };
         let states: Vec<State> = state
             .points
             .iter()
@@ -115,7 +123,7 @@ pub fn status(dir: &Path) -> Result<()> {
         };
         lines.push(format!("{name}: {}", state.name()));
     }
-    if lines.is_empty() {
+    if lines.is_empty() && unreadable.is_empty() {
         return Err(CliError::from(format!(
             "{}: no sweep folder (with sweep.toml) and no Slurm submission here",
             dir.display()
@@ -126,6 +134,9 @@ pub fn status(dir: &Path) -> Result<()> {
     }
     if !records.is_empty() && queue.is_none() {
         println!("(squeue did not answer: queued and running points are counted as missing)");
+    }
+    if !unreadable.is_empty() {
+        return Err(CliError::from(unreadable.join("; ")));
     }
     Ok(())
 }

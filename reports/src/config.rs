@@ -34,8 +34,14 @@ impl Config {
             },
             Err(e) => Self {
                 table: None,
+                // The message and position only: the error's display quotes the line,
+                // which may be megabytes long.
                 problem: Some(format!(
-                    "{origin}: root attribute `config_toml` is not valid TOML: {e}"
+                    "{origin}: root attribute `config_toml` is not valid TOML{}: {}",
+                    e.span()
+                        .map(|s| format!(" at byte {}", s.start))
+                        .unwrap_or_default(),
+                    crate::clip::clip(e.message().trim(), crate::clip::LINE)
                 )),
             },
         }

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+pub mod clip;
 pub mod config;
 pub mod figures;
 pub mod h5;

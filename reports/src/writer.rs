@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::clip::{BLOCK, LINE, clip};
 use crate::figures::{Block, Rendered, Table};
 
 /// A rendered section with its heading.
@@ -171,7 +172,7 @@ fn html_table(h: &mut String, t: &Table) {
     for r in &t.rows {
         h.push_str("<tr>");
         for c in r {
-            let _ = write!(h, "<td>{}</td>", esc(c));
+            let _ = write!(h, "<td>{}</td>", esc(&clip(c, LINE)));
         }
         h.push_str("</tr>\n");
     }
@@ -184,7 +185,7 @@ fn html_list(h: &mut String, title: &str, class: &str, items: &[String]) {
     }
     let _ = writeln!(h, "<section class=\"{class}\"><h2>{}</h2><ul>", esc(title));
     for i in items {
-        let _ = writeln!(h, "<li>{}</li>", esc(i));
+        let _ = writeln!(h, "<li>{}</li>", esc(&clip(i, LINE)));
     }
     h.push_str("</ul></section>\n");
 }
@@ -249,11 +250,11 @@ pub fn html(page: &Page, out: &Path) -> String {
                 h,
                 "<figure class=\"block\"><figcaption>{}</figcaption><pre>{}</pre></figure>",
                 esc_code(&b.caption),
-                esc(&b.text)
+                esc(&clip(&b.text, BLOCK))
             );
         }
         for n in &r.notes {
-            let _ = writeln!(h, "<p class=\"note\">Note: {}</p>", esc(n));
+            let _ = writeln!(h, "<p class=\"note\">Note: {}</p>", esc(&clip(n, LINE)));
         }
         h.push_str("</section>\n");
     }

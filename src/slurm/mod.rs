@@ -10,6 +10,7 @@ mod plan;
 pub mod queue;
 pub mod record;
 mod script;
+mod undo;
 
 use crate::error::{CliError, Result};
 use crate::session::RunOptions;
@@ -161,19 +162,34 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         return Ok(());
     }
     queue::require_sbatch()?;
-    for (dir, sweep) in &sweeps {
-        crate::sweep::begin(sweep, dir)?;
-    }
-    for dir in [record::folder(&out).join("bin"), logs.clone()] {
-        std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
-            what: dir.display().to_string(),
-            source,
-        })?;
-    }
-    freeze_binary(&binary)?;
-    crate::files::write_atomic(&array_script, array_text.as_bytes())?;
-    crate::files::write_atomic(&collect_script, collect_text.as_bytes())?;
-    let array_job = queue::sbatch(&[], &array_script)?;
+    let mut undo = undo::Undo::default();
+    let mut prepare_and_submit = || -> Result<String> {
+        for (dir, sweep) in &sweeps {
+            undo.before_creating(&dir.join("sweep.toml"));
+            crate::sweep::begin(sweep, dir)?;
+        }
+        for dir in [record::folder(&out).join("bin"), logs.clone()] {
+            undo.before_creating(&dir);
+            std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
+                what: dir.display().to_string(),
+                source,
+            })?;
+        }
+        for path in [&binary, &array_script, &collect_script] {
+            undo.before_creating(path);
+        }
+        freeze_binary(&binary)?;
+        crate::files::write_atomic(&array_script, array_text.as_bytes())?;
+        crate::files::write_atomic(&collect_script, collect_text.as_bytes())?;
+        queue::sbatch(&[], &array_script)
+    };
+    let array_job = match prepare_and_submit() {
+        Ok(job) => job,
+        Err(e) => {
+            undo.run();
+            return Err(e);
+        }
+    };
     // Recorded at once: a later failure must not hide a submitted array from `status`
     // and from the next submission.
     let mut record = Record {

@@ -2,6 +2,8 @@
 //! Python (h5py) checks of results files.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

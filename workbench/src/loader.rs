@@ -144,6 +144,9 @@ pub fn load_runs(
     }
     let mut seed_keys: Vec<String> = Vec::new();
     let mut points = Vec::new();
+    // The seed keys of the last point's swept values: seeds vary fastest, so the points of
+    // one combination of values share them, found once.
+    let mut known: Option<(Vec<(String, toml::Value)>, Vec<String>)> = None;
     for point in sweep.points() {
         let at = |e: WorkbenchError| match e {
             WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
@@ -161,7 +164,12 @@ pub fn load_runs(
             load_from(&source, &layers, registry, smoke).map_err(at)
         };
         let mut keys = Vec::new();
-        if point.seed.is_some() {
+        if let Some((values, found)) = &known
+            && point.seed.is_some()
+            && *values == point.values
+        {
+            keys = found.clone();
+        } else if point.seed.is_some() {
             let unseeded = load(point.overrides(&[]))?;
             let declared = registry
                 .kind(unseeded.kind())
@@ -216,6 +224,9 @@ pub fn load_runs(
             }
         }
         let experiment = load(point.overrides(&keys))?;
+        if point.seed.is_some() {
+            known = Some((point.values.clone(), keys.clone()));
+        }
         for key in keys {
             if !seed_keys.contains(&key) {
                 seed_keys.push(key);
@@ -283,6 +294,8 @@ struct Source {
     name: String,
     /// Its parsed contents.
     table: toml::Table,
+    /// This file merged with the environment, made once: every sweep point starts from it.
+    base: std::sync::OnceLock<Figment>,
 }
 
 impl Source {
@@ -298,23 +311,25 @@ impl Source {
             path: path.to_path_buf(),
             name,
             table,
+            base: std::sync::OnceLock::new(),
         })
     }
 
     /// The merged figment: this file, then `WORKBENCH_*` variables, then `overrides`.
     fn figment(&self, overrides: &[Override]) -> Figment {
-        let env = Env::prefixed("WORKBENCH_").split("__").filter(|key| {
-            // Keys reach the filter in the environment's own case (`DISTANCE`).
-            key.as_str().contains('.')
-                || ENV_TOP_LEVEL_KEYS
-                    .iter()
-                    .any(|top| key.as_str().eq_ignore_ascii_case(top))
+        let base = self.base.get_or_init(|| {
+            let env = Env::prefixed("WORKBENCH_").split("__").filter(|key| {
+                // Keys reach the filter in the environment's own case (`DISTANCE`).
+                key.as_str().contains('.')
+                    || ENV_TOP_LEVEL_KEYS
+                        .iter()
+                        .any(|top| key.as_str().eq_ignore_ascii_case(top))
+            });
+            Figment::new().merge(self).merge(env)
         });
         overrides
             .iter()
-            .fold(Figment::new().merge(self).merge(env), |figment, o| {
-                figment.merge(o.clone())
-            })
+            .fold(base.clone(), |figment, o| figment.merge(o.clone()))
     }
 }
 

@@ -667,7 +667,7 @@ fn malformed_sweep_files_name_the_dataset() {
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(
         report.problems[0]
-            .contains("my_sweep.h5: dataset `summary/extra` has length 2, expected 12"),
+            .contains("my_sweep.h5: dataset `summary/extra` has shape [2], expected [12]"),
         "{:?}",
         report.problems
     );

@@ -72,9 +72,16 @@ impl Default for OptimizerSection {
 
 /// `value` shown as TOML.
 pub fn show<T: Serialize + ?Sized>(value: &T) -> String {
-    toml::Value::try_from(value)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "?".into())
+    match toml::Value::try_from(value) {
+        // TOML writes 1e308 with all of its 309 digits; an error names it as written.
+        Ok(toml::Value::Float(x))
+            if x.is_finite() && x != 0.0 && !(1e-5..1e16).contains(&x.abs()) =>
+        {
+            format!("{x:e}")
+        }
+        Ok(v) => v.to_string(),
+        Err(_) => "?".into(),
+    }
 }
 
 /// `Ok` if `ok`, else an error naming `key` and `value`.

@@ -10,6 +10,11 @@ use super::format::{attr, decode_names, path};
 use hdf5::types::{VarLenAscii, VarLenUnicode};
 use std::path::{Path, PathBuf};
 
+/// The most elements a dataset may hold to be read (512 MiB as `f64`); the largest the
+/// workbench writes (per-pair values of a large data set, a 10⁶-point sweep's columns) are
+/// far below it.
+pub const MAX_ELEMENTS: usize = 1 << 26;
+
 /// An open HDF5 results file.
 pub struct ResultsFile {
     path: PathBuf,
@@ -151,8 +156,22 @@ impl ResultsFile {
         Ok((shape, self.read(&ds, dataset)?))
     }
 
+    /// `Err` when `ds` holds more than [`MAX_ELEMENTS`], checked before anything is read
+    /// (a few kilobytes of compressed zeros can declare billions of elements).
+    fn bounded(&self, ds: &hdf5::Dataset, dataset: &str) -> Result<(), String> {
+        let size = ds.size();
+        if size > MAX_ELEMENTS {
+            return Err(format!(
+                "{}: dataset `{dataset}` has {size} elements, more than the {MAX_ELEMENTS} a results reader reads",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+
     /// Reads all of `ds` (the dataset at `dataset`) as `f64`.
     fn read(&self, ds: &hdf5::Dataset, dataset: &str) -> Result<Vec<f64>, String> {
+        self.bounded(ds, dataset)?;
         ds.read_raw::<f64>()
             .map_err(|e| format!("{}: cannot read dataset `{dataset}`: {e}", self.name))
     }
@@ -175,17 +194,16 @@ impl ResultsFile {
         Ok(self.read_all(dataset, 1)?.1)
     }
 
-    /// Reads a 1-D dataset and checks its length.
+    /// Reads a 1-D dataset after checking its length.
     pub fn vec_len(&self, dataset: &str, len: usize) -> Result<Vec<f64>, String> {
-        let v = self.vec(dataset)?;
-        if v.len() != len {
+        let shape = self.dataset(dataset)?.shape();
+        if shape != [len] {
             return Err(format!(
-                "{}: dataset `{dataset}` has length {}, expected {len}",
-                self.name,
-                v.len()
+                "{}: dataset `{dataset}` has shape {shape:?}, expected [{len}]",
+                self.name
             ));
         }
-        Ok(v)
+        self.vec(dataset)
     }
 
     /// Reads a 2-D dataset.
@@ -208,6 +226,7 @@ impl ResultsFile {
                 self.name
             ));
         }
+        self.bounded(&ds, dataset)?;
         if let Ok(v) = ds.read_raw::<VarLenUnicode>() {
             return Ok(v.iter().map(|s| s.as_str().to_owned()).collect());
         }

@@ -87,6 +87,17 @@ pub enum JsonlError {
         /// Why.
         source: std::io::Error,
     },
+    /// A gzip file inflates beyond [`GZIP_MAX_RATIO`] times its size.
+    #[error(
+        "{path}: decompresses to more than {limit} bytes ({GZIP_MAX_RATIO}× its compressed size, \
+         the bound the memory estimate assumes); decompress it and give the plain file as data.path"
+    )]
+    Inflates {
+        /// The file.
+        path: PathBuf,
+        /// The bound, in bytes.
+        limit: u64,
+    },
     /// Every non-blank line was skipped, or there were none.
     #[error("{path}: no usable preference pair: {}", describe_skipped(skipped))]
     NoPairs {
@@ -114,8 +125,14 @@ fn describe_skipped(skipped: &[Skipped]) -> String {
 /// The first two bytes of every gzip stream (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// How many times its compressed size a gzip file may inflate to: the memory estimate
+/// assumes it, and decompression stops with an error beyond it (a small file of zeros would
+/// otherwise inflate without bound).
+pub const GZIP_MAX_RATIO: u64 = 10;
+
 /// A bound on the memory that loading `path` takes, from its size before reading: its text,
-/// the pairs' strings and their 4-byte tokens (gzip text assumed at most 10× compressed).
+/// the pairs' strings and their 4-byte tokens (gzip text at most [`GZIP_MAX_RATIO`]×
+/// compressed, which [`load`] enforces).
 pub fn memory_bound(path: &Path) -> u64 {
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let mut magic = [0u8; 2];
@@ -123,7 +140,7 @@ pub fn memory_bound(path: &Path) -> u64 {
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .is_ok()
         && magic == GZIP_MAGIC;
-    size.saturating_mul(if gzip { 10 } else { 1 })
+    size.saturating_mul(if gzip { GZIP_MAX_RATIO } else { 1 })
         .saturating_mul(8)
 }
 
@@ -135,12 +152,22 @@ pub fn load(path: &Path) -> Result<Loaded, JsonlError> {
     };
     let mut bytes = std::fs::read(path).map_err(read_error)?;
     if bytes.starts_with(&GZIP_MAGIC) {
+        let limit = (bytes.len() as u64).saturating_mul(GZIP_MAX_RATIO);
         let mut plain = Vec::new();
         std::io::Read::read_to_end(
-            &mut flate2::read::MultiGzDecoder::new(bytes.as_slice()),
+            &mut std::io::Read::take(
+                flate2::read::MultiGzDecoder::new(bytes.as_slice()),
+                limit.saturating_add(1),
+            ),
             &mut plain,
         )
         .map_err(read_error)?;
+        if plain.len() as u64 > limit {
+            return Err(JsonlError::Inflates {
+                path: path.to_path_buf(),
+                limit,
+            });
+        }
         bytes = plain;
     }
     let loaded = parse(&bytes);

@@ -216,17 +216,25 @@ fn order(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     order
 }
 
+/// A loss beyond this magnitude has no precision left to train with (f32 overflows at
+/// 3.4e38); it comes from a trade-off or learning rate far outside any sensible range,
+/// such as `dpo.beta = 1e300`, where rounding noise of 1e-16 in a margin becomes 1e284.
+pub const LOSS_CEILING: f64 = 1e30;
+
 fn finite(value: f64, phase: &str, epoch: usize, step: usize) -> Result<f64, Diverged> {
-    if value.is_finite() {
-        Ok(value)
+    let reason = if !value.is_finite() {
+        format!("the loss is {value}")
+    } else if value.abs() > LOSS_CEILING {
+        format!("the loss is {value:.3e}, astronomically large (over {LOSS_CEILING:e})")
     } else {
-        Err(Diverged {
-            phase: phase.to_string(),
-            epoch: epoch + 1,
-            step: step + 1,
-            reason: format!("the loss is {value}"),
-        })
-    }
+        return Ok(value);
+    };
+    Err(Diverged {
+        phase: phase.to_string(),
+        epoch: epoch + 1,
+        step: step + 1,
+        reason,
+    })
 }
 
 /// Mean negative log-likelihood per response token of `batch`.

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The largest synthetic `sharpness`, `reward_scale` or `echo_bonus`.
+const MAX_SCALE: f64 = 1e6;
+
 crate::experiment_file! {
 /// The experiment file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -352,11 +355,13 @@ impl DataSection {
             ("data.reward_scale", self.reward_scale),
             ("data.echo_bonus", self.echo_bonus),
         ] {
+            // Beyond 1e6 the softmax and the reward comparisons are already decided in
+            // f64, and products with N(0, 1) draws could overflow to infinity.
             check(
-                value.is_finite() && value >= 0.0,
+                value.is_finite() && (0.0..=MAX_SCALE).contains(&value),
                 key,
                 value,
-                "must be finite and >= 0",
+                "must be finite, >= 0 and <= 1e6",
             )?;
         }
         Ok(SyntheticSpec {
@@ -383,18 +388,18 @@ impl DataSection {
         };
         let base = Path::new(file).parent().unwrap_or(Path::new("."));
         let resolved = base.join(path);
-        check(
-            !resolved.is_dir(),
-            "data.path",
-            path,
-            "is a directory, not a JSONL file",
-        )?;
-        check(
-            resolved.is_file(),
-            "data.path",
-            path,
-            "no such file (paths are relative to the experiment file)",
-        )?;
+        // `metadata` follows symlinks: a link to a regular file is that file.
+        let reason = match std::fs::metadata(&resolved) {
+            Err(_) => Some("no such file (paths are relative to the experiment file)"),
+            Ok(meta) if meta.is_dir() => Some("is a directory, not a JSONL file"),
+            Ok(meta) if !meta.is_file() => {
+                Some("not a regular file (a FIFO, device or socket cannot be read as a data file)")
+            }
+            Ok(_) => None,
+        };
+        if let Some(reason) = reason {
+            return Err(ConfigError::new("data.path", show(path), reason));
+        }
         Ok(DataSpec::Jsonl {
             path: resolved,
             max_pairs: self.max_pairs,

@@ -219,6 +219,12 @@ impl LogRatios {
                 rho[i], change[i]
             ));
         }
+        if change.iter().all(|c| *c == 0.0) {
+            return Err(format!(
+                "the policy did not move: every one of the {} pairs' log-probability ratios is exactly as pi_ref's after training, so the loss's gradient vanished or overflowed (check dpo.beta and dpo.lr)",
+                change.len()
+            ));
+        }
         Ok(Self { rho, change })
     }
 }
