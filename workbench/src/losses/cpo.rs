@@ -60,7 +60,7 @@ impl Cpo {
                     .exp()
                     .neg()
                     .add_scalar(1.0)
-                    .div_scalar(self.alpha)
+                    .mul_scalar(1.0 / self.alpha)
             };
             (chosen, rejected) = (shape(chosen), shape(rejected));
         }

@@ -46,7 +46,7 @@ impl PairwiseLoss for Discopop {
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
         let (chosen, rejected) = scores::chosen_rejected(self.scores, inputs);
         let logits = (chosen - rejected).mul_scalar(beta);
-        let modulation = sigmoid(logits.clone().div_scalar(self.tau));
+        let modulation = sigmoid(logits.clone().mul_scalar(1.0 / self.tau));
         let logistic = log_sigmoid(logits.clone()).neg();
         let exponential = logits.neg().exp();
         logistic * modulation.clone().neg().add_scalar(1.0) + exponential * modulation

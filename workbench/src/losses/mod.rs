@@ -4,6 +4,10 @@
 //! rejected) and the trade-off β, exactly as TRL's `DPOTrainer` separates losses from
 //! models; it never sees a policy. It returns one loss per pair. Built-in losses are
 //! listed in [`builtin`] and added to the catalogue through the same API a plugin uses.
+//!
+//! The losses divide by a constant with `mul_scalar(1.0 / c)`, never `div_scalar(c)`:
+//! burn 0.22's autodiff rounds a `div_scalar` divisor to f32 in the backward pass, which
+//! costs f64 gradients eight digits (tests/trl_losses.rs sees it against TRL).
 
 mod aot;
 mod apo;

@@ -22,7 +22,7 @@ pub struct Orpo {}
 /// log(−expm1(x)) with expm1(x) = tanh(x/2)·(eˣ + 1), exact to rounding near 0.
 fn log1mexp(x: Tensor<2>) -> Tensor<2> {
     let far = x.clone().exp().neg().log1p();
-    let near = (x.clone().div_scalar(2.0).tanh() * x.clone().exp().add_scalar(1.0))
+    let near = (x.clone().mul_scalar(0.5).tanh() * x.clone().exp().add_scalar(1.0))
         .neg()
         .log();
     near.mask_where(x.lower_elem(-std::f64::consts::LN_2), far)

@@ -61,7 +61,7 @@ impl PairwiseLoss for Robust {
         let logits = (chosen - rejected).mul_scalar(beta);
         let agree = log_sigmoid(logits.clone()).neg();
         let flipped = log_sigmoid(logits.neg()).neg();
-        (agree.mul_scalar(1.0 - eps) - flipped.mul_scalar(eps)).div_scalar(1.0 - 2.0 * eps)
+        (agree.mul_scalar(1.0 - eps) - flipped.mul_scalar(eps)).mul_scalar(1.0 / (1.0 - 2.0 * eps))
     }
 
     /// Unbiased for DPO's loss, so DPO's counterpart (f-DPO's with other scores).

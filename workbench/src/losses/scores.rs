@@ -67,7 +67,7 @@ impl FScores {
                 .clamp_max(ALPHA_EXPONENT_MAX)
                 .exp()
                 .sub_scalar(1.0)
-                .div_scalar(coef - 1.0),
+                .mul_scalar(1.0 / (coef - 1.0)),
         }
     }
 
