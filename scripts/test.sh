@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
 # libtorch 2.9.0 (CPU flavour, ~0.9 GB download, cached) for the `tch` feature.
 eval "$(bash scripts/install-libtorch.sh --print-env)"
+# TRL (pinned) in the torch venv, for tests/trl_losses.rs.
+eval "$(bash scripts/oracle-python.sh)"
 # These must be usable here, or the backend tests fail instead of skipping them.
 export WORKBENCH_REQUIRE_BACKENDS="${WORKBENCH_REQUIRE_BACKENDS:-ndarray,flex,wgpu,tch-cpu}"
 status=0

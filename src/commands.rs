@@ -162,6 +162,7 @@ pub fn list(registry: &Registry, what: Option<ListWhat>) {
         for (name, entry) in registry.losses() {
             println!("  {name:<24} {}", entry.description);
             println!("  {:<24} parameters: {}", "", entry.parameters);
+            println!("  {:<24} source: {}", "", entry.source);
         }
     }
     if show(ListWhat::Policies) {

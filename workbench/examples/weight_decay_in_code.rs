@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reward_floor: 1e-12,
     };
     let alpha = [0.0, 0.01, 0.1, 1.0];
-    let dpo: Arc<dyn PairwiseLoss> = Arc::new(Dpo {});
+    let dpo: Arc<dyn PairwiseLoss> = Arc::new(Dpo::default());
     let data = PreferenceData::new(&problem, PairScheme::Uniform, DataMode::Expected);
     let method = PreferenceObjective::new(dpo.clone(), &problem, data, &device);
     let counterpart = RlhfObjective::new(dpo.counterpart(), &problem, &device);

@@ -2,7 +2,7 @@
 //! the way a new loss is: gradient against finite differences and values on known inputs.
 
 use workbench::Registry;
-use workbench::losses::testing::{SAMPLE_PAIRS, gradients, max_gradient_error, values};
+use workbench::losses::testing::{SAMPLE_PAIRS, max_gradient_error, values};
 
 mod common;
 
@@ -39,7 +39,7 @@ fn robust_bco_pair_and_combinations_on_known_inputs() {
     let eps = 0.2;
     let expected = ((1.0 - eps) * softplus(-1.0) - eps * softplus(1.0)) / (1.0 - 2.0 * eps);
     assert!((value("loss = \"robust\"\nlabel_smoothing = 0.2", 1.0) - expected).abs() < 1e-12);
-    // bco_pair on one pair: δ = (0.5 − 0.5)/2 = 0, so softplus(−0.5) + softplus(−0.5)
+    // bco_pair (no shift, as TRL since #3906): softplus(−0.5) + softplus(−0.5)
     assert!((value("loss = \"bco_pair\"", 1.0) - 2.0 * softplus(-0.5)).abs() < 1e-12);
     // a combination is the weighted sum of its terms
     let combined = value(
@@ -76,32 +76,97 @@ fn bad_loss_parameters_name_the_loss_and_key() {
     }
 }
 
-/// bco_pair holds its shift δ (the batch's mean reward) constant, so its gradient is
-/// ∂ℓ/∂log π_θ(y_w) = −β σ(δ − r_w) and ∂ℓ/∂log π_θ(y_l) = β σ(r_l − δ), r = β log(π_θ/π_ref);
-/// checked to 1e-12.
+/// Every TRL loss type is built in under TRL's name, with `cpo`, `simpo` and `orpo` from
+/// TRL's other trainers, and each one's gradient on bandit pairs (no token counts) matches
+/// finite differences. (Their values against TRL's own code: tests/trl_losses.rs.)
 #[test]
-fn bco_pair_gradient_holds_the_shift_constant() {
-    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
-    let beta = 0.7;
-    let [chosen, rejected] = gradients(
-        build("loss = \"bco_pair\"").as_ref(),
+fn every_trl_loss_is_built_in_and_differentiates() {
+    let registry = Registry::builtin();
+    // Flex: ndarray's f64 `sigmoid` carries about 1e-8 of error, which finite differences
+    // with step 1e-6 turn into 1e-2.
+    let flex =
+        backends::device(backends::BackendName::Flex, backends::Precision::F64).expect("flex f64");
+    for name in [
+        "sigmoid",
+        "hinge",
+        "ipo",
+        "exo_pair",
+        "nca_pair",
+        "robust",
+        "bco_pair",
+        "sppo_hard",
+        "aot",
+        "aot_unpaired",
+        "apo_zero",
+        "apo_down",
+        "discopop",
+        "sft",
+        "sigmoid_norm",
+        "simpo",
+        "cpo",
+        "orpo",
+    ] {
+        let entry = registry
+            .loss(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(!entry.source.is_empty(), "{name} has no source");
+        let method = match name {
+            "robust" => format!("loss = \"{name}\"\nlabel_smoothing = 0.1"),
+            _ => format!("loss = \"{name}\""),
+        };
+        let loss = build(&method);
+        for beta in [0.5, 2.0] {
+            let error = max_gradient_error(loss.as_ref(), &SAMPLE_PAIRS, beta, &flex);
+            assert!(error < 1e-6, "{name} β={beta}: {error}");
+        }
+    }
+}
+
+/// `dpo` and `sigmoid` are one loss; `sft` on a bandit is the NLL of each chosen action;
+/// reference-free and batch-sorting losses state that they have no RLHF counterpart.
+#[test]
+fn aliases_sft_and_counterparts() {
+    let device = common::device();
+    let dpo = values(
+        build("loss = \"dpo\"").as_ref(),
         &SAMPLE_PAIRS,
-        beta,
-        &common::device(),
+        0.7,
+        &device,
     );
-    let rewards: Vec<(f64, f64)> = SAMPLE_PAIRS
-        .iter()
-        .map(|p| (beta * (p[0] - p[2]), beta * (p[1] - p[3])))
-        .collect();
-    let delta = rewards.iter().map(|(w, l)| w + l).sum::<f64>() / (2.0 * rewards.len() as f64);
-    for (i, (r_w, r_l)) in rewards.iter().enumerate() {
-        assert!(
-            (chosen[i] + beta * sigmoid(delta - r_w)).abs() < 1e-12,
-            "pair {i}"
-        );
-        assert!(
-            (rejected[i] - beta * sigmoid(r_l - delta)).abs() < 1e-12,
-            "pair {i}"
-        );
+    let sigmoid = values(
+        build("loss = \"sigmoid\"").as_ref(),
+        &SAMPLE_PAIRS,
+        0.7,
+        &device,
+    );
+    assert_eq!(dpo, sigmoid);
+    let sft = values(
+        build("loss = \"sft\"").as_ref(),
+        &SAMPLE_PAIRS,
+        0.7,
+        &device,
+    );
+    for (got, pair) in sft.iter().zip(&SAMPLE_PAIRS) {
+        assert!((got + pair[0]).abs() < 1e-12);
+    }
+    for (method, has) in [
+        ("loss = \"sigmoid\"", true),
+        (
+            "loss = \"sigmoid\"\nf_divergence_type = \"js_divergence\"",
+            true,
+        ),
+        ("loss = \"ipo\"", true),
+        ("loss = \"robust\"\nlabel_smoothing = 0.1", true),
+        ("loss = \"hinge\"", false),
+        ("loss = \"bco_pair\"", false),
+        ("loss = \"aot\"", false),
+        ("loss = \"simpo\"", false),
+        ("loss = \"orpo\"", false),
+        (
+            "loss = [{ name = \"sigmoid\", weight = 0.8 }, { name = \"bco_pair\", weight = 0.2 }, { name = \"sft\", weight = 1.0 }]",
+            false,
+        ),
+    ] {
+        assert_eq!(build(method).has_counterpart(), has, "{method}");
     }
 }

@@ -13,7 +13,7 @@ pub struct Hinge {}
 
 impl PairwiseLoss for Hinge {
     fn label(&self) -> String {
-        "hinge".into()
+        "plugin_hinge".into()
     }
 
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {

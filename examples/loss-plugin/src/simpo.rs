@@ -48,7 +48,7 @@ fn per_token(log_prob: Tensor<2>, tokens: &Option<Tensor<2>>) -> Tensor<2> {
 
 impl PairwiseLoss for SimPo {
     fn label(&self) -> String {
-        "simpo".into()
+        "plugin_simpo".into()
     }
 
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {

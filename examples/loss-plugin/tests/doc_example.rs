@@ -32,6 +32,7 @@ mod example {
             LossEntry {
                 description: "DPO with a target margin: -log σ(β h - m)",
                 parameters: "margin = m",
+                source: "the guide's example",
                 build: |table| Ok(Arc::new(parse_params::<SigmoidMargin>(table)?)),
             },
         );

@@ -118,20 +118,27 @@ fn python_check(script: &str, files: &[&str]) {
 #[test]
 fn the_plugin_binary_lists_and_runs_its_losses() {
     let listed = String::from_utf8_lossy(&plugin(&["list", "losses"]).stdout).into_owned();
-    for name in ["simpo", "hinge", "cdpo", "dpo", "robust", "bco_pair"] {
+    for name in [
+        "plugin_simpo",
+        "plugin_hinge",
+        "cdpo",
+        "dpo",
+        "robust",
+        "bco_pair",
+    ] {
         assert!(listed.contains(name), "{name} missing:\n{listed}");
     }
     let dir = tempfile::tempdir().expect("temp dir");
     run_fig2(
         dir.path(),
         &[
-            "methods=[{ loss = \"simpo\", gamma = 0.2 }, { loss = \"cdpo\" }, { loss = [{ name = \"hinge\", weight = 0.5 }, { name = \"dpo\", weight = 0.5 }] }]",
+            "methods=[{ loss = \"plugin_simpo\", gamma = 0.2 }, { loss = \"cdpo\" }, { loss = [{ name = \"plugin_hinge\", weight = 0.5 }, { name = \"dpo\", weight = 0.5 }] }]",
             "optimizer.epochs=200",
         ],
     );
     let script = "import h5py, sys, numpy as np\n\
         f = h5py.File(sys.argv[1])\n\
-        for m in ['simpo', 'cdpo', '0.5hinge+0.5dpo']:\n\
+        for m in ['plugin_simpo', 'cdpo', '0.5plugin_hinge+0.5dpo']:\n\
         \x20   d = f[m + '/distance'][()]\n\
         \x20   assert d.shape == (11,) and np.all(np.isfinite(d)), (m, d)\n\
         \x20   note = f.attrs[m + '/counterpart']\n\
@@ -151,8 +158,8 @@ fn bad_plugin_parameters_name_the_loss_and_key() {
     let file = experiment("fig2_weight_decay");
     for (method, needles) in [
         (
-            "methods=[{ loss = \"simpo\", gama = 1 }]",
-            ["simpo", "gama"],
+            "methods=[{ loss = \"plugin_simpo\", gama = 1 }]",
+            ["plugin_simpo", "gama"],
         ),
         (
             "methods=[{ loss = \"cdpo\", label_smoothing = 0.9 }]",

@@ -30,10 +30,16 @@ impl Section for Fig1 {
     ) -> Result<Rendered, String> {
         let alpha = file.vec("alpha")?;
         let methods = super::methods(file)?;
+        // The first method with a counterpart, when the file has no `dpo`: a loss without
+        // one has no `rlhf_policy` to draw beside its own.
         let method = if methods.iter().any(|m| m == METHOD) {
             METHOD
         } else {
-            methods[0].as_str()
+            methods
+                .iter()
+                .find(|m| file.exists(&format!("{m}/rlhf_policy")))
+                .unwrap_or(&methods[0])
+                .as_str()
         };
         let policy = file.matrix(&format!("{method}/policy"))?;
         let rlhf = file.matrix(&format!("{method}/rlhf_policy"))?;

@@ -42,7 +42,11 @@ impl Section for Fig2 {
             .iter()
             .map(|&a| if a > 0.0 { a } else { zero.unwrap_or(a) })
             .collect();
-        let ms = methods(file)?;
+        // Methods whose loss has no RLHF counterpart carry no distance (their
+        // `<m>/counterpart` note says why); they are named, not drawn.
+        let (ms, without): (Vec<String>, Vec<String>) = methods(file)?
+            .into_iter()
+            .partition(|m| file.exists(&format!("{m}/distance")));
         let mut series = Vec::new();
         let mut table = Table {
             caption: "Distance to the RLHF counterpart per alpha.".into(),
@@ -76,8 +80,16 @@ impl Section for Fig2 {
             ),
             None => "The alpha axis is linear (no positive alpha).".into(),
         };
+        let absent = if without.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " No counterpart, so no distance: {} (each solves no RLHF problem in closed form).",
+                without.join(", ")
+            )
+        };
         Ok(Rendered {
-            figures: vec![stem.with_caption(format!("One line per method. {axis}"))],
+            figures: vec![stem.with_caption(format!("One line per method. {axis}{absent}"))],
             caption: format!(
                 "Distance between each method's learned policy and its RLHF counterpart, as the weight-decay strength alpha grows. {} {}",
                 caption(file, cfg, BANDIT_KEYS),

@@ -28,7 +28,10 @@ impl Section for Fig3 {
         figures: &mut FigureDir,
     ) -> Result<Rendered, String> {
         let epoch = file.vec("epoch")?;
-        let ms = methods(file)?;
+        // Methods whose loss has no RLHF counterpart carry no distance; named, not drawn.
+        let (ms, without): (Vec<String>, Vec<String>) = methods(file)?
+            .into_iter()
+            .partition(|m| file.exists(&format!("{m}/distance")));
         let y_label = distance_label(cfg.get("distance").and_then(|v| v.as_str()));
         // Most of the change happens in the first tens of epochs: a log axis shows it
         // (epoch 0, where every model is π_ref, is off that axis).
@@ -57,10 +60,16 @@ impl Section for Fig3 {
             }));
         }
         let stem = figures.save(file, "", &panels)?;
-        let notes = file
+        let mut notes: Vec<String> = file
             .attr("distance_converged")
             .map(|n| vec![format!("distance_converged: {n}")])
             .unwrap_or_default();
+        if !without.is_empty() {
+            notes.push(format!(
+                "No counterpart, so no distance: {} (each solves no RLHF problem in closed form).",
+                without.join(", ")
+            ));
+        }
         Ok(Rendered {
             figures: vec![stem.with_caption(format!(
                 "One line per method. Left: against the counterpart's converged (final) policy. Right: against the counterpart trained for the same number of epochs.{}",

@@ -75,6 +75,14 @@ fn run(
         let label = method.label();
         push_counterpart_note(&mut results, method.as_ref());
         epochs = trained.snapshots.len();
+        results.push(
+            format!("{label}/policy"),
+            &[epochs, k],
+            trained.snapshots.concat(),
+        );
+        let Some(counterpart) = counterpart else {
+            continue;
+        };
         let same_budget: Vec<(&[f64], &[f64])> = (0..epochs)
             .map(|e| (trained.policy(e, 0), counterpart.policy(e, 0)))
             .collect();
@@ -95,11 +103,6 @@ fn run(
             .map(|(m, _)| spec.distance.between(m, converged))
             .collect();
         results.vector(format!("{label}/distance_converged"), to_converged);
-        results.push(
-            format!("{label}/policy"),
-            &[epochs, k],
-            trained.snapshots.concat(),
-        );
         results.push(
             format!("{label}/rlhf_policy"),
             &[epochs, k],

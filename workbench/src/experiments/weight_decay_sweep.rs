@@ -84,6 +84,14 @@ fn run(
     for (method, (trained, counterpart)) in spec.methods.iter().zip(runs) {
         let label = method.label();
         push_counterpart_note(&mut results, method.as_ref());
+        results.push(
+            format!("{label}/policy"),
+            &[variants, k],
+            trained.last().to_vec(),
+        );
+        let Some(counterpart) = counterpart else {
+            continue;
+        };
         let rows: Vec<(&[f64], &[f64])> = (0..variants)
             .map(|v| (trained.policy(0, v), counterpart.policy(0, v)))
             .collect();
@@ -92,11 +100,6 @@ fn run(
         let peak = crate::analysis::argmax(variants, distance);
         results.summary(format!("{label}/max_distance"), distance(peak));
         results.summary(format!("{label}/alpha_at_max"), alpha[peak]);
-        results.push(
-            format!("{label}/policy"),
-            &[variants, k],
-            trained.last().to_vec(),
-        );
         results.push(
             format!("{label}/rlhf_policy"),
             &[variants, k],

@@ -1,15 +1,17 @@
-//! Pairwise BCO (Jung et al., 2024, "Binary Classifier Optimization"; TRL's `bco_pair`):
-//! each response's implicit reward r = β·log(π_θ/π_ref) is classified against a shift δ,
-//! ℓ = −log σ(r_w − δ) − log σ(−(r_l − δ)), with δ the mean reward of the batch
-//! (held constant in the gradient; TRL keeps a running mean over batches instead).
+//! Pairwise BCO (Jung et al., 2024, "Binary Classifier Optimization"), TRL's `bco_pair`:
+//! each response's implicit reward r = β·log(π_θ/π_ref) is classified on its own,
+//! ℓ = −log σ(r_w) − log σ(−r_l). TRL's "Refactor DPO" (#3906) removed the running-mean
+//! shift δ the paper subtracts from r, and so does the workbench: the loss is per pair.
 
-use super::LossEntry;
-use super::{Counterpart, PairLogProbs, PairwiseLoss};
+use super::{LossEntry, PairLogProbs, PairwiseLoss};
 use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
 
 /// Pairwise BCO. No parameters.
+///
+/// Its minimiser sets σ(r(y)) to the share of y's appearances that it wins, a pointwise
+/// classifier rather than an RLHF optimum, so it has no counterpart.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BcoPair {}
@@ -22,17 +24,11 @@ impl PairwiseLoss for BcoPair {
     fn loss(&self, inputs: &PairLogProbs, beta: f64) -> Tensor<2> {
         let chosen = inputs.chosen_log_ratio().mul_scalar(beta);
         let rejected = inputs.rejected_log_ratio().mul_scalar(beta);
-        // δ per variant: the mean of all rewards in the batch, as a constant.
-        let [_, pairs] = chosen.dims();
-        let delta = (chosen.clone() + rejected.clone())
-            .sum_dim(1)
-            .div_scalar(2.0 * pairs as f64)
-            .detach();
-        log_sigmoid(chosen - delta.clone()).neg() + log_sigmoid((rejected - delta).neg()).neg()
+        log_sigmoid(chosen).neg() - log_sigmoid(rejected.neg())
     }
 
-    fn declared_counterpart(&self) -> Option<Counterpart> {
-        Some(Counterpart::DPO)
+    fn has_counterpart(&self) -> bool {
+        false
     }
 }
 
@@ -41,8 +37,9 @@ pub(super) fn entry() -> (&'static str, LossEntry) {
     (
         "bco_pair",
         LossEntry {
-            description: "pairwise BCO (Jung et al. 2024): each implicit reward classified against the batch mean",
+            description: "pairwise BCO: each implicit reward classified on its own, -log σ(r_w) - log σ(-r_l)",
             parameters: "(none)",
+            source: "Jung et al. 2024 (without the shift, as TRL since #3906); TRL loss_type bco_pair",
             build: |table| Ok(Arc::new(super::parse_params::<BcoPair>(table)?)),
         },
     )

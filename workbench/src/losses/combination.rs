@@ -38,4 +38,9 @@ impl PairwiseLoss for WeightedSum {
             .all(|(_, loss)| loss.declared_counterpart() == Some(first))
             .then_some(first)
     }
+
+    /// None as soon as one term has none (an MPO mixture with `sft`, say).
+    fn has_counterpart(&self) -> bool {
+        self.terms.iter().all(|(_, loss)| loss.has_counterpart())
+    }
 }

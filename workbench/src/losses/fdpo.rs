@@ -64,6 +64,7 @@ pub(super) fn entry() -> (&'static str, LossEntry) {
         LossEntry {
             description: "f-DPO (Wang et al. 2024): -log σ(β [f'(u_w) - f'(u_l)])",
             parameters: "divergence = reverse_kl | forward_kl | js | alpha; a (alpha only, 0 < a < 1)",
+            source: "Wang et al. 2024 (f-DPO), the paper's parameterisation; TRL's is sigmoid with f_divergence_type (alpha: f_alpha_divergence_coef = 1 - a)",
             build: |table| Ok(Arc::new(FDpo::from_params(table)?)),
         },
     )

@@ -49,4 +49,8 @@ impl PairwiseLoss for Labelled {
     fn counterpart(&self) -> Counterpart {
         self.inner.counterpart()
     }
+
+    fn has_counterpart(&self) -> bool {
+        self.inner.has_counterpart()
+    }
 }

@@ -4,25 +4,52 @@
 //! rejected) and the trade-off β, exactly as TRL's `DPOTrainer` separates losses from
 //! models; it never sees a policy. It returns one loss per pair. Built-in losses are
 //! listed in [`builtin`] and added to the catalogue through the same API a plugin uses.
+//!
+//! The losses divide by a constant with `mul_scalar(1.0 / c)`, never `div_scalar(c)`:
+//! burn 0.22's autodiff rounds a `div_scalar` divisor to f32 in the backward pass, which
+//! costs f64 gradients eight digits (tests/trl_losses.rs sees it against TRL).
 
+mod aot;
+mod apo;
 mod bco_pair;
 mod combination;
-mod dpo;
+mod cpo;
+mod discopop;
+mod exo_pair;
 mod fdpo;
+mod hinge;
 mod ipo;
 mod labelled;
+mod nca_pair;
+mod orpo;
 mod params;
 mod robust;
+mod scores;
+mod sft;
+mod sigmoid;
+mod sppo_hard;
+mod terms;
 pub mod testing;
 
+pub use aot::Aot;
+pub use apo::Apo;
 pub use bco_pair::BcoPair;
 pub use combination::WeightedSum;
-pub use dpo::Dpo;
+pub use cpo::{Cpo, CpoForm};
+pub use discopop::Discopop;
+pub use exo_pair::ExoPair;
 pub use fdpo::FDpo;
+pub use hinge::Hinge;
 pub use ipo::Ipo;
 pub use labelled::Labelled;
+pub use nca_pair::NcaPair;
+pub use orpo::Orpo;
 pub use params::{ParamError, parse_params};
 pub use robust::Robust;
+pub use scores::FScores;
+pub use sft::Sft;
+pub use sigmoid::{Dpo, SigmoidNorm};
+pub use sppo_hard::SppoHard;
 
 use std::sync::Arc;
 
@@ -37,21 +64,35 @@ pub struct LossEntry {
     pub description: &'static str,
     /// Its TOML parameters, for `workbench list` (e.g. `divergence = "forward_kl"`).
     pub parameters: &'static str,
+    /// Where it comes from: the paper and equation, and the TRL `loss_type` it matches.
+    pub source: &'static str,
     /// The constructor.
     pub build: LossConstructor,
 }
 
 /// Every built-in loss by name — what a plugin hands to `Registry::register_loss` for its
 /// own. A new in-core loss is one new file here with its `entry` function, plus its `mod`
-/// line and its line below.
+/// line and its line below. Every TRL `loss_type` is here under TRL's name (`dpo` is the
+/// paper's name for `sigmoid`), with `cpo`, `simpo` and `orpo` from TRL's other trainers.
 pub fn builtin() -> Vec<(&'static str, LossEntry)> {
-    vec![
-        dpo::entry(),
+    let mut entries = sigmoid::entries();
+    entries.extend([
         ipo::entry(),
         fdpo::entry(),
         robust::entry(),
         bco_pair::entry(),
-    ]
+        hinge::entry(),
+        exo_pair::entry(),
+        nca_pair::entry(),
+        sppo_hard::entry(),
+        discopop::entry(),
+        sft::entry(),
+        orpo::entry(),
+    ]);
+    entries.extend(aot::entries());
+    entries.extend(apo::entries());
+    entries.extend(cpo::entries());
+    entries
 }
 
 use crate::divergence::Divergence;
@@ -182,5 +223,13 @@ pub trait PairwiseLoss: Debug + Send + Sync {
     /// one, else DPO's (reward log π*, KL regulariser).
     fn counterpart(&self) -> Counterpart {
         self.declared_counterpart().unwrap_or(Counterpart::DPO)
+    }
+
+    /// False when the loss states that it solves no RLHF problem in closed form
+    /// (reference-free losses, batch-sorting ones, losses that fit each reward on its
+    /// own): the constraint experiments then train no counterpart and draw no distance,
+    /// and say so. True by default, so a loss that declares nothing is compared with DPO's.
+    fn has_counterpart(&self) -> bool {
+        true
     }
 }

@@ -39,7 +39,10 @@ pub fn gradients(
         } else {
             tracked.policy_rejected = leaf.clone();
         }
-        let grads = loss.loss(&tracked, beta).sum().backward();
+        // 0·Σ leaf keeps the leaf in the graph for a loss that ignores this side (`sft`
+        // never reads y_l), whose backward pass would otherwise have nothing to track.
+        let total = loss.loss(&tracked, beta).sum() + leaf.clone().sum().mul_scalar(0.0);
+        let grads = total.backward();
         leaf.grad(&grads)
             .map(crate::tensors::to_vec)
             .unwrap_or_else(|| vec![0.0; pairs.len()])

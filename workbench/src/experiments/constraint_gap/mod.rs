@@ -98,24 +98,31 @@ impl ConstraintGapSpec {
 
     /// Trains every method and its RLHF counterpart as `variants`-row batches, the
     /// trainings spread over the cores; returns (method, counterpart) trajectories in the
-    /// order of the methods.
+    /// order of the methods, the counterpart `None` for a loss that has none
+    /// ([`PairwiseLoss::has_counterpart`]).
     pub fn train_all(
         &self,
         identity: &Identity,
         variants: usize,
         record: Record,
         context: &RunContext,
-    ) -> Result<Vec<(Trajectory, Trajectory)>, WorkbenchError> {
+    ) -> Result<Vec<(Trajectory, Option<Trajectory>)>, WorkbenchError> {
         let tasks: Vec<(usize, bool)> = (0..self.methods.len())
-            .flat_map(|m| [(m, false), (m, true)])
+            .flat_map(|m| {
+                let rlhf = self.methods[m].has_counterpart().then_some((m, true));
+                std::iter::once((m, false)).chain(rlhf)
+            })
             .collect();
         let runs = crate::threads::map(&tasks, |&(m, rlhf)| {
             self.train_one(identity, &self.methods[m], rlhf, variants, record, context)
         });
-        let mut runs = runs.into_iter();
-        let mut pairs = Vec::with_capacity(self.methods.len());
-        while let (Some(method), Some(counterpart)) = (runs.next(), runs.next()) {
-            pairs.push((method?, counterpart?));
+        let mut pairs: Vec<(Trajectory, Option<Trajectory>)> = Vec::new();
+        for (&(_, rlhf), run) in tasks.iter().zip(runs) {
+            let run = run?;
+            match (rlhf, pairs.last_mut()) {
+                (true, Some(last)) => last.1 = Some(run),
+                _ => pairs.push((run, None)),
+            }
         }
         Ok(pairs)
     }
@@ -161,6 +168,13 @@ impl ConstraintGapSpec {
 /// Records, as a root attribute `<label>/counterpart`, which RLHF problem `method` was
 /// compared with and whether the loss declared it or DPO's was assumed.
 pub(crate) fn push_counterpart_note(results: &mut Results, method: &dyn PairwiseLoss) {
+    if !method.has_counterpart() {
+        results.notes.push((
+            format!("{}/counterpart", method.label()),
+            "none: the loss solves no RLHF problem in closed form, so no distance is drawn".into(),
+        ));
+        return;
+    }
     let counterpart = method.counterpart();
     let reward = match counterpart.reward {
         crate::losses::Reward::LogPiStar => "log pi*",
