@@ -13,7 +13,31 @@ use std::path::Path;
 /// dies: the operating system releases the lock).
 #[derive(Debug)]
 pub struct ResultsLock {
-    _file: File,
+    file: File,
+    path: std::path::PathBuf,
+}
+
+impl Drop for ResultsLock {
+    /// The last holder removes the lock file, so that a finished or failed run leaves
+    /// nothing behind: it upgrades to an exclusive lock (refused while another process
+    /// shares it) and unlinks the file while holding it. A process that opened the file
+    /// just before sees, once it holds its lock, that the path no longer names that file,
+    /// and starts again (see [`same_file`]).
+    fn drop(&mut self) {
+        if self.file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` still names the open `file` (not unlinked or replaced since it was
+/// opened).
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// How often, at most, a process retries while another one is between taking the lock
@@ -27,16 +51,24 @@ impl ResultsLock {
         std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
         let path = out.join(format!(".{name}.lock"));
         let fail = |e: std::io::Error| CliError::from(format!("{}: {e}", path.display()));
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(fail)?;
+        let open = || {
+            File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(fail)
+        };
+        let mut file = open()?;
         let me = format!("{id} {}", workbench::results::writer_tag());
         for _ in 0..ATTEMPTS {
             match file.try_lock() {
+                Ok(()) if !same_file(&file, &path) => {
+                    // The last holder removed it after this process opened it.
+                    file = open()?;
+                    continue;
+                }
                 Ok(()) => {
                     file.set_len(0).map_err(fail)?;
                     file.rewind().map_err(fail)?;
@@ -56,9 +88,18 @@ impl ResultsLock {
                 }
                 Err(TryLockError::Error(e)) => return Err(fail(e)),
             }
+            if !same_file(&file, &path) {
+                file = open()?;
+                continue;
+            }
             let holder = read_holder(&mut file).map_err(fail)?;
             match holder.split_once(' ') {
-                Some((held, _)) if held == id => return Ok(Self { _file: file }),
+                Some((held, _)) if held == id => {
+                    return Ok(Self {
+                        file,
+                        path: path.clone(),
+                    });
+                }
                 Some((_, who)) => {
                     return Err(refused(&path, name, who));
                 }
@@ -107,7 +148,14 @@ mod tests {
         );
         assert!(text.contains(&format!("-{}", std::process::id())), "{text}");
         ResultsLock::acquire(dir.path(), "other_name", "bbbb").expect("another name");
-        drop((first, same));
+        drop(first);
+        assert!(dir.path().join(".sw.lock").exists(), "still shared");
+        drop(same);
+        assert!(
+            !dir.path().join(".sw.lock").exists(),
+            "the last holder removes it"
+        );
         ResultsLock::acquire(dir.path(), "sw", "bbbb").expect("free again");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
     }
 }

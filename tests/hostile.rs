@@ -279,3 +279,69 @@ fn values_that_would_inject_commands_into_slurm_scripts_are_refused() {
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(printed.contains("#SBATCH --time=1-12:00"), "{printed}");
 }
+
+#[test]
+fn scripts_and_commands_a_dry_run_prints_run_no_injected_command_under_bash() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = scratch.path();
+    let sweep = file(dir, "sw", SWEEP);
+    let out = dir.join("o/$(touch pwned1) `touch pwned2`; touch pwned3");
+    let output = workbench(&[
+        "submit",
+        &sweep,
+        "--slurm",
+        "--dry-run",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    // The printed scripts (each after its `# /path` header) and the two sbatch lines.
+    let mut scripts: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("# /") {
+            scripts.push(String::new());
+        } else if let Some(script) = scripts.last_mut() {
+            script.push_str(line);
+            script.push('\n');
+        }
+    }
+    assert_eq!(scripts.len(), 2, "{text}");
+    let stub = dir.join("stub");
+    std::fs::create_dir_all(&stub).expect("stub dir");
+    std::fs::write(stub.join("sbatch"), "#!/bin/sh\nexit 0\n").expect("stub sbatch");
+    let mut permissions = std::fs::metadata(stub.join("sbatch"))
+        .expect("meta")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(stub.join("sbatch"), permissions).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        stub.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // As Slurm runs them: bash, in the submission's folder, with the array's task id.
+    for script in &scripts {
+        for task in ["0", "1"] {
+            std::process::Command::new("bash")
+                .args(["-c", script])
+                .current_dir(dir)
+                .env("SLURM_ARRAY_TASK_ID", task)
+                .env("PATH", &path)
+                .output()
+                .expect("bash runs");
+        }
+    }
+    std::process::Command::new("bash")
+        .args(["-c", &text])
+        .current_dir(dir)
+        .env("SLURM_ARRAY_TASK_ID", "0")
+        .env("PATH", &path)
+        .output()
+        .expect("bash runs");
+    let pwned: Vec<String> = tree(dir)
+        .into_iter()
+        .filter(|p| p.rsplit('/').next().is_some_and(|n| n.starts_with("pwned")))
+        .collect();
+    assert!(pwned.is_empty(), "injected commands ran: {pwned:?}");
+}

@@ -153,10 +153,14 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
     if request.slurm.dry_run {
         println!("# {}\n{array_text}", array_script.display());
         println!("# {}\n{collect_text}", collect_script.display());
-        println!("sbatch --parsable {}", array_script.display());
+        // Quoted: these two lines are meant to be pasted into a shell.
+        println!(
+            "sbatch --parsable {}",
+            script::quote(&array_script.to_string_lossy())?
+        );
         println!(
             "sbatch --parsable --dependency=afterany:<the array's job id> {}",
-            collect_script.display()
+            script::quote(&collect_script.to_string_lossy())?
         );
         log(format!("{what} ({skipped}); dry run: nothing submitted"));
         return Ok(());

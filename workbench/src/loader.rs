@@ -102,6 +102,9 @@ pub struct ResolvedSweep {
     pub points: Vec<(Point, Box<dyn Experiment>)>,
 }
 
+/// A swept key and its value at one point.
+type SweptValue = (String, toml::Value);
+
 /// Reads `path` into a [`Runs`]: a plain run, or every point of its `[sweep]`, each
 /// validated before any runs (the first bad point is the error, naming it). Layers, last
 /// wins: the file, `WORKBENCH_*`, the kind's smoke size (`smoke`), the point's values,
@@ -142,11 +145,12 @@ pub fn load_runs(
                 .into(),
         );
     }
+    let fast = FastPath::new(&source, overrides, registry, smoke, &sweep);
     let mut seed_keys: Vec<String> = Vec::new();
     let mut points = Vec::new();
     // The seed keys of the last point's swept values: seeds vary fastest, so the points of
     // one combination of values share them, found once.
-    let mut known: Option<(Vec<(String, toml::Value)>, Vec<String>)> = None;
+    let mut known: Option<(Vec<SweptValue>, Vec<String>)> = None;
     for point in sweep.points() {
         let at = |e: WorkbenchError| match e {
             WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
@@ -223,7 +227,11 @@ pub fn load_runs(
                 .into()));
             }
         }
-        let experiment = load(point.overrides(&keys))?;
+        let layers = point.overrides(&keys);
+        let experiment = match fast.as_ref().and_then(|f| f.prepare(&layers)) {
+            Some(prepared) => prepared.map_err(|e| at(e.into()))?,
+            None => load(layers)?,
+        };
         if point.seed.is_some() {
             known = Some((point.values.clone(), keys.clone()));
         }
@@ -245,6 +253,94 @@ pub fn load_runs(
         seed_keys,
         points,
     }))
+}
+
+/// Sweep points resolved on the file's table itself rather than through figment: the
+/// file, the environment and the `--set` overrides merged once, each point's values set on
+/// a copy (tables merged key by key, as figment merges them). What does not deserialize
+/// as it is goes the slow way, for figment's conversions and its error messages.
+struct FastPath<'a> {
+    base: toml::Table,
+    header: Header,
+    kind: &'a dyn crate::experiments::ExperimentKind,
+    check: Validation<'a>,
+}
+
+impl<'a> FastPath<'a> {
+    /// `None` when the sweep sets a header key, or for `--smoke` (whose sizes depend on the
+    /// kind), or when the base does not resolve (the slow way then names the problem).
+    fn new(
+        source: &'a Source,
+        overrides: &[Override],
+        registry: &'a Registry,
+        smoke: bool,
+        sweep: &Sweep,
+    ) -> Option<Self> {
+        const HEADER: [&str; 4] = ["name", "kind", "backend", "description"];
+        if smoke
+            || sweep
+                .keys()
+                .iter()
+                .any(|key| HEADER.iter().any(|h| overlaps(key, h)))
+        {
+            return None;
+        }
+        let figment = source.figment(overrides);
+        let header: Header = figment.extract().ok()?;
+        validate::check_name(&header.name).ok()?;
+        Some(Self {
+            base: figment.extract().ok()?,
+            kind: registry.kind(&header.kind)?.as_ref(),
+            header,
+            check: Validation {
+                catalogue: registry.catalogue(),
+                file: &source.name,
+            },
+        })
+    }
+
+    /// The experiment at the base with `layers` set; `None` to go the slow way.
+    fn prepare(
+        &self,
+        layers: &[Override],
+    ) -> Option<Result<Box<dyn Experiment>, crate::error::ConfigError>> {
+        let mut table = self.base.clone();
+        for layer in layers {
+            merge_at(&mut table, &layer.key, layer.value.clone());
+        }
+        self.kind.prepare_table(table, &self.header, &self.check)
+    }
+}
+
+/// Sets the dotted `key` of `table` to `value`, creating tables on the way; a table value
+/// is merged into a table already there, key by key (figment's merge).
+fn merge_at(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let (head, rest) = key
+        .split_once('.')
+        .map_or((key, None), |(h, r)| (h, Some(r)));
+    match rest {
+        Some(rest) => {
+            let entry = table
+                .entry(head)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                merge_at(inner, rest, value);
+            }
+        }
+        None => match (table.get_mut(head), value) {
+            (Some(toml::Value::Table(old)), toml::Value::Table(new)) => {
+                for (k, v) in new {
+                    merge_at(old, &k, v);
+                }
+            }
+            (_, value) => {
+                table.insert(head.to_string(), value);
+            }
+        },
+    }
 }
 
 impl ResolvedSweep {
@@ -365,4 +461,67 @@ fn parse_toml(text: &str) -> Result<toml::Table, ConfigError> {
         "",
         format!("malformed TOML: {}", e.message().trim()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every point of `text`'s sweep resolves to the same configuration on the fast path
+    /// as through figment.
+    fn same_both_ways(text: &str, overrides: &[Override]) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sw.toml");
+        std::fs::write(&path, text).expect("write");
+        let registry = Registry::builtin();
+        let Runs::Sweep(resolved) = load_runs(&path, overrides, &registry, false).expect("loads")
+        else {
+            panic!("not a sweep");
+        };
+        let source = Source::read(&path).expect("reads");
+        for (point, experiment) in &resolved.points {
+            let layers: Vec<Override> = point
+                .overrides(&resolved.seed_keys)
+                .into_iter()
+                .chain(overrides.iter().cloned())
+                .collect();
+            let slow = load_from(&source, &layers, &registry, false).expect("slow way");
+            assert_eq!(experiment.config_toml(), slow.config_toml(), "{point:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_resolves_every_shipped_sweep_as_figment_does() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
+        for file in [
+            "mode_seeking_sampled.toml",
+            "ablations/fig6_ablation.toml",
+            "ablations/fig6_hh_seeds.toml",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).expect("shipped sweep");
+            // Data paths are relative to the file: anchor them where it lives.
+            let data = root.join(file).parent().unwrap().join("../data");
+            let text = text.replace("\"../data", &format!("\"{}", data.display()));
+            same_both_ways(&text, &[]);
+        }
+    }
+
+    #[test]
+    fn the_fast_path_merges_tables_and_seeds_as_figment_does() {
+        let text = r#"
+name = "sw"
+kind = "mode_seeking"
+[data]
+mode = "sampled"
+n_pairs = 50
+[optimizer]
+epochs = 20
+lr = 1
+[sweep]
+grid = { "optimizer" = [{ lr = 0.5 }, { epochs = 3 }], "data.n_pairs" = [7, 9] }
+seeds = 2
+"#;
+        let set = parse_override("bandit.beta=2.0").expect("override");
+        same_both_ways(text, &[set]);
+    }
 }

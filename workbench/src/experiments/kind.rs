@@ -237,15 +237,36 @@ impl<K: Kind> ExperimentKind for Entry<K> {
         let raw: K::File = figment
             .extract()
             .map_err(|e| crate::config::config_error(e, check.file))?;
-        let spec = K::validate(&raw, check).map_err(|e| e.in_file(check.file))?;
-        let identity = Identity {
-            name: header.name.clone(),
-            kind: K::NAME,
-            config_toml: toml::to_string(&raw).unwrap_or_default(),
-            backend: header.backend.clone(),
-        };
-        Ok(Box::new(Prepared { identity, spec }))
+        checked::<K>(raw, header, check)
     }
+
+    #[cfg(feature = "files")]
+    fn prepare_table(
+        &self,
+        table: toml::Table,
+        header: &Header,
+        check: &Validation<'_>,
+    ) -> Option<Result<Box<dyn super::Experiment>, ConfigError>> {
+        let raw: K::File = serde::Deserialize::deserialize(toml::Value::Table(table)).ok()?;
+        Some(checked::<K>(raw, header, check))
+    }
+}
+
+/// The experiment of the file `raw`, validated.
+#[cfg(feature = "files")]
+fn checked<K: Kind>(
+    raw: K::File,
+    header: &Header,
+    check: &Validation<'_>,
+) -> Result<Box<dyn super::Experiment>, ConfigError> {
+    let spec = K::validate(&raw, check).map_err(|e| e.in_file(check.file))?;
+    let identity = Identity {
+        name: header.name.clone(),
+        kind: K::NAME,
+        config_toml: toml::to_string(&raw).unwrap_or_default(),
+        backend: header.backend.clone(),
+    };
+    Ok(Box::new(Prepared { identity, spec }))
 }
 
 /// A checked spec with its identity: the [`Experiment`] every kind hands out.

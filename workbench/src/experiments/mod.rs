@@ -127,6 +127,20 @@ pub trait ExperimentKind: Send + Sync {
         header: &Header,
         check: &Validation<'_>,
     ) -> Result<Box<dyn Experiment>, crate::error::ConfigError>;
+
+    /// As [`prepare`](Self::prepare), from the resolved table itself: the fast path of a
+    /// sweep's points, which skips figment's merging. `None` when the table does not
+    /// deserialize as it is; the caller then goes through `prepare`, whose errors name the
+    /// key and where its value came from, and which accepts what figment converts.
+    #[cfg(feature = "files")]
+    fn prepare_table(
+        &self,
+        _table: toml::Table,
+        _header: &Header,
+        _check: &Validation<'_>,
+    ) -> Option<Result<Box<dyn Experiment>, crate::error::ConfigError>> {
+        None
+    }
 }
 
 /// What a kind's files may choose: constraints and policies.

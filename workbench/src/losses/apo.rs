@@ -5,8 +5,9 @@
 //! - `apo_zero` (y_w better than the model's own outputs): 1 − σ(r_w) + σ(r_l).
 //! - `apo_down` (y_w worse than them): σ(r_w) + 1 − σ(r_w − r_l).
 
+use super::terms::sigmoid;
 use super::{LossEntry, PairLogProbs, PairwiseLoss};
-use burn::tensor::{Tensor, activation::sigmoid};
+use burn::tensor::Tensor;
 use std::sync::Arc;
 
 /// APO, anchored at zero (`down = false`) or downwards. Each reward is anchored on its own,

@@ -4,12 +4,9 @@
 //! (1 − σ(x/τ))·(−log σ(x)) + σ(x/τ)·exp(−x).
 
 use super::scores::{self, FScores};
-use super::terms::label;
+use super::terms::{label, sigmoid};
 use super::{LossEntry, PairLogProbs, PairwiseLoss};
-use burn::tensor::{
-    Tensor,
-    activation::{log_sigmoid, sigmoid},
-};
+use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
 

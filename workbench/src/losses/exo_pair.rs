@@ -6,10 +6,7 @@
 use super::scores::{self, FScores};
 use super::terms::label;
 use super::{LossEntry, PairLogProbs, PairwiseLoss};
-use burn::tensor::{
-    Tensor,
-    activation::{log_sigmoid, sigmoid},
-};
+use burn::tensor::{Tensor, activation::log_sigmoid};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -48,9 +45,11 @@ impl PairwiseLoss for ExoPair {
         let eps = self.label_smoothing;
         let (chosen, rejected) = scores::chosen_rejected(self.scores, inputs);
         let logits = (chosen - rejected).mul_scalar(beta);
-        let winner =
-            sigmoid(logits.clone()) * log_sigmoid(logits.clone()).sub_scalar((-eps).ln_1p());
-        let loser = sigmoid(logits.clone().neg()) * log_sigmoid(logits.neg()).sub_scalar(eps.ln());
+        // σ(x) as exp(log σ(x)): ndarray's f64 `sigmoid` gradient is off by ~1e-7 here,
+        // where every backend's `log_sigmoid` agrees to rounding.
+        let (log_win, log_lose) = (log_sigmoid(logits.clone()), log_sigmoid(logits.neg()));
+        let winner = log_win.clone().exp() * log_win.sub_scalar((-eps).ln_1p());
+        let loser = log_lose.clone().exp() * log_lose.sub_scalar(eps.ln());
         winner + loser
     }
 

@@ -4,6 +4,12 @@
 use super::PairLogProbs;
 use burn::tensor::{Tensor, activation::log_sigmoid};
 
+/// σ(x) computed as exp(log σ(x)): the f64 gradient of burn's own `sigmoid` on ndarray
+/// is off by about 1e-7 from every other backend's, where `log_sigmoid` agrees to rounding.
+pub fn sigmoid(x: Tensor<2>) -> Tensor<2> {
+    log_sigmoid(x).exp()
+}
+
 /// Each response's token count, at least 1 (TRL's `clamp(min=1)`); 1 for a bandit action,
 /// whose response is one action.
 pub fn token_counts(inputs: &PairLogProbs) -> (Tensor<2>, Tensor<2>) {
