@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::hostile::{SWEEP, fifo, file, refused, tree, within};
+use common::hostile::{SWEEP, fifo, file, hold_lock, refused, tree, within};
 use common::{stderr, workbench};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -170,15 +170,7 @@ fn a_second_writer_of_another_configuration_is_refused_naming_the_holder() {
     std::fs::create_dir_all(&out).expect("out");
     // This test process holds the lock as another run of `sw` would.
     let lock = out.join(".sw.lock");
-    let held = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&lock)
-        .expect("lock file");
-    std::fs::write(&lock, "0123456789abcdef node-9-4242").expect("holder");
-    held.lock_shared().expect("hold");
+    let held = hold_lock(&lock, "0123456789abcdef node-9-4242");
     let output = workbench(&["run", &sweep, "--out", out.to_str().unwrap(), "--quiet"]);
     refused(&output, &["node-9-4242", "another configuration"]);
     assert!(!out.join("sw").exists(), "nothing written");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::hostile::{fifo, file, refused, tree, within};
+use common::hostile::{fifo, file, hold_lock, refused, tree, within};
 use common::{python, stderr, workbench};
 use std::path::Path;
 
@@ -182,15 +182,7 @@ fn a_second_plain_run_of_another_configuration_is_refused_naming_the_holder() {
     let out = scratch.path().join("o");
     std::fs::create_dir_all(&out).expect("out");
     let lock = out.join(".fig6_table2.lock");
-    let held = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&lock)
-        .expect("lock file");
-    std::fs::write(&lock, "0123456789abcdef-flex-f64 node-7-99").expect("holder");
-    held.lock_shared().expect("hold");
+    let held = hold_lock(&lock, "0123456789abcdef-flex-f64 node-7-99");
     let experiment = common::repo("experiments/fig6_table2.toml");
     let args = [
         "run",

@@ -82,3 +82,17 @@ pub fn fifo(path: &Path) {
         .expect("mkfifo runs");
     assert!(status.success());
 }
+
+/// Holds the results lock `lock` (shared) as another process writing `holder` would.
+pub fn hold_lock(lock: &Path, holder: &str) -> std::fs::File {
+    let held = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(lock)
+        .expect("lock file");
+    std::fs::write(lock, holder).expect("holder");
+    held.lock_shared().expect("hold");
+    held
+}
