@@ -1,12 +1,15 @@
 //! `run`, `validate`, `list`, `probe` and the conformance child.
 
 use crate::error::{CliError, Result};
-use crate::session::{RunOptions, computes_in, context, load_runs, run_id, write_results};
+use crate::session::{
+    RunOptions, computes_in, context, load_runs, load_runs_keeping, run_id, write_results,
+};
 use crate::sweep::SweepOptions;
 use backends::{Availability, BackendName, BackendSupport, Precision};
 use clap::ValueEnum;
 use std::path::Path;
 use workbench::experiments::{Accepts, Policies};
+use workbench::loader::Keep;
 use workbench::loader::Runs;
 use workbench::{Registry, constraints};
 
@@ -95,7 +98,9 @@ pub fn validate(
 ) -> Result<()> {
     let mut failed = 0;
     for file in files {
-        match load_runs(registry, file, set, false) {
+        // A sweep's points are all checked, and only the first is kept (a sweep may have
+        // a million).
+        match load_runs_keeping(registry, file, set, false, Keep::First) {
             Ok(Runs::Single(experiment)) => {
                 println!(
                     "{}: ok ({}, kind {})",
@@ -113,11 +118,11 @@ pub fn validate(
                     file.display(),
                     plan.name,
                     plan.kind,
-                    plan.points.len(),
+                    plan.checked,
                     swept(&plan)
                 );
                 if show {
-                    for (point, _) in &plan.points {
+                    for point in plan.sweep.points() {
                         println!("  point {}: {}", point.index, point.describe());
                     }
                     if let Some((point, experiment)) = plan.points.first() {

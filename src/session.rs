@@ -61,11 +61,23 @@ pub fn load_runs(
     set: &[String],
     smoke: bool,
 ) -> Result<workbench::loader::Runs> {
-    Ok(workbench::loader::load_runs(
+    load_runs_keeping(registry, file, set, smoke, workbench::loader::Keep::Every)
+}
+
+/// [`load_runs`], keeping only the sweep points `keep` says (all are checked).
+pub fn load_runs_keeping(
+    registry: &Registry,
+    file: &Path,
+    set: &[String],
+    smoke: bool,
+    keep: workbench::loader::Keep,
+) -> Result<workbench::loader::Runs> {
+    Ok(workbench::loader::load_runs_keeping(
         file,
         &overrides(set)?,
         registry,
         smoke,
+        keep,
     )?)
 }
 

@@ -98,9 +98,23 @@ pub struct ResolvedSweep {
     pub sweep: Sweep,
     /// The keys the seeds were written to (those the kind declares and the points have).
     pub seed_keys: Vec<String>,
-    /// Every point with its checked experiment.
+    /// Every point with its checked experiment (only the first with [`Keep::First`]).
     pub points: Vec<(Point, Box<dyn Experiment>)>,
+    /// How many points were resolved and checked: all of the sweep's.
+    pub checked: usize,
 }
+
+/// Which resolved sweep points [`load_runs_keeping`] keeps (it checks all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every point: to run them.
+    Every,
+    /// Only the first: to validate a sweep of a million points without holding them.
+    First,
+}
+
+/// How many sweep points one thread resolves at a time.
+const RESOLVE_CHUNK: usize = 1024;
 
 /// A swept key and its value at one point.
 type SweptValue = (String, toml::Value);
@@ -114,6 +128,17 @@ pub fn load_runs(
     overrides: &[Override],
     registry: &Registry,
     smoke: bool,
+) -> Result<Runs, WorkbenchError> {
+    load_runs_keeping(path, overrides, registry, smoke, Keep::Every)
+}
+
+/// [`load_runs`], keeping the sweep's points that `keep` says.
+pub fn load_runs_keeping(
+    path: &Path,
+    overrides: &[Override],
+    registry: &Registry,
+    smoke: bool,
+    keep: Keep,
 ) -> Result<Runs, WorkbenchError> {
     let source = Source::read(path)?;
     let file = source.name.clone();
@@ -146,27 +171,27 @@ pub fn load_runs(
         );
     }
     let fast = FastPath::new(&source, overrides, registry, smoke, &sweep);
+    let at = |point: &Point, e: WorkbenchError| match e {
+        WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
+            "{file}, sweep point {} ({})",
+            point.index,
+            point.describe()
+        ))),
+        other => other,
+    };
+    let resolve = |point: &Point, layers: &[Override]| {
+        if let Some(prepared) = fast.as_ref().and_then(|f| f.prepare(layers)) {
+            return prepared.map_err(|e| at(point, e.into()));
+        }
+        let layers: Vec<Override> = layers.iter().chain(overrides).cloned().collect();
+        load_from(&source, &layers, registry, smoke).map_err(|e| at(point, e))
+    };
+    // Each point's layers, in order: the seed keys are found once per combination of
+    // swept values (seeds vary fastest, so its points are consecutive).
     let mut seed_keys: Vec<String> = Vec::new();
-    let mut points = Vec::new();
-    // The seed keys of the last point's swept values: seeds vary fastest, so the points of
-    // one combination of values share them, found once.
+    let mut planned: Vec<(Point, Vec<Override>)> = Vec::new();
     let mut known: Option<(Vec<SweptValue>, Vec<String>)> = None;
     for point in sweep.points() {
-        let at = |e: WorkbenchError| match e {
-            WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
-                "{file}, sweep point {} ({})",
-                point.index,
-                point.describe()
-            ))),
-            other => other,
-        };
-        let load = |layers: Vec<Override>| {
-            let layers: Vec<Override> = layers
-                .into_iter()
-                .chain(overrides.iter().cloned())
-                .collect();
-            load_from(&source, &layers, registry, smoke).map_err(at)
-        };
         let mut keys = Vec::new();
         if let Some((values, found)) = &known
             && point.seed.is_some()
@@ -174,7 +199,7 @@ pub fn load_runs(
         {
             keys = found.clone();
         } else if point.seed.is_some() {
-            let unseeded = load(point.overrides(&[]))?;
+            let unseeded = resolve(&point, &point.overrides(&[]))?;
             let declared = registry
                 .kind(unseeded.kind())
                 .map(|k| k.seeds())
@@ -185,20 +210,23 @@ pub fn load_runs(
                 .map(|key| key.to_string())
                 .collect();
             if keys.is_empty() {
-                return Err(at(ConfigError::new(
-                    "sweep.seeds",
-                    "",
-                    format!(
-                        "kind {} has no seed key in this configuration (it declares: {})",
-                        unseeded.kind(),
-                        if declared.is_empty() {
-                            "none".to_string()
-                        } else {
-                            declared.join(", ")
-                        }
-                    ),
-                )
-                .into()));
+                return Err(at(
+                    &point,
+                    ConfigError::new(
+                        "sweep.seeds",
+                        "",
+                        format!(
+                            "kind {} has no seed key in this configuration (it declares: {})",
+                            unseeded.kind(),
+                            if declared.is_empty() {
+                                "none".to_string()
+                            } else {
+                                declared.join(", ")
+                            }
+                        ),
+                    )
+                    .into(),
+                ));
             }
             if let Some((seed_key, key)) = keys.iter().find_map(|k| swept(k).map(|s| (k, s))) {
                 let reason = if key == seed_key {
@@ -208,39 +236,53 @@ pub fn load_runs(
                         "holds the seed key {seed_key:?}, which sweep.seeds sets; sweep it in one place"
                     )
                 };
-                return Err(at(ConfigError::new(
-                    format!("sweep.grid.{key:?}"),
-                    "",
-                    reason,
-                )
-                .into()));
+                return Err(at(
+                    &point,
+                    ConfigError::new(format!("sweep.grid.{key:?}"), "", reason).into(),
+                ));
             }
             if let Some(o) = overrides
                 .iter()
                 .find(|o| keys.iter().any(|k| overlaps(k, &o.key)))
             {
-                return Err(at(ConfigError::new(
-                    format!("--set {}", o.key),
-                    &o.value,
-                    "is a seed key, which sweep.seeds sets; set it in one place",
-                )
-                .into()));
+                return Err(at(
+                    &point,
+                    ConfigError::new(
+                        format!("--set {}", o.key),
+                        &o.value,
+                        "is a seed key, which sweep.seeds sets; set it in one place",
+                    )
+                    .into(),
+                ));
+            }
+            known = Some((point.values.clone(), keys.clone()));
+        }
+        for key in &keys {
+            if !seed_keys.contains(key) {
+                seed_keys.push(key.clone());
             }
         }
         let layers = point.overrides(&keys);
-        let experiment = match fast.as_ref().and_then(|f| f.prepare(&layers)) {
-            Some(prepared) => prepared.map_err(|e| at(e.into()))?,
-            None => load(layers)?,
-        };
-        if point.seed.is_some() {
-            known = Some((point.values.clone(), keys.clone()));
+        planned.push((point, layers));
+    }
+    // Every point resolved and checked, on every core, in chunks; the first bad point (in
+    // point order) is the error.
+    let chunks: Vec<&[(Point, Vec<Override>)]> = planned.chunks(RESOLVE_CHUNK).collect();
+    let resolved = crate::threads::map(&chunks, |chunk| {
+        chunk
+            .iter()
+            .map(|(point, layers)| {
+                let experiment = resolve(point, layers)?;
+                Ok((keep == Keep::Every || point.index == 0).then_some(experiment))
+            })
+            .collect::<Vec<Result<_, WorkbenchError>>>()
+    });
+    let checked = planned.len();
+    let mut points = Vec::with_capacity(if keep == Keep::Every { checked } else { 1 });
+    for ((point, _), experiment) in planned.into_iter().zip(resolved.into_iter().flatten()) {
+        if let Some(experiment) = experiment? {
+            points.push((point, experiment));
         }
-        for key in keys {
-            if !seed_keys.contains(&key) {
-                seed_keys.push(key);
-            }
-        }
-        points.push((point, experiment));
     }
     let (name, kind) = points
         .first()
@@ -252,6 +294,7 @@ pub fn load_runs(
         sweep,
         seed_keys,
         points,
+        checked,
     }))
 }
 

@@ -81,7 +81,7 @@ pub trait Kind: Send + Sync + Sized + 'static {
 
     /// The experiment file (serde), with the shared header keys (see
     /// [`crate::experiment_file`]).
-    type File: DeserializeOwned + Serialize;
+    type File: DeserializeOwned + Serialize + Send + Sync;
 
     /// Checks everything but the header (the loader checks the name) into the spec; errors
     /// name the key and value.
@@ -260,38 +260,55 @@ fn checked<K: Kind>(
     check: &Validation<'_>,
 ) -> Result<Box<dyn super::Experiment>, ConfigError> {
     let spec = K::validate(&raw, check).map_err(|e| e.in_file(check.file))?;
-    let identity = Identity {
+    Ok(Box::new(Prepared {
         name: header.name.clone(),
-        kind: K::NAME,
-        config_toml: toml::to_string(&raw).unwrap_or_default(),
         backend: header.backend.clone(),
-    };
-    Ok(Box::new(Prepared { identity, spec }))
+        raw,
+        identity: std::sync::OnceLock::new(),
+        spec,
+    }))
 }
 
-/// A checked spec with its identity: the [`Experiment`] every kind hands out.
+/// A checked spec with its file: the [`Experiment`] every kind hands out. Its identity
+/// (with the resolved configuration as TOML) is written when first asked for: validating a
+/// large sweep never needs it, and writing TOML is most of a point's cost.
 #[cfg(feature = "files")]
-struct Prepared<K> {
-    identity: Identity,
+struct Prepared<K: Kind> {
+    name: String,
+    backend: Option<String>,
+    raw: K::File,
+    identity: std::sync::OnceLock<Identity>,
     spec: K,
+}
+
+#[cfg(feature = "files")]
+impl<K: Kind> Prepared<K> {
+    fn identity(&self) -> &Identity {
+        self.identity.get_or_init(|| Identity {
+            name: self.name.clone(),
+            kind: K::NAME,
+            config_toml: toml::to_string(&self.raw).unwrap_or_default(),
+            backend: self.backend.clone(),
+        })
+    }
 }
 
 #[cfg(feature = "files")]
 impl<K: Kind> super::Experiment for Prepared<K> {
     fn name(&self) -> &str {
-        &self.identity.name
+        &self.name
     }
 
     fn kind(&self) -> &str {
-        self.identity.kind
+        K::NAME
     }
 
     fn config_toml(&self) -> &str {
-        &self.identity.config_toml
+        &self.identity().config_toml
     }
 
     fn backend(&self) -> Option<&str> {
-        self.identity.backend.as_deref()
+        self.backend.as_deref()
     }
 
     fn inputs(&self) -> Vec<PathBuf> {
@@ -303,7 +320,7 @@ impl<K: Kind> super::Experiment for Prepared<K> {
     }
 
     fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {
-        self.spec.run(&self.identity, context)
+        self.spec.run(self.identity(), context)
     }
 
     fn batch_key(&self) -> Option<&'static str> {
@@ -315,17 +332,17 @@ impl<K: Kind> super::Experiment for Prepared<K> {
         others: &[&dyn super::Experiment],
         context: &RunContext,
     ) -> Result<Vec<Results>, WorkbenchError> {
-        let mut runs = vec![(&self.spec, &self.identity)];
+        let mut runs = vec![(&self.spec, self.identity())];
         for other in others {
             let Some(prepared) = other.as_any().downcast_ref::<Prepared<K>>() else {
                 return Err(WorkbenchError::Data(format!(
                     "experiment `{}`: a batch mixes kinds {} and {}",
-                    self.identity.name,
+                    self.name,
                     K::NAME,
                     other.kind()
                 )));
             };
-            runs.push((&prepared.spec, &prepared.identity));
+            runs.push((&prepared.spec, prepared.identity()));
         }
         K::run_batch(&runs, context)
     }

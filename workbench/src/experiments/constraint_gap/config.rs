@@ -10,6 +10,26 @@ use crate::distance::Distance;
 use crate::error::ConfigError;
 use crate::policy::{PolicyFamily, PolicySetting};
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+/// The default policy, parsed once (every file deserializes from a default).
+static DEFAULT_POLICY: LazyLock<toml::Table> = LazyLock::new(|| {
+    "name = \"softmax\"\ninit = \"log_pi_ref\""
+        .parse()
+        .expect("literal TOML")
+});
+
+/// The default methods, parsed once.
+static DEFAULT_METHODS: LazyLock<Vec<toml::Table>> = LazyLock::new(|| {
+    [
+        "loss = \"dpo\"",
+        "loss = \"fdpo\"\ndivergence = \"forward_kl\"",
+        "loss = \"ipo\"",
+    ]
+    .iter()
+    .map(|text| text.parse().expect("literal TOML"))
+    .collect()
+});
 
 crate::experiment_file! {
 /// The whole experiment file.
@@ -22,22 +42,13 @@ pub struct ConstraintGapFile {
     pub bandit: BanditSection = BanditSection::default(),
     /// The policy family and its keys: `name = "softmax" | "convex_mixture" | "two_point"`
     /// or any registered family.
-    pub policy: toml::Table = "name = \"softmax\"\ninit = \"log_pi_ref\""
-        .parse()
-        .expect("literal TOML"),
+    pub policy: toml::Table = DEFAULT_POLICY.clone(),
     /// Preference data.
     pub data: DataSection = DataSection::default(),
     /// Optimiser and epochs.
     pub optimizer: OptimizerSection = OptimizerSection::default(),
     /// The methods compared with their RLHF counterparts: `{ loss = "fdpo", divergence = "forward_kl" }`.
-    pub methods: Vec<toml::Table> = [
-        "loss = \"dpo\"",
-        "loss = \"fdpo\"\ndivergence = \"forward_kl\"",
-        "loss = \"ipo\"",
-    ]
-    .iter()
-    .map(|text| text.parse().expect("literal TOML"))
-    .collect(),
+    pub methods: Vec<toml::Table> = DEFAULT_METHODS.clone(),
     /// Constraints applied to every model alike.
     pub constraints: ConstraintsSection = ConstraintsSection::default(),
 }
@@ -246,7 +257,7 @@ impl ConstraintGapFile {
             check(
                 !labels[..i].contains(label),
                 &format!("methods[{i}]"),
-                show(&self.methods[i]),
+                &self.methods[i],
                 &format!("duplicates method `{label}`"),
             )?;
         }
