@@ -1364,3 +1364,40 @@ fn figure_1_draws_the_first_method_of_a_sweep_without_dpo() {
 }
 
 mod sweep;
+
+/// The Figure 2 section's rendering of `fixture`.
+fn fig2(fixture: Fixture) -> crate::figures::Rendered {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fig2_weight_decay.h5");
+    fixture.write(&path);
+    let file = crate::h5::ResultsFile::open(&path).expect("open");
+    let cfg = crate::config::Config::of(&file);
+    crate::register_fonts();
+    crate::figures::sections_for(Some("weight_decay_sweep"))
+        .into_iter()
+        .find(|s| s.heading().starts_with("Figure 2"))
+        .expect("the Figure 2 section")
+        .render(&file, &cfg, &mut crate::figures::FigureDir::new(dir.path()))
+        .expect("renders")
+}
+
+#[test]
+fn figure_2_names_losses_without_a_counterpart_and_draws_how_far_each_moves() {
+    let a = 4;
+    let r = fig2(sweep(&sweep_config(), 1.0).set(
+        "sft/policy",
+        &[a, 3],
+        vec![0.4, 0.4, 0.2, 0.5, 0.3, 0.2, 0.6, 0.3, 0.1, 0.4, 0.4, 0.2],
+    ));
+    let caption = &r.figures[0].caption;
+    assert!(caption.contains("no distance to one: sft"), "{caption}");
+    // The counterpart table has no sft column; the movement table has every method.
+    assert!(!r.tables[0].header.contains(&"sft".to_string()));
+    let moved = &r.tables[1];
+    // ‖(0.6, 0.3, 0.1) − (0.4, 0.4, 0.2)‖₂ = √0.06 at alpha = 0.1; dpo never moves.
+    assert_eq!(cell(moved, "0.1", "sft"), crate::fmt_num(0.06f64.sqrt()));
+    assert_eq!(cell(moved, "1", "sft"), crate::fmt_num(0.0));
+    assert_eq!(cell(moved, "0.1", "dpo"), crate::fmt_num(0.0));
+    // When every method has a counterpart: one table, as before.
+    assert_eq!(fig2(sweep(&sweep_config(), 1.0)).tables.len(), 1);
+}

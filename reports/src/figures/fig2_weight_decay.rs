@@ -7,6 +7,7 @@ use crate::config::{Config, caption};
 use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::{LinePanel, Panel, Series, fmt_num};
+use workbench::distance::Distance;
 
 /// Figure 2.
 pub struct Fig2;
@@ -72,7 +73,17 @@ impl Section for Fig2 {
             series,
             ..Default::default()
         };
-        let stem = figures.save(file, "", &[Panel::Lines(panel)])?;
+        let mut panels = vec![Panel::Lines(panel)];
+        let mut tables = vec![table];
+        // What weight decay does to a loss needs no counterpart: the same distance from the
+        // loss's own unconstrained (alpha = 0) policy, for every method. Drawn when some
+        // method has no counterpart, so that every loss of a study has a line.
+        if !without.is_empty() {
+            let (panel, table) = movement(file, &alpha, &x, metric, zero.is_some())?;
+            panels.push(Panel::Lines(panel));
+            tables.push(table);
+        }
+        let stem = figures.save(file, "", &panels)?;
         let axis = match zero {
             Some(z) => format!(
                 "The alpha axis is logarithmic; alpha = 0 is drawn at alpha = {} (half the smallest positive alpha).",
@@ -84,7 +95,7 @@ impl Section for Fig2 {
             String::new()
         } else {
             format!(
-                " No counterpart, so no distance: {} (each solves no RLHF problem in closed form).",
+                " No counterpart, so no distance to one: {} (each solves no RLHF problem in closed form). Right: every method's distance from its own alpha = 0 policy, computed here from the stored `<m>/policy` rows.",
                 without.join(", ")
             )
         };
@@ -95,8 +106,71 @@ impl Section for Fig2 {
                 caption(file, cfg, BANDIT_KEYS),
                 paper::FIGURE_2.setting_sentence(cfg)
             ),
-            tables: vec![table],
+            tables,
             ..Default::default()
         })
     }
+}
+
+/// Each method's distance (`metric`, L2 when unset) from its own alpha = 0 policy, against
+/// alpha (`x`, the drawn positions): the panel and its table.
+fn movement(
+    file: &ResultsFile,
+    alpha: &[f64],
+    x: &[f64],
+    metric: Option<&str>,
+    x_log: bool,
+) -> Result<(LinePanel, Table), String> {
+    let distance = match metric {
+        Some("tv") => Distance::Tv,
+        Some("kl") => Distance::Kl,
+        Some("js") => Distance::Js,
+        _ => Distance::L2,
+    };
+    let Some(origin) = alpha.iter().position(|a| *a == 0.0) else {
+        return Err(format!(
+            "{}: `alpha` has no 0, so no unconstrained policy to measure from",
+            file.name()
+        ));
+    };
+    let ms = methods(file)?;
+    let mut table = Table {
+        caption: format!(
+            "{} distance from the method's own alpha = 0 policy, per alpha.",
+            distance.name()
+        ),
+        header: std::iter::once("alpha".to_string())
+            .chain(ms.iter().cloned())
+            .collect(),
+        rows: alpha.iter().map(|a| vec![fmt_num(*a)]).collect(),
+    };
+    let mut series = Vec::new();
+    for m in &ms {
+        let policy = file.matrix(&format!("{m}/policy"))?;
+        if policy.rows != alpha.len() {
+            return Err(format!(
+                "{}: dataset `{m}/policy` has {} rows, but `alpha` has {}",
+                file.name(),
+                policy.rows,
+                alpha.len()
+            ));
+        }
+        let d: Vec<f64> = (0..policy.rows)
+            .map(|i| distance.between(policy.row(i), policy.row(origin)))
+            .collect();
+        for (row, v) in table.rows.iter_mut().zip(&d) {
+            row.push(fmt_num(*v));
+        }
+        series.push(Series::new(method_label(file, m), x, &d));
+    }
+    let panel = LinePanel {
+        title: "Movement from its own alpha = 0 policy".into(),
+        x_label: "weight decay alpha (unitless, log scale)".into(),
+        y_label: distance_label(metric),
+        x_log,
+        markers: true,
+        series,
+        ..Default::default()
+    };
+    Ok((panel, table))
 }
