@@ -10,15 +10,24 @@ use workbench::loader::ResolvedSweep;
 
 /// Prepares `dir` for `plan`'s points and writes its manifest.
 pub fn begin(plan: &ResolvedSweep, dir: &Path) -> Result<()> {
+    begin_with(&Manifest::of(plan).text()?, dir)
+}
+
+/// [`begin`] with the manifest's text already written.
+pub(super) fn begin_with(text: &str, dir: &Path) -> Result<()> {
     workbench::results::prepare_dir(dir)?;
-    let text = Manifest::of(plan).text()?;
     crate::files::write_atomic(&dir.join(MANIFEST), text.as_bytes())
 }
 
 /// An id of everything `plan`'s points are (each one's resolved configuration and data
 /// files): what a Slurm task checks its file still resolves to.
 pub fn manifest_id(plan: &ResolvedSweep) -> Result<String> {
-    let mut text = Manifest::of(plan).text()?;
+    id_of(&Manifest::of(plan).text()?, plan)
+}
+
+/// [`manifest_id`] of `plan`, whose manifest's text is `text`.
+pub(super) fn id_of(text: &str, plan: &ResolvedSweep) -> Result<String> {
+    let mut text = text.to_string();
     for (_, experiment) in &plan.points {
         text.push_str(&crate::session::run_id(experiment.as_ref())?);
     }
@@ -81,15 +90,13 @@ impl Manifest {
                 .first()
                 .map(|(_, e)| e.config_toml().to_string())
                 .unwrap_or_default(),
-            points: plan
-                .points
-                .iter()
-                .map(|(point, experiment)| ManifestPoint {
-                    values: point.values.iter().cloned().collect(),
-                    seed: point.seed,
-                    config_id: text_id(experiment.config_toml()),
-                })
-                .collect(),
+            // Each point's configuration TOML is written (and kept) here first: on every
+            // core, as it is most of the time a large sweep takes to start.
+            points: workbench::threads::map(&plan.points, |(point, experiment)| ManifestPoint {
+                values: point.values.iter().cloned().collect(),
+                seed: point.seed,
+                config_id: text_id(experiment.config_toml()),
+            }),
         }
     }
 

@@ -11,6 +11,7 @@ mod selection;
 
 pub use collect::{Status, collect, state};
 pub use job::Job;
+use manifest::{Manifest, begin_with, id_of};
 pub use manifest::{begin, manifest_id, point_stem};
 pub use selection::selection;
 
@@ -57,16 +58,18 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<()> {
     let dir = out.join(&plan.name);
+    let manifest = Manifest::of(plan).text()?;
+    let id = id_of(&manifest, plan)?;
     if let Some(expected) = &sweep.expect {
-        expect_id(file, expected, &manifest_id(plan)?)?;
+        expect_id(file, expected, &id)?;
     }
     // A bad --point is refused before anything is written.
     let selected = match &sweep.points {
         Some(text) => selection(text, plan.points.len())?,
         None => (0..plan.points.len()).collect(),
     };
-    let _lock = crate::lock::ResultsLock::acquire(out, &plan.name, &manifest_id(plan)?)?;
-    begin(plan, &dir)?;
+    let _lock = crate::lock::ResultsLock::acquire(out, &plan.name, &id)?;
+    begin_with(&manifest, &dir)?;
     let jobs = if sweep.jobs == 0 {
         parallel::cores()
     } else {
