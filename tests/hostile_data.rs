@@ -232,3 +232,20 @@ fn a_failed_submission_leaves_nothing_behind() {
     let left = if out.exists() { tree(&out) } else { Vec::new() };
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn an_experiment_file_that_is_a_fifo_or_device_is_refused_not_waited_on() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let pipe = scratch.path().join("sweep.toml");
+    fifo(&pipe);
+    for path in [pipe.to_str().unwrap(), "/dev/zero"] {
+        for args in [
+            vec!["validate", path],
+            vec!["run", path],
+            vec!["submit", path, "--slurm", "--dry-run"],
+        ] {
+            let output = within(&args, 20);
+            refused(&output, &[path, "not a regular file"]);
+        }
+    }
+}

@@ -113,6 +113,9 @@ pub enum Keep {
     First,
 }
 
+/// The largest experiment file read (16 MiB: a sweep of a million listed values fits).
+const MAX_EXPERIMENT_BYTES: u64 = 16 << 20;
+
 /// How many sweep points one thread resolves at a time.
 const RESOLVE_CHUNK: usize = 1024;
 
@@ -440,10 +443,37 @@ struct Source {
 impl Source {
     /// Reads and parses `path`; malformed TOML is an error naming the line and column.
     fn read(path: &Path) -> Result<Self, WorkbenchError> {
-        let text = std::fs::read_to_string(path).map_err(|source| WorkbenchError::Read {
+        let fail = |source| WorkbenchError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // A FIFO would block and /dev/zero never end: only a regular file of a sane size is
+        // read (a link to one is that file).
+        let meta = std::fs::metadata(path).map_err(fail)?;
+        if !meta.is_file() {
+            return Err(fail(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        if meta.len() > MAX_EXPERIMENT_BYTES {
+            return Err(fail(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} bytes; an experiment file may have at most {MAX_EXPERIMENT_BYTES}",
+                    meta.len()
+                ),
+            )));
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(fail)?,
+                MAX_EXPERIMENT_BYTES,
+            ),
+            &mut text,
+        )
+        .map_err(fail)?;
         let name = path.display().to_string();
         let table = parse_toml(&text).map_err(|e| e.in_file(&name))?;
         Ok(Self {
