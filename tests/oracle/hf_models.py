@@ -34,6 +34,7 @@ import types
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from transformers import (
     GPTNeoXConfig,
     GPTNeoXForCausalLM,
@@ -150,7 +151,27 @@ def token_log_probs(model, tokens, mask):
     return log_probs.gather(2, tokens[:, 1:, None])[..., 0]
 
 
-def sft_gradients(model, tokens, mask):
+def checkpoint_names(model, folder):
+    """Each parameter's name in the saved checkpoint. transformers 5 renames some on load
+    (GPT-NeoX's ``embed_out`` becomes ``lm_head``); a parameter whose own name the files
+    lack is matched to the one unclaimed stored tensor with exactly its values."""
+    stored = {}
+    for file in folder.glob("*.safetensors"):
+        stored.update(load_file(file))
+    names = dict(model.named_parameters())
+    unclaimed = [key for key in stored if key not in names]
+    result = {}
+    for name, p in names.items():
+        if name in stored:
+            result[name] = name
+            continue
+        equal = [k for k in unclaimed if torch.equal(stored[k].to(p.dtype), p.detach())]
+        assert len(equal) == 1, f"{name}: stored as {equal}"
+        result[name] = equal[0]
+    return result
+
+
+def sft_gradients(model, tokens, mask, names):
     """Gradients of the mean NLL over response tokens (targets at PROMPT.. before the end)."""
     model.zero_grad()
     log_probs = token_log_probs(model, tokens, mask)
@@ -159,11 +180,9 @@ def sft_gradients(model, tokens, mask):
     response = (positions + 1 >= PROMPT) & (positions + 1 < lengths)
     loss = -(log_probs * response).sum() / response.sum()
     loss.backward()
-    # Checkpoint names: the model's own, as save_pretrained writes them.
-    state_names = {id(p): n for n, p in model.named_parameters()}
     return {
-        state_names[id(p)]: p.grad.reshape(-1).tolist()
-        for p in model.parameters()
+        names[n]: p.grad.reshape(-1).tolist()
+        for n, p in model.named_parameters()
         if p.grad is not None
     }
 
@@ -196,7 +215,7 @@ def main():
             with torch.no_grad():
                 case[label] = token_log_probs(loaded, tokens, mask).tolist()
             if dtype == torch.float64 and want_grad:
-                case["grad"] = sft_gradients(loaded, tokens, mask)
+                case["grad"] = sft_gradients(loaded, tokens, mask, checkpoint_names(loaded, folder))
         results.append(case)
     (out / "cases.json").write_text(json.dumps({"cases": results}))
 

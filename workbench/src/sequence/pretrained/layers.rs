@@ -22,6 +22,29 @@ pub struct Norm {
     pub rms: bool,
 }
 
+/// A parameter under its checkpoint name, in burn's layout.
+#[derive(Debug, Clone)]
+pub enum Parameter {
+    /// A vector (bias, norm scale or shift), laid out as in the checkpoint.
+    Vector(Tensor<1>),
+    /// A matrix laid out as in the checkpoint (an embedding table).
+    Matrix(Tensor<2>),
+    /// A linear layer's weight: burn holds `[in, out]`, the checkpoint its transpose.
+    Transposed(Tensor<2>),
+}
+
+/// `name.weight` and `name.bias` of a linear layer.
+pub fn linear_parameters(name: &str, layer: &burn::nn::Linear) -> Vec<(String, Parameter)> {
+    let mut named = vec![(
+        format!("{name}.weight"),
+        Parameter::Transposed(layer.weight.val()),
+    )];
+    if let Some(bias) = &layer.bias {
+        named.push((format!("{name}.bias"), Parameter::Vector(bias.val())));
+    }
+    named
+}
+
 /// `parameter` `[width]` repeated on every row, `[rows, width]`, by a product with the
 /// column of ones (exact: each entry is 1 · p).
 fn repeat(parameter: Tensor<1>, ones: &Tensor<2>) -> Tensor<2> {
@@ -29,6 +52,18 @@ fn repeat(parameter: Tensor<1>, ones: &Tensor<2>) -> Tensor<2> {
 }
 
 impl Norm {
+    /// `name.weight` (and `name.bias` for a LayerNorm).
+    pub fn parameters(&self, name: &str) -> Vec<(String, Parameter)> {
+        let mut named = vec![(
+            format!("{name}.weight"),
+            Parameter::Vector(self.weight.val()),
+        )];
+        if let Some(bias) = &self.bias {
+            named.push((format!("{name}.bias"), Parameter::Vector(bias.val())));
+        }
+        named
+    }
+
     /// The norm on rows `x`.
     pub fn forward(&self, x: Tensor<2>, ones: &Tensor<2>) -> Tensor<2> {
         if self.rms {

@@ -5,7 +5,7 @@
 //! its query/key/value biases.
 
 use super::config::PretrainedConfig;
-use super::layers::{Norm, Rope, attention, heads};
+use super::layers::{Norm, Parameter, Rope, attention, heads, linear_parameters};
 use super::weights::Checkpoint;
 use crate::error::ConfigError;
 use crate::sequence::rows;
@@ -13,6 +13,19 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::silu;
 use burn::tensor::{Bool, Device, Tensor};
+
+/// The checkpoint names of a block's norms and linear layers, under `model.layers.{i}.`.
+const INPUT_NORM: &str = "input_layernorm";
+const POST_ATTENTION_NORM: &str = "post_attention_layernorm";
+const LINEARS: [&str; 7] = [
+    "self_attn.q_proj",
+    "self_attn.k_proj",
+    "self_attn.v_proj",
+    "self_attn.o_proj",
+    "mlp.gate_proj",
+    "mlp.up_proj",
+    "mlp.down_proj",
+];
 
 /// One Llama-family block.
 #[derive(Module, Debug)]
@@ -55,21 +68,44 @@ impl LlamaBlock {
             config.kv_heads * config.head_dim,
         );
         let norm = |part: &str| weights.norm(&at(part), h, config.norm_eps, true, device);
-        let linear = |part: &str, shape: [usize; 2], bias: bool| {
-            weights.linear(&at(part), shape, bias, device)
+        let linear = |index: usize, shape: [usize; 2], bias: bool| {
+            weights.linear(&at(LINEARS[index]), shape, bias, device)
         };
         Ok(Self {
-            input_norm: norm("input_layernorm")?,
-            post_attention_norm: norm("post_attention_layernorm")?,
-            q_proj: linear("self_attn.q_proj", [h, q], config.qkv_bias)?,
-            k_proj: linear("self_attn.k_proj", [h, kv], config.qkv_bias)?,
-            v_proj: linear("self_attn.v_proj", [h, kv], config.qkv_bias)?,
-            o_proj: linear("self_attn.o_proj", [q, h], config.output_bias)?,
-            gate_proj: linear("mlp.gate_proj", [h, f], config.mlp_bias)?,
-            up_proj: linear("mlp.up_proj", [h, f], config.mlp_bias)?,
-            down_proj: linear("mlp.down_proj", [f, h], config.mlp_bias)?,
+            input_norm: norm(INPUT_NORM)?,
+            post_attention_norm: norm(POST_ATTENTION_NORM)?,
+            q_proj: linear(0, [h, q], config.qkv_bias)?,
+            k_proj: linear(1, [h, kv], config.qkv_bias)?,
+            v_proj: linear(2, [h, kv], config.qkv_bias)?,
+            o_proj: linear(3, [q, h], config.output_bias)?,
+            gate_proj: linear(4, [h, f], config.mlp_bias)?,
+            up_proj: linear(5, [h, f], config.mlp_bias)?,
+            down_proj: linear(6, [f, h], config.mlp_bias)?,
             heads: [config.heads, config.kv_heads],
         })
+    }
+
+    /// The block's parameters under their checkpoint names, for block `layer`.
+    pub fn parameters(&self, layer: usize) -> Vec<(String, Parameter)> {
+        let at = |part: &str| format!("model.layers.{layer}.{part}");
+        let linears = [
+            &self.q_proj,
+            &self.k_proj,
+            &self.v_proj,
+            &self.o_proj,
+            &self.gate_proj,
+            &self.up_proj,
+            &self.down_proj,
+        ];
+        let mut named = self.input_norm.parameters(&at(INPUT_NORM));
+        named.extend(
+            self.post_attention_norm
+                .parameters(&at(POST_ATTENTION_NORM)),
+        );
+        for (part, layer) in LINEARS.iter().zip(linears) {
+            named.extend(linear_parameters(&at(part), layer));
+        }
+        named
     }
 
     /// The block on rows `x` `[batch · time, hidden]`.

@@ -11,13 +11,14 @@ pub mod neox;
 pub mod weights;
 
 pub use config::{Activation, Family, PretrainedConfig};
+pub use layers::Parameter;
 
 use crate::error::ConfigError;
 use burn::module::Module;
 use burn::nn::{Embedding, Linear};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
-use layers::{Norm, Rope, attention_mask};
+use layers::{Norm, Rope, attention_mask, linear_parameters};
 use llama::LlamaBlock;
 use neox::NeoXBlock;
 use std::path::Path;
@@ -46,6 +47,29 @@ pub struct CausalLm {
     /// The checked configuration.
     #[module(skip)]
     pub config: PretrainedConfig,
+    /// The head's checkpoint name (`embed_out` or `lm_head`) when untied.
+    #[module(skip)]
+    pub head_name: Option<String>,
+}
+
+/// The checkpoint names of the token embedding and the final norm.
+fn outer_names(family: Family) -> [String; 2] {
+    match family {
+        Family::NeoX => [
+            "gpt_neox.embed_in".into(),
+            "gpt_neox.final_layer_norm".into(),
+        ],
+        Family::Llama => ["model.embed_tokens".into(), "model.norm".into()],
+    }
+}
+
+/// The names an untied LM head may have: Pythia's checkpoints call it `embed_out`, and
+/// transformers may write `lm_head`.
+fn head_names(family: Family) -> &'static [&'static str] {
+    match family {
+        Family::NeoX => &["embed_out", "lm_head"],
+        Family::Llama => &["lm_head"],
+    }
 }
 
 impl CausalLm {
@@ -54,15 +78,8 @@ impl CausalLm {
         let config = PretrainedConfig::read(&dir.join("config.json"))?;
         let weights = Checkpoint::open(dir)?;
         let (v, h) = (config.vocab, config.hidden);
-        let (prefix, embed, final_norm, heads): (_, _, _, &[&str]) = match config.family {
-            Family::NeoX => (
-                "gpt_neox",
-                "embed_in",
-                "final_layer_norm",
-                &["embed_out", "lm_head"],
-            ),
-            Family::Llama => ("model", "embed_tokens", "norm", &["lm_head"]),
-        };
+        let [embed, final_norm] = outer_names(config.family);
+        let heads = head_names(config.family);
         let rms = config.family == Family::Llama;
         let blocks = (0..config.layers)
             .map(|layer| match config.family {
@@ -75,24 +92,21 @@ impl CausalLm {
         let head = if config.tied {
             None
         } else {
-            // Pythia's checkpoints call the head `embed_out`; transformers 5 may write `lm_head`.
             let name = heads
                 .iter()
                 .find(|n| weights.contains(&format!("{n}.weight")))
                 .unwrap_or(&heads[0]);
-            Some(weights.linear(name, [h, v], false, device)?)
+            Some((
+                name.to_string(),
+                weights.linear(name, [h, v], false, device)?,
+            ))
         };
         let model = Self {
-            embed: weights.embedding(&format!("{prefix}.{embed}"), [v, h], device)?,
+            embed: weights.embedding(&embed, [v, h], device)?,
             blocks,
-            final_norm: weights.norm(
-                &format!("{prefix}.{final_norm}"),
-                h,
-                config.norm_eps,
-                rms,
-                device,
-            )?,
-            head,
+            final_norm: weights.norm(&final_norm, h, config.norm_eps, rms, device)?,
+            head_name: head.as_ref().map(|(name, _)| name.clone()),
+            head: head.map(|(_, linear)| linear),
             config,
         };
         let tied_copies: Vec<String> = heads.iter().map(|n| format!("{n}.weight")).collect();
@@ -103,6 +117,27 @@ impl CausalLm {
         };
         weights.all_used(&ignored)?;
         Ok(model)
+    }
+
+    /// Every parameter under its checkpoint name (a tied head has none of its own: its
+    /// gradient is the embedding's).
+    pub fn parameters(&self) -> Vec<(String, Parameter)> {
+        let [embed, final_norm] = outer_names(self.config.family);
+        let mut named = vec![(
+            format!("{embed}.weight"),
+            Parameter::Matrix(self.embed.weight.val()),
+        )];
+        for (layer, block) in self.blocks.iter().enumerate() {
+            named.extend(match block {
+                Block::NeoX(b) => b.parameters(layer),
+                Block::Llama(b) => b.parameters(layer),
+            });
+        }
+        named.extend(self.final_norm.parameters(&final_norm));
+        if let (Some(head), Some(name)) = (&self.head, &self.head_name) {
+            named.extend(linear_parameters(name, head));
+        }
+        named
     }
 
     /// Next-token logits as rows `[batch · time, vocab]` for right-padded `tokens`

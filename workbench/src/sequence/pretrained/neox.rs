@@ -8,7 +8,7 @@
 //! without, the MLP sees the attention's output.
 
 use super::config::PretrainedConfig;
-use super::layers::{Norm, Rope, attention, heads};
+use super::layers::{Norm, Parameter, Rope, attention, heads, linear_parameters};
 use super::weights::Checkpoint;
 use crate::error::ConfigError;
 use crate::sequence::rows;
@@ -16,6 +16,14 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::gelu;
 use burn::tensor::{Bool, Device, Tensor};
+
+/// The checkpoint names of a block's parts, under `gpt_neox.layers.{i}.`.
+const INPUT_NORM: &str = "input_layernorm";
+const POST_ATTENTION_NORM: &str = "post_attention_layernorm";
+const QKV: &str = "attention.query_key_value";
+const DENSE: &str = "attention.dense";
+const UP: &str = "mlp.dense_h_to_4h";
+const DOWN: &str = "mlp.dense_4h_to_h";
 
 /// One GPT-NeoX block.
 #[derive(Module, Debug)]
@@ -66,6 +74,21 @@ impl NeoXBlock {
             heads: config.heads,
             parallel_residual: config.parallel_residual,
         })
+    }
+
+    /// The block's parameters under their checkpoint names, for block `layer`.
+    pub fn parameters(&self, layer: usize) -> Vec<(String, Parameter)> {
+        let at = |part: &str| format!("gpt_neox.layers.{layer}.{part}");
+        [
+            self.input_norm.parameters(&at(INPUT_NORM)),
+            self.post_attention_norm
+                .parameters(&at(POST_ATTENTION_NORM)),
+            linear_parameters(&at(QKV), &self.query_key_value),
+            linear_parameters(&at(DENSE), &self.dense),
+            linear_parameters(&at(UP), &self.up),
+            linear_parameters(&at(DOWN), &self.down),
+        ]
+        .concat()
     }
 
     /// The block on rows `x` `[batch · time, hidden]`.
