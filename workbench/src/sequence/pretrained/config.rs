@@ -325,7 +325,7 @@ impl PretrainedConfig {
         };
         let head_dim = match head_dim {
             Some(d) => d,
-            None if hidden % heads == 0 => hidden / heads,
+            None if hidden.is_multiple_of(heads) => hidden / heads,
             None => {
                 return Err(fields.error(
                     "num_attention_heads",
@@ -338,7 +338,7 @@ impl PretrainedConfig {
             Family::NeoX => heads,
             Family::Llama => fields.usize("num_key_value_heads")?.unwrap_or(heads),
         };
-        if heads % kv_heads != 0 {
+        if !heads.is_multiple_of(kv_heads) {
             return Err(fields.error(
                 "num_key_value_heads",
                 kv_heads,
@@ -348,7 +348,7 @@ impl PretrainedConfig {
         let (rope_theta, fraction) = rope(fields, family)?;
         // transformers: int(head_dim * partial_rotary_factor).
         let rotary_dims = (head_dim as f64 * fraction) as usize;
-        if rotary_dims == 0 || rotary_dims % 2 != 0 {
+        if rotary_dims == 0 || !rotary_dims.is_multiple_of(2) {
             return Err(fields.error(
                 "rotary_pct",
                 fraction,

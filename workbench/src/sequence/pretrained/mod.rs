@@ -25,6 +25,8 @@ use std::path::Path;
 use weights::Checkpoint;
 
 /// One block of either family.
+// A model's blocks are all of one variant, so the larger variant's size is not wasted.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Block {
     /// A GPT-NeoX block.
