@@ -58,7 +58,7 @@ fn run_oracle(dir: &Path) -> Option<Vec<Value>> {
     let python = match oracle_python() {
         Ok(python) => python,
         Err(why) if std::env::var_os("WORKBENCH_REQUIRE_BACKENDS").is_some() => panic!(
-            "the transformers oracle is required (WORKBENCH_REQUIRE_BACKENDS is set) but {why}"
+            "the transformers oracle is required (WORKBENCH_REQUIRE_BACKENDS is set) but {why}; run `eval \"$(bash scripts/oracle-python.sh)\"`"
         ),
         Err(why) => {
             eprintln!("skipped: {why}");

@@ -285,13 +285,7 @@ impl PretrainedConfig {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::new("config.json", "", format!("cannot read: {e}")).in_file(&file)
         })?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
-            ConfigError::new("config.json", "", format!("not JSON: {e}")).in_file(&file)
-        })?;
-        let map = value.as_object().ok_or_else(|| {
-            ConfigError::new("config.json", "", "must be a JSON object").in_file(&file)
-        })?;
-        Self::from_fields(&Fields { file: &file, map })
+        Self::parse(&text, &file)
     }
 
     /// Parses a `config.json` held in `text`; `file` names it in errors.

@@ -148,6 +148,10 @@ impl CausalLm {
     pub fn logits(&self, tokens: Tensor<2, Int>, lengths: &[usize]) -> Tensor<2> {
         let [batch, time] = tokens.dims();
         assert_eq!(lengths.len(), batch, "one length per sequence");
+        assert!(
+            lengths.iter().all(|&l| (1..=time).contains(&l)),
+            "every sequence has 1..={time} tokens: {lengths:?}"
+        );
         let device = tokens.device();
         let c = &self.config;
         let rope = Rope::new(c.rope_theta, c.rotary_dims, time, &device);
