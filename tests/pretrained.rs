@@ -11,6 +11,9 @@
 //! PyTorch's to 1e-8 in f64 on every checkpoint (tied heads included: their gradient is
 //! the embedding's).
 //!
+//! Each checkpoint also scores the same with its `config.json` in the older spelling of
+//! the Hub's checkpoints (`rotary_pct`, `rotary_emb_base`, top-level `rope_theta`).
+//!
 //! A device's float type is fixed once per process, so the f32 comparison runs in a child
 //! process: this test binary again, running only the ignored `f32_child` test on the same
 //! oracle files.
@@ -175,6 +178,35 @@ fn worst_gradient_difference(case: &Value, device: &Device) -> (f64, f64) {
     (worst, largest)
 }
 
+/// The case with its checkpoint copied into `root` and its `config.json` rewritten in the
+/// spelling of the Hub's checkpoints made before transformers 5 (Pythia's `rotary_pct` and
+/// `rotary_emb_base`, Llama's top-level `rope_theta`, `rope_scaling: null`), which must
+/// score the same.
+fn in_older_spelling(case: &Value, root: &Path) -> Value {
+    let from = PathBuf::from(case["dir"].as_str().expect("dir"));
+    let to = root.join(format!("{}_older", case["name"].as_str().expect("name")));
+    std::fs::create_dir_all(&to).expect("mkdir");
+    for entry in std::fs::read_dir(&from).expect("checkpoint") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let text = std::fs::read_to_string(from.join("config.json")).expect("config");
+    let mut config: serde_json::Map<String, Value> = serde_json::from_str(&text).expect("JSON");
+    let rope = config.remove("rope_parameters").expect("rope_parameters");
+    let theta = rope["rope_theta"].clone();
+    if config["model_type"] == "gpt_neox" {
+        config.insert("rotary_emb_base".into(), theta);
+        config.insert("rotary_pct".into(), rope["partial_rotary_factor"].clone());
+    } else {
+        config.insert("rope_theta".into(), theta);
+    }
+    config.insert("rope_scaling".into(), Value::Null);
+    std::fs::write(to.join("config.json"), Value::Object(config).to_string()).expect("write");
+    let mut older = case.clone();
+    older["dir"] = Value::String(to.display().to_string());
+    older
+}
+
 #[test]
 fn log_probs_and_sft_gradients_match_transformers() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -182,6 +214,7 @@ fn log_probs_and_sft_gradients_match_transformers() {
         return;
     };
     let device = flex(backends::Precision::F64);
+    let mut checked_older = 0;
     for case in &cases {
         let worst = worst_difference(case, "f64", &device);
         eprintln!(
@@ -199,7 +232,12 @@ fn log_probs_and_sft_gradients_match_transformers() {
             "{}: SFT gradient differs by {worst:e}",
             case["name"]
         );
+        let older = in_older_spelling(case, dir.path());
+        let worst = worst_difference(&older, "f64", &device);
+        assert!(worst <= 1e-9, "{}, older spelling: {worst:e}", case["name"]);
+        checked_older += 1;
     }
+    assert_eq!(checked_older, cases.len());
     let child = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", "f32_child", "--ignored", "--nocapture"])
         .env(ORACLE_DIR, dir.path())
