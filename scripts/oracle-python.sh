@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# oracle-python.sh -- the Python that tests/trl_losses.rs runs TRL's own loss code with.
+# oracle-python.sh -- the Python that tests/trl_losses.rs runs TRL's own loss code with, and that
+# tests/pretrained.rs makes and scores tiny transformers checkpoints with.
 #
 #   eval "$(bash scripts/oracle-python.sh)"    # sets WORKBENCH_ORACLE_PYTHON
 #

@@ -461,6 +461,7 @@ const DOCS_PAGES: &[&str] = &[
     "docs/cluster.md",
     "docs/configuration.md",
     "docs/experiments.md",
+    "docs/pretrained.md",
     "docs/results.md",
     "docs/section-5.3.md",
     "docs/speed.md",

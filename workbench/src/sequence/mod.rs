@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod jsonl;
 pub mod pipeline;
+pub mod pretrained;
 pub mod rows;
 pub mod synthetic;
 pub mod tokenizer;
