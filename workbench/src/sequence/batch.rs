@@ -19,6 +19,9 @@ pub struct SequenceBatch {
     pub row_tokens: Vec<usize>,
     /// Number of response tokens (mask ones).
     pub response_tokens: usize,
+    /// Input tokens of each row before its padding (at least 1): what a model that keeps
+    /// padding out of attention needs to know.
+    pub lengths: Vec<usize>,
 }
 
 /// One sequence laid out for the model.
@@ -103,6 +106,7 @@ impl SequenceBatch {
             mask: Tensor::from_data(TensorData::new(mask, shape), device),
             response_tokens: row_tokens.iter().sum(),
             row_tokens,
+            lengths: laid.iter().map(|l| l.tokens.len() - 1).collect(),
         }
     }
 }

@@ -3,8 +3,11 @@
 //! pipeline whose per-pair ratios feed the rank tests of [`crate::analysis::mann_whitney`].
 
 pub mod batch;
+pub mod checkpoint;
+pub mod hf_tokenizer;
 pub mod jsonl;
 pub mod pipeline;
+pub mod policy;
 pub mod pretrained;
 pub mod rows;
 pub mod synthetic;
@@ -12,6 +15,7 @@ pub mod tokenizer;
 pub mod transformer;
 
 pub use batch::SequenceBatch;
+pub use policy::SequencePolicy;
 pub use transformer::{Transformer, TransformerShape};
 
 /// One preference pair as token ids: a prompt x, the preferred response y_w and the

@@ -1,8 +1,11 @@
 //! Section 5.3's pipeline on a transformer: SFT on (x, y_w), freeze the result as π_ref,
 //! then preference optimisation (DPO or any registered pairwise loss) starting from π_ref,
 //! both with burn's Adam; finally log π of every pair's responses under π_ref and π_θ.
+//! The model is the byte-level [`Transformer`] from a seed ([`run`]) or any
+//! [`SequencePolicy`], such as a loaded checkpoint ([`run_from`]).
 
 use super::batch::scored_tokens;
+use super::policy::SequencePolicy;
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
 use crate::optim::{AdamSpec, OptimizerSpec};
@@ -75,7 +78,7 @@ pub struct PhaseLog {
 
 /// The pipeline's outcome.
 #[derive(Debug, Clone)]
-pub struct PipelineRun {
+pub struct PipelineRun<M = Transformer> {
     /// SFT's mean negative log-likelihood per response token, per step.
     pub sft: PhaseLog,
     /// The preference loss per step (the first is log 2 for DPO: π_θ = π_ref).
@@ -85,7 +88,7 @@ pub struct PipelineRun {
     /// Scores under π_θ after preference optimisation.
     pub policy: PairScores,
     /// The trained policy.
-    pub model: Transformer,
+    pub model: M,
 }
 
 /// Training met a non-finite loss.
@@ -175,7 +178,29 @@ pub fn run(
     bars: &Bars,
     shards: usize,
 ) -> Result<PipelineRun, Diverged> {
-    let model = initial_model(spec, device);
+    run_from(
+        initial_model(spec, device),
+        pairs,
+        spec,
+        loss,
+        device,
+        bars,
+        shards,
+    )
+}
+
+/// SFT then preference optimisation from `model` (`spec.shape` is read for its context
+/// only; `spec.seed` seeds the batch order). With `spec.sft.epochs = 0`, π_ref is `model`
+/// itself: a checkpoint that is already fine-tuned.
+pub fn run_from<M: SequencePolicy>(
+    model: M,
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    loss: &dyn PairwiseLoss,
+    device: &Device,
+    bars: &Bars,
+    shards: usize,
+) -> Result<PipelineRun<M>, Diverged> {
     let mut steps = Steps {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         shards,
@@ -238,27 +263,31 @@ fn finite(value: f64, phase: &str, epoch: usize, step: usize) -> Result<f64, Div
 }
 
 /// Mean negative log-likelihood per response token of `batch`.
-pub fn nll(model: &Transformer, batch: &SequenceBatch) -> Tensor<1> {
+pub fn nll<M: SequencePolicy>(model: &M, batch: &SequenceBatch) -> Tensor<1> {
     shard_nll(model, batch, batch.response_tokens)
 }
 
 /// `batch`'s share of a larger batch's mean negative log-likelihood per response token:
 /// its summed negative log-likelihood over the larger batch's `response_tokens`.
-fn shard_nll(model: &Transformer, batch: &SequenceBatch, response_tokens: usize) -> Tensor<1> {
+fn shard_nll<M: SequencePolicy>(
+    model: &M,
+    batch: &SequenceBatch,
+    response_tokens: usize,
+) -> Tensor<1> {
     (model.token_log_probs(batch) * batch.mask.clone())
         .sum()
         .div_scalar(response_tokens.max(1) as f64)
         .neg()
 }
 
-fn supervised(
-    model: Transformer,
+fn supervised<M: SequencePolicy>(
+    model: M,
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     device: &Device,
     steps: &mut Steps,
     bar: &dyn Observer,
-) -> Result<(Transformer, PhaseLog), Diverged> {
+) -> Result<(M, PhaseLog), Diverged> {
     train_phase(
         model,
         pairs.len(),
@@ -283,8 +312,8 @@ fn supervised(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn preference(
-    model: Transformer,
+fn preference<M: SequencePolicy>(
+    model: M,
     pairs: &[TokenPair],
     reference: &PairScores,
     spec: &PipelineSpec,
@@ -292,7 +321,7 @@ fn preference(
     device: &Device,
     steps: &mut Steps,
     bar: &dyn Observer,
-) -> Result<(Transformer, PhaseLog), Diverged> {
+) -> Result<(M, PhaseLog), Diverged> {
     let label = loss_fn.label();
     train_phase(
         model,
@@ -311,17 +340,17 @@ fn preference(
 
 /// A step's loss on a shard of the batch: `(model, shard, batch)` → (the shard's share of
 /// the batch's loss, so that the shares sum to it; the shard's response tokens).
-type ShardLoss<'a> = dyn Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync + 'a;
+type ShardLoss<'a, M> = dyn Fn(&M, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync + 'a;
 
 /// The batch `chunk`'s loss value, gradients and response tokens: the shares of its
 /// `shards` shards (see [`shards`]), each on a thread of its own, summed in shard order.
-fn sharded_step(
-    model: &Transformer,
+fn sharded_step<M: SequencePolicy>(
+    model: &M,
     chunk: &[usize],
     shards: usize,
-    shard_loss: &ShardLoss,
+    shard_loss: &ShardLoss<M>,
 ) -> (f64, GradientsParams, usize) {
-    let share = |model: &Transformer, shard: &[usize]| {
+    let share = |model: &M, shard: &[usize]| {
         let (loss, tokens) = shard_loss(model, shard, chunk);
         let value = to_vec(loss.clone().detach())[0];
         let grads = GradientsParams::from_grads(loss.backward(), model);
@@ -348,7 +377,7 @@ fn sharded_step(
         }
         shares
     });
-    let mut total = GradientsAccumulator::<Transformer>::new();
+    let mut total = GradientsAccumulator::<M>::new();
     let (mut value, mut tokens) = (0.0, 0);
     for (shard_value, grads, shard_tokens) in shares {
         value += shard_value;
@@ -361,15 +390,15 @@ fn sharded_step(
 /// One phase: `phase.epochs` shuffled passes over `items` in batches, each step's loss
 /// (and its number of response tokens) from `shard_loss` on the batch's shards, then an
 /// Adam step.
-fn train_phase(
-    mut model: Transformer,
+fn train_phase<M: SequencePolicy>(
+    mut model: M,
     items: usize,
     phase: &Phase,
     label: &str,
     steps: &mut Steps,
     bar: &dyn Observer,
-    shard_loss: impl Fn(&Transformer, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync,
-) -> Result<(Transformer, PhaseLog), Diverged> {
+    shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync,
+) -> Result<(M, PhaseLog), Diverged> {
     let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
     let mut log = PhaseLog::default();
     let (started, mut tokens) = (Instant::now(), 0usize);
@@ -408,8 +437,8 @@ fn train_phase(
 /// The loss inputs `[1, B]` for the pairs `chunk`: chosen and rejected responses scored by
 /// `model` in one batch, π_ref's scores as constants, and each response's scored token
 /// count (EOS included, as in log π) for length-normalised losses.
-pub fn pair_inputs(
-    model: &Transformer,
+pub fn pair_inputs<M: SequencePolicy>(
+    model: &M,
     pairs: &[TokenPair],
     chunk: &[usize],
     reference: &PairScores,
@@ -449,8 +478,8 @@ pub fn pair_inputs(
 /// Scoring runs on a copy of the model without autodiff, on the device's plain backend:
 /// a forward pass on an autodiff device records a graph that only a backward pass frees,
 /// so scoring there would hold memory for every pair until the process ends.
-pub fn score(
-    model: &Transformer,
+pub fn score<M: SequencePolicy>(
+    model: &M,
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     device: &Device,

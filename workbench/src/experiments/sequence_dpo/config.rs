@@ -5,6 +5,7 @@ use crate::config::validate::{check, show};
 use crate::error::ConfigError;
 use crate::losses::PairwiseLoss;
 use crate::optim::AdamSpec;
+use crate::sequence::checkpoint::Checkpoint;
 use crate::sequence::pipeline::{Phase, PipelineSpec};
 use crate::sequence::synthetic::SyntheticSpec;
 use crate::sequence::tokenizer::ByteTokenizer;
@@ -95,10 +96,21 @@ impl Default for DataSection {
     }
 }
 
-/// `[model]`: the transformer's size and seed.
+/// `[model]`: the byte-level transformer's size, or a Hugging Face checkpoint folder
+/// (`path`); and the seed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSection {
+    /// A Hugging Face checkpoint folder (`config.json`, safetensors weights,
+    /// `tokenizer.json`), relative to the experiment file: the policy starts from it and
+    /// the data are tokenized by its tokenizer (docs/pretrained.md). Unset: the byte-level
+    /// transformer below, trained from scratch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// With `path`: longest sequence in tokens, BOS and EOS included (0: the checkpoint's
+    /// `max_position_embeddings`); longer ones are cut as `context` cuts them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_length: usize,
     /// Residual width.
     pub d_model: usize,
     /// Blocks.
@@ -113,9 +125,15 @@ pub struct ModelSection {
     pub seed: u64,
 }
 
+fn is_zero(value: &usize) -> bool {
+    *value == 0
+}
+
 impl Default for ModelSection {
     fn default() -> Self {
         Self {
+            path: None,
+            max_length: 0,
             d_model: 32,
             n_layers: 2,
             n_heads: 4,
@@ -137,7 +155,8 @@ const EPS: f64 = 1e-8;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PhaseSection {
-    /// Passes over the data (paper: 2).
+    /// Passes over the data (paper: 2); 0 with a checkpoint (`model.path`): π_ref is the
+    /// checkpoint itself.
     pub epochs: usize,
     /// Adam's learning rate.
     pub lr: f64,
@@ -239,6 +258,9 @@ pub struct SequenceDpoSpec {
     pub data: DataSpec,
     /// Model, phases, β, seed (the vocabulary is set once the data is known).
     pub pipeline: PipelineSpec,
+    /// The checkpoint the policy starts from (`model.path`); `None`: the byte-level
+    /// transformer from `model.seed`.
+    pub checkpoint: Option<Checkpoint>,
     /// The preference loss.
     pub loss: Arc<dyn PairwiseLoss>,
     /// Group percentile q.
@@ -295,9 +317,15 @@ impl SequenceDpoFile {
         file: &str,
     ) -> Result<SequenceDpoSpec, ConfigError> {
         let data = self.data.validate(file)?;
-        let specials = data.specials();
-        let shape = self.model.validate(&data, specials.vocab)?;
-        let sft = self.sft.validate()?;
+        let checkpoint = self.model.checkpoint(&data, file)?;
+        let (specials, shape) = match &checkpoint {
+            Some(checkpoint) => (checkpoint.specials(), checkpoint.shape()),
+            None => {
+                let specials = data.specials();
+                (specials, self.model.validate(&data, specials.vocab)?)
+            }
+        };
+        let sft = self.sft.validate(checkpoint.is_some())?;
         let dpo = self.dpo.phase()?;
         let loss = self.dpo.loss(catalogue)?;
         let q = self.analysis.validate(&data)?;
@@ -311,6 +339,7 @@ impl SequenceDpoFile {
                 beta: self.dpo.beta,
                 seed: self.model.seed,
             },
+            checkpoint,
             loss,
             q,
             tie_correction: self.analysis.tie_correction,
@@ -408,6 +437,52 @@ impl DataSection {
 }
 
 impl ModelSection {
+    /// The checkpoint `path` names, checked; `None` without a path. A checkpoint brings
+    /// its own shape and tokenizer, so the byte-level transformer's keys must keep their
+    /// defaults, and its tokenizer needs text (JSONL data).
+    fn checkpoint(&self, data: &DataSpec, file: &str) -> Result<Option<Checkpoint>, ConfigError> {
+        let Some(path) = &self.path else {
+            check(
+                self.max_length == 0,
+                "model.max_length",
+                self.max_length,
+                "is only read with model.path (the byte-level transformer's is model.context)",
+            )?;
+            return Ok(None);
+        };
+        let defaults = Self::default();
+        for (key, value, default) in [
+            ("model.d_model", self.d_model, defaults.d_model),
+            ("model.n_layers", self.n_layers, defaults.n_layers),
+            ("model.n_heads", self.n_heads, defaults.n_heads),
+            ("model.d_ff", self.d_ff, defaults.d_ff),
+            ("model.context", self.context, defaults.context),
+        ] {
+            check(
+                value == default,
+                key,
+                value,
+                "is the byte-level transformer's; a checkpoint (model.path) has its shape in config.json (use model.max_length for the sequence length)",
+            )?;
+        }
+        if let DataSpec::Synthetic(_) = data {
+            return Err(ConfigError::new(
+                "model.path",
+                show(path),
+                "a checkpoint needs text to tokenize: set data.source = \"jsonl\"",
+            ));
+        }
+        let base = Path::new(file).parent().unwrap_or(Path::new("."));
+        let dir = base.join(path);
+        check(
+            dir.is_dir(),
+            "model.path",
+            path,
+            "is not a directory (a checkpoint folder with config.json, safetensors weights and tokenizer.json; paths are relative to the experiment file)",
+        )?;
+        Checkpoint::open(&dir, self.max_length).map(Some)
+    }
+
     /// The transformer's shape over `vocab` tokens; synthetic sequences must fit its context.
     fn validate(&self, data: &DataSpec, vocab: usize) -> Result<TransformerShape, ConfigError> {
         for (key, value) in [
@@ -450,9 +525,19 @@ impl ModelSection {
 }
 
 impl PhaseSection {
-    /// The SFT phase: Adam's settings, then epochs and batch size.
-    fn validate(&self) -> Result<Phase, ConfigError> {
+    /// The SFT phase: Adam's settings, then epochs and batch size. No epochs at all only
+    /// for a `pretrained` model, which is then π_ref as loaded.
+    fn validate(&self, pretrained: bool) -> Result<Phase, ConfigError> {
         let adam = crate::config::validate::adam("sft", self.lr, self.betas, self.eps)?;
+        if pretrained && self.epochs == 0 {
+            return phase("sft", 1, self.batch_size, adam).map(|p| Phase { epochs: 0, ..p });
+        }
+        check(
+            self.epochs >= 1,
+            "sft.epochs",
+            self.epochs,
+            "must be at least 1 for the byte-level transformer trained from scratch (0 is for a checkpoint, model.path, that is already fine-tuned)",
+        )?;
         phase("sft", self.epochs, self.batch_size, adam)
     }
 }

@@ -10,7 +10,11 @@ pub(super) fn estimate(spec: &SequenceDpoSpec) -> u64 {
     let p = &spec.pipeline;
     let s = &p.shape;
     let float = 8u64;
-    let weights = (s.parameters() as u64).saturating_mul(4 * float);
+    let parameters = spec
+        .checkpoint
+        .as_ref()
+        .map_or(s.parameters(), |c| c.parameters());
+    let weights = (parameters as u64).saturating_mul(4 * float);
     let batch = p.dpo.batch_size.max(p.sft.batch_size);
     // A batch holds at most every pair (known in advance for synthetic data).
     let batch = match &spec.data {

@@ -13,6 +13,7 @@ use crate::analysis::mann_whitney::{group_ranks, mann_whitney, normal_cdf, perce
 use crate::error::{ConfigError, WorkbenchError};
 use crate::progress::Progress;
 use crate::results::Results;
+use crate::sequence::checkpoint::Checkpoint;
 use crate::sequence::pipeline::{self, Bars, PipelineRun, steps_per_epoch};
 use crate::sequence::tokenizer::ByteTokenizer;
 use crate::sequence::{TokenPair, jsonl, synthetic};
@@ -28,8 +29,13 @@ struct Data {
     notes: Vec<(String, String)>,
 }
 
-/// The pairs `spec` names; a JSONL file's skipped lines are warned about through `progress`.
-fn load(spec: &DataSpec, progress: &Progress) -> Result<Data, WorkbenchError> {
+/// The pairs `spec` names, JSONL text tokenized by the `checkpoint`'s tokenizer where there
+/// is one (else by bytes); a JSONL file's skipped lines are warned about through `progress`.
+fn load(
+    spec: &DataSpec,
+    checkpoint: Option<&Checkpoint>,
+    progress: &Progress,
+) -> Result<Data, WorkbenchError> {
     match spec {
         DataSpec::Synthetic(s) => {
             let data = synthetic::generate(s);
@@ -45,18 +51,31 @@ fn load(spec: &DataSpec, progress: &Progress) -> Result<Data, WorkbenchError> {
             for warning in &warnings {
                 progress.warn(warning);
             }
-            let tokenizer = ByteTokenizer;
             let take = if *max_pairs == 0 {
                 loaded.pairs.len()
             } else {
                 *max_pairs
             };
-            let pairs: Vec<TokenPair> = loaded
-                .pairs
-                .iter()
-                .take(take)
-                .map(|p| p.tokens(&tokenizer))
-                .collect();
+            let used = loaded.pairs.iter().take(take);
+            let pairs: Vec<TokenPair> = match checkpoint {
+                None => used.map(|p| p.tokens(&ByteTokenizer)).collect(),
+                Some(checkpoint) => {
+                    let tokenizer = &checkpoint.tokenizer;
+                    let encode = |line: usize, text: &str| {
+                        tokenizer.encode(text).map_err(|why| {
+                            WorkbenchError::Data(format!("{}:{line}: {why}", path.display()))
+                        })
+                    };
+                    used.map(|p| {
+                        Ok(TokenPair {
+                            prompt: encode(p.line, &p.prompt)?,
+                            chosen: encode(p.line, &p.chosen)?,
+                            rejected: encode(p.line, &p.rejected)?,
+                        })
+                    })
+                    .collect::<Result<_, WorkbenchError>>()?
+                }
+            };
             let mut notes = vec![(
                 "data".to_string(),
                 format!(
@@ -126,14 +145,18 @@ impl Kind for SequenceDpoSpec {
     }
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
-        match &self.data {
+        let mut files = match &self.data {
             DataSpec::Jsonl { path, .. } => vec![path.clone()],
             DataSpec::Synthetic(_) => Vec::new(),
+        };
+        if let Some(checkpoint) = &self.checkpoint {
+            files.extend(checkpoint.files());
         }
+        files
     }
 
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
-        let data = load(&self.data, &context.progress)?;
+        let data = load(&self.data, self.checkpoint.as_ref(), &context.progress)?;
         let n = data.pairs.len();
         let low_count = (n as f64 * self.q / 100.0).floor() as usize;
         if low_count < 2 {
@@ -154,27 +177,46 @@ impl Kind for SequenceDpoSpec {
             ),
         };
         let shards = pipeline::shards(context.backend);
-        let run = pipeline::run(
-            &data.pairs,
-            p,
-            self.loss.as_ref(),
-            &context.device,
-            &bars,
-            shards,
-        );
+        let (pairs, loss, device) = (&data.pairs, self.loss.as_ref(), &context.device);
+        let mut results = identity.results(context);
+        let analysed = match &self.checkpoint {
+            None => pipeline::run(pairs, p, loss, device, &bars, shards)
+                .map(|run| self.analyse(&run, &data, &mut results)),
+            Some(checkpoint) => {
+                let model = checkpoint.load(device)?;
+                pipeline::run_from(model, pairs, p, loss, device, &bars, shards)
+                    .map(|run| self.analyse(&run, &data, &mut results))
+            }
+        };
         bars.sft.finish();
         bars.dpo.finish();
-        let run = run.map_err(|e| WorkbenchError::NonFinite {
-            experiment: identity.name.clone(),
-            what: format!("{} loss ({}; lower its lr)", e.phase, e.reason),
-            epoch: e.epoch,
-            step: Some(e.step),
-        })?;
-        let mut results = identity.results(context);
-        self.analyse(&run, &data, &mut results).map_err(|why| {
-            WorkbenchError::Data(format!("experiment `{}`: {why}", identity.name))
-        })?;
-        results.scalar("model/parameters", p.shape.parameters() as f64);
+        analysed
+            .map_err(|e| WorkbenchError::NonFinite {
+                experiment: identity.name.clone(),
+                what: format!("{} loss ({}; lower its lr)", e.phase, e.reason),
+                epoch: e.epoch,
+                step: Some(e.step),
+            })?
+            .map_err(|why| {
+                WorkbenchError::Data(format!("experiment `{}`: {why}", identity.name))
+            })?;
+        let parameters = match &self.checkpoint {
+            Some(checkpoint) => {
+                results.notes.push((
+                    "model".into(),
+                    format!(
+                        "{} ({}; tokenizer.json, bos {}, eos {})",
+                        checkpoint.dir.display(),
+                        checkpoint.config.model_type,
+                        p.specials.bos,
+                        p.specials.eos
+                    ),
+                ));
+                checkpoint.parameters()
+            }
+            None => p.shape.parameters(),
+        };
+        results.scalar("model/parameters", parameters as f64);
         results.scalar("data/pairs", n as f64);
         // Peak memory of the whole process so far (`reproduce` runs several experiments in
         // one process): what the memory test compares across data sizes. An attribute, as
@@ -200,7 +242,7 @@ struct LogRatios {
 
 impl LogRatios {
     /// The ratios of `run`; `Err` names the first pair where one is not finite.
-    fn of(run: &PipelineRun) -> Result<Self, String> {
+    fn of<M>(run: &PipelineRun<M>) -> Result<Self, String> {
         let rho = run.reference.log_ratio();
         let change: Vec<f64> = run
             .policy
@@ -347,7 +389,7 @@ fn record_test(change: &[Vec<f64>; 2], tie_correction: bool, results: &mut Resul
 
 /// What the pipeline measured: both phases' losses and throughput, and the reference's
 /// and the policy's log-probabilities.
-fn record_run(run: &PipelineRun, results: &mut Results) {
+fn record_run<M>(run: &PipelineRun<M>, results: &mut Results) {
     results.vector("sft/loss", run.sft.loss.clone());
     results.vector("dpo/loss", run.dpo.loss.clone());
     // Throughput is a measurement of the run (an attribute), not a result.
@@ -370,7 +412,12 @@ fn record_run(run: &PipelineRun, results: &mut Results) {
 
 impl SequenceDpoSpec {
     /// Groups, ranks and tests; `Err` says why the scores cannot be compared.
-    fn analyse(&self, run: &PipelineRun, data: &Data, results: &mut Results) -> Result<(), String> {
+    fn analyse<M>(
+        &self,
+        run: &PipelineRun<M>,
+        data: &Data,
+        results: &mut Results,
+    ) -> Result<(), String> {
         let log = LogRatios::of(run)?;
         let groups = Groups::split(&log, self.q)?;
         groups.record(&log, data.reward_margin.as_deref(), results);
