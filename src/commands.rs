@@ -2,15 +2,14 @@
 
 use crate::error::{CliError, Result};
 use crate::session::{
-    RunOptions, computes_in, context, load_runs, load_runs_keeping, run_id, write_results,
+    RunOptions, computes_in, context, load_runs, load_runs_keeping, open, run_id, write_results,
 };
 use crate::sweep::SweepOptions;
 use backends::{Availability, BackendName, BackendSupport, Precision};
 use clap::ValueEnum;
 use std::path::Path;
 use workbench::experiments::{Accepts, Policies};
-use workbench::loader::Keep;
-use workbench::loader::Runs;
+use workbench::loader::{Keep, Opened, Runs};
 use workbench::{Registry, constraints};
 
 /// Sections of `workbench list`.
@@ -36,9 +35,9 @@ pub fn run(
     sweep: &SweepOptions,
     options: &RunOptions,
 ) -> Result<()> {
-    let experiment = match load_runs(registry, file, &options.set, options.smoke)? {
-        Runs::Single(experiment) => experiment,
-        Runs::Sweep(plan) => return crate::sweep::run(file, &plan, out, sweep, options),
+    let experiment = match open(registry, file, &options.set, options.smoke)? {
+        Opened::Single(experiment) => experiment,
+        Opened::Sweep(source) => return crate::sweep::run(file, &source, out, sweep, options),
     };
     if sweep.points.is_some() {
         return Err(CliError::from(format!(

@@ -70,7 +70,7 @@ pub fn load_runs_keeping(
     file: &Path,
     set: &[String],
     smoke: bool,
-    keep: workbench::loader::Keep,
+    keep: workbench::loader::Keep<'_>,
 ) -> Result<workbench::loader::Runs> {
     Ok(workbench::loader::load_runs_keeping(
         file,
@@ -78,6 +78,21 @@ pub fn load_runs_keeping(
         registry,
         smoke,
         keep,
+    )?)
+}
+
+/// Reads `file`: one run, checked, or a sweep whose points resolve on demand.
+pub fn open<'a>(
+    registry: &'a Registry,
+    file: &Path,
+    set: &[String],
+    smoke: bool,
+) -> Result<workbench::loader::Opened<'a>> {
+    Ok(workbench::loader::open(
+        file,
+        &overrides(set)?,
+        registry,
+        smoke,
     )?)
 }
 
@@ -243,10 +258,7 @@ pub fn run_id_of(config_toml: &str, inputs_id: &str) -> String {
     text_id(&format!("{config_toml}\n{inputs_id}"))
 }
 
-/// A hex hash of `text` (a point's resolved configuration, say).
-pub fn text_id(text: &str) -> String {
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
-}
+pub use workbench::loader::text_id;
 
 /// A hex hash of the contents of `files` (and their paths, with `with_paths`).
 fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String> {
@@ -287,26 +299,30 @@ fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<()> {
 }
 
 /// An id of the experiment's data files (paths and contents): results made from other data
-/// are not reused. Each set of files is hashed once per command (a sweep's points share
-/// their data files, and every point's reuse check and manifest entry asks).
+/// are not reused.
 pub fn inputs_id(experiment: &dyn Experiment) -> Result<String> {
+    files_id(&experiment.inputs())
+}
+
+/// An id of `files` (paths and contents). Each list is hashed once per command (a sweep's
+/// points share their data files, and every point's reuse check and manifest asks).
+pub fn files_id(files: &[std::path::PathBuf]) -> Result<String> {
     type Ids = std::collections::HashMap<Vec<std::path::PathBuf>, String>;
     static HASHED: std::sync::Mutex<Option<Ids>> = std::sync::Mutex::new(None);
-    let files = experiment.inputs();
     let known = HASHED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .as_ref()
-        .and_then(|ids| ids.get(&files).cloned());
+        .and_then(|ids| ids.get(files).cloned());
     if let Some(id) = known {
         return Ok(id);
     }
-    let id = file_id(&files, true)?;
+    let id = file_id(files, true)?;
     HASHED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .get_or_insert_with(Default::default)
-        .insert(files, id.clone());
+        .insert(files.to_vec(), id.clone());
     Ok(id)
 }
 

@@ -169,7 +169,9 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
     let mut undo = undo::Undo::default();
     let mut prepare_and_submit = || -> Result<String> {
         for (dir, sweep) in &sweeps {
-            undo.before_creating(&dir.join("sweep.toml"));
+            for name in crate::sweep::MANIFEST_FILES {
+                undo.before_creating(&dir.join(name));
+            }
             crate::sweep::begin(sweep, dir)?;
         }
         for dir in [record::folder(&out).join("bin"), logs.clone()] {

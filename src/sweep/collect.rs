@@ -8,7 +8,7 @@ use crate::session::text_id;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use workbench::results::{Results, ResultsFile, attr, format, path};
-use workbench::sweep::display_value;
+use workbench::sweep::{Sweep, display_value};
 
 /// Where each point of a sweep stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,17 +78,17 @@ struct Inspected {
 }
 
 /// The manifest of the sweep in `dir` and where each of its points stands.
-fn inspect(dir: &Path) -> Result<(Manifest, Vec<Inspected>)> {
-    let manifest = Manifest::read(dir)?;
-    let total = manifest.points.len();
+fn inspect(dir: &Path) -> Result<(Manifest, Sweep, Vec<Inspected>)> {
+    let (manifest, sweep) = Manifest::read(dir)?;
+    let total = manifest.config_ids.len();
     let points = manifest
-        .points
+        .config_ids
         .iter()
         .enumerate()
-        .map(|(index, point)| {
+        .map(|(index, config_id)| {
             let stem = point_stem(index, total);
             let h5 = dir.join(format!("{stem}.h5"));
-            match read_point(&h5, &point.config_id) {
+            match read_point(&h5, config_id) {
                 Ok(Some(file)) => Inspected {
                     status: Status::Done,
                     error: String::new(),
@@ -114,7 +114,7 @@ fn inspect(dir: &Path) -> Result<(Manifest, Vec<Inspected>)> {
             }
         })
         .collect();
-    Ok((manifest, points))
+    Ok((manifest, sweep, points))
 }
 
 /// A sweep's name and where each of its points stands, with the error line of each failed one.
@@ -127,7 +127,7 @@ pub struct SweepState {
 
 /// Where the points of the sweep in `dir` stand (for `workbench status`).
 pub fn state(dir: &Path) -> Result<SweepState> {
-    let (manifest, points) = inspect(dir)?;
+    let (manifest, _, points) = inspect(dir)?;
     Ok(SweepState {
         name: manifest.name,
         points: points.into_iter().map(|p| (p.status, p.error)).collect(),
@@ -136,8 +136,8 @@ pub fn state(dir: &Path) -> Result<SweepState> {
 
 /// `workbench collect DIR`: the sweep file `<DIR>.h5` from the point files in `DIR`.
 pub fn collect(dir: &Path) -> Result<Collected> {
-    let (manifest, points) = inspect(dir)?;
-    let total = manifest.points.len();
+    let (manifest, sweep, points) = inspect(dir)?;
+    let total = manifest.config_ids.len();
     let mut status = Vec::with_capacity(total);
     let mut errors = Vec::with_capacity(total);
     let mut summaries: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -168,14 +168,15 @@ pub fn collect(dir: &Path) -> Result<Collected> {
     results.note(attr::SWEEP_TOML, manifest.sweep_toml.clone());
     results.note(attr::SWEPT_KEYS, format::encode_names(&manifest.keys));
     results.note(attr::SEED_KEYS, format::encode_names(&manifest.seed_keys));
-    for key in &manifest.keys {
-        let values: Vec<Option<&toml::Value>> =
-            manifest.points.iter().map(|p| p.values.get(key)).collect();
+    // Every point's values, as the manifest's `[sweep]` makes them.
+    let all = sweep.points();
+    for (k, key) in manifest.keys.iter().enumerate() {
+        let values: Vec<&toml::Value> = all.iter().map(|p| &p.values[k].1).collect();
         let numbers: Option<Vec<f64>> = values
             .iter()
             .map(|v| match v {
-                Some(toml::Value::Integer(i)) => Some(*i as f64),
-                Some(toml::Value::Float(x)) => Some(*x),
+                toml::Value::Integer(i) => Some(*i as f64),
+                toml::Value::Float(x) => Some(*x),
                 _ => None,
             })
             .collect();
@@ -183,16 +184,12 @@ pub fn collect(dir: &Path) -> Result<Collected> {
             Some(numbers) => results.vector(path::swept(key), numbers),
             None => results.texts(
                 path::swept(key),
-                values
-                    .iter()
-                    .map(|v| v.map(display_value).unwrap_or_default())
-                    .collect(),
+                values.iter().map(|v| display_value(v)).collect(),
             ),
         }
     }
-    if manifest.points.iter().any(|p| p.seed.is_some()) {
-        let seeds = manifest
-            .points
+    if !sweep.seeds.is_empty() {
+        let seeds = all
             .iter()
             .map(|p| p.seed.map_or(f64::NAN, |s| s as f64))
             .collect();

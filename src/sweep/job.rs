@@ -32,7 +32,7 @@ impl Job<'_> {
     /// fails the points of the batch that ran, each with an `.error` file.
     pub fn run(&self, group: &[usize]) -> Vec<Outcome> {
         let plan = self.plan;
-        let total = plan.points.len();
+        let total = plan.total;
         let stem = |i: usize| point_stem(i, total);
         let label = match group {
             [one] => format!("{} point {one}", plan.name),
@@ -42,12 +42,12 @@ impl Job<'_> {
         let mut outcomes = vec![Outcome::Failed; group.len()];
         let mut reused = Vec::new();
         let attempt = || -> Result<Vec<(usize, Outcome)>> {
-            let first = plan.points[group[0]].1.as_ref();
+            let first = plan.at(group[0]).1.as_ref();
             let mut context = context(self.file, first, self.options)?;
             let (mut done, mut todo) = (Vec::new(), Vec::new());
             for (slot, &index) in group.iter().enumerate() {
                 let target = self.dir.join(format!("{}.h5", stem(index)));
-                if !self.force && up_to_date(&target, plan.points[index].1.as_ref(), &context)? {
+                if !self.force && up_to_date(&target, plan.at(index).1.as_ref(), &context)? {
                     reused.push(slot);
                 } else {
                     todo.push((slot, index));
@@ -63,16 +63,16 @@ impl Job<'_> {
             let started = std::time::Instant::now();
             let others: Vec<&dyn workbench::experiments::Experiment> = todo[1..]
                 .iter()
-                .map(|&(_, i)| plan.points[i].1.as_ref())
+                .map(|&(_, i)| plan.at(i).1.as_ref())
                 .collect();
             workbench::results::prepare_dir(self.dir)?;
-            let inputs = crate::session::inputs_id(plan.points[lead].1.as_ref())?;
+            let inputs = crate::session::inputs_id(plan.at(lead).1.as_ref())?;
             let computed = crate::panics::contained(&label, || {
-                plan.points[lead].1.run_batch(&others, &context)
+                plan.at(lead).1.run_batch(&others, &context)
             })??;
             let seconds = started.elapsed().as_secs_f64();
             for ((slot, index), results) in todo.iter().copied().zip(computed) {
-                let (point, experiment) = &plan.points[index];
+                let (point, experiment) = plan.at(index);
                 let notes = vec![
                     (attr::INPUTS_ID.to_string(), inputs.clone()),
                     (attr::SWEEP_INDEX.to_string(), index.to_string()),
@@ -118,7 +118,7 @@ impl Job<'_> {
                         continue;
                     }
                     let _ = std::fs::remove_file(self.dir.join(format!("{}.h5", stem(index))));
-                    let line = format!("point {index} ({}): {e}", plan.points[index].0.describe());
+                    let line = format!("point {index} ({}): {e}", plan.at(index).0.describe());
                     let error_file = self.dir.join(format!("{}.error", stem(index)));
                     if let Err(write) = std::fs::write(&error_file, format!("{line}\n")) {
                         (self.log)(format!("error: {}: {write}", error_file.display()));

@@ -1,37 +1,30 @@
-//! A sweep's folder: its manifest `sweep.toml` (every point and what makes it, so that
-//! `collect` can name the missing ones and merge points computed by other processes) and
-//! its point files' names.
+//! A sweep's folder: its manifest `sweep.toml` (what the sweep is: its name, kind, `[sweep]`
+//! table, definition and data files, so that `collect` can name the missing points and
+//! merge points computed by other processes), `config-ids.txt` (each point's configuration
+//! hash, one a line, by index) and its point files' names.
 
 use crate::error::{CliError, Result};
-use crate::session::text_id;
+use crate::session::{build_id, files_id, text_id};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
-use workbench::loader::ResolvedSweep;
+use std::path::{Path, PathBuf};
+use workbench::loader::{ResolvedSweep, hex_id};
+use workbench::sweep::Sweep;
 
 /// Prepares `dir` for `plan`'s points and writes its manifest.
 pub fn begin(plan: &ResolvedSweep, dir: &Path) -> Result<()> {
-    begin_with(&Manifest::of(plan).text()?, dir)
+    Manifest::of(plan)?.write(dir)
 }
 
-/// [`begin`] with the manifest's text already written.
-pub(super) fn begin_with(text: &str, dir: &Path) -> Result<()> {
-    workbench::results::prepare_dir(dir)?;
-    crate::files::write_atomic(&dir.join(MANIFEST), text.as_bytes())
-}
-
-/// An id of everything `plan`'s points are (each one's resolved configuration and data
-/// files): what a Slurm task checks its file still resolves to.
+/// An id of everything `plan`'s points are: the definition they resolve from (file,
+/// environment, overrides, this build) and the contents of their data files. What a Slurm
+/// task checks its file still resolves to (`run --expect-config`).
 pub fn manifest_id(plan: &ResolvedSweep) -> Result<String> {
-    id_of(&Manifest::of(plan).text()?, plan)
+    Manifest::of(plan)?.id()
 }
 
-/// [`manifest_id`] of `plan`, whose manifest's text is `text`.
-pub(super) fn id_of(text: &str, plan: &ResolvedSweep) -> Result<String> {
-    let mut text = text.to_string();
-    for (_, experiment) in &plan.points {
-        text.push_str(&crate::session::run_id(experiment.as_ref())?);
-    }
-    Ok(text_id(&text))
+/// What a sweep's points resolve from: the loader's definition and this build.
+pub fn definition_id(definition: &str) -> Result<String> {
+    Ok(text_id(&format!("{definition}\n{}", build_id()?)))
 }
 
 /// `point-0007` (four digits at least, more when the sweep needs them).
@@ -43,10 +36,20 @@ pub fn point_stem(index: usize, total: usize) -> String {
 /// The manifest's file name inside a sweep's folder.
 const MANIFEST: &str = "sweep.toml";
 
-/// The largest manifest read: about 1 KB a point at the most points a sweep may have.
-const MANIFEST_LIMIT: u64 = 1 << 30;
+/// The points' configuration ids' file name inside a sweep's folder.
+const CONFIG_IDS: &str = "config-ids.txt";
 
-/// What a sweep's folder holds besides its point files: every point and what makes it.
+/// The files [`begin`] writes into a sweep's folder.
+pub const MANIFEST_FILES: [&str; 2] = [MANIFEST, CONFIG_IDS];
+
+/// The largest manifest read: the `[sweep]` table (within an experiment file's 16 MiB),
+/// point 0's configuration and the data files.
+const MANIFEST_LIMIT: u64 = 64 << 20;
+
+/// The largest `config-ids.txt` read: 17 bytes a point at the most points a sweep may have.
+const CONFIG_IDS_LIMIT: u64 = 17 * workbench::sweep::MAX_POINTS as u64;
+
+/// What a sweep's folder holds besides its point files.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Manifest {
     /// The experiment's name (the sweep file is `<name>.h5` beside the folder).
@@ -57,29 +60,26 @@ pub(super) struct Manifest {
     pub(super) keys: Vec<String>,
     /// The keys the seed is written to.
     pub(super) seed_keys: Vec<String>,
-    /// The `[sweep]` table.
+    /// The `[sweep]` table: every point's values follow from it.
     pub(super) sweep_toml: String,
     /// Point 0's resolved configuration.
     pub(super) config_toml: String,
-    /// Every point.
-    pub(super) points: Vec<ManifestPoint>,
-}
-
-/// One point in the manifest.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct ManifestPoint {
-    /// Its values, by swept key.
-    pub(super) values: toml::Table,
-    /// Its seed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) seed: Option<u64>,
-    /// A hash of its resolved configuration (a point file of another one is not its).
-    pub(super) config_id: String,
+    /// What every point resolves from ([`definition_id`]): a later command of the same
+    /// definition resolves only the points it runs.
+    pub(super) definition: String,
+    /// Each distinct list of data files the points read.
+    pub(super) inputs: Vec<Vec<PathBuf>>,
+    /// Each point's configuration id, by index (in `config-ids.txt`: a point file of another
+    /// configuration is not the point's).
+    #[serde(skip)]
+    pub(super) config_ids: Vec<String>,
 }
 
 impl Manifest {
-    pub(super) fn of(plan: &ResolvedSweep) -> Self {
-        Self {
+    /// The manifest of `plan`, whose every point was checked.
+    pub(super) fn of(plan: &ResolvedSweep) -> Result<Self> {
+        debug_assert_eq!(plan.config_ids.len(), plan.total, "every point checked");
+        Ok(Self {
             name: plan.name.clone(),
             kind: plan.kind.clone(),
             keys: plan.sweep.keys().iter().map(ToString::to_string).collect(),
@@ -90,24 +90,43 @@ impl Manifest {
                 .first()
                 .map(|(_, e)| e.config_toml().to_string())
                 .unwrap_or_default(),
-            // Each point's configuration TOML is written (and kept) here first: on every
-            // core, as it is most of the time a large sweep takes to start.
-            points: workbench::threads::map(&plan.points, |(point, experiment)| ManifestPoint {
-                values: point.values.iter().cloned().collect(),
-                seed: point.seed,
-                config_id: text_id(experiment.config_toml()),
-            }),
+            definition: definition_id(&plan.definition)?,
+            inputs: plan.inputs.clone(),
+            config_ids: plan.config_ids.iter().map(|&id| hex_id(id)).collect(),
+        })
+    }
+
+    /// What a Slurm task checks: the definition and the data files' contents now.
+    pub(super) fn id(&self) -> Result<String> {
+        let mut text = self.definition.clone();
+        for files in &self.inputs {
+            text.push('\n');
+            text.push_str(&files_id(files)?);
         }
+        Ok(text_id(&text))
     }
 
-    pub(super) fn text(&self) -> Result<String> {
-        Ok(toml::to_string(self).map_err(|e| format!("sweep manifest: {e}"))?)
+    /// Prepares `dir` and writes the manifest into it: the ids first, each file whole, so
+    /// that a manifest is never seen without its ids.
+    pub(super) fn write(&self, dir: &Path) -> Result<()> {
+        workbench::results::prepare_dir(dir)?;
+        let mut ids = String::with_capacity(17 * self.config_ids.len());
+        for id in &self.config_ids {
+            ids.push_str(id);
+            ids.push('\n');
+        }
+        crate::files::write_atomic(&dir.join(CONFIG_IDS), ids.as_bytes())?;
+        let text = toml::to_string(self).map_err(|e| format!("sweep manifest: {e}"))?;
+        crate::files::write_atomic(&dir.join(MANIFEST), text.as_bytes())
     }
 
-    /// Reads and checks the manifest of the sweep in `dir`: a tampered or corrupt one is
-    /// refused with the key at fault, so that nothing is written from it.
-    pub(super) fn read(dir: &Path) -> Result<Self> {
+    /// Reads and checks the manifest of the sweep in `dir` without its configuration ids
+    /// (what a `--point` task needs of it); `None` when there is none.
+    pub(super) fn read_header(dir: &Path) -> Result<Option<(Self, Sweep)>> {
         let path = dir.join(MANIFEST);
+        if !path.exists() {
+            return Ok(None);
+        }
         let text = crate::files::read_text(&path, MANIFEST_LIMIT).map_err(|e| {
             format!(
                 "{}: cannot read ({e}); a sweep's folder holds it, written by `workbench run` of a file with [sweep]",
@@ -116,14 +135,51 @@ impl Manifest {
         })?;
         let manifest: Self =
             toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
-        manifest
+        let sweep = manifest
             .check(dir)
             .map_err(|e| CliError::from(format!("{}: {e}", path.display())))?;
-        Ok(manifest)
+        Ok(Some((manifest, sweep)))
     }
 
-    /// What a manifest written by `begin` always is.
-    fn check(&self, dir: &Path) -> std::result::Result<(), String> {
+    /// Reads and checks the manifest of the sweep in `dir` with every point's configuration
+    /// id: a tampered or corrupt one is refused with the key at fault, so that nothing is
+    /// written from it.
+    pub(super) fn read(dir: &Path) -> Result<(Self, Sweep)> {
+        let Some((mut manifest, sweep)) = Self::read_header(dir)? else {
+            return Err(CliError::from(format!(
+                "{}: cannot read (no such file); a sweep's folder holds it, written by `workbench run` of a file with [sweep]",
+                dir.join(MANIFEST).display()
+            )));
+        };
+        let path = dir.join(CONFIG_IDS);
+        let text = crate::files::read_text(&path, CONFIG_IDS_LIMIT)
+            .map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+        manifest.config_ids = text.lines().map(str::to_string).collect();
+        if manifest.config_ids.len() != sweep.count() {
+            return Err(CliError::from(format!(
+                "{}: {} ids for the sweep's {} points",
+                path.display(),
+                manifest.config_ids.len(),
+                sweep.count()
+            )));
+        }
+        if let Some((line, id)) = manifest
+            .config_ids
+            .iter()
+            .enumerate()
+            .find(|(_, id)| !is_id(id))
+        {
+            return Err(CliError::from(format!(
+                "{}: line {}: {id:?} is not an id",
+                path.display(),
+                line + 1
+            )));
+        }
+        Ok((manifest, sweep))
+    }
+
+    /// What a manifest written by `begin` always is; its `[sweep]`, parsed.
+    fn check(&self, dir: &Path) -> std::result::Result<Sweep, String> {
         workbench::config::validate::check_name(&self.name).map_err(|e| e.to_string())?;
         // The sweep file is written beside the folder, under the folder's own name.
         let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -141,26 +197,33 @@ impl Manifest {
         {
             return Err(format!("kind = {:?}: not a kind of experiment", self.kind));
         }
-        if self.points.is_empty() || self.points.len() > workbench::sweep::MAX_POINTS {
+        if !is_id(&self.definition) {
+            return Err(format!("definition = {:?}: not an id", self.definition));
+        }
+        let table: toml::Table = self
+            .sweep_toml
+            .parse()
+            .map_err(|e: toml::de::Error| format!("sweep_toml: {}", e.message()))?;
+        let sweep = Sweep::parse(&table).map_err(|e| format!("sweep_toml: {e}"))?;
+        if sweep.count() == 0 || sweep.count() > workbench::sweep::MAX_POINTS {
             return Err(format!(
-                "points: {} points; a sweep has 1 to {}",
-                self.points.len(),
+                "sweep_toml: {} points; a sweep has 1 to {}",
+                sweep.count(),
                 workbench::sweep::MAX_POINTS
             ));
         }
-        for (index, point) in self.points.iter().enumerate() {
-            if let Some(key) = point.values.keys().find(|k| !self.keys.contains(k)) {
-                return Err(format!("points[{index}]: {key:?} is not a swept key"));
-            }
-            let hex = point.config_id.len() == 16
-                && point.config_id.chars().all(|c| c.is_ascii_hexdigit());
-            if !hex {
-                return Err(format!(
-                    "points[{index}].config_id = {:?}: not an id",
-                    point.config_id
-                ));
-            }
+        if sweep.keys() != self.keys {
+            return Err(format!(
+                "keys = {:?}: not the keys of sweep_toml ({:?})",
+                self.keys,
+                sweep.keys()
+            ));
         }
-        Ok(())
+        Ok(sweep)
     }
+}
+
+/// Whether `text` is an id as [`text_id`] writes them.
+fn is_id(text: &str) -> bool {
+    text.len() == 16 && text.chars().all(|c| c.is_ascii_hexdigit())
 }

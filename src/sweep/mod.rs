@@ -11,8 +11,8 @@ mod selection;
 
 pub use collect::{Status, collect, state};
 pub use job::Job;
-use manifest::{Manifest, begin_with, id_of};
-pub use manifest::{begin, manifest_id, point_stem};
+use manifest::Manifest;
+pub use manifest::{MANIFEST_FILES, begin, definition_id, manifest_id, point_stem};
 pub use selection::selection;
 
 use crate::error::{CliError, Result};
@@ -20,7 +20,7 @@ use crate::session::RunOptions;
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
 use std::path::Path;
-use workbench::loader::ResolvedSweep;
+use workbench::loader::{Keep, Scope, SweepSource};
 use workbench::threads as parallel;
 
 /// How to run a sweep.
@@ -50,26 +50,58 @@ pub enum Outcome {
 }
 
 /// `workbench run FILE` of a file with `[sweep]`.
+///
+/// Every point is resolved and checked, and the manifest written, unless `--point` selects
+/// some and the folder's manifest is of the same definition (file, environment, overrides,
+/// build): then an earlier command (`submit`, another task) checked them all, and only the
+/// selected points are resolved. A Slurm task of a million-point sweep starts in moments.
 pub fn run(
     file: &Path,
-    plan: &ResolvedSweep,
+    source: &SweepSource,
     out: &Path,
     sweep: &SweepOptions,
     options: &RunOptions,
 ) -> Result<()> {
+    // A bad --point is refused before anything is resolved or written.
+    let selected = match &sweep.points {
+        Some(text) => Some(selection(text, source.count())?),
+        None => None,
+    };
+    let (plan, manifest, fresh) = match &selected {
+        None => {
+            let plan = source.resolve(Keep::Every, Scope::All)?;
+            let manifest = Manifest::of(&plan)?;
+            (plan, manifest, true)
+        }
+        Some(selected) => {
+            let plan = source.resolve(Keep::Only(selected), Scope::Kept)?;
+            let dir = out.join(&plan.name);
+            match Manifest::read_header(&dir).ok().flatten() {
+                Some((manifest, _))
+                    if manifest.definition == definition_id(&plan.definition)?
+                        && plan.inputs.iter().all(|i| manifest.inputs.contains(i)) =>
+                {
+                    (plan, manifest, false)
+                }
+                _ => {
+                    let plan = source.resolve(Keep::Only(selected), Scope::All)?;
+                    let manifest = Manifest::of(&plan)?;
+                    (plan, manifest, true)
+                }
+            }
+        }
+    };
+    let plan = &plan;
     let dir = out.join(&plan.name);
-    let manifest = Manifest::of(plan).text()?;
-    let id = id_of(&manifest, plan)?;
+    let id = manifest.id()?;
     if let Some(expected) = &sweep.expect {
         expect_id(file, expected, &id)?;
     }
-    // A bad --point is refused before anything is written.
-    let selected = match &sweep.points {
-        Some(text) => selection(text, plan.points.len())?,
-        None => (0..plan.points.len()).collect(),
-    };
+    let selected = selected.unwrap_or_else(|| (0..plan.total).collect());
     let _lock = crate::lock::ResultsLock::acquire(out, &plan.name, &id)?;
-    begin_with(&manifest, &dir)?;
+    if fresh {
+        manifest.write(&dir)?;
+    }
     let jobs = if sweep.jobs == 0 {
         parallel::cores()
     } else {
@@ -83,12 +115,20 @@ pub fn run(
     });
     let log = |line: String| multi.suspend(|| eprintln!("{line}"));
     log(format!(
-        "{}: sweep of {} points, running {} on {} threads into {}",
+        "{}: sweep of {} points, running {} on {} threads into {}; {}",
         plan.name,
-        plan.points.len(),
+        plan.total,
         selected.len(),
         jobs.min(selected.len()).max(1),
-        dir.display()
+        dir.display(),
+        if fresh {
+            format!("checked all {} points", plan.checked)
+        } else {
+            format!(
+                "checked these {} (its manifest is of this definition: every point was checked when it was written)",
+                plan.checked
+            )
+        }
     ));
     let started = std::time::Instant::now();
     let points = crate::bars::counter(

@@ -18,6 +18,14 @@ use std::path::Path;
 /// (`WORKBENCH_BANDIT__BETA=0.5`).
 const ENV_TOP_LEVEL_KEYS: [&str; 3] = ["name", "description", "distance"];
 
+/// Whether `WORKBENCH_<key>` (without its prefix, in the environment's own case) sets a
+/// top-level key.
+fn env_top_level(key: &str) -> bool {
+    ENV_TOP_LEVEL_KEYS
+        .iter()
+        .any(|top| key.eq_ignore_ascii_case(top))
+}
+
 /// Reads, merges and validates the experiment in `path`.
 pub fn load(
     path: &Path,
@@ -88,7 +96,25 @@ pub enum Runs {
     Sweep(ResolvedSweep),
 }
 
-/// A sweep whose every point has been validated.
+/// An experiment file read and parsed, a sweep's points not yet resolved.
+pub enum Opened<'a> {
+    /// A file without `[sweep]`: its one run, checked.
+    Single(Box<dyn Experiment>),
+    /// A file with `[sweep]`: its points resolve on demand ([`SweepSource::resolve`]).
+    Sweep(SweepSource<'a>),
+}
+
+/// A sweep's file, parsed, with everything its points are resolved from.
+pub struct SweepSource<'a> {
+    source: Source,
+    overrides: Vec<Override>,
+    registry: &'a Registry,
+    smoke: bool,
+    /// The parsed `[sweep]`.
+    pub sweep: Sweep,
+}
+
+/// A sweep whose points (all, or those kept) have been resolved and validated.
 pub struct ResolvedSweep {
     /// The experiment's name.
     pub name: String,
@@ -98,19 +124,40 @@ pub struct ResolvedSweep {
     pub sweep: Sweep,
     /// The keys the seeds were written to (those the kind declares and the points have).
     pub seed_keys: Vec<String>,
-    /// Every point with its checked experiment (only the first with [`Keep::First`]).
+    /// The kept points with their checked experiments, in index order ([`Keep`]).
     pub points: Vec<(Point, Box<dyn Experiment>)>,
-    /// How many points were resolved and checked: all of the sweep's.
+    /// The sweep's number of points.
+    pub total: usize,
+    /// How many points were resolved and checked: the sweep's total with [`Scope::All`].
     pub checked: usize,
+    /// A hash of every checked point's resolved configuration, by index ([`text_id`]); with
+    /// [`Scope::All`] every point's.
+    pub config_ids: Vec<u64>,
+    /// Each distinct list of data files the checked points read, sorted.
+    pub inputs: Vec<Vec<std::path::PathBuf>>,
+    /// What every point resolves from ([`SweepSource::definition`]).
+    pub definition: String,
 }
 
-/// Which resolved sweep points [`load_runs_keeping`] keeps (it checks all of them).
+/// Which resolved sweep points are kept (to run them): all that are checked are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
+pub enum Keep<'a> {
     /// Every point: to run them.
     Every,
     /// Only the first: to validate a sweep of a million points without holding them.
     First,
+    /// These (ascending) indices: `run --point`.
+    Only(&'a [usize]),
+}
+
+/// Which sweep points are resolved and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every point: before anything of the sweep runs for the first time.
+    All,
+    /// Only those kept: a task of a sweep whose every point an earlier command of the same
+    /// definition (file, environment, overrides) checked.
+    Kept,
 }
 
 /// The largest experiment file read (16 MiB: a sweep of a million listed values fits).
@@ -121,6 +168,16 @@ const RESOLVE_CHUNK: usize = 1024;
 
 /// A swept key and its value at one point.
 type SweptValue = (String, toml::Value);
+
+/// A hex hash of `text` (16 digits; xxh3): of a point's resolved configuration, say.
+pub fn text_id(text: &str) -> String {
+    hex_id(xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+}
+
+/// A hash as [`text_id`] writes it.
+pub fn hex_id(hash: u64) -> String {
+    format!("{hash:016x}")
+}
 
 /// Reads `path` into a [`Runs`]: a plain run, or every point of its `[sweep]`, each
 /// validated before any runs (the first bad point is the error, naming it). Layers, last
@@ -135,18 +192,32 @@ pub fn load_runs(
     load_runs_keeping(path, overrides, registry, smoke, Keep::Every)
 }
 
-/// [`load_runs`], keeping the sweep's points that `keep` says.
+/// [`load_runs`], keeping the sweep's points that `keep` says (all are checked).
 pub fn load_runs_keeping(
     path: &Path,
     overrides: &[Override],
     registry: &Registry,
     smoke: bool,
-    keep: Keep,
+    keep: Keep<'_>,
 ) -> Result<Runs, WorkbenchError> {
+    match open(path, overrides, registry, smoke)? {
+        Opened::Single(experiment) => Ok(Runs::Single(experiment)),
+        Opened::Sweep(sweep) => sweep.resolve(keep, Scope::All).map(Runs::Sweep),
+    }
+}
+
+/// Reads and parses `path`: a plain run is resolved and checked; a sweep's `[sweep]` is
+/// parsed and the overrides checked against it, its points left to [`SweepSource::resolve`].
+pub fn open<'a>(
+    path: &Path,
+    overrides: &[Override],
+    registry: &'a Registry,
+    smoke: bool,
+) -> Result<Opened<'a>, WorkbenchError> {
     let source = Source::read(path)?;
     let file = source.name.clone();
     let Some(value) = source.table.get("sweep") else {
-        return load_from(&source, overrides, registry, smoke).map(Runs::Single);
+        return load_from(&source, overrides, registry, smoke).map(Opened::Single);
     };
     let sweep = match value {
         toml::Value::Table(t) => Sweep::parse(t),
@@ -173,132 +244,213 @@ pub fn load_runs_keeping(
                 .into(),
         );
     }
-    let fast = FastPath::new(&source, overrides, registry, smoke, &sweep);
-    let at = |point: &Point, e: WorkbenchError| match e {
-        WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
-            "{file}, sweep point {} ({})",
-            point.index,
-            point.describe()
-        ))),
-        other => other,
-    };
-    let resolve = |point: &Point, layers: &[Override]| {
-        if let Some(prepared) = fast.as_ref().and_then(|f| f.prepare(layers)) {
-            return prepared.map_err(|e| at(point, e.into()));
-        }
-        let layers: Vec<Override> = layers.iter().chain(overrides).cloned().collect();
-        load_from(&source, &layers, registry, smoke).map_err(|e| at(point, e))
-    };
-    // Each point's layers, in order: the seed keys are found once per combination of
-    // swept values (seeds vary fastest, so its points are consecutive).
-    let mut seed_keys: Vec<String> = Vec::new();
-    let mut planned: Vec<(Point, Vec<Override>)> = Vec::new();
-    let mut known: Option<(Vec<SweptValue>, Vec<String>)> = None;
-    for point in sweep.points() {
-        let mut keys = Vec::new();
-        if let Some((values, found)) = &known
-            && point.seed.is_some()
-            && *values == point.values
-        {
-            keys = found.clone();
-        } else if point.seed.is_some() {
-            let unseeded = resolve(&point, &point.overrides(&[]))?;
-            let declared = registry
-                .kind(unseeded.kind())
-                .map(|k| k.seeds())
-                .unwrap_or_default();
-            keys = declared
-                .iter()
-                .filter(|key| has_key(unseeded.config_toml(), key))
-                .map(|key| key.to_string())
-                .collect();
-            if keys.is_empty() {
-                return Err(at(
-                    &point,
-                    ConfigError::new(
-                        "sweep.seeds",
-                        "",
-                        format!(
-                            "kind {} has no seed key in this configuration (it declares: {})",
-                            unseeded.kind(),
-                            if declared.is_empty() {
-                                "none".to_string()
-                            } else {
-                                declared.join(", ")
-                            }
-                        ),
-                    )
-                    .into(),
-                ));
-            }
-            if let Some((seed_key, key)) = keys.iter().find_map(|k| swept(k).map(|s| (k, s))) {
-                let reason = if key == seed_key {
-                    "is a seed key, which sweep.seeds sets; sweep it in one place".to_string()
-                } else {
-                    format!(
-                        "holds the seed key {seed_key:?}, which sweep.seeds sets; sweep it in one place"
-                    )
-                };
-                return Err(at(
-                    &point,
-                    ConfigError::new(format!("sweep.grid.{key:?}"), "", reason).into(),
-                ));
-            }
-            if let Some(o) = overrides
-                .iter()
-                .find(|o| keys.iter().any(|k| overlaps(k, &o.key)))
-            {
-                return Err(at(
-                    &point,
-                    ConfigError::new(
-                        format!("--set {}", o.key),
-                        &o.value,
-                        "is a seed key, which sweep.seeds sets; set it in one place",
-                    )
-                    .into(),
-                ));
-            }
-            known = Some((point.values.clone(), keys.clone()));
-        }
-        for key in &keys {
-            if !seed_keys.contains(key) {
-                seed_keys.push(key.clone());
-            }
-        }
-        let layers = point.overrides(&keys);
-        planned.push((point, layers));
-    }
-    // Every point resolved and checked, on every core, in chunks; the first bad point (in
-    // point order) is the error.
-    let chunks: Vec<&[(Point, Vec<Override>)]> = planned.chunks(RESOLVE_CHUNK).collect();
-    let resolved = crate::threads::map(&chunks, |chunk| {
-        chunk
-            .iter()
-            .map(|(point, layers)| {
-                let experiment = resolve(point, layers)?;
-                Ok((keep == Keep::Every || point.index == 0).then_some(experiment))
-            })
-            .collect::<Vec<Result<_, WorkbenchError>>>()
-    });
-    let checked = planned.len();
-    let mut points = Vec::with_capacity(if keep == Keep::Every { checked } else { 1 });
-    for ((point, _), experiment) in planned.into_iter().zip(resolved.into_iter().flatten()) {
-        if let Some(experiment) = experiment? {
-            points.push((point, experiment));
-        }
-    }
-    let (name, kind) = points
-        .first()
-        .map(|(_, e)| (e.name().to_string(), e.kind().to_string()))
-        .unwrap_or_default();
-    Ok(Runs::Sweep(ResolvedSweep {
-        name,
-        kind,
+    Ok(Opened::Sweep(SweepSource {
+        source,
+        overrides: overrides.to_vec(),
+        registry,
+        smoke,
         sweep,
-        seed_keys,
-        points,
-        checked,
     }))
+}
+
+impl SweepSource<'_> {
+    /// The sweep's number of points.
+    pub fn count(&self) -> usize {
+        self.sweep.count()
+    }
+
+    /// A hash of what every point is resolved from: the file's path and text, the
+    /// `WORKBENCH_*` variables that set keys, the overrides, `--smoke`. Two commands with
+    /// the same definition resolve every point alike (with the same build).
+    pub fn definition(&self) -> String {
+        let mut text = format!(
+            "{}\n{}\n{}\n",
+            std::fs::canonicalize(&self.source.path)
+                .unwrap_or_else(|_| self.source.path.clone())
+                .display(),
+            hex_id(self.source.text_hash),
+            self.smoke
+        );
+        let mut variables: Vec<(String, String)> = std::env::vars()
+            .filter(|(key, _)| {
+                key.strip_prefix("WORKBENCH_")
+                    .is_some_and(|k| k.contains("__") || env_top_level(k))
+            })
+            .collect();
+        variables.sort();
+        for (key, value) in variables {
+            text.push_str(&format!("env {key}={value}\n"));
+        }
+        for o in &self.overrides {
+            text.push_str(&format!("set {}={}\n", o.key, o.value));
+        }
+        text_id(&text)
+    }
+
+    /// Resolves and checks the points `scope` says, keeping those `keep` says (`Only`'s
+    /// indices ascending and below [`SweepSource::count`]); the first bad point (in point
+    /// order) is the error, naming it.
+    pub fn resolve(&self, keep: Keep<'_>, scope: Scope) -> Result<ResolvedSweep, WorkbenchError> {
+        let (source, overrides, registry, smoke) =
+            (&self.source, &self.overrides, self.registry, self.smoke);
+        let (sweep, file) = (&self.sweep, &source.name);
+        let total = sweep.count();
+        let fast = FastPath::new(source, overrides, registry, smoke, sweep);
+        let at = |point: &Point, e: WorkbenchError| match e {
+            WorkbenchError::Config(e) => WorkbenchError::Config(e.in_file(format!(
+                "{file}, sweep point {} ({})",
+                point.index,
+                point.describe()
+            ))),
+            other => other,
+        };
+        let resolve = |point: &Point, layers: &[Override]| {
+            if let Some(prepared) = fast.as_ref().and_then(|f| f.prepare(layers)) {
+                return prepared.map_err(|e| at(point, e.into()));
+            }
+            let layers: Vec<Override> = layers.iter().chain(overrides).cloned().collect();
+            load_from(source, &layers, registry, smoke).map_err(|e| at(point, e))
+        };
+        let kept = |index: usize| match keep {
+            Keep::Every => true,
+            Keep::First => index == 0,
+            Keep::Only(indices) => indices.binary_search(&index).is_ok(),
+        };
+        let indices: Vec<usize> = match (scope, keep) {
+            (Scope::All, _) | (Scope::Kept, Keep::Every) => (0..total).collect(),
+            (Scope::Kept, Keep::First) => vec![0],
+            (Scope::Kept, Keep::Only(indices)) => indices.to_vec(),
+        };
+        // Each point's layers, in order: the seed keys are found once per combination of
+        // swept values (seeds vary fastest, so its points are consecutive).
+        let mut seed_keys: Vec<String> = Vec::new();
+        let mut planned: Vec<(Point, Vec<Override>)> = Vec::with_capacity(indices.len());
+        let mut known: Option<(Vec<SweptValue>, Vec<String>)> = None;
+        for index in indices {
+            let point = sweep.point(index);
+            let mut keys = Vec::new();
+            if let Some((values, found)) = &known
+                && point.seed.is_some()
+                && *values == point.values
+            {
+                keys = found.clone();
+            } else if point.seed.is_some() {
+                let unseeded = resolve(&point, &point.overrides(&[]))?;
+                keys = self
+                    .seed_keys_at(unseeded.as_ref())
+                    .map_err(|e| at(&point, e.into()))?;
+                known = Some((point.values.clone(), keys.clone()));
+            }
+            for key in &keys {
+                if !seed_keys.contains(key) {
+                    seed_keys.push(key.clone());
+                }
+            }
+            let layers = point.overrides(&keys);
+            planned.push((point, layers));
+        }
+        // Every point resolved and checked, on every core, in chunks; the first bad point
+        // (in point order) is the error.
+        let chunks: Vec<&[(Point, Vec<Override>)]> = planned.chunks(RESOLVE_CHUNK).collect();
+        let resolved = crate::threads::map(&chunks, |chunk| {
+            chunk
+                .iter()
+                .map(|(point, layers)| {
+                    let experiment = resolve(point, layers)?;
+                    let id = xxhash_rust::xxh3::xxh3_64(experiment.config_toml().as_bytes());
+                    let inputs = experiment.inputs();
+                    Ok((id, inputs, kept(point.index).then_some(experiment)))
+                })
+                .collect::<Vec<Result<_, WorkbenchError>>>()
+        });
+        let checked = planned.len();
+        let mut points = Vec::new();
+        let mut config_ids = Vec::with_capacity(checked);
+        let mut inputs = std::collections::BTreeSet::new();
+        for ((point, _), outcome) in planned.into_iter().zip(resolved.into_iter().flatten()) {
+            let (id, files, experiment) = outcome?;
+            config_ids.push(id);
+            if !inputs.contains(&files) {
+                inputs.insert(files);
+            }
+            if let Some(experiment) = experiment {
+                points.push((point, experiment));
+            }
+        }
+        let (name, kind) = points
+            .first()
+            .map(|(_, e)| (e.name().to_string(), e.kind().to_string()))
+            .unwrap_or_default();
+        Ok(ResolvedSweep {
+            name,
+            kind,
+            sweep: sweep.clone(),
+            seed_keys,
+            points,
+            total,
+            checked,
+            config_ids,
+            inputs: inputs.into_iter().collect(),
+            definition: self.definition(),
+        })
+    }
+
+    /// The keys `sweep.seeds` writes at `point`: those the kind declares that the point's
+    /// configuration without seeds (`unseeded`) has; neither swept nor set by `--set`.
+    fn seed_keys_at(
+        &self,
+        unseeded: &dyn Experiment,
+    ) -> Result<Vec<String>, ConfigError> {
+        let keys_swept = self.sweep.keys();
+        let swept = |key: &str| keys_swept.iter().copied().find(|s| overlaps(s, key));
+        let declared = self
+            .registry
+            .kind(unseeded.kind())
+            .map(|k| k.seeds())
+            .unwrap_or_default();
+        let keys: Vec<String> = declared
+            .iter()
+            .filter(|key| has_key(unseeded.config_toml(), key))
+            .map(|key| key.to_string())
+            .collect();
+        if keys.is_empty() {
+            return Err(ConfigError::new(
+                "sweep.seeds",
+                "",
+                format!(
+                    "kind {} has no seed key in this configuration (it declares: {})",
+                    unseeded.kind(),
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            ));
+        }
+        if let Some((seed_key, key)) = keys.iter().find_map(|k| swept(k).map(|s| (k, s))) {
+            let reason = if key == seed_key {
+                "is a seed key, which sweep.seeds sets; sweep it in one place".to_string()
+            } else {
+                format!(
+                    "holds the seed key {seed_key:?}, which sweep.seeds sets; sweep it in one place"
+                )
+            };
+            return Err(ConfigError::new(format!("sweep.grid.{key:?}"), "", reason));
+        }
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .find(|o| keys.iter().any(|k| overlaps(k, &o.key)))
+        {
+            return Err(ConfigError::new(
+                format!("--set {}", o.key),
+                &o.value,
+                "is a seed key, which sweep.seeds sets; set it in one place",
+            ));
+        }
+        Ok(keys)
+    }
 }
 
 /// Sweep points resolved on the file's table itself rather than through figment: the
@@ -390,6 +542,18 @@ fn merge_at(table: &mut toml::Table, key: &str, value: toml::Value) {
 }
 
 impl ResolvedSweep {
+    /// Kept point `index` with its experiment.
+    ///
+    /// # Panics
+    /// When the point was not kept: callers ask only for points they kept.
+    pub fn at(&self, index: usize) -> &(Point, Box<dyn Experiment>) {
+        let slot = self
+            .points
+            .binary_search_by_key(&index, |(point, _)| point.index)
+            .unwrap_or_else(|_| panic!("sweep point {index} was not kept"));
+        &self.points[slot]
+    }
+
     /// The points of `selected` in batches: those whose resolved configurations differ only
     /// in the key their kind trains as a batch dimension (`Kind::BATCH_KEY`) run together;
     /// every other point alone. Batches keep the order of their first point.
@@ -397,7 +561,7 @@ impl ResolvedSweep {
         let key = self.points.first().and_then(|(_, e)| e.batch_key());
         let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
         for &index in selected {
-            let rest = key.and_then(|key| without_key(self.points[index].1.config_toml(), key));
+            let rest = key.and_then(|key| without_key(self.at(index).1.config_toml(), key));
             match groups.iter_mut().find(|(r, _)| r.is_some() && *r == rest) {
                 Some((_, members)) => members.push(index),
                 None => groups.push((rest, vec![index])),
@@ -436,6 +600,8 @@ struct Source {
     name: String,
     /// Its parsed contents.
     table: toml::Table,
+    /// A hash of its text (xxh3).
+    text_hash: u64,
     /// This file merged with the environment, made once: every sweep point starts from it.
     base: std::sync::OnceLock<Figment>,
 }
@@ -480,6 +646,7 @@ impl Source {
             path: path.to_path_buf(),
             name,
             table,
+            text_hash: xxhash_rust::xxh3::xxh3_64(text.as_bytes()),
             base: std::sync::OnceLock::new(),
         })
     }
@@ -489,10 +656,7 @@ impl Source {
         let base = self.base.get_or_init(|| {
             let env = Env::prefixed("WORKBENCH_").split("__").filter(|key| {
                 // Keys reach the filter in the environment's own case (`DISTANCE`).
-                key.as_str().contains('.')
-                    || ENV_TOP_LEVEL_KEYS
-                        .iter()
-                        .any(|top| key.as_str().eq_ignore_ascii_case(top))
+                key.as_str().contains('.') || env_top_level(key.as_str())
             });
             Figment::new().merge(self).merge(env)
         });

@@ -151,45 +151,39 @@ impl Sweep {
             .saturating_mul(self.seeds.len().max(1))
     }
 
+    /// Point `index` (below [`Sweep::count`]) alone, without making the others: a task of a
+    /// million-point sweep needs its own only. Seeds vary fastest, then the zipped rows, then
+    /// the grid's axes, the last fastest (the order of [`Sweep::points`]).
+    pub fn point(&self, index: usize) -> Point {
+        let mut rest = index;
+        let seed = (!self.seeds.is_empty()).then(|| {
+            let seed = self.seeds[rest % self.seeds.len()];
+            rest /= self.seeds.len();
+            seed
+        });
+        let rows = self.zip.first().map_or(1, |(_, v)| v.len());
+        let row = rest % rows.max(1);
+        rest /= rows.max(1);
+        let mut grid: Vec<(String, toml::Value)> = Vec::with_capacity(self.grid.len());
+        for (key, values) in self.grid.iter().rev() {
+            grid.push((key.clone(), values[rest % values.len()].clone()));
+            rest /= values.len();
+        }
+        grid.reverse();
+        let zip = self
+            .zip
+            .iter()
+            .map(|(key, values)| (key.clone(), values[row].clone()));
+        Point {
+            index,
+            values: grid.into_iter().chain(zip).collect(),
+            seed,
+        }
+    }
+
     /// Every point, in order.
     pub fn points(&self) -> Vec<Point> {
-        let combos: Vec<Vec<usize>> = if self.grid.is_empty() {
-            vec![Vec::new()]
-        } else {
-            self.grid
-                .iter()
-                .map(|(_, values)| 0..values.len())
-                .multi_cartesian_product()
-                .collect()
-        };
-        let rows = self.zip.first().map_or(1, |(_, v)| v.len());
-        let seeds: Vec<Option<u64>> = if self.seeds.is_empty() {
-            vec![None]
-        } else {
-            self.seeds.iter().copied().map(Some).collect()
-        };
-        let mut points = Vec::with_capacity(self.count());
-        for combo in &combos {
-            for row in 0..rows {
-                for &seed in &seeds {
-                    let grid = self
-                        .grid
-                        .iter()
-                        .zip(combo)
-                        .map(|((key, values), &i)| (key.clone(), values[i].clone()));
-                    let zip = self
-                        .zip
-                        .iter()
-                        .map(|(key, values)| (key.clone(), values[row].clone()));
-                    points.push(Point {
-                        index: points.len(),
-                        values: grid.chain(zip).collect(),
-                        seed,
-                    });
-                }
-            }
-        }
-        points
+        (0..self.count()).map(|index| self.point(index)).collect()
     }
 }
 
