@@ -268,3 +268,70 @@ fn saving_is_refused_in_one_line_where_it_cannot_be_done() {
     check("save = [\"optimizer\"]", "unknown model \"optimizer\"");
     check("save = [\"policy\", \"policy\"]", "names \"policy\" twice");
 }
+
+#[test]
+fn a_sweep_saves_one_folder_per_point_and_redoes_a_point_whose_folder_is_gone() {
+    let dir = common::scratch("wb-pretrained-save-sweep-");
+    let file = dir.join("sw.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "sw"
+kind = "sequence_dpo"
+[data]
+source = "jsonl"
+path = "{}"
+max_pairs = 16
+[model]
+path = "{}"
+max_length = 32
+[sft]
+epochs = 0
+[dpo]
+epochs = 1
+batch_size = 8
+[analysis]
+q = 25.0
+[output]
+save = ["policy"]
+[sweep]
+grid = {{ "dpo.lr" = [1e-3, 1e-4] }}
+"#,
+            common::repo("experiments/data/hh-rlhf/harmless-base-test.jsonl.gz"),
+            common::repo("experiments/models/tiny-pythia"),
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let run = || {
+        let output = workbench(&[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stderr(&output)
+    };
+    run();
+    let weights = |point: usize| {
+        let stem = format!("point-{point:04}");
+        let results = ResultsFile::open(&out.join(format!("sw/{stem}.h5"))).unwrap();
+        let saved: toml::Table = results.attr("saved").unwrap().parse().unwrap();
+        let entry = &saved["models/policy"];
+        assert_eq!(entry["path"].as_str().unwrap(), format!("{stem}/models/policy"));
+        let path = out.join(format!("sw/{stem}/models/policy/model.safetensors"));
+        let bytes = std::fs::read(&path).unwrap();
+        let recorded = entry["sha256"]["model.safetensors"].as_str().unwrap();
+        assert_eq!(workbench::results::folders::sha256_hex(&bytes), recorded);
+        path
+    };
+    let (first, second) = (weights(0), weights(1));
+    assert_ne!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
+    // A point whose saved model is gone is run again; the other is reused.
+    std::fs::remove_file(&second).unwrap();
+    let log = run();
+    assert!(log.contains("ran 1, reused 1"), "{log}");
+    weights(1);
+}
