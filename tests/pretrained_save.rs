@@ -175,9 +175,12 @@ fn a_saved_policy_is_loaded_by_transformers_and_scores_as_the_workbench_did() {
         .collect();
     let jobs_file = dir.join("jobs.json");
     std::fs::write(&jobs_file, serde_json::to_string(&jobs).unwrap()).unwrap();
-    let scores: Vec<Value> =
-        serde_json::from_slice(&common::oracle::run_script(&python, "hf_saved.py", &[&jobs_file]))
-            .expect("the oracle's JSON");
+    let scores: Vec<Value> = serde_json::from_slice(&common::oracle::run_script(
+        &python,
+        "hf_saved.py",
+        &[&jobs_file],
+    ))
+    .expect("the oracle's JSON");
     assert_eq!(scores.len(), saved.len());
     for (s, theirs) in saved.iter().zip(&scores) {
         let what = format!("{} {} {}", s.case, s.dtype, s.model);
@@ -189,7 +192,11 @@ fn a_saved_policy_is_loaded_by_transformers_and_scores_as_the_workbench_did() {
             "{what}: the source's tensor names"
         );
         for key in ["missing_keys", "unexpected_keys", "mismatched_keys"] {
-            assert_eq!(theirs["loading"][key], serde_json::json!([]), "{what}: {key}");
+            assert_eq!(
+                theirs["loading"][key],
+                serde_json::json!([]),
+                "{what}: {key}"
+            );
         }
         let mut worst = 0.0f64;
         for (side, ours) in [("chosen", &s.chosen), ("rejected", &s.rejected)] {
@@ -320,7 +327,10 @@ grid = {{ "dpo.lr" = [1e-3, 1e-4] }}
         let results = ResultsFile::open(&out.join(format!("sw/{stem}.h5"))).unwrap();
         let saved: toml::Table = results.attr("saved").unwrap().parse().unwrap();
         let entry = &saved["models/policy"];
-        assert_eq!(entry["path"].as_str().unwrap(), format!("{stem}/models/policy"));
+        assert_eq!(
+            entry["path"].as_str().unwrap(),
+            format!("{stem}/models/policy")
+        );
         let path = out.join(format!("sw/{stem}/models/policy/model.safetensors"));
         let bytes = std::fs::read(&path).unwrap();
         let recorded = entry["sha256"]["model.safetensors"].as_str().unwrap();
@@ -328,7 +338,10 @@ grid = {{ "dpo.lr" = [1e-3, 1e-4] }}
         path
     };
     let (first, second) = (weights(0), weights(1));
-    assert_ne!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
+    assert_ne!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
     // A point whose saved model is gone is run again; the other is reused.
     std::fs::remove_file(&second).unwrap();
     let log = run();

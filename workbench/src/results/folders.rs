@@ -34,7 +34,10 @@ pub fn write(folders: &[Folder], dir: &Path, stem: &str) -> Result<String, Workb
         let relative = Path::new(stem).join(relative(&folder.name)?);
         let sha256 = write_one(folder, &dir.join(&relative))?;
         let mut entry = toml::Table::new();
-        entry.insert("path".into(), relative.to_string_lossy().into_owned().into());
+        entry.insert(
+            "path".into(),
+            relative.to_string_lossy().into_owned().into(),
+        );
         entry.insert(
             "sha256".into(),
             toml::Value::Table(sha256.into_iter().map(|(f, h)| (f, h.into())).collect()),
@@ -187,7 +190,10 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(entry["sha256"]["b.bin"].as_str(), Some(&*sha256_hex(b"one")));
+        assert_eq!(
+            entry["sha256"]["b.bin"].as_str(),
+            Some(&*sha256_hex(b"one"))
+        );
         let target = dir.path().join("run/models/policy");
         assert_eq!(std::fs::read(target.join("b.bin")).unwrap(), b"one");
         assert_eq!(missing(&text, dir.path()), None);

@@ -266,7 +266,10 @@ impl OutputSection {
                     ConfigError::new(
                         "output.save",
                         show(&self.save),
-                        format!("unknown model {}: known are \"reference\" and \"policy\"", show(name)),
+                        format!(
+                            "unknown model {}: known are \"reference\" and \"policy\"",
+                            show(name)
+                        ),
                     )
                 })?;
             check(
