@@ -220,6 +220,13 @@ pub fn up_to_date_on(
     let Ok(file) = ResultsFile::open(path) else {
         return Ok(false);
     };
+    // Saved folders (trained models) the file records must still be there.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if let Some(saved) = file.attr(attr::SAVED)
+        && workbench::results::folders::missing(&saved, dir).is_some()
+    {
+        return Ok(false);
+    }
     let found = file.identity();
     Ok(
         found.config_toml.as_deref() == Some(experiment.config_toml())

@@ -159,9 +159,20 @@ fn the_configuration_doc_is_what_the_code_resolves_and_names_only_real_keys() {
             let is_key = key
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
-            let file_name = [".rs", ".toml", ".md", ".h5", ".py", ".sh", ".png", ".svg"]
-                .iter()
-                .any(|ext| key.ends_with(ext));
+            let file_name = [
+                ".rs",
+                ".toml",
+                ".md",
+                ".h5",
+                ".py",
+                ".sh",
+                ".png",
+                ".svg",
+                ".json",
+                ".safetensors",
+            ]
+            .iter()
+            .any(|ext| key.ends_with(ext));
             if is_key && !file_name && sections.contains(section) {
                 assert!(
                     known.contains(key),

@@ -16,58 +16,16 @@
 
 mod common;
 
-use common::{repo, stderr, workbench};
+use common::{stderr, workbench};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use workbench::results::ResultsFile;
-
-/// The venv scripts/install-libtorch.sh makes.
-const DEFAULT_PYTHON: &str = "/var/cache/dpo-workbench/libtorch-venv/bin/python";
-
-/// The oracle's Python, or why it cannot run the oracle.
-fn oracle_python() -> Result<PathBuf, String> {
-    let python = std::env::var("WORKBENCH_ORACLE_PYTHON").unwrap_or(DEFAULT_PYTHON.into());
-    let probe = Command::new(&python)
-        .args(["-c", "import torch, transformers, tokenizers"])
-        .output()
-        .map_err(|e| format!("{python}: {e}"))?;
-    if probe.status.success() {
-        Ok(python.into())
-    } else {
-        Err(format!(
-            "{python} cannot import transformers and tokenizers: {}",
-            String::from_utf8_lossy(&probe.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        ))
-    }
-}
 
 /// Runs the oracle into `dir`; `None` (test skipped) without a usable Python where the
 /// suite does not require one.
 fn run_oracle(dir: &Path) -> Option<Value> {
-    let python = match oracle_python() {
-        Ok(python) => python,
-        Err(why) if std::env::var_os("WORKBENCH_REQUIRE_BACKENDS").is_some() => panic!(
-            "the transformers oracle is required (WORKBENCH_REQUIRE_BACKENDS is set) but {why}; run `eval \"$(bash scripts/oracle-python.sh)\"`"
-        ),
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return None;
-        }
-    };
-    let run = Command::new(&python)
-        .arg(repo("tests/oracle/hf_pipeline.py"))
-        .arg(dir)
-        .output()
-        .expect("oracle runs");
-    assert!(
-        run.status.success(),
-        "oracle failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let python = common::oracle::transformers_python()?;
+    common::oracle::run_script(&python, "hf_pipeline.py", &[dir]);
     let text = std::fs::read_to_string(dir.join("cases.json")).expect("cases.json");
     Some(serde_json::from_str(&text).expect("cases.json is JSON"))
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod oracle;
 
 use std::path::Path;
 use std::process::{Command, Output};

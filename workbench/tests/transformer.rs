@@ -248,6 +248,7 @@ fn tiny_spec(specials: Specials, sft_epochs: usize, dpo_epochs: usize) -> Pipeli
         },
         beta: 0.5,
         seed: 11,
+        keep_reference: false,
     }
 }
 

@@ -209,6 +209,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         dpo: phase,
         beta: 0.7,
         seed: 3,
+        keep_reference: false,
     };
     let pair = |chosen: Vec<u32>, rejected: Vec<u32>| TokenPair {
         prompt: vec![1, 2],

@@ -35,8 +35,12 @@ pub mod attr {
     /// A sweep file's keys that `seeds` writes: a TOML array of strings.
     pub const SEED_KEYS: &str = "seed_keys";
 
+    /// The folders saved beside the file (trained models), as TOML: per folder its path
+    /// relative to the file's folder and each of its files' SHA-256 (`results::folders`).
+    pub const SAVED: &str = "saved";
+
     /// Every root attribute the workbench itself writes.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         EXPERIMENT,
         KIND,
         CONFIG_TOML,
@@ -52,6 +56,7 @@ pub mod attr {
         POINT_KIND,
         SWEPT_KEYS,
         SEED_KEYS,
+        SAVED,
     ];
 }
 

@@ -41,7 +41,7 @@ pub fn writer_tag() -> String {
 }
 
 /// This machine's host name (`localhost` where it cannot be read).
-fn this_host() -> String {
+pub(super) fn this_host() -> String {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -59,9 +59,14 @@ fn this_host() -> String {
 fn partial_owner(name: &str) -> Option<(String, u32)> {
     let (stem, writer) = name.rsplit_once(".h5.partial-")?;
     stem.starts_with('.').then_some(())?;
-    match writer.rsplit_once('-') {
+    writer_of(writer)
+}
+
+/// The host and process id of a [`writer_tag`] (a bare process id: this host's).
+pub(super) fn writer_of(tag: &str) -> Option<(String, u32)> {
+    match tag.rsplit_once('-') {
         Some((host, pid)) => Some((host.to_string(), pid.parse().ok()?)),
-        None => Some((this_host(), writer.parse().ok()?)),
+        None => Some((this_host(), tag.parse().ok()?)),
     }
 }
 
@@ -100,8 +105,15 @@ pub fn write_as(results: &Results, dir: &Path, stem: &str) -> Result<PathBuf, Wo
     };
     create_clean(dir)?;
     let path = dir.join(format!("{stem}.h5"));
+    // The folders first: a results file that records them is never seen without them.
+    let saved = super::folders::write(&results.folders, dir, stem)?;
+    let extra: Vec<(&str, &str)> = if saved.is_empty() {
+        vec![]
+    } else {
+        vec![(attr::SAVED, saved.as_str())]
+    };
     let partial = dir.join(format!(".{stem}.h5.partial-{}", writer_tag()));
-    let image = image(results, &partial).map_err(|e| fail(&path, e.to_string()))?;
+    let image = image(results, &extra, &partial).map_err(|e| fail(&path, e.to_string()))?;
     let written = std::fs::File::create(&partial)
         .and_then(|mut file| {
             file.write_all(&image)?;
@@ -115,13 +127,13 @@ pub fn write_as(results: &Results, dir: &Path, stem: &str) -> Result<PathBuf, Wo
     Ok(path)
 }
 
-/// The bytes of the HDF5 file holding `results`, built in memory under the name `name`
-/// (nothing is written there).
-fn image(results: &Results, name: &Path) -> hdf5::Result<Vec<u8>> {
+/// The bytes of the HDF5 file holding `results` and the root attributes `extra`, built in
+/// memory under the name `name` (nothing is written there).
+fn image(results: &Results, extra: &[(&str, &str)], name: &Path) -> hdf5::Result<Vec<u8>> {
     let file = hdf5::File::with_options()
         .with_fapl(|p| p.core_filebacked(false))
         .create(name)?;
-    fill(results, &file)?;
+    fill(results, extra, &file)?;
     file.flush()?;
     let id = file.id();
     // SAFETY: `id` is an open file; a null buffer asks only for the image's size, and the
@@ -143,8 +155,9 @@ fn image(results: &Results, name: &Path) -> hdf5::Result<Vec<u8>> {
     Ok(buffer)
 }
 
-/// Attributes and datasets of `results`, written into `file`.
-fn fill(results: &Results, file: &hdf5::File) -> hdf5::Result<()> {
+/// Attributes and datasets of `results`, and the root attributes `extra`, written into
+/// `file`.
+fn fill(results: &Results, extra: &[(&str, &str)], file: &hdf5::File) -> hdf5::Result<()> {
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let attributes = [
         (attr::EXPERIMENT, results.experiment.as_str()),
@@ -156,7 +169,11 @@ fn fill(results: &Results, file: &hdf5::File) -> hdf5::Result<()> {
         (attr::CREATED_UTC, &created),
     ];
     let notes = results.notes.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    for (name, value) in attributes.into_iter().chain(notes) {
+    for (name, value) in attributes
+        .into_iter()
+        .chain(notes)
+        .chain(extra.iter().copied())
+    {
         let value: VarLenUnicode = value
             .parse()
             .map_err(|e| hdf5::Error::from(format!("attribute {name}: {e}")))?;

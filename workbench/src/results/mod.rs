@@ -3,6 +3,8 @@
 //! dataset, the writer writes [`Results`] atomically, and [`ResultsFile`] is the one reader.
 //! The writer never sees a tensor.
 
+#[cfg(feature = "hdf5")]
+pub mod folders;
 pub mod format;
 #[cfg(feature = "hdf5")]
 mod hdf5_writer;
@@ -36,6 +38,33 @@ pub struct TextDataset {
     pub values: Vec<String>,
 }
 
+/// A folder of files a run saves beside its results file (a trained model in the format
+/// its checkpoint came in). The writer puts it at `<stem>/<name>/` next to `<stem>.h5`,
+/// whole or not at all, before the results file, and records its path and its files'
+/// SHA-256 in the results file's `saved` attribute ([`folders`]).
+#[derive(Clone, PartialEq)]
+pub struct Folder {
+    /// Its path under `<stem>/`, `/`-separated (`models/policy`).
+    pub name: String,
+    /// Its files, by name, with their bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Folder {
+    /// Names and sizes: the bytes of a model are too many to print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|(name, bytes)| format!("{name} ({} bytes)", bytes.len()))
+            .collect();
+        f.debug_struct("Folder")
+            .field("name", &self.name)
+            .field("files", &files)
+            .finish()
+    }
+}
+
 /// Everything one experiment run writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Results {
@@ -56,6 +85,8 @@ pub struct Results {
     pub datasets: Vec<Dataset>,
     /// Text datasets.
     pub texts: Vec<TextDataset>,
+    /// Folders saved beside the results file.
+    pub folders: Vec<Folder>,
 }
 
 impl Results {
@@ -70,6 +101,7 @@ impl Results {
             notes: Vec::new(),
             datasets: Vec::new(),
             texts: Vec::new(),
+            folders: Vec::new(),
         }
     }
 

@@ -45,6 +45,9 @@ pub struct PipelineSpec {
     pub beta: f64,
     /// Seeds the initial weights and the batch order.
     pub seed: u64,
+    /// Keep π_ref itself in the outcome ([`PipelineRun::reference_model`]), to save it: a
+    /// second copy of the weights through preference optimisation.
+    pub keep_reference: bool,
 }
 
 /// log π(y_w|x) and log π(y_l|x) of every pair under one model.
@@ -89,6 +92,8 @@ pub struct PipelineRun<M = Transformer> {
     pub policy: PairScores,
     /// The trained policy.
     pub model: M,
+    /// π_ref, where [`PipelineSpec::keep_reference`] asks for it.
+    pub reference_model: Option<M>,
 }
 
 /// Training met a non-finite loss.
@@ -208,6 +213,8 @@ pub fn run_from<M: SequencePolicy>(
     let (model, sft) = supervised(model, pairs, spec, device, &mut steps, bars.sft.as_ref())?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
     let reference = score(&model, pairs, spec, device);
+    // A clone shares the weights until the optimiser replaces them: it is π_ref.
+    let reference_model = spec.keep_reference.then(|| model.clone());
     let (model, dpo) = preference(
         model,
         pairs,
@@ -225,6 +232,7 @@ pub fn run_from<M: SequencePolicy>(
         reference,
         policy,
         model,
+        reference_model,
     })
 }
 

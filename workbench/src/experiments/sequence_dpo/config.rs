@@ -32,6 +32,10 @@ pub struct SequenceDpoFile {
     pub dpo: DpoSection = DpoSection::default(),
     /// `[analysis]`.
     pub analysis: AnalysisSection = AnalysisSection::default(),
+    /// `[output]` (left out of the resolved configuration while it saves nothing, so
+    /// that the configurations of runs that save nothing read as before).
+    #[serde(skip_serializing_if = "OutputSection::saves_nothing")]
+    pub output: OutputSection = OutputSection::default(),
 }
 }
 
@@ -237,6 +241,82 @@ impl Default for AnalysisSection {
     }
 }
 
+/// `[output]`: what a run saves besides its results file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// Models saved as Hugging Face folders beside the results file: any of `"reference"`
+    /// (π_ref) and `"policy"` (π_θ after preference optimisation). Needs `model.path`.
+    pub save: Vec<String>,
+}
+
+impl OutputSection {
+    fn saves_nothing(&self) -> bool {
+        self.save.is_empty()
+    }
+
+    /// The models to save, each once; only a checkpoint (`pretrained`) can be saved.
+    fn validate(&self, pretrained: bool) -> Result<Vec<SavedModel>, ConfigError> {
+        let mut models = Vec::new();
+        for name in &self.save {
+            let model = SavedModel::ALL
+                .into_iter()
+                .find(|m| m.name() == name)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "output.save",
+                        show(&self.save),
+                        format!(
+                            "unknown model {}: known are \"reference\" and \"policy\"",
+                            show(name)
+                        ),
+                    )
+                })?;
+            check(
+                !models.contains(&model),
+                "output.save",
+                &self.save,
+                &format!("names {} twice", show(name)),
+            )?;
+            models.push(model);
+        }
+        check(
+            models.is_empty() || pretrained,
+            "output.save",
+            &self.save,
+            "saving needs [model] path: models are saved as Hugging Face folders, and the byte-level transformer has no such format",
+        )?;
+        Ok(models)
+    }
+}
+
+/// A model `[output] save` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedModel {
+    /// π_ref: the checkpoint after SFT (the checkpoint itself with `sft.epochs = 0`).
+    Reference,
+    /// π_θ: the model after preference optimisation.
+    Policy,
+}
+
+impl SavedModel {
+    /// Both, in the order they are trained.
+    pub const ALL: [SavedModel; 2] = [SavedModel::Reference, SavedModel::Policy];
+
+    /// Its name in `save` and in the folder's path.
+    pub fn name(self) -> &'static str {
+        match self {
+            SavedModel::Reference => "reference",
+            SavedModel::Policy => "policy",
+        }
+    }
+
+    /// Its folder beside the results file, under `<stem>/`.
+    pub fn folder(self) -> String {
+        format!("models/{}", self.name())
+    }
+}
+
 /// Where the pairs come from, validated.
 #[derive(Debug, Clone)]
 pub enum DataSpec {
@@ -267,6 +347,8 @@ pub struct SequenceDpoSpec {
     pub q: f64,
     /// Tie-corrected σ_U.
     pub tie_correction: bool,
+    /// The models saved beside the results file (`[output] save`; checkpoints only).
+    pub save: Vec<SavedModel>,
 }
 
 fn phase(
@@ -329,6 +411,7 @@ impl SequenceDpoFile {
         let dpo = self.dpo.phase()?;
         let loss = self.dpo.loss(catalogue)?;
         let q = self.analysis.validate(&data)?;
+        let save = self.output.validate(checkpoint.is_some())?;
         Ok(SequenceDpoSpec {
             data,
             pipeline: PipelineSpec {
@@ -338,11 +421,13 @@ impl SequenceDpoFile {
                 dpo,
                 beta: self.dpo.beta,
                 seed: self.model.seed,
+                keep_reference: save.contains(&SavedModel::Reference),
             },
             checkpoint,
             loss,
             q,
             tie_correction: self.analysis.tie_correction,
+            save,
         })
     }
 }

@@ -1,5 +1,5 @@
 //! How much memory a `sequence_dpo` run needs, estimated before it starts: weights with
-//! gradients and Adam's moments, one batch's activations with their autodiff copies (the
+//! gradients and Adam's moments (and the copies saving models keeps), one batch's activations with their autodiff copies (the
 //! vocabulary-wide logits and the attention scores dominate), and the pairs themselves.
 
 use super::{DataSpec, SequenceDpoSpec};
@@ -14,7 +14,10 @@ pub(super) fn estimate(spec: &SequenceDpoSpec) -> u64 {
         .checkpoint
         .as_ref()
         .map_or(s.parameters(), |c| c.parameters());
-    let weights = (parameters as u64).saturating_mul(4 * float);
+    // Weights, gradients and Adam's two moments; π_ref kept to be saved; and the bytes of
+    // each saved model's safetensors file, held until the results are written.
+    let copies = 4 + u64::from(p.keep_reference) + spec.save.len() as u64;
+    let weights = (parameters as u64).saturating_mul(copies * float);
     let batch = p.dpo.batch_size.max(p.sft.batch_size);
     // A batch holds at most every pair (known in advance for synthetic data).
     let batch = match &spec.data {

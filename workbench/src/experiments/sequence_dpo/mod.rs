@@ -6,15 +6,16 @@ mod config;
 mod confound;
 mod memory;
 
-pub use config::{DataSpec, SequenceDpoFile, SequenceDpoSpec};
+pub use config::{DataSpec, SavedModel, SequenceDpoFile, SequenceDpoSpec};
 
 use super::{Identity, Kind, RunContext, Validation};
 use crate::analysis::mann_whitney::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::progress::Progress;
-use crate::results::Results;
+use crate::results::{Folder, Results};
 use crate::sequence::checkpoint::Checkpoint;
 use crate::sequence::pipeline::{self, Bars, PipelineRun, steps_per_epoch};
+use crate::sequence::pretrained::save;
 use crate::sequence::tokenizer::ByteTokenizer;
 use crate::sequence::{TokenPair, jsonl, synthetic};
 
@@ -179,13 +180,17 @@ impl Kind for SequenceDpoSpec {
         let shards = pipeline::shards(context.backend);
         let (pairs, loss, device) = (&data.pairs, self.loss.as_ref(), &context.device);
         let mut results = identity.results(context);
+        let mut kept = Vec::new();
         let analysed = match &self.checkpoint {
             None => pipeline::run(pairs, p, loss, device, &bars, shards)
                 .map(|run| self.analyse(&run, &data, &mut results)),
             Some(checkpoint) => {
                 let model = checkpoint.load(device)?;
-                pipeline::run_from(model, pairs, p, loss, device, &bars, shards)
-                    .map(|run| self.analyse(&run, &data, &mut results))
+                pipeline::run_from(model, pairs, p, loss, device, &bars, shards).map(|run| {
+                    let analysed = self.analyse(&run, &data, &mut results);
+                    kept = self.kept_models(run);
+                    analysed
+                })
             }
         };
         bars.sft.finish();
@@ -200,6 +205,14 @@ impl Kind for SequenceDpoSpec {
             .map_err(|why| {
                 WorkbenchError::Data(format!("experiment `{}`: {why}", identity.name))
             })?;
+        if let Some(checkpoint) = &self.checkpoint {
+            for (which, model) in kept {
+                results.folders.push(Folder {
+                    name: which.folder(),
+                    files: save::folder(&model, &checkpoint.dir)?,
+                });
+            }
+        }
         let parameters = match &self.checkpoint {
             Some(checkpoint) => {
                 results.notes.push((
@@ -411,6 +424,21 @@ fn record_run<M>(run: &PipelineRun<M>, results: &mut Results) {
 }
 
 impl SequenceDpoSpec {
+    /// The models of `run` that `[output] save` names, in its order.
+    fn kept_models<M>(&self, run: PipelineRun<M>) -> Vec<(SavedModel, M)> {
+        let (mut policy, mut reference) = (Some(run.model), run.reference_model);
+        self.save
+            .iter()
+            .filter_map(|&which| {
+                let model = match which {
+                    SavedModel::Reference => reference.take(),
+                    SavedModel::Policy => policy.take(),
+                };
+                model.map(|m| (which, m))
+            })
+            .collect()
+    }
+
     /// Groups, ranks and tests; `Err` says why the scores cannot be compared.
     fn analyse<M>(
         &self,

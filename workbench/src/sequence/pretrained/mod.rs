@@ -2,12 +2,14 @@
 //! and safetensors weights): GPT-NeoX (Pythia) and the Llama family (Llama, Qwen2,
 //! SmolLM), written against burn's backend-agnostic API so that they run on every
 //! backend the workbench has. `tests/pretrained.rs` checks their per-token
-//! log-probabilities against transformers' on tiny random checkpoints.
+//! log-probabilities against transformers' on tiny random checkpoints; [`save`] writes a
+//! model back as such a folder.
 
 pub mod config;
 pub mod layers;
 pub mod llama;
 pub mod neox;
+pub mod save;
 pub mod weights;
 
 pub use config::{Activation, Family, PretrainedConfig};
