@@ -343,7 +343,9 @@ fn scripts_and_commands_a_dry_run_prints_run_no_injected_command_under_bash() {
 #[test]
 fn a_point_task_resolves_only_its_points_once_a_manifest_of_its_definition_is_there() {
     let scratch = tempfile::tempdir().expect("temp dir");
-    let rates: Vec<String> = (1..=500).map(|i| format!("{:.4}", i as f64 * 1e-4)).collect();
+    let rates: Vec<String> = (1..=500)
+        .map(|i| format!("{:.4}", i as f64 * 1e-4))
+        .collect();
     let text = SWEEP.replace(
         r#"grid = { "optimizer.lr" = [0.01, 0.02] }"#,
         &format!(
@@ -355,7 +357,15 @@ fn a_point_task_resolves_only_its_points_once_a_manifest_of_its_definition_is_th
     let out = scratch.path().join("o");
     let run = |point: &str, env: Option<(&str, &str)>| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_workbench"));
-        command.env_remove("WORKBENCH_BACKEND").args(["run", &sweep, "--out", out.to_str().unwrap(), "--quiet", "--point", point]);
+        command.env_remove("WORKBENCH_BACKEND").args([
+            "run",
+            &sweep,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--point",
+            point,
+        ]);
         if let Some((key, value)) = env {
             command.env(key, value);
         }

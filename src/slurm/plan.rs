@@ -140,7 +140,7 @@ pub fn plan<'p>(
                         points: Some(batch),
                     });
                 }
-                sweeps.push((dir, sweep));
+                sweeps.push((dir, sweep.as_ref()));
             }
         }
     }

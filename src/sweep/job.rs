@@ -67,9 +67,8 @@ impl Job<'_> {
                 .collect();
             workbench::results::prepare_dir(self.dir)?;
             let inputs = crate::session::inputs_id(plan.at(lead).1.as_ref())?;
-            let computed = crate::panics::contained(&label, || {
-                plan.at(lead).1.run_batch(&others, &context)
-            })??;
+            let computed =
+                crate::panics::contained(&label, || plan.at(lead).1.run_batch(&others, &context))??;
             let seconds = started.elapsed().as_secs_f64();
             for ((slot, index), results) in todo.iter().copied().zip(computed) {
                 let (point, experiment) = plan.at(index);

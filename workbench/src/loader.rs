@@ -93,7 +93,7 @@ pub enum Runs {
     /// A file without `[sweep]`.
     Single(Box<dyn Experiment>),
     /// A file with `[sweep]`, every point validated.
-    Sweep(ResolvedSweep),
+    Sweep(Box<ResolvedSweep>),
 }
 
 /// An experiment file read and parsed, a sweep's points not yet resolved.
@@ -101,7 +101,7 @@ pub enum Opened<'a> {
     /// A file without `[sweep]`: its one run, checked.
     Single(Box<dyn Experiment>),
     /// A file with `[sweep]`: its points resolve on demand ([`SweepSource::resolve`]).
-    Sweep(SweepSource<'a>),
+    Sweep(Box<SweepSource<'a>>),
 }
 
 /// A sweep's file, parsed, with everything its points are resolved from.
@@ -202,7 +202,9 @@ pub fn load_runs_keeping(
 ) -> Result<Runs, WorkbenchError> {
     match open(path, overrides, registry, smoke)? {
         Opened::Single(experiment) => Ok(Runs::Single(experiment)),
-        Opened::Sweep(sweep) => sweep.resolve(keep, Scope::All).map(Runs::Sweep),
+        Opened::Sweep(sweep) => sweep
+            .resolve(keep, Scope::All)
+            .map(|resolved| Runs::Sweep(Box::new(resolved))),
     }
 }
 
@@ -244,13 +246,13 @@ pub fn open<'a>(
                 .into(),
         );
     }
-    Ok(Opened::Sweep(SweepSource {
+    Ok(Opened::Sweep(Box::new(SweepSource {
         source,
         overrides: overrides.to_vec(),
         registry,
         smoke,
         sweep,
-    }))
+    })))
 }
 
 impl SweepSource<'_> {
@@ -397,10 +399,7 @@ impl SweepSource<'_> {
 
     /// The keys `sweep.seeds` writes at `point`: those the kind declares that the point's
     /// configuration without seeds (`unseeded`) has; neither swept nor set by `--set`.
-    fn seed_keys_at(
-        &self,
-        unseeded: &dyn Experiment,
-    ) -> Result<Vec<String>, ConfigError> {
+    fn seed_keys_at(&self, unseeded: &dyn Experiment) -> Result<Vec<String>, ConfigError> {
         let keys_swept = self.sweep.keys();
         let swept = |key: &str| keys_swept.iter().copied().find(|s| overlaps(s, key));
         let declared = self
