@@ -100,6 +100,7 @@ pub fn run(
     let job = Job {
         file,
         plan,
+        out,
         dir: &dir,
         force: sweep.force,
         options,
