@@ -452,17 +452,17 @@ mod tests {
         after.dpo.adam.eps = 1e-3;
         assert_eq!(key_of(&after, &pairs(), &PARTS), base);
         // Before or during SFT: each changes the key.
-        let changed: Vec<Box<dyn Fn(&mut PipelineSpec)>> = vec![
-            Box::new(|s| s.sft.adam.lr = 6e-3),
-            Box::new(|s| s.sft.adam.betas[1] = 0.99),
-            Box::new(|s| s.sft.adam.eps = 1e-7),
-            Box::new(|s| s.sft.epochs = 3),
-            Box::new(|s| s.sft.batch_size = 32),
-            Box::new(|s| s.seed = 5),
-            Box::new(|s| s.shape.context = 13),
-            Box::new(|s| s.specials.eos = 3),
+        let changed: [fn(&mut PipelineSpec); 9] = [
+            |s| s.sft.adam.lr = 6e-3,
+            |s| s.sft.adam.betas[1] = 0.99,
+            |s| s.sft.adam.eps = 1e-7,
+            |s| s.sft.epochs = 3,
+            |s| s.sft.batch_size = 32,
+            |s| s.seed = 5,
+            |s| s.shape.context = 13,
+            |s| s.specials.eos = 3,
             // The scoring batch: max(SFT's, DPO's, 64) pairs.
-            Box::new(|s| s.dpo.batch_size = 128),
+            |s| s.dpo.batch_size = 128,
         ];
         for change in &changed {
             let mut other = spec();
