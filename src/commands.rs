@@ -48,7 +48,8 @@ pub fn run(
     if let Some(expected) = &sweep.expect {
         crate::sweep::expect_id(file, expected, &run_id(experiment.as_ref())?)?;
     }
-    let context = context(file, experiment.as_ref(), options)?;
+    let mut context = context(file, experiment.as_ref(), options)?;
+    context.reference_cache = crate::session::reference_cache(out, options)?;
     let started = std::time::Instant::now();
     let path = write_results(experiment.as_ref(), &context, out)?;
     eprintln!(

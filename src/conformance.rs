@@ -180,6 +180,7 @@ pub fn emit(
         backend,
         precision,
         progress: crate::bars::warnings_only(),
+        reference_cache: None,
     };
     let mut all = Map::new();
     for case in cases(experiments) {

@@ -109,6 +109,7 @@ pub fn reproduce(registry: &Registry, plan: &Request<'_>) -> Result<()> {
             let job = crate::sweep::Job {
                 file,
                 plan: sweep,
+                out: plan.out,
                 dir: &dir,
                 force: plan.force,
                 options,
@@ -206,6 +207,7 @@ fn run_one(
             return Ok(Outcome::Reused);
         }
         context.progress = crate::bars::within(multi, experiment.name());
+        context.reference_cache = crate::session::reference_cache(plan.out, plan.options)?;
         let started = Instant::now();
         let path = write_results(experiment, &context, plan.out)?;
         let seconds = started.elapsed().as_secs_f64();

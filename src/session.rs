@@ -9,6 +9,7 @@ use workbench::Registry;
 use workbench::config::{self, Override};
 use workbench::experiments::{Experiment, RunContext};
 use workbench::results::{ResultsFile, attr};
+use workbench::sequence::reference_cache::ReferenceCache;
 
 /// Options shared by commands that run experiments.
 #[derive(Debug, Default, clap::Args)]
@@ -44,6 +45,11 @@ pub struct RunOptions {
     /// its own overrides, applied before --set.
     #[arg(long)]
     pub smoke: bool,
+    /// Train every `sequence_dpo` run's reference model itself, instead of loading one
+    /// that an earlier run with the same model, data, SFT settings and seed stored in
+    /// `<out>/.cache/reference` (and storing its own there).
+    #[arg(long)]
+    pub no_reference_cache: bool,
 }
 
 /// Parses every `--set`.
@@ -131,7 +137,18 @@ pub fn context(
         } else {
             crate::bars::terminal()
         },
+        reference_cache: None,
     })
+}
+
+/// The reference-model cache of the results folder `out` (`<out>/.cache/reference`),
+/// unless `--no-reference-cache`: the runs writing into one folder (the points of a
+/// sweep, `reproduce`'s experiments, a submission's tasks) share their reference models.
+pub fn reference_cache(out: &Path, options: &RunOptions) -> Result<Option<ReferenceCache>> {
+    if options.no_reference_cache {
+        return Ok(None);
+    }
+    Ok(Some(ReferenceCache::under(out, build_id()?)))
 }
 
 /// The backend and dtype `experiment` runs on under `options` (flag/env > file > default),

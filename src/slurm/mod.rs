@@ -243,6 +243,9 @@ fn run_flags(options: &RunOptions) -> Vec<String> {
     if options.ignore_memory_estimate {
         flags.push("--ignore-memory-estimate".to_string());
     }
+    if options.no_reference_cache {
+        flags.push("--no-reference-cache".to_string());
+    }
     for set in &options.set {
         flags.push(format!("--set={set}"));
     }

@@ -15,6 +15,8 @@ pub struct Job<'a> {
     pub file: &'a Path,
     /// Its sweep.
     pub plan: &'a ResolvedSweep,
+    /// The results folder (whose reference-model cache the points share).
+    pub out: &'a Path,
     /// The sweep's folder.
     pub dir: &'a Path,
     /// Re-run points that are up to date.
@@ -60,6 +62,7 @@ impl Job<'_> {
                 crate::panics::injected(&format!("{}#{index}", plan.name));
             }
             context.progress = crate::bars::within(self.multi, &label);
+            context.reference_cache = crate::session::reference_cache(self.out, self.options)?;
             let started = std::time::Instant::now();
             let others: Vec<&dyn workbench::experiments::Experiment> = todo[1..]
                 .iter()

@@ -140,6 +140,7 @@ pub fn run(
     let job = Job {
         file,
         plan,
+        out,
         dir: &dir,
         force: sweep.force,
         options,

@@ -89,6 +89,7 @@ fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
         backend: backends::BackendName::Ndarray,
         precision: backends::Precision::F64,
         progress: workbench::progress::Progress::hidden(),
+        reference_cache: None,
     };
     let results = experiment.run(&context).expect("runs");
     let theta = |name: &str| results.get(name).expect(name).values[0];

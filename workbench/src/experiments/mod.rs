@@ -44,6 +44,9 @@ pub struct RunContext {
     pub precision: crate::backend::Precision,
     /// Where progress bars go.
     pub progress: crate::progress::Progress,
+    /// Where a `sequence_dpo` run finds and keeps its reference model (the results
+    /// folder's cache); `None`: π_ref is trained every time.
+    pub reference_cache: Option<crate::sequence::reference_cache::ReferenceCache>,
 }
 
 /// A validated experiment, ready to run.

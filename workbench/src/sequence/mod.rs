@@ -9,6 +9,7 @@ pub mod jsonl;
 pub mod pipeline;
 pub mod policy;
 pub mod pretrained;
+pub mod reference_cache;
 pub mod rows;
 pub mod synthetic;
 pub mod tokenizer;

@@ -206,30 +206,80 @@ pub fn run_from<M: SequencePolicy>(
     bars: &Bars,
     shards: usize,
 ) -> Result<PipelineRun<M>, Diverged> {
+    let reference = reference(model, pairs, spec, device, bars.sft.as_ref(), shards)?;
+    prefer(
+        reference,
+        pairs,
+        spec,
+        loss,
+        device,
+        bars.dpo.as_ref(),
+        shards,
+    )
+}
+
+/// π_ref and what its making measured: the model after SFT, SFT's log, and every pair's
+/// scores under it. Everything preference optimisation needs of the first phase, so it
+/// can come from a cache (`super::reference_cache`) as well as from [`reference`].
+#[derive(Debug, Clone)]
+pub struct Reference<M> {
+    /// π_ref, the model after SFT (trainable: preference optimisation starts from it).
+    pub model: M,
+    /// SFT's mean negative log-likelihood per response token, per step.
+    pub sft: PhaseLog,
+    /// Scores under π_ref.
+    pub scores: PairScores,
+}
+
+/// The first phase: SFT of `model` on (x, y_w), then every pair scored under the result.
+pub fn reference<M: SequencePolicy>(
+    model: M,
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    device: &Device,
+    bar: &dyn Observer,
+    shards: usize,
+) -> Result<Reference<M>, Diverged> {
     let mut steps = Steps {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         shards,
     };
-    let (model, sft) = supervised(model, pairs, spec, device, &mut steps, bars.sft.as_ref())?;
+    let (model, sft) = supervised(model, pairs, spec, device, &mut steps, bar)?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
-    let reference = score(&model, pairs, spec, device);
+    let scores = score(&model, pairs, spec, device);
+    Ok(Reference { model, sft, scores })
+}
+
+/// The second phase: preference optimisation from π_ref, then every pair scored under the
+/// trained policy. The batch order continues the generator SFT drew from (replayed, so a
+/// π_ref from the cache leaves the same order as one trained now).
+pub fn prefer<M: SequencePolicy>(
+    reference: Reference<M>,
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    loss: &dyn PairwiseLoss,
+    device: &Device,
+    bar: &dyn Observer,
+    shards: usize,
+) -> Result<PipelineRun<M>, Diverged> {
+    let mut steps = Steps::after_sft(spec, pairs.len(), shards);
     // A clone shares the weights until the optimiser replaces them: it is π_ref.
-    let reference_model = spec.keep_reference.then(|| model.clone());
+    let reference_model = spec.keep_reference.then(|| reference.model.clone());
     let (model, dpo) = preference(
-        model,
+        reference.model,
         pairs,
-        &reference,
+        &reference.scores,
         spec,
         loss,
         device,
         &mut steps,
-        bars.dpo.as_ref(),
+        bar,
     )?;
     let policy = score(&model, pairs, spec, device);
     Ok(PipelineRun {
-        sft,
+        sft: reference.sft,
         dpo,
-        reference,
+        reference: reference.scores,
         policy,
         model,
         reference_model,
@@ -241,6 +291,20 @@ pub fn run_from<M: SequencePolicy>(
 struct Steps {
     rng: ChaCha8Rng,
     shards: usize,
+}
+
+impl Steps {
+    /// The state SFT of `items` pairs leaves: the generator seeded with `spec.seed` after
+    /// SFT's draws, which are its epochs' shuffles only ([`train_phase`] draws one
+    /// [`order`] per epoch and nothing else). A few shuffles of indices: far cheaper than
+    /// keeping the generator's state with π_ref.
+    fn after_sft(spec: &PipelineSpec, items: usize, shards: usize) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        for _ in 0..spec.sft.epochs {
+            order(items, &mut rng);
+        }
+        Self { rng, shards }
+    }
 }
 
 fn order(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
@@ -481,6 +545,12 @@ pub fn pair_inputs<M: SequencePolicy>(
     (inputs, batch)
 }
 
+/// How many pairs [`score`] scores at once. The batch's padding and shape may change the
+/// last bits of a score, so this is part of what makes π_ref's scores what they are.
+pub fn score_chunk(spec: &PipelineSpec) -> usize {
+    spec.dpo.batch_size.max(spec.sft.batch_size).max(64)
+}
+
 /// log π(y_w|x) and log π(y_l|x) of every pair under `model`, without gradients.
 ///
 /// Scoring runs on a copy of the model without autodiff, on the device's plain backend:
@@ -498,8 +568,7 @@ pub fn score<M: SequencePolicy>(
         chosen: Vec::with_capacity(pairs.len()),
         rejected: Vec::with_capacity(pairs.len()),
     };
-    let chunk = spec.dpo.batch_size.max(spec.sft.batch_size).max(64);
-    for block in pairs.chunks(chunk) {
+    for block in pairs.chunks(score_chunk(spec)) {
         for (target, pick) in [
             (
                 &mut scores.chosen,

@@ -5,6 +5,7 @@
 mod config;
 mod confound;
 mod memory;
+mod reference;
 
 pub use config::{DataSpec, SavedModel, SequenceDpoFile, SequenceDpoSpec};
 
@@ -13,9 +14,11 @@ use crate::analysis::mann_whitney::{group_ranks, mann_whitney, normal_cdf, perce
 use crate::error::{ConfigError, WorkbenchError};
 use crate::progress::Progress;
 use crate::results::{Folder, Results};
+use crate::sequence::SequencePolicy;
 use crate::sequence::checkpoint::Checkpoint;
-use crate::sequence::pipeline::{self, Bars, PipelineRun, steps_per_epoch};
+use crate::sequence::pipeline::{self, Bars, Diverged, PipelineRun, steps_per_epoch};
 use crate::sequence::pretrained::save;
+use crate::sequence::reference_cache::files_hash;
 use crate::sequence::tokenizer::ByteTokenizer;
 use crate::sequence::{TokenPair, jsonl, synthetic};
 
@@ -178,19 +181,26 @@ impl Kind for SequenceDpoSpec {
             ),
         };
         let shards = pipeline::shards(context.backend);
-        let (pairs, loss, device) = (&data.pairs, self.loss.as_ref(), &context.device);
         let mut results = identity.results(context);
         let mut kept = Vec::new();
         let analysed = match &self.checkpoint {
-            None => pipeline::run(pairs, p, loss, device, &bars, shards)
-                .map(|run| self.analyse(&run, &data, &mut results)),
+            None => {
+                let start = reference::Start {
+                    model: pipeline::initial_model(p, &context.device),
+                    source: || Ok(format!("transformer {:?} seed {}", p.shape, p.seed)),
+                };
+                self.train(start, &data, context, &bars, shards, &mut results, drop)
+            }
             Some(checkpoint) => {
-                let model = checkpoint.load(device)?;
-                pipeline::run_from(model, pairs, p, loss, device, &bars, shards).map(|run| {
-                    let analysed = self.analyse(&run, &data, &mut results);
-                    kept = self.kept_models(run);
-                    analysed
-                })
+                let start = reference::Start {
+                    model: checkpoint.load(&context.device)?,
+                    source: || {
+                        let files = files_hash(&checkpoint.files())?;
+                        Ok(format!("checkpoint {files} context {}", checkpoint.context))
+                    },
+                };
+                let keep = |run| kept = self.kept_models(run);
+                self.train(start, &data, context, &bars, shards, &mut results, keep)
             }
         };
         bars.sft.finish();
@@ -437,6 +447,32 @@ impl SequenceDpoSpec {
                 model.map(|m| (which, m))
             })
             .collect()
+    }
+
+    /// π_ref (from the cache or by SFT), preference optimisation from it, then the
+    /// analysis; the outer `Err` is a diverged phase, the inner one says why the scores
+    /// cannot be compared.
+    #[allow(clippy::too_many_arguments)]
+    fn train<M: SequencePolicy, S: FnOnce() -> std::io::Result<String>>(
+        &self,
+        start: reference::Start<M, S>,
+        data: &Data,
+        context: &RunContext,
+        bars: &Bars,
+        shards: usize,
+        results: &mut Results,
+        keep: impl FnOnce(PipelineRun<M>),
+    ) -> Result<Result<(), String>, Diverged> {
+        let (p, pairs) = (&self.pipeline, &data.pairs);
+        let (pi_ref, note) =
+            reference::obtain(start, pairs, p, context, bars.sft.as_ref(), shards)?;
+        results.notes.push((reference::NOTE.into(), note));
+        let loss = self.loss.as_ref();
+        let (device, bar) = (&context.device, bars.dpo.as_ref());
+        let run = pipeline::prefer(pi_ref, pairs, p, loss, device, bar, shards)?;
+        let analysed = self.analyse(&run, data, results);
+        keep(run);
+        Ok(analysed)
     }
 
     /// Groups, ranks and tests; `Err` says why the scores cannot be compared.
