@@ -17,8 +17,12 @@ batch), Adam throughout; finally the policy's scores. It prints the wall time of
 phase and response tokens per second, the workbench's throughput unit (the same tokens:
 EOS included, prompt and padding excluded).
 
-usage: python pretrained_torch.py make DIR
-       python pretrained_torch.py run DIR [--dtype f32|f64] [--threads 2]
+`--shape pythia-160m` makes Pythia-160M's shape instead (12 layers, hidden 768, 12 heads,
+MLP 3072, embedding 50304 rows; the tokenizer keeps 8192 tokens), and `--device cuda` runs
+on a GPU: the GPU row of docs/backends.md, not yet measured.
+
+usage: python pretrained_torch.py make DIR [--shape bench|pythia-160m]
+       python pretrained_torch.py run DIR [--dtype f32|f64] [--threads 2] [--device cpu|cuda]
 """
 import argparse
 import gzip
@@ -55,7 +59,11 @@ def hh_pairs():
                 yield chosen[:end], c, r
 
 
-def make(out):
+# (layers, hidden, heads, MLP width, embedding rows; None: the tokenizer's size).
+SHAPES = {"bench": (6, 256, 8, 1024, None), "pythia-160m": (12, 768, 12, 3072, 50304)}
+
+
+def make(out, shape):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
@@ -76,12 +84,13 @@ def make(out):
     )
     eot = tokenizer.token_to_id(EOT)
     torch.manual_seed(0)
+    layers, hidden, heads, mlp, rows = SHAPES[shape]
     config = GPTNeoXConfig(
-        vocab_size=tokenizer.get_vocab_size(),
-        hidden_size=256,
-        num_hidden_layers=6,
-        num_attention_heads=8,
-        intermediate_size=1024,
+        vocab_size=rows or tokenizer.get_vocab_size(),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=mlp,
         max_position_embeddings=2048,
         rotary_pct=0.25,
         rotary_emb_base=10000,
@@ -111,7 +120,7 @@ def layout(prompt, response, bos, eos):
     return tokens, start
 
 
-def padded(laid):
+def padded(laid, device):
     """Right-padded inputs, attention mask, targets and response mask of laid-out sequences."""
     t = max(len(s) for s, _ in laid) - 1
     inputs = torch.zeros((len(laid), t), dtype=torch.long)
@@ -123,11 +132,11 @@ def padded(laid):
         attention[row, : len(s) - 1] = 1
         targets[row, : len(s) - 1] = torch.tensor(s[1:])
         mask[row, start - 1 : len(s) - 1] = 1
-    return inputs, attention, targets, mask
+    return [x.to(device) for x in (inputs, attention, targets, mask)]
 
 
 def sequence_log_probs(model, laid):
-    inputs, attention, targets, mask = padded(laid)
+    inputs, attention, targets, mask = padded(laid, model.device)
     logits = model(input_ids=inputs, attention_mask=attention).logits
     log_probs = F.log_softmax(logits, -1).gather(-1, targets[..., None])[..., 0]
     return (log_probs * mask).sum(1), mask
@@ -149,7 +158,7 @@ def run(folder, a):
             break
         p = encode(prompt)
         pairs.append((layout(p, encode(chosen), eot, eot), layout(p, encode(rejected), eot, eot)))
-    model = GPTNeoXForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="sdpa").to(dtype)
+    model = GPTNeoXForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="sdpa").to(a.device, dtype)
     model.train()
     g = torch.Generator().manual_seed(0)
 
@@ -212,8 +221,10 @@ def main():
     p.add_argument("dir", type=Path)
     p.add_argument("--dtype", default="f64")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--shape", default="bench", choices=sorted(SHAPES))
     a = p.parse_args()
-    make(a.dir) if a.what == "make" else run(a.dir, a)
+    make(a.dir, a.shape) if a.what == "make" else run(a.dir, a)
 
 
 if __name__ == "__main__":
