@@ -78,6 +78,10 @@ fn whole_runs(
     if let Some(peak) = workbench::resources::peak_rss_bytes() {
         println!("  peak RSS       : {:8.0} MB", peak as f64 / 1e6);
     }
+    let estimate = experiment.memory_estimate(context.backend, context.precision);
+    if estimate > 0 {
+        println!("  memory estimate: {:8.0} MB", estimate as f64 / 1e6);
+    }
     Ok(())
 }
 

@@ -89,6 +89,24 @@ pub fn submit(
     })
 }
 
+/// `; memory estimate ...` for an experiment that estimates its memory: on the CPU
+/// default (flex, f64) and on a GPU in f32 (one gradient set a step there), so that a
+/// file meant for a GPU says before it is submitted how much it needs.
+fn memory_note(experiment: &dyn workbench::experiments::Experiment) -> String {
+    use backends::{BackendName, Precision};
+    let gib = |backend, precision| {
+        experiment.memory_estimate(backend, precision) as f64 / (1u64 << 30) as f64
+    };
+    if experiment.memory_estimate(BackendName::Flex, Precision::F64) == 0 {
+        return String::new();
+    }
+    format!(
+        "; memory estimate {:.2} GiB on flex f64, {:.2} GiB on cuda f32",
+        gib(BackendName::Flex, Precision::F64),
+        gib(BackendName::Cuda, Precision::F32)
+    )
+}
+
 /// `workbench validate`.
 pub fn validate(
     registry: &Registry,
@@ -103,10 +121,11 @@ pub fn validate(
         match load_runs_keeping(registry, file, set, false, Keep::First) {
             Ok(Runs::Single(experiment)) => {
                 println!(
-                    "{}: ok ({}, kind {})",
+                    "{}: ok ({}, kind {}){}",
                     file.display(),
                     experiment.name(),
-                    experiment.kind()
+                    experiment.kind(),
+                    memory_note(experiment.as_ref())
                 );
                 if show {
                     println!("{}", experiment.config_toml());

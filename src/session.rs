@@ -125,7 +125,7 @@ pub fn context(
 ) -> Result<RunContext> {
     let (backend, precision) = run_on(file, experiment, options)?;
     if !options.ignore_memory_estimate {
-        check_memory(file, experiment)?;
+        check_memory(file, experiment, backend, precision)?;
     }
     let device = backends::device(backend, precision)?;
     Ok(RunContext {
@@ -303,16 +303,38 @@ fn file_id(files: &[std::path::PathBuf], with_paths: bool) -> Result<String> {
     Ok(format!("{:016x}", hasher.digest()))
 }
 
-/// Refuses an experiment whose memory estimate exceeds the memory available now.
-fn check_memory(file: &Path, experiment: &dyn Experiment) -> Result<()> {
-    let need = experiment.memory_estimate();
-    let Some(available) = workbench::resources::available_bytes() else {
-        return Ok(());
+/// Refuses an experiment whose memory estimate on `backend` in `precision` exceeds the
+/// memory available now: on a GPU backend, GPU 0's free memory where `nvidia-smi` reports
+/// it (the weights, Adam moments and activations live there), else the host's.
+fn check_memory(
+    file: &Path,
+    experiment: &dyn Experiment,
+    backend: BackendName,
+    precision: Precision,
+) -> Result<()> {
+    let need = experiment.memory_estimate(backend, precision);
+    let gpu = matches!(
+        backend,
+        BackendName::Cuda | BackendName::TchCuda | BackendName::Wgpu
+    );
+    let (available, what) = match gpu.then(workbench::resources::gpu_free_bytes).flatten() {
+        Some(free) => (free, "free on GPU 0 (nvidia-smi)"),
+        None => {
+            let Some(host) = workbench::resources::available_bytes() else {
+                return Ok(());
+            };
+            let what = if gpu {
+                "available on the host (the GPU's own memory could not be read: no nvidia-smi)"
+            } else {
+                "available"
+            };
+            (host, what)
+        }
     };
     if need > available {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
         return Err(CliError::from(format!(
-            "{}: experiment `{}` needs about {:.1} GiB of memory by its estimate, {:.1} GiB are available; make it smaller, or pass --ignore-memory-estimate to run anyway",
+            "{}: experiment `{}` needs about {:.1} GiB of memory on {backend} in {precision} by its estimate, {:.1} GiB are {what}; make it smaller, or pass --ignore-memory-estimate to run anyway",
             file.display(),
             experiment.name(),
             gib(need),

@@ -124,8 +124,15 @@ fn the_configuration_doc_is_what_the_code_resolves_and_names_only_real_keys() {
             }
         }
     }
+    // The paper's Pythia file names a checkpoint and data the user sets: it is validated
+    // with them in tests/pretrained_memory.rs.
     let mut args = vec!["validate"];
-    args.extend(shipped.iter().map(String::as_str));
+    args.extend(
+        shipped
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !f.ends_with("fig6_table2_pythia.toml")),
+    );
     let output = workbench(&args);
     assert!(output.status.success(), "{}", stderr(&output));
     for file in &shipped {

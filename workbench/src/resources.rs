@@ -12,6 +12,32 @@ pub fn available_bytes() -> Option<u64> {
     proc_bytes("/proc/meminfo", "MemAvailable:")
 }
 
+/// Free memory of CUDA device 0 in bytes (total less used, as `nvidia-smi` reports them),
+/// or `None` where `nvidia-smi` is absent or reports no device. A GPU run's weights, Adam
+/// moments and activations live there, so that is the memory its estimate must fit.
+pub fn gpu_free_bytes() -> Option<u64> {
+    let output = std::process::Command::new("nvidia-smi")
+        .args([
+            "--query-gpu=memory.total,memory.used",
+            "--format=csv,noheader,nounits",
+            "--id=0",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    free_mib(&String::from_utf8_lossy(&output.stdout)).map(|mib| mib << 20)
+}
+
+/// Total less used MiB from `nvidia-smi`'s `total, used` line.
+fn free_mib(line: &str) -> Option<u64> {
+    let mut fields = line.trim().split(',').map(|f| f.trim().parse::<u64>());
+    let (Some(Ok(total)), Some(Ok(used))) = (fields.next(), fields.next()) else {
+        return None;
+    };
+    Some(total.saturating_sub(used))
+}
+
 /// The `key: N kB` line of a `/proc` file, in bytes.
 fn proc_bytes(path: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -22,6 +48,13 @@ fn proc_bytes(path: &str, key: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nvidia_smi_free_memory_is_total_less_used() {
+        assert_eq!(super::free_mib("81559, 1024\n"), Some(80535));
+        assert_eq!(super::free_mib("No devices were found"), None);
+        assert_eq!(super::free_mib(""), None);
+    }
+
     #[test]
     #[cfg(target_os = "linux")]
     fn peak_rss_covers_a_buffer_the_test_touched() {

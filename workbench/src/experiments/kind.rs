@@ -111,8 +111,13 @@ pub trait Kind: Send + Sync + Sized + 'static {
         Vec::new()
     }
 
-    /// A rough upper estimate of the memory a run needs, in bytes (0: not estimated).
-    fn memory_estimate(&self) -> u64 {
+    /// A rough upper estimate of the memory a run on `backend` in `precision` needs, in
+    /// bytes (0: not estimated).
+    fn memory_estimate(
+        &self,
+        _backend: crate::backend::BackendName,
+        _precision: crate::backend::Precision,
+    ) -> u64 {
         0
     }
 }
@@ -315,8 +320,12 @@ impl<K: Kind> super::Experiment for Prepared<K> {
         self.spec.inputs()
     }
 
-    fn memory_estimate(&self) -> u64 {
-        self.spec.memory_estimate()
+    fn memory_estimate(
+        &self,
+        backend: crate::backend::BackendName,
+        precision: crate::backend::Precision,
+    ) -> u64 {
+        self.spec.memory_estimate(backend, precision)
     }
 
     fn run(&self, context: &RunContext) -> Result<Results, WorkbenchError> {

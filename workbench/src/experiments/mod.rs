@@ -71,8 +71,13 @@ pub trait Experiment: Send + Sync {
         Vec::new()
     }
 
-    /// A rough upper estimate of the memory a run needs, in bytes (0: small, not estimated).
-    fn memory_estimate(&self) -> u64 {
+    /// A rough upper estimate of the memory a run on `backend` in `precision` needs, in
+    /// bytes (0: small, not estimated).
+    fn memory_estimate(
+        &self,
+        _backend: crate::backend::BackendName,
+        _precision: crate::backend::Precision,
+    ) -> u64 {
         0
     }
 

@@ -144,7 +144,7 @@ impl Kind for ModeSeeking {
     }
 
     /// Two trajectories (θ and π per epoch) and the sampled pairs.
-    fn memory_estimate(&self) -> u64 {
+    fn memory_estimate(&self, _: crate::backend::BackendName, _: crate::backend::Precision) -> u64 {
         let k = self.problem.pi_star.len() as u64;
         let per_epoch = 2 * (k + 1) * 8 * 2;
         let trajectories = (self.epochs as u64 + 1).saturating_mul(per_epoch);

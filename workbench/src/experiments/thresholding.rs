@@ -119,7 +119,7 @@ impl Kind for Thresholding {
     }
 
     /// Every ratio's θ after every epoch, twice (device and host), as f64.
-    fn memory_estimate(&self) -> u64 {
+    fn memory_estimate(&self, _: crate::backend::BackendName, _: crate::backend::Precision) -> u64 {
         (self.ratios.len() as u64)
             .saturating_mul(self.epochs as u64 + 1)
             .saturating_mul(2 * 8 * 2)

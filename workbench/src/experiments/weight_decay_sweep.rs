@@ -56,7 +56,7 @@ impl Kind for WeightDecaySweep {
         run(&self.0, identity, context)
     }
 
-    fn memory_estimate(&self) -> u64 {
+    fn memory_estimate(&self, _: crate::backend::BackendName, _: crate::backend::Precision) -> u64 {
         self.0.memory_estimate()
     }
 }

@@ -144,8 +144,12 @@ impl Kind for SequenceDpoSpec {
         file.validate(check.catalogue, check.file)
     }
 
-    fn memory_estimate(&self) -> u64 {
-        memory::estimate(self)
+    fn memory_estimate(
+        &self,
+        backend: crate::backend::BackendName,
+        precision: crate::backend::Precision,
+    ) -> u64 {
+        memory::estimate(self, backend, precision)
     }
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
