@@ -415,6 +415,7 @@ mod tests {
             dpo: phase(1e-3),
             beta: 0.1,
             seed: 4,
+            keep_reference: false,
         }
     }
 
