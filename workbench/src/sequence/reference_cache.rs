@@ -154,11 +154,28 @@ impl ReferenceKey {
 
 /// Holds a key's lock file until dropped (or the process ends).
 #[derive(Debug)]
-pub struct KeyLock(#[allow(dead_code)] File);
+pub struct KeyLock {
+    file: File,
+    path: PathBuf,
+}
 
 impl Drop for KeyLock {
+    /// Removes the lock file while holding it, so that no run leaves one behind; a process
+    /// waiting on the same file finds, once it holds it, that the path no longer names it,
+    /// and starts again ([`ReferenceCache::lock`]).
     fn drop(&mut self) {
-        let _ = self.0.unlock();
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `path` still names the open `file` (not unlinked or replaced since it was
+/// opened).
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
@@ -228,14 +245,20 @@ impl ReferenceCache {
     /// system without locks); the caller goes on without one.
     pub fn lock(&self, key: &ReferenceKey) -> std::io::Result<KeyLock> {
         std::fs::create_dir_all(&self.dir)?;
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.dir.join(format!("{}.lock", key.hex)))?;
-        file.lock()?;
-        Ok(KeyLock(file))
+        let path = self.dir.join(format!("{}.lock", key.hex));
+        loop {
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            file.lock()?;
+            // The holder before us removed the file it held: ours may be that one.
+            if same_file(&file, &path) {
+                return Ok(KeyLock { file, path });
+            }
+        }
     }
 
     /// π_ref of `key`, its weights loaded into `model` (a model of the same architecture,
