@@ -25,8 +25,11 @@ import sys
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+# The byte-level BPE training the transformers oracle of tests/pretrained_pipeline.rs uses.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests/oracle"))
+from hf_pipeline import train_tokenizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 HH = REPO / "experiments/data/hh-rlhf/harmless-base-test.jsonl.gz"
@@ -39,18 +42,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     with gzip.open(HH, "rt", encoding="utf-8") as f:
         dialogues = [json.loads(line)["chosen"] for line in f]
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.train_from_iterator(
-        dialogues,
-        trainers.BpeTrainer(
-            vocab_size=1024,
-            special_tokens=[EOT],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
-        ),
-    )
+    tokenizer = train_tokenizer(dialogues, vocab_size=1024, specials=[EOT])
     eot = tokenizer.token_to_id(EOT)
     stream = []
     for text in dialogues:

@@ -8,6 +8,7 @@ use crate::error::{CliError, Result};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
+use workbench::files::same_file;
 
 /// A shared hold on the results of one name; released when dropped (or when the process
 /// dies: the operating system releases the lock).
@@ -27,16 +28,6 @@ impl Drop for ResultsLock {
         if self.file.try_lock().is_ok() {
             let _ = std::fs::remove_file(&self.path);
         }
-    }
-}
-
-/// Whether `path` still names the open `file` (not unlinked or replaced since it was
-/// opened).
-fn same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
     }
 }
 

@@ -27,36 +27,24 @@ usage: python pretrained_torch.py make DIR [--shape bench|pythia-160m]
 import argparse
 import gzip
 import json
-import os
+import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+# The HH split, the BPE training and the layout rule, as the transformers oracle of
+# tests/pretrained_pipeline.rs has them (one Python copy of the workbench's rules).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests/oracle"))
+from hf_pipeline import hh_lines, layout, train_tokenizer  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 HH = REPO / "experiments/data/hh-rlhf/harmless-base-test.jsonl.gz"
-ASSISTANT = "\n\nAssistant:"
 EOT = "<|endoftext|>"
 # Must equal scripts/yardsticks/pretrained_bench.toml.
 PAIRS, MAX_LENGTH, BATCH, SFT_EPOCHS, DPO_EPOCHS = 128, 64, 16, 1, 1
 SFT_LR, DPO_LR, BETA = 1e-4, 1e-5, 0.1
-
-
-def hh_pairs():
-    """(prompt, chosen, rejected) texts of the HH split's usable lines, in order."""
-    with gzip.open(HH, "rt", encoding="utf-8") as f:
-        for line in f:
-            pair = json.loads(line)
-            chosen, rejected = pair["chosen"], pair["rejected"]
-            common = os.path.commonprefix([chosen, rejected])
-            at = common.rfind(ASSISTANT)
-            if chosen == rejected or at < 0:
-                continue
-            end = at + len(ASSISTANT)
-            c, r = chosen[end:], rejected[end:]
-            if c.strip() and r.strip() and c != r:
-                yield chosen[:end], c, r
 
 
 # (layers, hidden, heads, MLP width, embedding rows; None: the tokenizer's size).
@@ -64,24 +52,12 @@ SHAPES = {"bench": (6, 256, 8, 1024, None), "pythia-160m": (12, 768, 12, 3072, 5
 
 
 def make(out, shape):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
     out.mkdir(parents=True, exist_ok=True)
     with gzip.open(HH, "rt", encoding="utf-8") as f:
         dialogues = [json.loads(line)["chosen"] for line in f]
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.train_from_iterator(
-        dialogues,
-        trainers.BpeTrainer(
-            vocab_size=8192,
-            special_tokens=[EOT],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
-        ),
-    )
+    tokenizer = train_tokenizer(dialogues, vocab_size=8192, specials=[EOT])
     eot = tokenizer.token_to_id(EOT)
     torch.manual_seed(0)
     layers, hidden, heads, mlp, rows = SHAPES[shape]
@@ -103,21 +79,6 @@ def make(out, shape):
     tokenizer.save(str(out / "tokenizer.json"))
     (out / "tokenizer_config.json").write_text(json.dumps({"bos_token": EOT, "eos_token": EOT}) + "\n")
     print(f"{out}: vocab {config.vocab_size}")
-
-
-def layout(prompt, response, bos, eos):
-    """workbench::sequence::batch::layout: `[BOS] prompt response [EOS]` cut to MAX_LENGTH."""
-    room = MAX_LENGTH - 1
-    whole = len(response) + 1
-    kept = min(whole, max(max(room - len(prompt), 0), room // 2))
-    cut = kept < whole
-    kept_prompt = min(len(prompt), room - kept)
-    tokens = [bos] + prompt[len(prompt) - kept_prompt :]
-    start = len(tokens)
-    tokens += response[: kept if cut else len(response)]
-    if not cut:
-        tokens.append(eos)
-    return tokens, start
 
 
 def padded(laid, device):
@@ -153,11 +114,11 @@ def run(folder, a):
     eot = tokenizer.token_to_id(EOT)
     encode = lambda text: tokenizer.encode(text, add_special_tokens=False).ids  # noqa: E731
     pairs = []
-    for prompt, chosen, rejected in hh_pairs():
+    for _, prompt, chosen, rejected in hh_lines():
         if len(pairs) == PAIRS:
             break
         p = encode(prompt)
-        pairs.append((layout(p, encode(chosen), eot, eot), layout(p, encode(rejected), eot, eot)))
+        pairs.append((layout(p, encode(chosen), eot, eot, MAX_LENGTH), layout(p, encode(rejected), eot, eot, MAX_LENGTH)))
     model = GPTNeoXForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="sdpa").to(a.device, dtype)
     model.train()
     g = torch.Generator().manual_seed(0)

@@ -69,13 +69,15 @@ def hh_lines():
                 yield line, chosen[:end], c, r
 
 
-def train_tokenizer(texts):
+def train_tokenizer(texts, vocab_size=420, specials=(EOT, BOS)):
+    """A byte-level BPE tokenizer of `vocab_size` tokens trained on `texts` (also what
+    scripts/make-tiny-pythia.py and the pretrained yardstick train)."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=420,
-        special_tokens=[EOT, BOS],
+        vocab_size=vocab_size,
+        special_tokens=list(specials),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -121,9 +123,9 @@ def cases(vocab, eot):
     ]
 
 
-def layout(prompt, response, bos, eos):
-    """workbench::sequence::batch::layout: `[BOS] prompt response [EOS]` cut to MAX_LENGTH."""
-    room = MAX_LENGTH - 1
+def layout(prompt, response, bos, eos, max_length=MAX_LENGTH):
+    """workbench::sequence::batch::layout: `[BOS] prompt response [EOS]` cut to `max_length`."""
+    room = max_length - 1
     whole = len(response) + 1
     kept = min(whole, max(max(room - len(prompt), 0), room // 2))
     cut = kept < whole

@@ -20,6 +20,7 @@ pub mod distance;
 pub mod divergence;
 pub mod error;
 pub mod experiments;
+pub mod files;
 #[cfg(feature = "files")]
 pub mod loader;
 pub mod losses;

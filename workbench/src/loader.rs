@@ -372,9 +372,7 @@ impl SweepSource<'_> {
         for ((point, _), outcome) in planned.into_iter().zip(resolved.into_iter().flatten()) {
             let (id, files, experiment) = outcome?;
             config_ids.push(id);
-            if !inputs.contains(&files) {
-                inputs.insert(files);
-            }
+            inputs.insert(files);
             if let Some(experiment) = experiment {
                 points.push((point, experiment));
             }

@@ -13,6 +13,7 @@
 
 use super::pipeline::{PairScores, PhaseLog, PipelineSpec, Reference, score_chunk};
 use super::{SequencePolicy, TokenPair};
+use crate::files::same_file;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
@@ -166,16 +167,6 @@ impl Drop for KeyLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
         let _ = self.file.unlock();
-    }
-}
-
-/// Whether `path` still names the open `file` (not unlinked or replaced since it was
-/// opened).
-fn same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
     }
 }
 
