@@ -22,6 +22,9 @@ pub struct SequenceBatch {
     /// Input tokens of each row before its padding (at least 1): what a model that keeps
     /// padding out of attention needs to know.
     pub lengths: Vec<usize>,
+    /// The scored positions (the mask's ones) as indices into the flattened `[batch ·
+    /// time]` rows, in row order: where a model with a vocabulary-wide head needs logits.
+    pub scored: Tensor<1, Int>,
 }
 
 /// One sequence laid out for the model.
@@ -88,6 +91,7 @@ impl SequenceBatch {
         let mut targets = vec![specials.pad as i64; batch * time];
         let mut mask = vec![0.0f64; batch * time];
         let mut row_tokens = vec![0; batch];
+        let mut scored = Vec::new();
         for (b, Laid { tokens, start, .. }) in laid.iter().enumerate() {
             for t in 0..tokens.len() - 1 {
                 inputs[b * time + t] = tokens[t] as i64;
@@ -96,10 +100,12 @@ impl SequenceBatch {
                 if t + 1 >= *start {
                     mask[b * time + t] = 1.0;
                     row_tokens[b] += 1;
+                    scored.push((b * time + t) as i64);
                 }
             }
         }
         let shape = [batch, time];
+        let scored_shape = [scored.len()];
         Self {
             inputs: Tensor::from_data(TensorData::new(inputs, shape), device),
             targets: Tensor::from_data(TensorData::new(targets, shape), device),
@@ -107,6 +113,7 @@ impl SequenceBatch {
             response_tokens: row_tokens.iter().sum(),
             row_tokens,
             lengths: laid.iter().map(|l| l.tokens.len() - 1).collect(),
+            scored: Tensor::from_data(TensorData::new(scored, scored_shape), device),
         }
     }
 }

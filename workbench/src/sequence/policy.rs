@@ -4,11 +4,10 @@
 //! trains either.
 
 use super::SequenceBatch;
-use super::pretrained::CausalLm;
+use super::pretrained::{CausalLm, log_probs_at};
 use super::transformer::Transformer;
 use burn::module::Module;
-use burn::tensor::Tensor;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::{IndexingUpdateOp, Tensor};
 
 /// A causal language model the pipeline can train and score.
 pub trait SequencePolicy: Module + Sync {
@@ -36,15 +35,23 @@ impl SequencePolicy for Transformer {
 }
 
 impl SequencePolicy for CausalLm {
-    /// The checkpoint's logits at every input position (padding kept out of attention by
-    /// the rows' lengths), log-softmaxed and gathered at the targets.
+    /// The checkpoint's hidden states at every input position (padding kept out of
+    /// attention by the rows' lengths), and the vocabulary-wide head, its log-softmax and
+    /// their gradients only at the scored positions (the response's; in a Section 5.3
+    /// batch about 40 % of the positions); 0 elsewhere.
     fn token_log_probs(&self, batch: &SequenceBatch) -> Tensor<2> {
         let [b, t] = batch.inputs.dims();
-        let logits = self.logits(batch.inputs.clone(), &batch.lengths);
-        let vocab = logits.dims()[1];
-        log_softmax(logits, 1)
-            .reshape([b, t, vocab])
-            .gather(2, batch.targets.clone().reshape([b, t, 1]))
+        let hidden = self
+            .hidden(batch.inputs.clone(), &batch.lengths)
+            .select(0, batch.scored.clone());
+        let targets = batch
+            .targets
+            .clone()
+            .reshape([b * t])
+            .select(0, batch.scored.clone());
+        let scored = log_probs_at(self.head_logits(hidden), targets);
+        Tensor::zeros([b * t], &batch.mask.device())
+            .select_assign(0, batch.scored.clone(), scored, IndexingUpdateOp::Add)
             .reshape([b, t])
     }
 }

@@ -18,7 +18,6 @@ pub use layers::Parameter;
 use crate::error::ConfigError;
 use burn::module::Module;
 use burn::nn::{Embedding, Linear};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
 use layers::{Norm, Rope, attention_mask, linear_parameters};
 use llama::LlamaBlock;
@@ -144,10 +143,11 @@ impl CausalLm {
         named
     }
 
-    /// Next-token logits as rows `[batch · time, vocab]` for right-padded `tokens`
-    /// `[batch, time]` whose sequences have `lengths` real tokens. Positions count from 0
-    /// in every sequence; no position attends to a later one or to padding.
-    pub fn logits(&self, tokens: Tensor<2, Int>, lengths: &[usize]) -> Tensor<2> {
+    /// The last hidden states (after the final norm) as rows `[batch · time, hidden]` for
+    /// right-padded `tokens` `[batch, time]` whose sequences have `lengths` real tokens.
+    /// Positions count from 0 in every sequence; no position attends to a later one or to
+    /// padding.
+    pub fn hidden(&self, tokens: Tensor<2, Int>, lengths: &[usize]) -> Tensor<2> {
         let [batch, time] = tokens.dims();
         assert_eq!(lengths.len(), batch, "one length per sequence");
         assert!(
@@ -166,11 +166,20 @@ impl CausalLm {
                 Block::Llama(b) => b.forward(x, [batch, time], &rope, &mask, &ones),
             };
         }
-        let x = self.final_norm.forward(x, &ones);
+        self.final_norm.forward(x, &ones)
+    }
+
+    /// The LM head on hidden-state rows `[rows, hidden]`: logits `[rows, vocab]`.
+    pub fn head_logits(&self, hidden: Tensor<2>) -> Tensor<2> {
         match &self.head {
-            Some(head) => x.matmul(head.weight.val()),
-            None => x.matmul(self.embed.weight.val().transpose()),
+            Some(head) => hidden.matmul(head.weight.val()),
+            None => hidden.matmul(self.embed.weight.val().transpose()),
         }
+    }
+
+    /// Next-token logits as rows `[batch · time, vocab]` (see [`Self::hidden`]).
+    pub fn logits(&self, tokens: Tensor<2, Int>, lengths: &[usize]) -> Tensor<2> {
+        self.head_logits(self.hidden(tokens, lengths))
     }
 
     /// log p(token_{t+1} | tokens_{≤t}) `[batch, time − 1]` for right-padded `tokens`
@@ -179,10 +188,25 @@ impl CausalLm {
     pub fn token_log_probs(&self, tokens: Tensor<2, Int>, lengths: &[usize]) -> Tensor<2> {
         let [batch, time] = tokens.dims();
         let vocab = self.config.vocab;
-        let log_probs = log_softmax(self.logits(tokens.clone(), lengths), 1)
+        let logits = self
+            .logits(tokens.clone(), lengths)
             .reshape([batch, time, vocab])
-            .narrow(1, 0, time - 1);
-        let targets = tokens.narrow(1, 1, time - 1).reshape([batch, time - 1, 1]);
-        log_probs.gather(2, targets).reshape([batch, time - 1])
+            .narrow(1, 0, time - 1)
+            .reshape([batch * (time - 1), vocab]);
+        let targets = tokens.narrow(1, 1, time - 1).reshape([batch * (time - 1)]);
+        log_probs_at(logits, targets).reshape([batch, time - 1])
     }
+}
+
+/// log softmax(`logits`)[target] for each row `[rows]`: the row's shifted logit at its
+/// `targets` entry minus the log of the sum of the shifted logits' exponentials, with the
+/// arithmetic of burn's `log_softmax` (a detached row maximum as the shift), so each value
+/// is bitwise the one `log_softmax` then `gather` gives, without the vocabulary-wide
+/// tensor of log-probabilities (or its gradient) that they build.
+pub fn log_probs_at(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    let [rows, _] = logits.dims();
+    let max = logits.clone().detach().max_dim(1);
+    let shifted = logits - max;
+    let log_sum_exp = shifted.clone().exp().sum_dim(1).log();
+    (shifted.gather(1, targets.reshape([rows, 1])) - log_sum_exp).reshape([rows])
 }
