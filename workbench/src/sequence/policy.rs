@@ -37,8 +37,7 @@ impl SequencePolicy for Transformer {
 impl SequencePolicy for CausalLm {
     /// The checkpoint's hidden states at every input position (padding kept out of
     /// attention by the rows' lengths), and the vocabulary-wide head, its log-softmax and
-    /// their gradients only at the scored positions (the response's; in a Section 5.3
-    /// batch about 40 % of the positions); 0 elsewhere.
+    /// their gradients only at the scored positions (the response's); 0 elsewhere.
     fn token_log_probs(&self, batch: &SequenceBatch) -> Tensor<2> {
         let [b, t] = batch.inputs.dims();
         let hidden = self
