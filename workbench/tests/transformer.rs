@@ -373,3 +373,52 @@ fn the_first_sft_step_is_the_whole_batchs_nll() {
         run.sft.loss[0]
     );
 }
+
+/// Every float parameter of `model`, in visiting order.
+fn parameters(model: &Transformer) -> Vec<f64> {
+    use burn::module::{Module, ModuleVisitor, Param};
+    struct Collect(Vec<f64>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.extend(values(param.val()));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    collect.0
+}
+
+#[test]
+fn parallel_adam_steps_are_burns_adam_steps_to_the_bit() {
+    use burn::optim::GradientsParams;
+    use workbench::optim::{OptimizerSpec, ParallelAdam};
+    let device = common::device();
+    let (pairs, specials) = tiny_data();
+    let spec = tiny_spec(specials, 1, 1);
+    let sequences: Vec<(&[u32], &[u32])> = pairs
+        .iter()
+        .map(|p| (p.prompt.as_slice(), p.chosen.as_slice()))
+        .collect();
+    let batch = SequenceBatch::new(&sequences, specials, spec.shape.context, &device);
+    let grads = |model: &Transformer| {
+        GradientsParams::from_grads(pipeline::nll(model, &batch).backward(), model)
+    };
+    let start = pipeline::initial_model(&spec, &device);
+    let mut burns = OptimizerSpec::Adam(spec.sft.adam).build();
+    let mut reference = start.clone();
+    for _ in 0..3 {
+        let g = grads(&reference);
+        reference = burns.step(spec.sft.adam.lr, reference, g);
+    }
+    let expected = parameters(&reference);
+    assert_ne!(expected, parameters(&start), "three steps moved nothing");
+    for workers in [1, 2, 3] {
+        let mut parallel = ParallelAdam::new(spec.sft.adam, workers);
+        let mut model = start.clone();
+        for _ in 0..3 {
+            let g = grads(&model);
+            model = parallel.step(spec.sft.adam.lr, model, g);
+        }
+        assert_eq!(parameters(&model), expected, "{workers} workers");
+    }
+}

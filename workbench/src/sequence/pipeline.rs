@@ -8,7 +8,7 @@ use super::batch::scored_tokens;
 use super::policy::SequencePolicy;
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
-use crate::optim::{AdamSpec, OptimizerSpec};
+use crate::optim::{AdamSpec, ParallelAdam};
 use crate::progress::{Observer, Silent};
 use crate::tensors::to_vec;
 use burn::module::Module;
@@ -246,7 +246,7 @@ pub fn reference<M: SequencePolicy>(
     };
     let (model, sft) = supervised(model, pairs, spec, device, &mut steps, bar)?;
     // π_ref is the SFT model, frozen: its scores are computed once, outside any graph.
-    let scores = score(&model, pairs, spec, device);
+    let scores = score_on(&model, pairs, spec, device, shards);
     Ok(Reference { model, sft, scores })
 }
 
@@ -275,7 +275,7 @@ pub fn prefer<M: SequencePolicy>(
         &mut steps,
         bar,
     )?;
-    let policy = score(&model, pairs, spec, device);
+    let policy = score_on(&model, pairs, spec, device, shards);
     Ok(PipelineRun {
         sft: reference.sft,
         dpo,
@@ -471,7 +471,8 @@ fn train_phase<M: SequencePolicy>(
     bar: &dyn Observer,
     shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync,
 ) -> Result<(M, PhaseLog), Diverged> {
-    let mut optimizer = OptimizerSpec::Adam(phase.adam).build();
+    // burn's Adam, each step's parameter updates on the shards' threads.
+    let mut optimizer = ParallelAdam::new(phase.adam, steps.shards);
     let mut log = PhaseLog::default();
     let (started, mut tokens) = (Instant::now(), 0usize);
     for epoch in 0..phase.epochs {
@@ -545,44 +546,71 @@ pub fn pair_inputs<M: SequencePolicy>(
     (inputs, batch)
 }
 
-/// How many pairs [`score`] scores at once. The batch's padding and shape may change the
-/// last bits of a score, so this is part of what makes π_ref's scores what they are.
-pub fn score_chunk(spec: &PipelineSpec) -> usize {
-    spec.dpo.batch_size.max(spec.sft.batch_size).max(64)
+/// How many pairs [`score`] puts in one batch when it scores on `shards` threads: the
+/// largest training batch (at least 64), split among the threads. The batch's padding and
+/// shape may change the last bits of a score, so this is part of what makes π_ref's
+/// scores what they are.
+pub fn score_chunk(spec: &PipelineSpec, shards: usize) -> usize {
+    spec.dpo
+        .batch_size
+        .max(spec.sft.batch_size)
+        .max(64)
+        .div_ceil(shards.max(1))
 }
 
-/// log π(y_w|x) and log π(y_l|x) of every pair under `model`, without gradients.
-///
-/// Scoring runs on a copy of the model without autodiff, on the device's plain backend:
-/// a forward pass on an autodiff device records a graph that only a backward pass frees,
-/// so scoring there would hold memory for every pair until the process ends.
+/// log π(y_w|x) and log π(y_l|x) of every pair under `model`, without gradients, on one
+/// thread ([`score_on`] with one shard).
 pub fn score<M: SequencePolicy>(
     model: &M,
     pairs: &[TokenPair],
     spec: &PipelineSpec,
     device: &Device,
 ) -> PairScores {
+    score_on(model, pairs, spec, device, 1)
+}
+
+/// log π(y_w|x) and log π(y_l|x) of every pair under `model`, without gradients, in
+/// batches of [`score_chunk`] pairs (chosen and rejected responses apart) spread over
+/// `shards` threads, as a training step's shards are (see [`shards`]). Each batch is
+/// scored alone, so the scores do not depend on which thread scored it.
+///
+/// Scoring runs on a copy of the model without autodiff, on the device's plain backend:
+/// a forward pass on an autodiff device records a graph that only a backward pass frees,
+/// so scoring there would hold memory for every pair until the process ends.
+pub fn score_on<M: SequencePolicy>(
+    model: &M,
+    pairs: &[TokenPair],
+    spec: &PipelineSpec,
+    device: &Device,
+    shards: usize,
+) -> PairScores {
     let frozen = model.valid();
     let plain = device.clone().inner();
+    let response: [fn(&TokenPair) -> &[u32]; 2] =
+        [|p| p.chosen.as_slice(), |p| p.rejected.as_slice()];
+    let jobs: Vec<(&[TokenPair], usize)> = pairs
+        .chunks(score_chunk(spec, shards))
+        .flat_map(|block| [(block, 0), (block, 1)])
+        .collect();
+    let scored = crate::threads::map_on(&jobs, shards, |&(block, side)| {
+        let sequences: Vec<(&[u32], &[u32])> = block
+            .iter()
+            .map(|p| (p.prompt.as_slice(), response[side](p)))
+            .collect();
+        let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, &plain);
+        to_vec(frozen.sequence_log_probs(&batch))
+    });
     let mut scores = PairScores {
         chosen: Vec::with_capacity(pairs.len()),
         rejected: Vec::with_capacity(pairs.len()),
     };
-    for block in pairs.chunks(score_chunk(spec)) {
-        for (target, pick) in [
-            (
-                &mut scores.chosen,
-                (|p: &TokenPair| p.chosen.as_slice()) as fn(&TokenPair) -> &[u32],
-            ),
-            (&mut scores.rejected, |p: &TokenPair| p.rejected.as_slice()),
-        ] {
-            let sequences: Vec<(&[u32], &[u32])> = block
-                .iter()
-                .map(|p| (p.prompt.as_slice(), pick(p)))
-                .collect();
-            let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, &plain);
-            target.extend(to_vec(frozen.sequence_log_probs(&batch)));
-        }
+    for ((_, side), values) in jobs.iter().zip(scored) {
+        let target = if *side == 0 {
+            &mut scores.chosen
+        } else {
+            &mut scores.rejected
+        };
+        target.extend(values);
     }
     scores
 }

@@ -219,7 +219,7 @@ impl ReferenceCache {
                 sft.epochs, sft.adam.lr, sft.adam.betas, sft.adam.eps, sft.batch_size
             ),
             format!("batch order seed {}", spec.seed),
-            format!("score chunk {}", score_chunk(spec)),
+            format!("score chunk {}", score_chunk(spec, parts.shards)),
             format!("pairs {} tokens {}", pairs.len(), pairs_hash(pairs)),
         ]
         .join("\n");

@@ -88,7 +88,8 @@ fn byte_level_bytes(spec: &SequenceDpoSpec) -> u64 {
 ///   `pipeline::shards`) and the activations autodiff keeps for one step of the largest
 ///   batch (DPO scores 2 × `dpo.batch_size` sequences at once), all sequences at
 ///   `model.max_length` tokens; or, if larger, a scoring pass over chunks of
-///   max(batch, 64) sequences without autodiff (π_ref's scores, then π_θ's).
+///   max(batch, 64) sequences without autodiff, split among the shards' threads (π_ref's
+///   scores, then π_θ's).
 fn checkpoint_bytes(
     checkpoint: &Checkpoint,
     spec: &PipelineSpec,

@@ -1,5 +1,10 @@
 //! Optimisers: burn's own Adam and SGD (plain gradient descent), every hyper-parameter
 //! from TOML. Projections compose with either (see [`crate::constraints::Projection`]).
+//! [`ParallelAdam`] is burn's Adam with its parameter updates spread over threads.
+
+mod parallel;
+
+pub use parallel::ParallelAdam;
 
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 
