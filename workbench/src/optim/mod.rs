@@ -43,13 +43,20 @@ impl OptimizerSpec {
     /// A fresh burn optimiser (burn stores Adam's settings as `f32`).
     pub fn build(&self) -> ModuleOptimizer {
         match self {
-            Self::Adam(adam) => AdamConfig::new()
-                .with_beta_1(adam.betas[0] as f32)
-                .with_beta_2(adam.betas[1] as f32)
-                .with_epsilon(adam.eps as f32)
-                .init(),
+            Self::Adam(adam) => adam.burn().init(),
             Self::GradientDescent { .. } => SgdConfig::new().init(),
         }
+    }
+}
+
+impl AdamSpec {
+    /// burn's Adam with these settings (burn stores them as `f32`): the one configuration
+    /// both [`OptimizerSpec::build`] and [`ParallelAdam`] step with.
+    pub fn burn(&self) -> AdamConfig {
+        AdamConfig::new()
+            .with_beta_1(self.betas[0] as f32)
+            .with_beta_2(self.betas[1] as f32)
+            .with_epsilon(self.eps as f32)
     }
 }
 

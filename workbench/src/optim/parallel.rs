@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::optim::{Adam, AdamConfig, AdamState, GradientsParams, Optimizer};
+use burn::optim::{Adam, AdamState, GradientsParams, Optimizer};
 use burn::tensor::Tensor;
 
 use super::AdamSpec;
@@ -35,16 +35,11 @@ struct Update {
 }
 
 impl ParallelAdam {
-    /// A fresh optimiser (no moments yet), the same as [`super::OptimizerSpec::build`]'s
-    /// Adam (burn stores Adam's settings as `f32`).
+    /// A fresh optimiser (no moments yet) with [`AdamSpec::burn`]'s settings, as
+    /// [`super::OptimizerSpec::build`]'s Adam has.
     pub fn new(spec: AdamSpec, workers: usize) -> Self {
-        let adam = AdamConfig::new()
-            .with_beta_1(spec.betas[0] as f32)
-            .with_beta_2(spec.betas[1] as f32)
-            .with_epsilon(spec.eps as f32)
-            .build();
         Self {
-            adam,
+            adam: spec.burn().build(),
             workers: workers.max(1),
             states: HashMap::new(),
         }
