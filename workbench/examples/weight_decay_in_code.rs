@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let method = PreferenceObjective::new(dpo.clone(), &problem, data, &device);
     let counterpart = RlhfObjective::new(dpo.counterpart(), &problem, &device);
     let constraints: Vec<Box<dyn Constraint>> = vec![Box::new(WeightDecay::new(&alpha, &device))];
-    let adam = OptimizerSpec::Adam(AdamSpec {
+    let adam = OptimizerSpec::adam(AdamSpec {
         lr: 0.01,
         betas: [0.9, 0.999],
         eps: 1e-8,

@@ -731,6 +731,7 @@ mod tests {
             "mode_seeking_sampled.toml",
             "ablations/fig6_ablation.toml",
             "ablations/fig6_hh_seeds.toml",
+            "ablations/fig6_constraints.toml",
         ] {
             let text = std::fs::read_to_string(root.join(file)).expect("shipped sweep");
             // Data paths are relative to the file: anchor them where it lives.

@@ -117,7 +117,7 @@ fn the_simplex_projection_keeps_softmax_logits_on_the_simplex_at_the_constrained
     let simplex: Vec<Box<dyn Constraint>> = vec![Box::new(Projection::Simplex)];
     // Projected gradient descent, whose fixed points are the constrained optima (projected
     // Adam's are not, in general).
-    let gd = OptimizerSpec::GradientDescent { lr: 0.5 };
+    let gd = OptimizerSpec::gradient_descent(0.5);
     let run = train_dpo(softmax.clone(), &problem, &simplex, &gd, 4000);
     let theta = run.parameters.last().expect("final θ").clone();
     assert!(theta.iter().all(|t| *t >= 0.0), "{theta:?}");

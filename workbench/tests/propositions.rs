@@ -114,7 +114,7 @@ fn projected_optimum(objective: &dyn BanditObjective, p: &BanditProblem, c: f64)
         denominator: 0,
         min_ratio: c,
     })];
-    let gd = OptimizerSpec::GradientDescent { lr: 0.5 };
+    let gd = OptimizerSpec::gradient_descent(0.5);
     let bar = workbench::progress::Silent;
     let run = train(policy, objective, &ratio, &gd, 4000, Record::Final, &bar).expect("finite");
     run.last().to_vec()

@@ -6,7 +6,7 @@
 mod common;
 
 use burn::tensor::Tensor;
-use workbench::optim::AdamSpec;
+use workbench::optim::{AdamSpec, StepRules};
 use workbench::sequence::pipeline::{self, Bars, Phase, PipelineSpec};
 use workbench::sequence::synthetic::{SyntheticSpec, generate};
 use workbench::sequence::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
@@ -159,11 +159,19 @@ fn hand_log_probs(model: &Transformer, tokens: &[u32]) -> Vec<f64> {
         .collect()
 }
 
+/// A model of `shape` initialised from `seed` as the pipeline does, under its lock: tests
+/// run side by side and draw from the device's one generator.
+fn seeded(shape: TransformerShape, seed: u64, device: &burn::tensor::Device) -> Transformer {
+    let mut spec = tiny_spec(Specials::after(5), 1, 1);
+    spec.shape = shape;
+    spec.seed = seed;
+    pipeline::initial_model(&spec, device)
+}
+
 #[test]
 fn log_probabilities_equal_a_hand_computation_on_a_one_layer_model() {
     let device = common::device();
-    device.seed(3);
-    let model = Transformer::new(&shape(1), &device);
+    let model = seeded(shape(1), 3, &device);
     let specials = Specials::after(5);
     let (prompt, response) = (vec![1u32, 4, 2], vec![0u32, 3, 3]);
     let batch = SequenceBatch::new(
@@ -195,8 +203,7 @@ fn log_probabilities_equal_a_hand_computation_on_a_one_layer_model() {
 #[test]
 fn changing_a_later_token_leaves_earlier_log_probs_unchanged() {
     let device = common::device();
-    device.seed(5);
-    let model = Transformer::new(&shape(2), &device);
+    let model = seeded(shape(2), 5, &device);
     let specials = Specials::after(5);
     let prompt = [1u32, 2, 3];
     let (a, b) = ([0u32, 1, 2, 3], [0u32, 1, 4, 0]);
@@ -240,11 +247,13 @@ fn tiny_spec(specials: Specials, sft_epochs: usize, dpo_epochs: usize) -> Pipeli
             epochs: sft_epochs,
             adam: adam(1e-2),
             batch_size: 16,
+            rules: StepRules::default(),
         },
         dpo: Phase {
             epochs: dpo_epochs,
             adam: adam(1e-2),
             batch_size: 16,
+            rules: StepRules::default(),
         },
         beta: 0.5,
         seed: 11,
@@ -306,6 +315,19 @@ fn dpo_starts_at_log_2_with_quantity_21_equal_to_one() {
         (first - std::f64::consts::LN_2).abs() < 1e-12,
         "DPO loss at step 0: {first}"
     );
+    // TRL's metrics at step 0, π_θ = π_ref: no reward, no margin, no pair won.
+    for name in ["rewards/chosen", "rewards/rejected", "rewards/margins"] {
+        let at_start = run.dpo.pairs.get(name).expect(name)[0];
+        assert!(at_start.abs() < 1e-12, "{name} at step 0: {at_start}");
+    }
+    // Whether y_w's reward is the larger is then decided by rounding: only a fraction.
+    let accuracies = run.dpo.pairs.get("rewards/accuracies").unwrap();
+    assert!(accuracies.iter().all(|a| (0.0..=1.0).contains(a)));
+    assert_eq!(
+        run.dpo.pairs.get("logps/chosen").unwrap().len(),
+        run.dpo.loss.len()
+    );
+    assert!(run.sft.pairs.is_empty());
     // At π_θ = π_ref, (21) = 1 for every pair: scoring π_ref's scores in a DPO batch.
     let reference = pipeline::score(&run.model, &pairs, &spec, &device);
     let chunk: Vec<usize> = (0..pairs.len()).collect();
@@ -348,6 +370,85 @@ fn sharded_runs_repeat_bitwise_and_agree_with_whole_batches() {
     assert!(close(&first.dpo.loss, &whole.dpo.loss));
     assert!(close(&first.policy.chosen, &whole.policy.chosen));
     assert!(close(&first.policy.rejected, &whole.policy.rejected));
+}
+
+#[test]
+fn accumulated_micro_batches_equal_one_large_batch() {
+    let device = common::device();
+    let (pairs, specials) = tiny_data();
+    let whole = tiny_spec(specials, 2, 2);
+    let mut accumulated = whole.clone();
+    for phase in [&mut accumulated.sft, &mut accumulated.dpo] {
+        phase.batch_size = 4;
+        phase.rules.accumulation = 4;
+    }
+    let (a, b) = (
+        dpo_run(&pairs, &whole, &device, 2),
+        dpo_run(&pairs, &accumulated, &device, 2),
+    );
+    // 64 pairs in effective batches of 16: the same 8 steps, to rounding.
+    assert_eq!(a.sft.loss.len(), 8);
+    assert_eq!(b.sft.loss.len(), 8);
+    let close = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(p, q)| (p - q).abs() < 1e-10);
+    for (x, y) in [
+        (&a.sft.loss, &b.sft.loss),
+        (&a.sft.grad_norm, &b.sft.grad_norm),
+        (&a.dpo.loss, &b.dpo.loss),
+        (&a.dpo.grad_norm, &b.dpo.grad_norm),
+        (&a.policy.chosen, &b.policy.chosen),
+        (&a.policy.rejected, &b.policy.rejected),
+    ] {
+        assert!(close(x, y), "{x:?} against {y:?}");
+    }
+}
+
+#[test]
+fn steps_follow_the_schedule_and_the_clip() {
+    use workbench::optim::{Decay, LrSchedule, Warmup};
+    let device = common::device();
+    let (pairs, specials) = tiny_data();
+    let plain = tiny_spec(specials, 1, 2);
+    let mut ruled = plain.clone();
+    ruled.dpo.rules.schedule = LrSchedule {
+        warmup: Warmup::Steps(2),
+        decay: Decay::Cosine,
+        floor: 0.1,
+    };
+    let (a, b) = (
+        dpo_run(&pairs, &plain, &device, 2),
+        dpo_run(&pairs, &ruled, &device, 2),
+    );
+    let total = b.dpo.lr.len();
+    assert_eq!(total, 8);
+    for (step, &lr) in b.dpo.lr.iter().enumerate() {
+        let want = 1e-2 * ruled.dpo.rules.schedule.factor(step, total);
+        assert_eq!(lr, want, "step {step}");
+    }
+    assert_eq!(b.dpo.lr[0], 0.0);
+    assert!(a.dpo.lr.iter().all(|&lr| lr == 1e-2));
+    // A first step at learning rate 0 leaves the policy where it was: the second loss
+    // is the first.
+    assert_eq!(b.dpo.loss[0], b.dpo.loss[1]);
+    // SFT is the same in both: π_ref and its scores are bitwise equal.
+    assert_eq!(a.reference, b.reference);
+    assert_eq!(a.sft.grad_norm, b.sft.grad_norm);
+
+    // A clip below every gradient norm: the first step (same for both) is clipped.
+    let mut clipped = plain.clone();
+    let smallest = a
+        .dpo
+        .grad_norm
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    clipped.dpo.rules.max_norm = smallest / 4.0;
+    let c = dpo_run(&pairs, &clipped, &device, 2);
+    assert_eq!(c.dpo.grad_norm[0], a.dpo.grad_norm[0]);
+    assert_eq!(c.dpo.loss[0], a.dpo.loss[0]);
+    // Adam's first step hardly depends on the gradient's scale; once steps with different
+    // clip factors mix in its moments, the path is another.
+    assert_ne!(c.dpo.loss[2..], a.dpo.loss[2..]);
+    assert_ne!(c.policy, a.policy);
 }
 
 #[test]
@@ -404,7 +505,7 @@ fn parallel_adam_steps_are_burns_adam_steps_to_the_bit() {
         GradientsParams::from_grads(pipeline::nll(model, &batch).backward(), model)
     };
     let start = pipeline::initial_model(&spec, &device);
-    let mut burns = OptimizerSpec::Adam(spec.sft.adam).build();
+    let mut burns = OptimizerSpec::adam(spec.sft.adam).build();
     let mut reference = start.clone();
     for _ in 0..3 {
         let g = grads(&reference);

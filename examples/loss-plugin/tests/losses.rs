@@ -180,7 +180,7 @@ fn bad_plugin_parameters_name_the_loss_and_key() {
 /// per-token formula, and it differs from the unnormalised margin when lengths differ.
 #[test]
 fn simpo_on_sequences_divides_by_each_responses_token_count() {
-    use workbench::optim::AdamSpec;
+    use workbench::optim::{AdamSpec, StepRules};
     use workbench::sequence::pipeline::{self, Phase, PipelineSpec};
     use workbench::sequence::{Specials, TokenPair, TransformerShape};
 
@@ -194,6 +194,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
             eps: 1e-8,
         },
         batch_size: 4,
+        rules: StepRules::default(),
     };
     let spec = PipelineSpec {
         shape: TransformerShape {

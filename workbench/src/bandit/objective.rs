@@ -9,8 +9,14 @@ use std::sync::Arc;
 
 /// A training objective for bandit policies.
 pub trait BanditObjective {
-    /// Optimiser steps in one epoch.
+    /// Batches in one epoch (optimiser steps, unless gradients are accumulated).
     fn steps_per_epoch(&self) -> usize;
+
+    /// The pairs in the batch of `step` in `epoch` (1 for an exact objective): its weight
+    /// when several batches make one step.
+    fn batch_pairs(&self, _epoch: usize, _step: usize) -> usize {
+        1
+    }
 
     /// Loss per variant, `[variants]`, for the policy's `log_probs` `[variants, K]` at the
     /// given epoch and step within it.
@@ -163,6 +169,13 @@ impl BanditObjective for PreferenceObjective {
         match self.full_batch {
             Some(_) => 1,
             None => self.rows[0].0.epoch_batches(0).len(),
+        }
+    }
+
+    fn batch_pairs(&self, epoch: usize, step: usize) -> usize {
+        match self.full_batch {
+            Some(_) => self.rows[0].0.pairs().len(),
+            None => self.rows[0].0.epoch_batches(epoch)[step].len(),
         }
     }
 

@@ -1,9 +1,10 @@
 //! The training loop shared by every bandit experiment: one batched policy, one
-//! objective, any constraints, burn's Adam.
+//! objective, any constraints, burn's Adam or gradient descent, with the optimiser's
+//! step rules (learning-rate schedule, clipping of each variant's gradient, accumulation).
 
 use crate::bandit::BanditObjective;
 use crate::constraints::Constraint;
-use crate::optim::OptimizerSpec;
+use crate::optim::{OptimizerSpec, clip};
 use crate::policy::BanditPolicy;
 use crate::progress::{Observer, Silent};
 use crate::tensors::to_vec;
@@ -49,7 +50,8 @@ pub struct NonFinite {
     pub epoch: usize,
 }
 
-/// Trains `policy` on `objective` for `epochs` epochs (fewer if a constraint says so).
+/// Trains `policy` on `objective` for `epochs` epochs (fewer if a constraint says so; the
+/// learning-rate schedule spans all `epochs`, as a schedule does when training stops early).
 pub fn train<P: BanditPolicy>(
     mut policy: P,
     objective: &dyn BanditObjective,
@@ -59,6 +61,7 @@ pub fn train<P: BanditPolicy>(
     record: Record,
     progress: &dyn Observer,
 ) -> Result<Trajectory, NonFinite> {
+    let epochs_planned = epochs;
     let epochs = constraints
         .iter()
         .filter_map(|c| c.epoch_budget())
@@ -66,22 +69,33 @@ pub fn train<P: BanditPolicy>(
     // Kept to find the first bad epoch by a replay when only the end was checked.
     let initial = (record == Record::Final).then(|| policy.clone());
     let (lr, mut optimizer) = (optimizer_spec.lr(), optimizer_spec.build());
-    let [_, actions] = policy.log_probs().dims();
+    let rules = &optimizer_spec.rules;
+    let [variants, actions] = policy.log_probs().dims();
+    let batches: Vec<usize> = (0..objective.steps_per_epoch()).collect();
+    let total = epochs_planned * batches.len().div_ceil(rules.accumulation);
+    let mut update = 0;
     let (mut snapshots, mut parameters) = (Vec::new(), Vec::new());
     if record == Record::EveryEpoch {
         snapshots.push(probabilities(&policy));
         parameters.push(to_vec(policy.parameters().detach()));
     }
     for epoch in 0..epochs {
-        for step in 0..objective.steps_per_epoch() {
-            let mut loss = objective.loss(policy.log_probs(), epoch, step);
+        for group in batches.chunks(rules.accumulation) {
+            let mut loss = accumulated_loss(&policy, objective, epoch, group);
             for penalty in constraints
                 .iter()
                 .filter_map(|c| c.penalty(policy.parameters()))
             {
                 loss = loss + penalty;
             }
-            let grads = GradientsParams::from_grads(loss.sum().backward(), &policy);
+            let mut grads = GradientsParams::from_grads(loss.sum().backward(), &policy);
+            if rules.clips() {
+                let norms = clip::global_norms(&policy, &grads, variants, 1);
+                let factors: Vec<f64> = norms.iter().map(|&n| rules.clip_factor(n)).collect();
+                clip::scale(&policy, &mut grads, &factors);
+            }
+            let lr = lr * rules.schedule.factor(update, total);
+            update += 1;
             policy = optimizer.step(lr, policy, grads);
             for constraint in constraints {
                 policy = policy.map_parameters(&|theta| constraint.after_step(theta, lr));
@@ -109,7 +123,7 @@ pub fn train<P: BanditPolicy>(
                 objective,
                 constraints,
                 optimizer_spec,
-                epochs,
+                epochs_planned,
                 Record::EveryEpoch,
                 &Silent,
             )
@@ -124,6 +138,35 @@ pub fn train<P: BanditPolicy>(
         snapshots,
         parameters,
     })
+}
+
+/// The loss of one step on the batches `group` of `epoch`: with one batch its loss, with
+/// several (gradient accumulation) their losses weighted by their share of the pairs, so
+/// that the step is the step on their union.
+fn accumulated_loss<P: BanditPolicy>(
+    policy: &P,
+    objective: &dyn BanditObjective,
+    epoch: usize,
+    group: &[usize],
+) -> burn::tensor::Tensor<1> {
+    if let [step] = group {
+        return objective.loss(policy.log_probs(), epoch, *step);
+    }
+    let sizes: Vec<usize> = group
+        .iter()
+        .map(|&step| objective.batch_pairs(epoch, step))
+        .collect();
+    let pairs: usize = sizes.iter().sum();
+    group
+        .iter()
+        .zip(&sizes)
+        .map(|(&step, &size)| {
+            objective
+                .loss(policy.log_probs(), epoch, step)
+                .mul_scalar(size as f64 / pairs as f64)
+        })
+        .reduce(|a, b| a + b)
+        .expect("a step has at least one batch")
 }
 
 /// π_θ of every variant as `f64`, row-major `[V·K]`.

@@ -6,6 +6,7 @@
 mod figment_error;
 #[cfg(feature = "files")]
 mod overrides;
+pub mod steps;
 pub mod validate;
 
 #[cfg(feature = "files")]

@@ -2,9 +2,10 @@
 //! checked types) → run. Errors name the key and the value.
 
 use crate::bandit::{BanditProblem, PairScheme};
+use crate::config::steps::{ScheduleSection, step_rules};
 use crate::constraints::Projection;
 use crate::error::ConfigError;
-use crate::optim::{AdamSpec, OptimizerSpec};
+use crate::optim::{AdamSpec, Method, OptimizerSpec};
 use serde::{Deserialize, Serialize};
 
 /// `[bandit]`.
@@ -56,6 +57,12 @@ pub struct OptimizerSection {
     pub eps: f64,
     /// Epochs (full-batch steps in `expected` mode).
     pub epochs: usize,
+    /// The learning rate's warmup and decay (default: constant).
+    pub schedule: ScheduleSection,
+    /// Clip each step's gradient to this L2 norm, each variant's own (inf: no clipping).
+    pub max_norm: f64,
+    /// Minibatches whose gradients one step sums (`sampled` mode; default 1).
+    pub accumulation: usize,
 }
 
 impl Default for OptimizerSection {
@@ -66,6 +73,9 @@ impl Default for OptimizerSection {
             betas: [0.9, 0.999],
             eps: 1e-8,
             epochs: 1000,
+            schedule: ScheduleSection::default(),
+            max_norm: f64::INFINITY,
+            accumulation: 1,
         }
     }
 }
@@ -198,11 +208,15 @@ pub fn adam(section: &str, lr: f64, betas: [f64; 2], eps: f64) -> Result<AdamSpe
     Ok(AdamSpec { lr, betas, eps })
 }
 
-/// An `[optimizer]` section into the optimiser and the number of epochs.
-pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigError> {
+/// An `[optimizer]` section into the optimiser and the number of epochs. Gradient
+/// accumulation sums minibatches, so it needs an epoch of several (`minibatches`).
+pub fn optimizer(
+    o: &OptimizerSection,
+    minibatches: bool,
+) -> Result<(OptimizerSpec, usize), ConfigError> {
     check(o.epochs >= 1, "optimizer.epochs", o.epochs, "must be >= 1")?;
-    let spec = match o.name {
-        OptimizerName::Adam => OptimizerSpec::Adam(adam("optimizer", o.lr, o.betas, o.eps)?),
+    let method = match o.name {
+        OptimizerName::Adam => Method::Adam(adam("optimizer", o.lr, o.betas, o.eps)?),
         OptimizerName::Gd => {
             check(
                 o.lr.is_finite() && o.lr > 0.0,
@@ -210,10 +224,17 @@ pub fn optimizer(o: &OptimizerSection) -> Result<(OptimizerSpec, usize), ConfigE
                 o.lr,
                 "must be > 0",
             )?;
-            OptimizerSpec::GradientDescent { lr: o.lr }
+            Method::GradientDescent { lr: o.lr }
         }
     };
-    Ok((spec, o.epochs))
+    let rules = step_rules("optimizer", &o.schedule, o.max_norm, o.accumulation)?;
+    check(
+        minibatches || o.accumulation == 1,
+        "optimizer.accumulation",
+        o.accumulation,
+        "sums minibatches, and every epoch here is one step on the whole data (use data.mode = \"sampled\" with a data.batch_size)",
+    )?;
+    Ok((OptimizerSpec { method, rules }, o.epochs))
 }
 
 /// `[constraints]` with the interval projection.
@@ -301,6 +322,12 @@ impl Default for DataSection {
 }
 
 impl DataSection {
+    /// Whether an epoch takes several minibatches (`sampled` mode with a batch smaller than
+    /// the data).
+    pub fn minibatches(&self) -> bool {
+        self.mode == Mode::Sampled && self.batch_size > 0 && self.batch_size < self.n_pairs
+    }
+
     /// The checked data mode.
     pub fn mode(&self) -> Result<crate::bandit::DataMode, ConfigError> {
         Ok(match self.mode {

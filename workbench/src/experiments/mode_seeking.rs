@@ -130,7 +130,7 @@ impl Kind for ModeSeeking {
             "must lie in [lo, hi]",
         )?;
         let mode = file.data.mode()?;
-        let (optimizer, epochs) = check::optimizer(&file.optimizer)?;
+        let (optimizer, epochs) = check::optimizer(&file.optimizer, file.data.minibatches())?;
         Ok(Self {
             problem,
             scheme: file.data.pairs,

@@ -86,7 +86,7 @@ impl Kind for OneStep {
         let ratios = log_space(file.ratio_min, file.ratio_max, file.points);
         check_ratios("ratio_min", &ratios)?;
         check_beta(file.beta)?;
-        let (optimizer, epochs) = optimizer(&file.optimizer)?;
+        let (optimizer, epochs) = optimizer(&file.optimizer, false)?;
         check(
             epochs == 1,
             "optimizer.epochs",

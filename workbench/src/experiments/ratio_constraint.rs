@@ -83,7 +83,7 @@ impl Kind for RatioConstraint {
             file.epsilon,
             "must be > 0",
         )?;
-        let (optimizer, epochs) = crate::config::validate::optimizer(&file.optimizer)?;
+        let (optimizer, epochs) = crate::config::validate::optimizer(&file.optimizer, false)?;
         Ok(Self {
             problem,
             epsilon: file.epsilon,

@@ -107,7 +107,7 @@ impl Kind for Thresholding {
             .constraints
             .interval
             .projection("constraints.interval")?;
-        let (optimizer, epochs) = optimizer(&file.optimizer)?;
+        let (optimizer, epochs) = optimizer(&file.optimizer, false)?;
         Ok(Self {
             ratios: file.ratios.clone(),
             beta: file.beta,

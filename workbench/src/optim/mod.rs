@@ -1,10 +1,15 @@
 //! Optimisers: burn's own Adam and SGD (plain gradient descent), every hyper-parameter
 //! from TOML. Projections compose with either (see [`crate::constraints::Projection`]).
 //! [`ParallelAdam`] is burn's Adam with its parameter updates spread over threads.
+//! [`StepRules`] are the learning constraints of each step besides the optimiser: the
+//! learning rate's schedule, gradient clipping ([`clip`]) and gradient accumulation.
 
+pub mod clip;
 mod parallel;
+mod schedule;
 
 pub use parallel::ParallelAdam;
+pub use schedule::{Decay, LrSchedule, StepRules, Warmup};
 
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 
@@ -19,9 +24,18 @@ pub struct AdamSpec {
     pub eps: f64,
 }
 
-/// The optimiser of a run.
+/// The optimiser of a run and the learning constraints of its steps.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum OptimizerSpec {
+pub struct OptimizerSpec {
+    /// Adam or gradient descent.
+    pub method: Method,
+    /// The learning rate's schedule, gradient clipping and accumulation.
+    pub rules: StepRules,
+}
+
+/// An optimiser and its settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Method {
     /// Adam (Kingma & Ba), bias-corrected.
     Adam(AdamSpec),
     /// Plain gradient descent θ ← θ − lr·∇ (burn's SGD without momentum).
@@ -32,19 +46,35 @@ pub enum OptimizerSpec {
 }
 
 impl OptimizerSpec {
-    /// The learning rate.
+    /// Adam with plain steps (constant learning rate, no clipping, no accumulation).
+    pub fn adam(adam: AdamSpec) -> Self {
+        Self {
+            method: Method::Adam(adam),
+            rules: StepRules::default(),
+        }
+    }
+
+    /// Gradient descent with plain steps.
+    pub fn gradient_descent(lr: f64) -> Self {
+        Self {
+            method: Method::GradientDescent { lr },
+            rules: StepRules::default(),
+        }
+    }
+
+    /// The learning rate (before the schedule).
     pub fn lr(&self) -> f64 {
-        match self {
-            Self::Adam(adam) => adam.lr,
-            Self::GradientDescent { lr } => *lr,
+        match self.method {
+            Method::Adam(adam) => adam.lr,
+            Method::GradientDescent { lr } => lr,
         }
     }
 
     /// A fresh burn optimiser (burn stores Adam's settings as `f32`).
     pub fn build(&self) -> ModuleOptimizer {
-        match self {
-            Self::Adam(adam) => adam.burn().init(),
-            Self::GradientDescent { .. } => SgdConfig::new().init(),
+        match self.method {
+            Method::Adam(adam) => adam.burn().init(),
+            Method::GradientDescent { .. } => SgdConfig::new().init(),
         }
     }
 }
@@ -62,6 +92,6 @@ impl AdamSpec {
 
 impl From<AdamSpec> for OptimizerSpec {
     fn from(adam: AdamSpec) -> Self {
-        Self::Adam(adam)
+        Self::adam(adam)
     }
 }

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod hf_tokenizer;
 pub mod jsonl;
+pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod pretrained;

@@ -5,10 +5,11 @@
 //! [`SequencePolicy`], such as a loaded checkpoint ([`run_from`]).
 
 use super::batch::scored_tokens;
+use super::metrics::{PairMetrics, PairTally};
 use super::policy::SequencePolicy;
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
-use crate::optim::{AdamSpec, ParallelAdam};
+use crate::optim::{AdamSpec, ParallelAdam, StepRules, clip};
 use crate::progress::{Observer, Silent};
 use crate::tensors::to_vec;
 use burn::module::Module;
@@ -26,8 +27,18 @@ pub struct Phase {
     pub epochs: usize,
     /// Adam's settings (learning rate included).
     pub adam: AdamSpec,
-    /// Pairs (DPO) or sequences (SFT) per step.
+    /// Pairs (DPO) or sequences (SFT) per micro-batch; a step takes
+    /// `rules.accumulation` of them.
     pub batch_size: usize,
+    /// The learning rate's schedule, gradient clipping and accumulation.
+    pub rules: StepRules,
+}
+
+impl Phase {
+    /// Items per optimiser step: the batch times the accumulated micro-batches.
+    pub fn effective_batch(&self) -> usize {
+        self.batch_size.max(1) * self.rules.accumulation.max(1)
+    }
 }
 
 /// Everything the pipeline needs besides the data and the loss.
@@ -75,6 +86,12 @@ impl PairScores {
 pub struct PhaseLog {
     /// The loss of every step, computed before the step's update.
     pub loss: Vec<f64>,
+    /// The learning rate of every step.
+    pub lr: Vec<f64>,
+    /// The global L2 norm of every step's gradient, before clipping.
+    pub grad_norm: Vec<f64>,
+    /// TRL's rewards and log-probabilities of every step's pairs (preference phase only).
+    pub pairs: PairMetrics,
     /// Response tokens trained on per second of wall time.
     pub tokens_per_second: f64,
 }
@@ -375,10 +392,11 @@ fn supervised<M: SequencePolicy>(
                 .iter()
                 .map(|&i| scored_tokens(sequence(i), spec.specials, spec.shape.context))
                 .sum();
-            (
-                shard_nll(model, &batch, chunk_tokens),
-                batch.response_tokens,
-            )
+            let tally = Tally {
+                tokens: batch.response_tokens,
+                pairs: PairTally::default(),
+            };
+            (shard_nll(model, &batch, chunk_tokens), tally)
         },
     )
 }
@@ -405,39 +423,116 @@ fn preference<M: SequencePolicy>(
         |model, shard, chunk| {
             let (inputs, batch) = pair_inputs(model, pairs, shard, reference, spec, device);
             let loss = loss_fn.loss(&inputs, spec.beta).sum();
-            (loss.div_scalar(chunk.len() as f64), batch.response_tokens)
+            let policy = [&inputs.policy_chosen, &inputs.policy_rejected]
+                .map(|scores| to_vec(scores.clone().detach()));
+            let mut tally = Tally {
+                tokens: batch.response_tokens,
+                pairs: PairTally::default(),
+            };
+            for (k, &i) in shard.iter().enumerate() {
+                let own = [policy[0][k], policy[1][k]];
+                let theirs = [reference.chosen[i], reference.rejected[i]];
+                tally.pairs.add(&PairTally::pair(spec.beta, own, theirs));
+            }
+            (loss.div_scalar(chunk.len() as f64), tally)
         },
     )
 }
 
 /// A step's loss on a shard of the batch: `(model, shard, batch)` → (the shard's share of
-/// the batch's loss, so that the shares sum to it; the shard's response tokens).
-type ShardLoss<'a, M> = dyn Fn(&M, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync + 'a;
+/// the batch's loss, so that the shares sum to it; what else the shard adds to the log).
+type ShardLoss<'a, M> = dyn Fn(&M, &[usize], &[usize]) -> (Tensor<1>, Tally) + Sync + 'a;
 
-/// The batch `chunk`'s loss value, gradients and response tokens: the shares of its
-/// `shards` shards (see [`shards`]), each on a thread of its own, summed in shard order.
-fn sharded_step<M: SequencePolicy>(
+/// What a shard adds to its step's log besides its loss.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    /// Response tokens.
+    tokens: usize,
+    /// Sums of the per-pair metrics (preference phase).
+    pairs: PairTally,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Self) {
+        self.tokens += other.tokens;
+        self.pairs.add(&other.pairs);
+    }
+}
+
+/// A step's (or part of a step's) loss value, gradients and tally.
+struct Share {
+    value: f64,
+    grads: GradientsParams,
+    tally: Tally,
+}
+
+impl Share {
+    /// The sum of `shares`, in their order (gradients accumulated over `model`).
+    fn sum<M: SequencePolicy>(model: &M, shares: impl IntoIterator<Item = Share>) -> Share {
+        let mut total = GradientsAccumulator::<M>::new();
+        let (mut value, mut tally) = (0.0, Tally::default());
+        for share in shares {
+            value += share.value;
+            tally.add(&share.tally);
+            total.accumulate(model, share.grads);
+        }
+        Share {
+            value,
+            grads: total.grads(),
+            tally,
+        }
+    }
+}
+
+/// A step's loss value, gradients and response tokens on the batch `chunk`: its
+/// micro-batches of `micro` items one after another (gradient accumulation), each the sum
+/// of its shards' shares of the whole batch's loss ([`sharded_step`]), summed in order.
+fn accumulated_step<M: SequencePolicy>(
     model: &M,
     chunk: &[usize],
+    micro: usize,
     shards: usize,
     shard_loss: &ShardLoss<M>,
-) -> (f64, GradientsParams, usize) {
+) -> Share {
+    if chunk.len() <= micro {
+        return sharded_step(model, chunk, chunk, shards, shard_loss);
+    }
+    let pieces = chunk
+        .chunks(micro.max(1))
+        .map(|piece| sharded_step(model, piece, chunk, shards, shard_loss));
+    Share::sum(model, pieces)
+}
+
+/// The micro-batch `micro`'s loss value, gradients and response tokens as a part of the
+/// batch `whole`: the shares of its `shards` shards (see [`shards`]), each on a thread of
+/// its own, summed in shard order.
+fn sharded_step<M: SequencePolicy>(
+    model: &M,
+    micro: &[usize],
+    whole: &[usize],
+    shards: usize,
+    shard_loss: &ShardLoss<M>,
+) -> Share {
     let share = |model: &M, shard: &[usize]| {
-        let (loss, tokens) = shard_loss(model, shard, chunk);
+        let (loss, tally) = shard_loss(model, shard, whole);
         let value = to_vec(loss.clone().detach())[0];
         let grads = GradientsParams::from_grads(loss.backward(), model);
-        (value, grads, tokens)
+        Share {
+            value,
+            grads,
+            tally,
+        }
     };
     if shards <= 1 {
-        return share(model, chunk);
+        return share(model, micro);
     }
     let device = model.devices().remove(0);
     // A fork has its own autodiff graph: graphs that share parameter nodes would be merged
     // into one graph behind one lock.
     let forked = |shard: &[usize]| share(&model.clone().fork(&device), shard);
-    let size = chunk.len().div_ceil(shards).max(1);
-    let shares: Vec<(f64, GradientsParams, usize)> = std::thread::scope(|scope| {
-        let mut pieces = chunk.chunks(size);
+    let size = micro.len().div_ceil(shards).max(1);
+    let shares: Vec<Share> = std::thread::scope(|scope| {
+        let mut pieces = micro.chunks(size);
         let first = pieces.next().unwrap_or_default();
         let others: Vec<_> = pieces
             .map(|piece| scope.spawn(move || forked(piece)))
@@ -449,19 +544,13 @@ fn sharded_step<M: SequencePolicy>(
         }
         shares
     });
-    let mut total = GradientsAccumulator::<M>::new();
-    let (mut value, mut tokens) = (0.0, 0);
-    for (shard_value, grads, shard_tokens) in shares {
-        value += shard_value;
-        tokens += shard_tokens;
-        total.accumulate(model, grads);
-    }
-    (value, total.grads(), tokens)
+    Share::sum(model, shares)
 }
 
-/// One phase: `phase.epochs` shuffled passes over `items` in batches, each step's loss
-/// (and its number of response tokens) from `shard_loss` on the batch's shards, then an
-/// Adam step.
+/// One phase: `phase.epochs` shuffled passes over `items` in batches of
+/// [`Phase::effective_batch`] items, each step's loss (and its number of response tokens)
+/// from `shard_loss` on the shards of the batch's micro-batches, the gradient clipped to
+/// `max_norm`, then an Adam step at the schedule's learning rate.
 fn train_phase<M: SequencePolicy>(
     mut model: M,
     items: usize,
@@ -469,25 +558,36 @@ fn train_phase<M: SequencePolicy>(
     label: &str,
     steps: &mut Steps,
     bar: &dyn Observer,
-    shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, usize) + Sync,
+    shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, Tally) + Sync,
 ) -> Result<(M, PhaseLog), Diverged> {
     // burn's Adam, each step's parameter updates on the shards' threads.
     let mut optimizer = ParallelAdam::new(phase.adam, steps.shards);
     let mut log = PhaseLog::default();
     let (started, mut tokens) = (Instant::now(), 0usize);
+    let total = phase.epochs * steps_per_epoch(items, phase.effective_batch());
     for epoch in 0..phase.epochs {
         let first = log.loss.len();
         for (step, chunk) in order(items, &mut steps.rng)
-            .chunks(phase.batch_size)
+            .chunks(phase.effective_batch())
             .enumerate()
         {
-            let (value, grads, batch_tokens) =
-                sharded_step(&model, chunk, steps.shards, &shard_loss);
+            let Share {
+                value,
+                mut grads,
+                tally,
+            } = accumulated_step(&model, chunk, phase.batch_size, steps.shards, &shard_loss);
             let value = finite(value, label, epoch, step)?;
-            model = optimizer.step(phase.adam.lr, model, grads);
+            let norm = clip::global_norms(&model, &grads, 1, steps.shards)[0];
+            clip::scale(&model, &mut grads, &[phase.rules.clip_factor(norm)]);
+            let lr = phase.adam.lr * phase.rules.schedule.factor(log.loss.len(), total);
+            model = optimizer.step(lr, model, grads);
             log.loss.push(value);
-            tokens += batch_tokens;
-            advance(bar, value, tokens, started);
+            log.lr.push(lr);
+            log.grad_norm.push(norm);
+            log.pairs.push(&tally.pairs);
+            tokens += tally.tokens;
+            let accuracy = tally.pairs.means().map(|means| means[3]);
+            advance(bar, value, accuracy, tokens, started);
         }
         let epoch_losses = &log.loss[first..];
         let mean = epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64;
@@ -615,8 +715,11 @@ pub fn score_on<M: SequencePolicy>(
     scores
 }
 
-fn advance(bar: &dyn Observer, loss: f64, tokens: usize, started: Instant) {
+/// One step more on `bar`, with the step's loss, its reward accuracy (preference phase)
+/// and the phase's tokens per second so far.
+fn advance(bar: &dyn Observer, loss: f64, accuracy: Option<f64>, tokens: usize, started: Instant) {
     bar.advance(1);
     let rate = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    bar.message(format!("loss {loss:.4} · {rate:.0} tok/s"));
+    let accuracy = accuracy.map_or(String::new(), |a| format!(" · acc {a:.2}"));
+    bar.message(format!("loss {loss:.4}{accuracy} · {rate:.0} tok/s"));
 }

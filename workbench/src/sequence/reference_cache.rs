@@ -24,7 +24,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 /// The entries' layout and the key text's meaning; a change to either bumps it, so that
 /// entries of older builds are never read as something they are not.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The entry's description: the key it was made for, SFT's log and the scores.
 const ENTRY: &str = "entry.json";
@@ -95,6 +95,8 @@ struct Entry {
     /// xxh3-128 of `weights.bpk`, absent when π_ref is the model as loaded (no SFT).
     weights_xxh3: Option<String>,
     sft_loss: Vec<u64>,
+    sft_lr: Vec<u64>,
+    sft_grad_norm: Vec<u64>,
     sft_tokens_per_second: u64,
     chosen: Vec<u64>,
     rejected: Vec<u64>,
@@ -215,8 +217,8 @@ impl ReferenceCache {
                 s.pad, s.bos, s.eos, s.vocab, spec.shape.context
             ),
             format!(
-                "sft epochs {} lr {:?} betas {:?} eps {:?} batch_size {}",
-                sft.epochs, sft.adam.lr, sft.adam.betas, sft.adam.eps, sft.batch_size
+                "sft epochs {} lr {:?} betas {:?} eps {:?} batch_size {} rules {:?}",
+                sft.epochs, sft.adam.lr, sft.adam.betas, sft.adam.eps, sft.batch_size, sft.rules
             ),
             format!("batch order seed {}", spec.seed),
             format!("score chunk {}", score_chunk(spec, parts.shards)),
@@ -305,7 +307,10 @@ impl ReferenceCache {
             model,
             sft: PhaseLog {
                 loss: floats(&entry.sft_loss),
+                lr: floats(&entry.sft_lr),
+                grad_norm: floats(&entry.sft_grad_norm),
                 tokens_per_second: f64::from_bits(entry.sft_tokens_per_second),
+                ..PhaseLog::default()
             },
             scores: PairScores {
                 chosen: floats(&entry.chosen),
@@ -346,6 +351,8 @@ impl ReferenceCache {
             key: key.text.clone(),
             weights_xxh3,
             sft_loss: bits(&reference.sft.loss),
+            sft_lr: bits(&reference.sft.lr),
+            sft_grad_norm: bits(&reference.sft.grad_norm),
             sft_tokens_per_second: reference.sft.tokens_per_second.to_bits(),
             chosen: bits(&reference.scores.chosen),
             rejected: bits(&reference.scores.rejected),
@@ -401,7 +408,7 @@ fn sync_dir(dir: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::AdamSpec;
+    use crate::optim::{AdamSpec, Decay, StepRules};
     use crate::sequence::pipeline::Phase;
     use crate::sequence::{Specials, TransformerShape};
 
@@ -414,6 +421,7 @@ mod tests {
                 eps: 1e-8,
             },
             batch_size: 64,
+            rules: StepRules::default(),
         };
         PipelineSpec {
             shape: TransformerShape {
@@ -465,9 +473,13 @@ mod tests {
         after.dpo.adam.lr = 0.5;
         after.dpo.epochs = 9;
         after.dpo.adam.eps = 1e-3;
+        after.dpo.rules.max_norm = 1.0;
         assert_eq!(key_of(&after, &pairs(), &PARTS), base);
         // Before or during SFT: each changes the key.
-        let changed: [fn(&mut PipelineSpec); 9] = [
+        let changed: [fn(&mut PipelineSpec); 12] = [
+            |s| s.sft.rules.schedule.decay = Decay::Cosine,
+            |s| s.sft.rules.max_norm = 1.0,
+            |s| s.sft.rules.accumulation = 2,
             |s| s.sft.adam.lr = 6e-3,
             |s| s.sft.adam.betas[1] = 0.99,
             |s| s.sft.adam.eps = 1e-7,

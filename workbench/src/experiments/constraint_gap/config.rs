@@ -238,7 +238,8 @@ impl ConstraintGapFile {
         let scheme = self.data.pairs;
         let mode = self.data.mode()?;
 
-        let (optimizer, epochs) = crate::config::validate::optimizer(&self.optimizer)?;
+        let (optimizer, epochs) =
+            crate::config::validate::optimizer(&self.optimizer, self.data.minibatches())?;
         check(
             !self.methods.is_empty(),
             "methods",

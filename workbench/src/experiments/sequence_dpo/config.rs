@@ -1,10 +1,11 @@
 //! The `sequence_dpo` experiment file and its validation.
 
 use crate::catalogue::Catalogue;
+use crate::config::steps::{ScheduleSection, step_rules};
 use crate::config::validate::{check, show};
 use crate::error::ConfigError;
 use crate::losses::PairwiseLoss;
-use crate::optim::AdamSpec;
+use crate::optim::{AdamSpec, StepRules};
 use crate::sequence::checkpoint::Checkpoint;
 use crate::sequence::pipeline::{Phase, PipelineSpec};
 use crate::sequence::synthetic::SyntheticSpec;
@@ -170,6 +171,12 @@ pub struct PhaseSection {
     pub betas: [f64; 2],
     /// Adam's ε.
     pub eps: f64,
+    /// The learning rate's warmup and decay (default: constant).
+    pub schedule: ScheduleSection,
+    /// Clip each step's gradient to this global L2 norm (inf, the default: no clipping).
+    pub max_norm: f64,
+    /// Batches whose gradients one step sums (default 1).
+    pub accumulation: usize,
 }
 
 impl Default for PhaseSection {
@@ -180,6 +187,9 @@ impl Default for PhaseSection {
             batch_size: BATCH_SIZE,
             betas: BETAS,
             eps: EPS,
+            schedule: ScheduleSection::default(),
+            max_norm: f64::INFINITY,
+            accumulation: 1,
         }
     }
 }
@@ -198,6 +208,12 @@ pub struct DpoSection {
     pub betas: [f64; 2],
     /// Adam's ε.
     pub eps: f64,
+    /// The learning rate's warmup and decay (default: constant).
+    pub schedule: ScheduleSection,
+    /// Clip each step's gradient to this global L2 norm (inf, the default: no clipping).
+    pub max_norm: f64,
+    /// Batches whose gradients one step sums (default 1).
+    pub accumulation: usize,
     /// β (the paper's λ).
     pub beta: f64,
     /// The loss, as in the bandit experiments' methods: `{ loss = "dpo" }`, a loss with
@@ -215,6 +231,9 @@ impl Default for DpoSection {
             batch_size: BATCH_SIZE,
             betas: BETAS,
             eps: EPS,
+            schedule: ScheduleSection::default(),
+            max_norm: f64::INFINITY,
+            accumulation: 1,
             beta: 0.1,
             method,
         }
@@ -356,6 +375,7 @@ fn phase(
     epochs: usize,
     batch_size: usize,
     adam: AdamSpec,
+    rules: StepRules,
 ) -> Result<Phase, ConfigError> {
     check(
         epochs >= 1,
@@ -373,6 +393,7 @@ fn phase(
         epochs,
         adam,
         batch_size,
+        rules,
     })
 }
 
@@ -614,8 +635,9 @@ impl PhaseSection {
     /// for a `pretrained` model, which is then π_ref as loaded.
     fn validate(&self, pretrained: bool) -> Result<Phase, ConfigError> {
         let adam = crate::config::validate::adam("sft", self.lr, self.betas, self.eps)?;
+        let rules = step_rules("sft", &self.schedule, self.max_norm, self.accumulation)?;
         if pretrained && self.epochs == 0 {
-            return phase("sft", 1, self.batch_size, adam).map(|p| Phase { epochs: 0, ..p });
+            return phase("sft", 1, self.batch_size, adam, rules).map(|p| Phase { epochs: 0, ..p });
         }
         check(
             self.epochs >= 1,
@@ -623,7 +645,7 @@ impl PhaseSection {
             self.epochs,
             "must be at least 1 for the byte-level transformer trained from scratch (0 is for a checkpoint, model.path, that is already fine-tuned)",
         )?;
-        phase("sft", self.epochs, self.batch_size, adam)
+        phase("sft", self.epochs, self.batch_size, adam, rules)
     }
 }
 
@@ -631,7 +653,8 @@ impl DpoSection {
     /// The DPO phase: Adam's settings, then epochs and batch size.
     fn phase(&self) -> Result<Phase, ConfigError> {
         let adam = crate::config::validate::adam("dpo", self.lr, self.betas, self.eps)?;
-        phase("dpo", self.epochs, self.batch_size, adam)
+        let rules = step_rules("dpo", &self.schedule, self.max_norm, self.accumulation)?;
+        phase("dpo", self.epochs, self.batch_size, adam, rules)
     }
 
     /// The preference loss `method` names, after checking β.

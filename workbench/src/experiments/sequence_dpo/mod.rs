@@ -417,8 +417,14 @@ fn record_test(change: &[Vec<f64>; 2], tie_correction: bool, results: &mut Resul
 /// What the pipeline measured: both phases' losses and throughput, and the reference's
 /// and the policy's log-probabilities.
 fn record_run<M>(run: &PipelineRun<M>, results: &mut Results) {
-    results.vector("sft/loss", run.sft.loss.clone());
-    results.vector("dpo/loss", run.dpo.loss.clone());
+    for (phase, log) in [("sft", &run.sft), ("dpo", &run.dpo)] {
+        results.vector(format!("{phase}/loss"), log.loss.clone());
+        results.vector(format!("{phase}/lr"), log.lr.clone());
+        results.vector(format!("{phase}/grad_norm"), log.grad_norm.clone());
+        for (name, values) in log.pairs.named().filter(|_| !log.pairs.is_empty()) {
+            results.vector(format!("{phase}/{name}"), values.to_vec());
+        }
+    }
     // Throughput is a measurement of the run (an attribute), not a result.
     for (phase, rate) in [
         ("sft", run.sft.tokens_per_second),
