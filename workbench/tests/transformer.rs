@@ -248,15 +248,18 @@ fn tiny_spec(specials: Specials, sft_epochs: usize, dpo_epochs: usize) -> Pipeli
             adam: adam(1e-2),
             batch_size: 16,
             rules: StepRules::default(),
+            log_every: 0,
         },
         dpo: Phase {
             epochs: dpo_epochs,
             adam: adam(1e-2),
             batch_size: 16,
             rules: StepRules::default(),
+            log_every: 0,
         },
         beta: 0.5,
         seed: 11,
+        eval_every: 0,
         keep_reference: false,
     }
 }

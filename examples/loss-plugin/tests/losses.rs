@@ -195,6 +195,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         },
         batch_size: 4,
         rules: StepRules::default(),
+        log_every: 0,
     };
     let spec = PipelineSpec {
         shape: TransformerShape {
@@ -210,6 +211,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         dpo: phase,
         beta: 0.7,
         seed: 3,
+        eval_every: 0,
         keep_reference: false,
     };
     let pair = |chosen: Vec<u32>, rejected: Vec<u32>| TokenPair {

@@ -39,8 +39,12 @@ pub mod attr {
     /// relative to the file's folder and each of its files' SHA-256 (`results::folders`).
     pub const SAVED: &str = "saved";
 
+    /// The tables `workbench export` writes, as TOML: per table name, an array of the
+    /// paths of its columns' datasets (1-D, of one length) ([`super::encode_tables`]).
+    pub const TABLES: &str = "tables";
+
     /// Every root attribute the workbench itself writes.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         EXPERIMENT,
         KIND,
         CONFIG_TOML,
@@ -57,6 +61,7 @@ pub mod attr {
         SWEPT_KEYS,
         SEED_KEYS,
         SAVED,
+        TABLES,
     ];
 }
 
@@ -111,9 +116,40 @@ pub fn decode_names(text: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// Tables of datasets (name, the paths of its columns) as the structured attribute
+/// [`attr::TABLES`]: a TOML table of arrays of strings, in the tables' order.
+pub fn encode_tables(tables: &[(String, Vec<String>)]) -> String {
+    let mut table = toml::Table::new();
+    for (name, columns) in tables {
+        let columns = columns.iter().cloned().map(toml::Value::String).collect();
+        table.insert(name.clone(), toml::Value::Array(columns));
+    }
+    table.to_string()
+}
+
+/// The tables in a structured attribute written by [`encode_tables`].
+pub fn decode_tables(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| format!("not a TOML table: {}", e.message()))?;
+    table
+        .into_iter()
+        .map(|(name, columns)| {
+            let not_paths = || format!("table `{name}` is not an array of dataset paths");
+            let columns = columns
+                .as_array()
+                .ok_or_else(not_paths)?
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(not_paths))
+                .collect::<Result<_, _>>()?;
+            Ok((name, columns))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{attr, decode_names, encode_names, path};
+    use super::{attr, decode_names, decode_tables, encode_names, encode_tables, path};
 
     /// docs/results.md's table of root attributes names exactly [`attr::ALL`], and its
     /// dataset tables name the sweep file's bookkeeping datasets.
@@ -153,5 +189,19 @@ mod tests {
         assert_eq!(decode_names("[]").unwrap(), Vec::<String>::new());
         assert!(decode_names("[1, 2]").is_err());
         assert!(decode_names("dpo.lr").is_err());
+    }
+
+    #[test]
+    fn tables_round_trip_in_order() {
+        let tables = vec![
+            (
+                "steps".to_string(),
+                vec!["dpo/loss".to_string(), "dpo/rewards/chosen".into()],
+            ),
+            ("a pairs".to_string(), vec!["log_rho_ref/all".to_string()]),
+        ];
+        assert_eq!(decode_tables(&encode_tables(&tables)).unwrap(), tables);
+        assert!(decode_tables("t = [1]").is_err());
+        assert!(decode_tables("t = 'x'").is_err());
     }
 }

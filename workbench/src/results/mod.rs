@@ -150,6 +150,12 @@ impl Results {
         self.notes.push((name.to_string(), value.into()));
     }
 
+    /// Declares the tables `workbench export` writes ([`attr::TABLES`]): each a name and
+    /// the paths of its columns' datasets (1-D, of one length).
+    pub fn tables(&mut self, tables: &[(String, Vec<String>)]) {
+        self.note(attr::TABLES, format::encode_tables(tables));
+    }
+
     /// The dataset at `path`, if present.
     pub fn get(&self, path: &str) -> Option<&Dataset> {
         self.datasets.iter().find(|d| d.path == path)

@@ -5,7 +5,8 @@
 //! [`SequencePolicy`], such as a loaded checkpoint ([`run_from`]).
 
 use super::batch::scored_tokens;
-use super::metrics::{PairMetrics, PairTally};
+pub use super::metrics::PhaseLog;
+use super::metrics::{PairTally, Rows, StepValues};
 use super::policy::SequencePolicy;
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
@@ -32,6 +33,9 @@ pub struct Phase {
     pub batch_size: usize,
     /// The learning rate's schedule, gradient clipping and accumulation.
     pub rules: StepRules,
+    /// Steps per row of the phase's log, each row their mean (0: as few as keep the
+    /// phase within [`super::metrics::MAX_ROWS`] rows).
+    pub log_every: usize,
 }
 
 impl Phase {
@@ -56,6 +60,8 @@ pub struct PipelineSpec {
     pub beta: f64,
     /// Seeds the initial weights and the batch order.
     pub seed: u64,
+    /// Evaluate the held-out pairs every this many preference steps (0: at the end only).
+    pub eval_every: usize,
     /// Keep π_ref itself in the outcome ([`PipelineRun::reference_model`]), to save it: a
     /// second copy of the weights through preference optimisation.
     pub keep_reference: bool,
@@ -81,21 +87,6 @@ impl PairScores {
     }
 }
 
-/// What a phase measured.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PhaseLog {
-    /// The loss of every step, computed before the step's update.
-    pub loss: Vec<f64>,
-    /// The learning rate of every step.
-    pub lr: Vec<f64>,
-    /// The global L2 norm of every step's gradient, before clipping.
-    pub grad_norm: Vec<f64>,
-    /// TRL's rewards and log-probabilities of every step's pairs (preference phase only).
-    pub pairs: PairMetrics,
-    /// Response tokens trained on per second of wall time.
-    pub tokens_per_second: f64,
-}
-
 /// The pipeline's outcome.
 #[derive(Debug, Clone)]
 pub struct PipelineRun<M = Transformer> {
@@ -111,6 +102,20 @@ pub struct PipelineRun<M = Transformer> {
     pub model: M,
     /// π_ref, where [`PipelineSpec::keep_reference`] asks for it.
     pub reference_model: Option<M>,
+    /// The held-out pairs, where there are any.
+    pub held_out: Option<HeldOut>,
+}
+
+/// What the held-out pairs (never trained on) showed.
+#[derive(Debug, Clone, Default)]
+pub struct HeldOut {
+    /// Scores under π_ref.
+    pub reference: PairScores,
+    /// Scores under π_θ after preference optimisation.
+    pub policy: PairScores,
+    /// The preference loss and TRL's metrics on them every [`PipelineSpec::eval_every`]
+    /// steps and after the last.
+    pub log: PhaseLog,
 }
 
 /// Training met a non-finite loss.
@@ -279,20 +284,76 @@ pub fn prefer<M: SequencePolicy>(
     bar: &dyn Observer,
     shards: usize,
 ) -> Result<PipelineRun<M>, Diverged> {
-    let mut steps = Steps::after_sft(spec, pairs.len(), shards);
+    let data = Pairs {
+        train: pairs,
+        held_out: &[],
+    };
+    prefer_with(reference, data, spec, loss, device, bar, shards)
+}
+
+/// The pairs of a run: those it trains on and those it only evaluates.
+#[derive(Debug, Clone, Copy)]
+pub struct Pairs<'a> {
+    /// Trained on.
+    pub train: &'a [TokenPair],
+    /// Held out: scored under π_ref, evaluated every [`PipelineSpec::eval_every`] steps
+    /// and scored under π_θ at the end.
+    pub held_out: &'a [TokenPair],
+}
+
+/// [`prefer`], with held-out pairs evaluated along the way.
+pub fn prefer_with<M: SequencePolicy>(
+    reference: Reference<M>,
+    pairs: Pairs<'_>,
+    spec: &PipelineSpec,
+    loss: &dyn PairwiseLoss,
+    device: &Device,
+    bar: &dyn Observer,
+    shards: usize,
+) -> Result<PipelineRun<M>, Diverged> {
+    let mut steps = Steps::after_sft(spec, pairs.train.len(), shards);
     // A clone shares the weights until the optimiser replaces them: it is π_ref.
     let reference_model = spec.keep_reference.then(|| reference.model.clone());
+    let held = pairs.held_out;
+    let evaluation = Evaluation {
+        held,
+        reference: score_on(&reference.model, held, spec, device, shards),
+        spec,
+        loss,
+        device: device.clone().inner(),
+    };
+    let mut log = PhaseLog::default();
+    let every = spec.eval_every;
+    let mut evaluate = |model: &M, done: usize| {
+        if !held.is_empty() && every > 0 && done.is_multiple_of(every) {
+            let scores = score_on(model, held, spec, device, shards);
+            evaluation.record(&mut log, done, &scores);
+        }
+    };
     let (model, dpo) = preference(
         reference.model,
-        pairs,
+        pairs.train,
         &reference.scores,
         spec,
         loss,
         device,
         &mut steps,
         bar,
+        &mut evaluate,
     )?;
-    let policy = score_on(&model, pairs, spec, device, shards);
+    let policy = score_on(&model, pairs.train, spec, device, shards);
+    let held_out = (!held.is_empty()).then(|| {
+        let scores = score_on(&model, held, spec, device, shards);
+        let last = dpo.step.last().map_or(0, |s| *s as usize);
+        if log.step.last() != Some(&(last as f64)) {
+            evaluation.record(&mut log, last, &scores);
+        }
+        HeldOut {
+            reference: evaluation.reference,
+            policy: scores,
+            log,
+        }
+    });
     Ok(PipelineRun {
         sft: reference.sft,
         dpo,
@@ -300,7 +361,60 @@ pub fn prefer<M: SequencePolicy>(
         policy,
         model,
         reference_model,
+        held_out,
     })
+}
+
+/// The held-out pairs and what their evaluation needs besides the policy's scores.
+struct Evaluation<'a> {
+    held: &'a [TokenPair],
+    /// Their scores under π_ref.
+    reference: PairScores,
+    spec: &'a PipelineSpec,
+    loss: &'a dyn PairwiseLoss,
+    /// The device's plain backend (no autodiff).
+    device: Device,
+}
+
+impl Evaluation<'_> {
+    /// Appends to `log` the preference loss and TRL's metrics of the held-out pairs after
+    /// `step` steps, from their scores under the policy.
+    fn record(&self, log: &mut PhaseLog, step: usize, policy: &PairScores) {
+        let (held, reference, spec) = (self.held, &self.reference, self.spec);
+        let n = held.len();
+        let row = |values: Vec<f64>| {
+            Tensor::<2>::from_data(TensorData::new(values, [1, n]), &self.device)
+        };
+        let tokens = |response: fn(&TokenPair) -> &[u32]| {
+            let counts = held.iter().map(|p| {
+                let sequence = (p.prompt.as_slice(), response(p));
+                scored_tokens(sequence, spec.specials, spec.shape.context) as f64
+            });
+            Some(row(counts.collect()))
+        };
+        let inputs = PairLogProbs {
+            chosen_tokens: tokens(|p| &p.chosen),
+            rejected_tokens: tokens(|p| &p.rejected),
+            ..PairLogProbs::new(
+                row(policy.chosen.clone()),
+                row(policy.rejected.clone()),
+                row(reference.chosen.clone()),
+                row(reference.rejected.clone()),
+            )
+        };
+        let losses = to_vec(self.loss.loss(&inputs, spec.beta));
+        let mut tally = PairTally::default();
+        for i in 0..n {
+            let own = [policy.chosen[i], policy.rejected[i]];
+            let theirs = [reference.chosen[i], reference.rejected[i]];
+            tally.add(&PairTally::pair(spec.beta, own, theirs));
+        }
+        log.step.push(step as f64);
+        log.loss.push(losses.iter().sum::<f64>() / n as f64);
+        if let Some(means) = tally.means() {
+            log.pairs.push(means);
+        }
+    }
 }
 
 /// How the steps of both phases run: the batch order's generator (seeded once, drawn
@@ -384,6 +498,7 @@ fn supervised<M: SequencePolicy>(
         "sft",
         steps,
         bar,
+        &mut |_, _| {},
         |model, shard, chunk| {
             let sequence = |i: usize| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice());
             let sequences: Vec<(&[u32], &[u32])> = shard.iter().map(|&i| sequence(i)).collect();
@@ -411,6 +526,7 @@ fn preference<M: SequencePolicy>(
     device: &Device,
     steps: &mut Steps,
     bar: &dyn Observer,
+    after_step: &mut dyn FnMut(&M, usize),
 ) -> Result<(M, PhaseLog), Diverged> {
     let label = loss_fn.label();
     train_phase(
@@ -420,6 +536,7 @@ fn preference<M: SequencePolicy>(
         &label,
         steps,
         bar,
+        after_step,
         |model, shard, chunk| {
             let (inputs, batch) = pair_inputs(model, pairs, shard, reference, spec, device);
             let loss = loss_fn.loss(&inputs, spec.beta).sum();
@@ -550,7 +667,9 @@ fn sharded_step<M: SequencePolicy>(
 /// One phase: `phase.epochs` shuffled passes over `items` in batches of
 /// [`Phase::effective_batch`] items, each step's loss (and its number of response tokens)
 /// from `shard_loss` on the shards of the batch's micro-batches, the gradient clipped to
-/// `max_norm`, then an Adam step at the schedule's learning rate.
+/// `max_norm`, then an Adam step at the schedule's learning rate; `after_step` sees the
+/// model after each step, with the number of steps done.
+#[allow(clippy::too_many_arguments)]
 fn train_phase<M: SequencePolicy>(
     mut model: M,
     items: usize,
@@ -558,6 +677,7 @@ fn train_phase<M: SequencePolicy>(
     label: &str,
     steps: &mut Steps,
     bar: &dyn Observer,
+    after_step: &mut dyn FnMut(&M, usize),
     shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, Tally) + Sync,
 ) -> Result<(M, PhaseLog), Diverged> {
     // burn's Adam, each step's parameter updates on the shards' threads.
@@ -565,8 +685,10 @@ fn train_phase<M: SequencePolicy>(
     let mut log = PhaseLog::default();
     let (started, mut tokens) = (Instant::now(), 0usize);
     let total = phase.epochs * steps_per_epoch(items, phase.effective_batch());
+    let mut rows = Rows::new(phase.log_every, total);
+    let (mut done, mut first_loss, mut with_pairs) = (0usize, None, false);
     for epoch in 0..phase.epochs {
-        let first = log.loss.len();
+        let (mut epoch_sum, mut epoch_steps) = (0.0, 0usize);
         for (step, chunk) in order(items, &mut steps.rng)
             .chunks(phase.effective_batch())
             .enumerate()
@@ -579,30 +701,38 @@ fn train_phase<M: SequencePolicy>(
             let value = finite(value, label, epoch, step)?;
             let norm = clip::global_norms(&model, &grads, 1, steps.shards)[0];
             clip::scale(&model, &mut grads, &[phase.rules.clip_factor(norm)]);
-            let lr = phase.adam.lr * phase.rules.schedule.factor(log.loss.len(), total);
+            let lr = phase.adam.lr * phase.rules.schedule.factor(done, total);
             model = optimizer.step(lr, model, grads);
-            log.loss.push(value);
-            log.lr.push(lr);
-            log.grad_norm.push(norm);
-            log.pairs.push(&tally.pairs);
+            done += 1;
+            let pairs = tally.pairs.means();
+            with_pairs |= pairs.is_some();
+            let values = StepValues {
+                loss: value,
+                lr,
+                grad_norm: norm,
+                pairs,
+            };
+            rows.add(values, &mut log);
+            (epoch_sum, epoch_steps) = (epoch_sum + value, epoch_steps + 1);
+            first_loss.get_or_insert(value);
             tokens += tally.tokens;
-            let accuracy = tally.pairs.means().map(|means| means[3]);
-            advance(bar, value, accuracy, tokens, started);
+            advance(bar, value, pairs.map(|means| means[3]), tokens, started);
+            after_step(&model, done);
         }
-        let epoch_losses = &log.loss[first..];
-        let mean = epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64;
-        let start = log.loss[0];
+        let mean = epoch_sum / epoch_steps.max(1) as f64;
+        let start = first_loss.unwrap_or(0.0);
         if mean > BLOW_UP * start.abs() + 1.0 {
             return Err(Diverged {
                 phase: label.to_string(),
                 epoch: epoch + 1,
-                step: epoch_losses.len(),
+                step: epoch_steps,
                 reason: format!(
                     "the epoch's mean loss {mean:.4e} is over {BLOW_UP}x the first step's {start:.4}"
                 ),
             });
         }
     }
+    rows.finish(&mut log, with_pairs);
     log.tokens_per_second = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
     Ok((model, log))
 }

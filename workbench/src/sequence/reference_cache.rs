@@ -24,7 +24,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 /// The entries' layout and the key text's meaning; a change to either bumps it, so that
 /// entries of older builds are never read as something they are not.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The entry's description: the key it was made for, SFT's log and the scores.
 const ENTRY: &str = "entry.json";
@@ -94,6 +94,7 @@ struct Entry {
     key: String,
     /// xxh3-128 of `weights.bpk`, absent when π_ref is the model as loaded (no SFT).
     weights_xxh3: Option<String>,
+    sft_step: Vec<u64>,
     sft_loss: Vec<u64>,
     sft_lr: Vec<u64>,
     sft_grad_norm: Vec<u64>,
@@ -217,8 +218,14 @@ impl ReferenceCache {
                 s.pad, s.bos, s.eos, s.vocab, spec.shape.context
             ),
             format!(
-                "sft epochs {} lr {:?} betas {:?} eps {:?} batch_size {} rules {:?}",
-                sft.epochs, sft.adam.lr, sft.adam.betas, sft.adam.eps, sft.batch_size, sft.rules
+                "sft epochs {} lr {:?} betas {:?} eps {:?} batch_size {} rules {:?} log_every {}",
+                sft.epochs,
+                sft.adam.lr,
+                sft.adam.betas,
+                sft.adam.eps,
+                sft.batch_size,
+                sft.rules,
+                sft.log_every
             ),
             format!("batch order seed {}", spec.seed),
             format!("score chunk {}", score_chunk(spec, parts.shards)),
@@ -306,6 +313,7 @@ impl ReferenceCache {
         Ok(Some(Reference {
             model,
             sft: PhaseLog {
+                step: floats(&entry.sft_step),
                 loss: floats(&entry.sft_loss),
                 lr: floats(&entry.sft_lr),
                 grad_norm: floats(&entry.sft_grad_norm),
@@ -350,6 +358,7 @@ impl ReferenceCache {
             format: FORMAT,
             key: key.text.clone(),
             weights_xxh3,
+            sft_step: bits(&reference.sft.step),
             sft_loss: bits(&reference.sft.loss),
             sft_lr: bits(&reference.sft.lr),
             sft_grad_norm: bits(&reference.sft.grad_norm),
@@ -422,6 +431,7 @@ mod tests {
             },
             batch_size: 64,
             rules: StepRules::default(),
+            log_every: 0,
         };
         PipelineSpec {
             shape: TransformerShape {
@@ -437,6 +447,7 @@ mod tests {
             dpo: phase(1e-3),
             beta: 0.1,
             seed: 4,
+            eval_every: 0,
             keep_reference: false,
         }
     }

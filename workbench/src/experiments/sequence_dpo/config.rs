@@ -78,8 +78,15 @@ pub struct DataSection {
     pub echo_bonus: f64,
     /// Synthetic: one response length per pair (y_w and y_l equally long).
     pub equal_lengths: bool,
-    /// Synthetic: seed.
+    /// Synthetic: seed. Also seeds the held-out split (`eval_fraction`).
     pub seed: u64,
+    /// Hold out this fraction of the pairs, drawn with `seed`: never trained on, scored
+    /// under π_ref and π_θ and evaluated every `dpo.eval_every` steps (0: none).
+    pub eval_fraction: f64,
+    /// Held-out pairs from a JSONL file of their own (relative to the experiment file;
+    /// `source = "jsonl"`), instead of `eval_fraction`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval_path: Option<String>,
 }
 
 impl Default for DataSection {
@@ -97,6 +104,8 @@ impl Default for DataSection {
             echo_bonus: 1.0,
             equal_lengths: false,
             seed: 1,
+            eval_fraction: 0.0,
+            eval_path: None,
         }
     }
 }
@@ -177,6 +186,9 @@ pub struct PhaseSection {
     pub max_norm: f64,
     /// Batches whose gradients one step sums (default 1).
     pub accumulation: usize,
+    /// Steps per row of the stored per-step metrics, each row their mean (0: as few as
+    /// keep the phase within 1000 rows).
+    pub log_every: usize,
 }
 
 impl Default for PhaseSection {
@@ -190,6 +202,7 @@ impl Default for PhaseSection {
             schedule: ScheduleSection::default(),
             max_norm: f64::INFINITY,
             accumulation: 1,
+            log_every: 0,
         }
     }
 }
@@ -214,6 +227,11 @@ pub struct DpoSection {
     pub max_norm: f64,
     /// Batches whose gradients one step sums (default 1).
     pub accumulation: usize,
+    /// Steps per row of the stored per-step metrics, each row their mean (0: as few as
+    /// keep the phase within 1000 rows).
+    pub log_every: usize,
+    /// Evaluate the held-out pairs every this many steps (0: after the last step only).
+    pub eval_every: usize,
     /// β (the paper's λ).
     pub beta: f64,
     /// The loss, as in the bandit experiments' methods: `{ loss = "dpo" }`, a loss with
@@ -234,6 +252,8 @@ impl Default for DpoSection {
             schedule: ScheduleSection::default(),
             max_norm: f64::INFINITY,
             accumulation: 1,
+            log_every: 0,
+            eval_every: 0,
             beta: 0.1,
             method,
         }
@@ -249,6 +269,8 @@ pub struct AnalysisSection {
     pub q: f64,
     /// Use the tie-corrected σ_U.
     pub tie_correction: bool,
+    /// The pairs Table 2's statistics use: `train` or `eval` (the held-out pairs).
+    pub on: AnalysedPairs,
 }
 
 impl Default for AnalysisSection {
@@ -256,8 +278,19 @@ impl Default for AnalysisSection {
         Self {
             q: 5.0,
             tie_correction: false,
+            on: AnalysedPairs::Train,
         }
     }
+}
+
+/// `analysis.on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalysedPairs {
+    /// The pairs trained on.
+    Train,
+    /// The held-out pairs.
+    Eval,
 }
 
 /// `[output]`: what a run saves besides its results file.
@@ -350,11 +383,31 @@ pub enum DataSpec {
     },
 }
 
+/// Which pairs are held out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeldOutSpec {
+    /// None.
+    None,
+    /// This fraction of the data, drawn with the seed.
+    Fraction {
+        /// In (0, 1).
+        fraction: f64,
+        /// `data.seed`.
+        seed: u64,
+    },
+    /// A JSONL file's pairs (absolute or relative to the working directory).
+    Jsonl(PathBuf),
+}
+
 /// The validated experiment.
 #[derive(Debug, Clone)]
 pub struct SequenceDpoSpec {
     /// The data.
     pub data: DataSpec,
+    /// The held-out pairs.
+    pub held_out: HeldOutSpec,
+    /// The pairs Table 2's statistics use.
+    pub analysed: AnalysedPairs,
     /// Model, phases, β, seed (the vocabulary is set once the data is known).
     pub pipeline: PipelineSpec,
     /// The checkpoint the policy starts from (`model.path`); `None`: the byte-level
@@ -376,6 +429,7 @@ fn phase(
     batch_size: usize,
     adam: AdamSpec,
     rules: StepRules,
+    log_every: usize,
 ) -> Result<Phase, ConfigError> {
     check(
         epochs >= 1,
@@ -394,6 +448,7 @@ fn phase(
         adam,
         batch_size,
         rules,
+        log_every,
     })
 }
 
@@ -432,9 +487,27 @@ impl SequenceDpoFile {
         let dpo = self.dpo.phase()?;
         let loss = self.dpo.loss(catalogue)?;
         let q = self.analysis.validate(&data)?;
+        let held_out = self.data.held_out(&data, file)?;
+        let analysed = self.analysis.on;
+        if held_out == HeldOutSpec::None {
+            check(
+                analysed == AnalysedPairs::Train,
+                "analysis.on",
+                "eval",
+                "needs held-out pairs: set data.eval_fraction or data.eval_path",
+            )?;
+            check(
+                self.dpo.eval_every == 0,
+                "dpo.eval_every",
+                self.dpo.eval_every,
+                "needs held-out pairs: set data.eval_fraction or data.eval_path",
+            )?;
+        }
         let save = self.output.validate(checkpoint.is_some())?;
         Ok(SequenceDpoSpec {
             data,
+            held_out,
+            analysed,
             pipeline: PipelineSpec {
                 shape,
                 specials,
@@ -442,6 +515,7 @@ impl SequenceDpoFile {
                 dpo,
                 beta: self.dpo.beta,
                 seed: self.model.seed,
+                eval_every: self.dpo.eval_every,
                 keep_reference: save.contains(&SavedModel::Reference),
             },
             checkpoint,
@@ -512,6 +586,37 @@ impl DataSection {
         })
     }
 
+    /// The held-out pairs: `eval_fraction` of `data` or `eval_path`'s, not both.
+    fn held_out(&self, data: &DataSpec, file: &str) -> Result<HeldOutSpec, ConfigError> {
+        let fraction = self.eval_fraction;
+        check(
+            fraction.is_finite() && (0.0..1.0).contains(&fraction),
+            "data.eval_fraction",
+            fraction,
+            "must lie in [0, 1)",
+        )?;
+        match (&self.eval_path, data) {
+            (None, _) if fraction == 0.0 => Ok(HeldOutSpec::None),
+            (None, _) => Ok(HeldOutSpec::Fraction {
+                fraction,
+                seed: self.seed,
+            }),
+            (Some(path), _) if fraction > 0.0 => Err(ConfigError::new(
+                "data.eval_path",
+                show(path),
+                "is an alternative to data.eval_fraction; set one of them",
+            )),
+            (Some(path), DataSpec::Synthetic(_)) => Err(ConfigError::new(
+                "data.eval_path",
+                show(path),
+                "is read with source = \"jsonl\" only (hold synthetic pairs out with data.eval_fraction)",
+            )),
+            (Some(path), DataSpec::Jsonl { .. }) => {
+                existing_file("data.eval_path", path, file).map(HeldOutSpec::Jsonl)
+            }
+        }
+    }
+
     /// `source = "jsonl"`: the file, relative to the experiment file `file`, must exist.
     fn jsonl(&self, file: &str) -> Result<DataSpec, ConfigError> {
         let Some(path) = &self.path else {
@@ -521,25 +626,31 @@ impl DataSection {
                 "source = \"jsonl\" needs a path",
             ));
         };
-        let base = Path::new(file).parent().unwrap_or(Path::new("."));
-        let resolved = base.join(path);
-        // `metadata` follows symlinks: a link to a regular file is that file.
-        let reason = match std::fs::metadata(&resolved) {
-            Err(_) => Some("no such file (paths are relative to the experiment file)"),
-            Ok(meta) if meta.is_dir() => Some("is a directory, not a JSONL file"),
-            Ok(meta) if !meta.is_file() => {
-                Some("not a regular file (a FIFO, device or socket cannot be read as a data file)")
-            }
-            Ok(_) => None,
-        };
-        if let Some(reason) = reason {
-            return Err(ConfigError::new("data.path", show(path), reason));
-        }
         Ok(DataSpec::Jsonl {
-            path: resolved,
+            path: existing_file("data.path", path, file)?,
             max_pairs: self.max_pairs,
         })
     }
+}
+
+/// The data file `path` of the key `key`, relative to the experiment file `file`, which
+/// must exist.
+fn existing_file(key: &str, path: &str, file: &str) -> Result<PathBuf, ConfigError> {
+    let base = Path::new(file).parent().unwrap_or(Path::new("."));
+    let resolved = base.join(path);
+    // `metadata` follows symlinks: a link to a regular file is that file.
+    let reason = match std::fs::metadata(&resolved) {
+        Err(_) => Some("no such file (paths are relative to the experiment file)"),
+        Ok(meta) if meta.is_dir() => Some("is a directory, not a JSONL file"),
+        Ok(meta) if !meta.is_file() => {
+            Some("not a regular file (a FIFO, device or socket cannot be read as a data file)")
+        }
+        Ok(_) => None,
+    };
+    if let Some(reason) = reason {
+        return Err(ConfigError::new(key, show(path), reason));
+    }
+    Ok(resolved)
 }
 
 impl ModelSection {
@@ -637,7 +748,8 @@ impl PhaseSection {
         let adam = crate::config::validate::adam("sft", self.lr, self.betas, self.eps)?;
         let rules = step_rules("sft", &self.schedule, self.max_norm, self.accumulation)?;
         if pretrained && self.epochs == 0 {
-            return phase("sft", 1, self.batch_size, adam, rules).map(|p| Phase { epochs: 0, ..p });
+            return phase("sft", 1, self.batch_size, adam, rules, self.log_every)
+                .map(|p| Phase { epochs: 0, ..p });
         }
         check(
             self.epochs >= 1,
@@ -645,7 +757,14 @@ impl PhaseSection {
             self.epochs,
             "must be at least 1 for the byte-level transformer trained from scratch (0 is for a checkpoint, model.path, that is already fine-tuned)",
         )?;
-        phase("sft", self.epochs, self.batch_size, adam, rules)
+        phase(
+            "sft",
+            self.epochs,
+            self.batch_size,
+            adam,
+            rules,
+            self.log_every,
+        )
     }
 }
 
@@ -654,7 +773,14 @@ impl DpoSection {
     fn phase(&self) -> Result<Phase, ConfigError> {
         let adam = crate::config::validate::adam("dpo", self.lr, self.betas, self.eps)?;
         let rules = step_rules("dpo", &self.schedule, self.max_norm, self.accumulation)?;
-        phase("dpo", self.epochs, self.batch_size, adam, rules)
+        phase(
+            "dpo",
+            self.epochs,
+            self.batch_size,
+            adam,
+            rules,
+            self.log_every,
+        )
     }
 
     /// The preference loss `method` names, after checking β.

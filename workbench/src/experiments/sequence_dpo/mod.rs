@@ -4,102 +4,28 @@
 
 mod config;
 mod confound;
+mod data;
 mod memory;
 mod reference;
 
-pub use config::{DataSpec, SavedModel, SequenceDpoFile, SequenceDpoSpec};
+pub use config::{
+    AnalysedPairs, DataSpec, HeldOutSpec, SavedModel, SequenceDpoFile, SequenceDpoSpec,
+};
 
 use super::{Identity, Kind, RunContext, Validation};
 use crate::analysis::mann_whitney::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
 use crate::error::{ConfigError, WorkbenchError};
-use crate::progress::Progress;
 use crate::results::{Folder, Results};
 use crate::sequence::SequencePolicy;
-use crate::sequence::checkpoint::Checkpoint;
-use crate::sequence::pipeline::{self, Bars, Diverged, PipelineRun, steps_per_epoch};
+use crate::sequence::pipeline::{
+    self, Bars, Diverged, PairScores, Pairs, PipelineRun, steps_per_epoch,
+};
 use crate::sequence::pretrained::save;
 use crate::sequence::reference_cache::files_hash;
-use crate::sequence::tokenizer::ByteTokenizer;
-use crate::sequence::{TokenPair, jsonl, synthetic};
+use data::{Data, Split};
 
 /// `kind = "sequence_dpo"`: the checked spec.
 pub type SequenceDpo = SequenceDpoSpec;
-
-/// The pairs, plus what is known about them.
-struct Data {
-    pairs: Vec<TokenPair>,
-    /// r*(y_w) − r*(y_l), synthetic data only.
-    reward_margin: Option<Vec<f64>>,
-    notes: Vec<(String, String)>,
-}
-
-/// The pairs `spec` names, JSONL text tokenized by the `checkpoint`'s tokenizer where there
-/// is one (else by bytes); a JSONL file's skipped lines are warned about through `progress`.
-fn load(
-    spec: &DataSpec,
-    checkpoint: Option<&Checkpoint>,
-    progress: &Progress,
-) -> Result<Data, WorkbenchError> {
-    match spec {
-        DataSpec::Synthetic(s) => {
-            let data = synthetic::generate(s);
-            Ok(Data {
-                pairs: data.pairs,
-                reward_margin: Some(data.reward_margin),
-                notes: vec![],
-            })
-        }
-        DataSpec::Jsonl { path, max_pairs } => {
-            let loaded = jsonl::load(path)?;
-            let warnings = loaded.warnings(path);
-            for warning in &warnings {
-                progress.warn(warning);
-            }
-            let take = if *max_pairs == 0 {
-                loaded.pairs.len()
-            } else {
-                *max_pairs
-            };
-            let used = loaded.pairs.iter().take(take);
-            let pairs: Vec<TokenPair> = match checkpoint {
-                None => used.map(|p| p.tokens(&ByteTokenizer)).collect(),
-                Some(checkpoint) => {
-                    let tokenizer = &checkpoint.tokenizer;
-                    let encode = |line: usize, text: &str| {
-                        tokenizer.encode(text).map_err(|why| {
-                            WorkbenchError::Data(format!("{}:{line}: {why}", path.display()))
-                        })
-                    };
-                    used.map(|p| {
-                        Ok(TokenPair {
-                            prompt: encode(p.line, &p.prompt)?,
-                            chosen: encode(p.line, &p.chosen)?,
-                            rejected: encode(p.line, &p.rejected)?,
-                        })
-                    })
-                    .collect::<Result<_, WorkbenchError>>()?
-                }
-            };
-            let mut notes = vec![(
-                "data".to_string(),
-                format!(
-                    "{}: {} pairs used, {} lines skipped",
-                    path.display(),
-                    pairs.len(),
-                    warnings.len()
-                ),
-            )];
-            if let Some(first) = warnings.first() {
-                notes.push(("data_first_skipped".into(), first.clone()));
-            }
-            Ok(Data {
-                pairs,
-                reward_margin: None,
-                notes,
-            })
-        }
-    }
-}
 
 impl Kind for SequenceDpoSpec {
     const NAME: &'static str = "sequence_dpo";
@@ -164,13 +90,17 @@ impl Kind for SequenceDpoSpec {
     }
 
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
-        let data = load(&self.data, self.checkpoint.as_ref(), &context.progress)?;
-        let n = data.pairs.len();
-        let low_count = (n as f64 * self.q / 100.0).floor() as usize;
+        let checkpoint = self.checkpoint.as_ref();
+        let data = data::load(&self.data, &self.held_out, checkpoint, &context.progress)?;
+        let n = data.train.pairs.len();
+        let analysed_pairs = self.analysed(&data).pairs.len();
+        let low_count = (analysed_pairs as f64 * self.q / 100.0).floor() as usize;
         if low_count < 2 {
             return Err(WorkbenchError::Data(format!(
-                "experiment `{}`: {n} pairs leave fewer than 2 per group at analysis.q = {}",
-                identity.name, self.q
+                "experiment `{}`: {analysed_pairs} pairs ({}) leave fewer than 2 per group at analysis.q = {}",
+                identity.name,
+                self.analysed_name(),
+                self.q
             )));
         }
         let p = &self.pipeline;
@@ -245,6 +175,13 @@ impl Kind for SequenceDpoSpec {
         };
         results.scalar("model/parameters", parameters as f64);
         results.scalar("data/pairs", n as f64);
+        if self.held_out != HeldOutSpec::None {
+            results.scalar("data/eval_pairs", data.held_out.pairs.len() as f64);
+        }
+        results.notes.push((
+            "analysis_pairs".into(),
+            format!("{} ({analysed_pairs} pairs)", self.analysed_name()),
+        ));
         // Peak memory of the whole process so far (`reproduce` runs several experiments in
         // one process): what the memory test compares across data sizes. An attribute, as
         // a measurement of the run, not a result (the datasets of two runs of one
@@ -268,11 +205,11 @@ struct LogRatios {
 }
 
 impl LogRatios {
-    /// The ratios of `run`; `Err` names the first pair where one is not finite.
-    fn of<M>(run: &PipelineRun<M>) -> Result<Self, String> {
-        let rho = run.reference.log_ratio();
-        let change: Vec<f64> = run
-            .policy
+    /// The ratios of pairs scored under π_ref (`reference`) and π_θ (`policy`); `Err`
+    /// names the first pair where one is not finite.
+    fn of(reference: &PairScores, policy: &PairScores) -> Result<Self, String> {
+        let rho = reference.log_ratio();
+        let change: Vec<f64> = policy
             .log_ratio()
             .iter()
             .zip(&rho)
@@ -417,12 +354,35 @@ fn record_test(change: &[Vec<f64>; 2], tie_correction: bool, results: &mut Resul
 /// What the pipeline measured: both phases' losses and throughput, and the reference's
 /// and the policy's log-probabilities.
 fn record_run<M>(run: &PipelineRun<M>, results: &mut Results) {
-    for (phase, log) in [("sft", &run.sft), ("dpo", &run.dpo)] {
-        results.vector(format!("{phase}/loss"), log.loss.clone());
-        results.vector(format!("{phase}/lr"), log.lr.clone());
-        results.vector(format!("{phase}/grad_norm"), log.grad_norm.clone());
+    let held = run.held_out.as_ref();
+    let logs = [("sft", &run.sft), ("dpo", &run.dpo)]
+        .into_iter()
+        .chain(held.map(|h| ("eval/dpo", &h.log)));
+    for (phase, log) in logs {
+        let columns = [
+            ("step", &log.step),
+            ("loss", &log.loss),
+            ("lr", &log.lr),
+            ("grad_norm", &log.grad_norm),
+        ];
+        // An evaluation has no learning rate or gradient.
+        for (name, values) in columns.into_iter().filter(|(_, v)| !v.is_empty()) {
+            results.vector(format!("{phase}/{name}"), values.clone());
+        }
         for (name, values) in log.pairs.named().filter(|_| !log.pairs.is_empty()) {
             results.vector(format!("{phase}/{name}"), values.to_vec());
+        }
+    }
+    if let Some(held) = held {
+        for (model, scores) in [("reference", &held.reference), ("policy", &held.policy)] {
+            results.vector(
+                format!("eval/{model}/log_prob_chosen"),
+                scores.chosen.clone(),
+            );
+            results.vector(
+                format!("eval/{model}/log_prob_rejected"),
+                scores.rejected.clone(),
+            );
         }
     }
     // Throughput is a measurement of the run (an attribute), not a result.
@@ -444,6 +404,93 @@ fn record_run<M>(run: &PipelineRun<M>, results: &mut Results) {
 }
 
 impl SequenceDpoSpec {
+    /// The pairs Table 2's statistics use (`analysis.on`).
+    fn analysed<'d>(&self, data: &'d Data) -> &'d Split {
+        match self.analysed {
+            AnalysedPairs::Train => &data.train,
+            AnalysedPairs::Eval => &data.held_out,
+        }
+    }
+
+    /// The tables `workbench export` writes: each phase's per-step metrics and the
+    /// per-pair scores of the pairs trained on and held out, the analysed pairs' with
+    /// their ratios and lengths; of `results`' datasets, those present.
+    fn declare_tables(&self, results: &mut Results) {
+        let analysed: Vec<&str> = [
+            "log_rho_ref/all",
+            "log_ratio_change/all",
+            "length_diff/all",
+            "lengths/chosen",
+            "lengths/rejected",
+            "lengths/scored_chosen",
+            "lengths/scored_rejected",
+            "reward_margin/all",
+        ]
+        .into_iter()
+        .filter(|path| results.get(path).is_some())
+        .collect();
+        let scores = |prefix: &str| -> Vec<String> {
+            ["reference", "policy"]
+                .into_iter()
+                .flat_map(|model| {
+                    ["chosen", "rejected"].map(|side| format!("{prefix}{model}/log_prob_{side}"))
+                })
+                .collect()
+        };
+        let steps = |phase: &str| {
+            let names = ["step", "loss", "lr", "grad_norm"]
+                .into_iter()
+                .chain(crate::sequence::metrics::NAMES);
+            names
+                .map(|name| format!("{phase}/{name}"))
+                .collect::<Vec<_>>()
+        };
+        let on = |which: AnalysedPairs| {
+            let extra = if self.analysed == which {
+                &analysed[..]
+            } else {
+                &[]
+            };
+            extra.iter().map(|p| p.to_string())
+        };
+        let tables = [
+            (
+                "pairs",
+                scores("")
+                    .into_iter()
+                    .chain(on(AnalysedPairs::Train))
+                    .collect(),
+            ),
+            (
+                "eval_pairs",
+                scores("eval/")
+                    .into_iter()
+                    .chain(on(AnalysedPairs::Eval))
+                    .collect(),
+            ),
+            ("sft", steps("sft")),
+            ("dpo", steps("dpo")),
+            ("eval_dpo", steps("eval/dpo")),
+        ];
+        let present: Vec<(String, Vec<String>)> = tables
+            .into_iter()
+            .map(|(name, columns): (&str, Vec<String>)| {
+                let kept = columns.into_iter().filter(|c| results.get(c).is_some());
+                (name.to_string(), kept.collect::<Vec<_>>())
+            })
+            .filter(|(_, columns)| !columns.is_empty())
+            .collect();
+        results.tables(&present);
+    }
+
+    /// `train` or `eval`, as `analysis.on` reads.
+    fn analysed_name(&self) -> &'static str {
+        match self.analysed {
+            AnalysedPairs::Train => "train",
+            AnalysedPairs::Eval => "eval",
+        }
+    }
+
     /// The models of `run` that `[output] save` names, in its order.
     fn kept_models<M>(&self, run: PipelineRun<M>) -> Vec<(SavedModel, M)> {
         let (mut policy, mut reference) = (Some(run.model), run.reference_model);
@@ -473,13 +520,17 @@ impl SequenceDpoSpec {
         results: &mut Results,
         keep: impl FnOnce(PipelineRun<M>),
     ) -> Result<Result<(), String>, Diverged> {
-        let (p, pairs) = (&self.pipeline, &data.pairs);
+        let (p, pairs) = (&self.pipeline, &data.train.pairs);
         let (pi_ref, note) =
             reference::obtain(start, pairs, p, context, bars.sft.as_ref(), shards)?;
         results.notes.push((reference::NOTE.into(), note));
         let loss = self.loss.as_ref();
         let (device, bar) = (&context.device, bars.dpo.as_ref());
-        let run = pipeline::prefer(pi_ref, pairs, p, loss, device, bar, shards)?;
+        let both = Pairs {
+            train: pairs,
+            held_out: &data.held_out.pairs,
+        };
+        let run = pipeline::prefer_with(pi_ref, both, p, loss, device, bar, shards)?;
         let analysed = self.analyse(&run, data, results);
         keep(run);
         Ok(analysed)
@@ -492,11 +543,15 @@ impl SequenceDpoSpec {
         data: &Data,
         results: &mut Results,
     ) -> Result<(), String> {
-        let log = LogRatios::of(run)?;
+        let split = self.analysed(data);
+        let log = match (self.analysed, &run.held_out) {
+            (AnalysedPairs::Eval, Some(held)) => LogRatios::of(&held.reference, &held.policy)?,
+            _ => LogRatios::of(&run.reference, &run.policy)?,
+        };
         let groups = Groups::split(&log, self.q)?;
-        groups.record(&log, data.reward_margin.as_deref(), results);
+        groups.record(&log, split.reward_margin.as_deref(), results);
         confound::record(
-            &data.pairs,
+            &split.pairs,
             &confound::Layout {
                 context: self.pipeline.shape.context,
                 specials: self.pipeline.specials,
@@ -507,7 +562,7 @@ impl SequenceDpoSpec {
                 names: GROUPS,
                 masks: [&groups.masks[0], &groups.masks[1]],
             },
-            data.reward_margin.as_deref(),
+            split.reward_margin.as_deref(),
             results,
         );
         results.vector("log_rho_ref/all", log.rho);
@@ -517,6 +572,7 @@ impl SequenceDpoSpec {
         results.scalar("groups/low_threshold", groups.low_threshold);
         results.scalar("groups/high_threshold", groups.high_threshold);
         record_run(run, results);
+        self.declare_tables(results);
         results.notes.push((
             "groups".into(),
             format!(

@@ -1,0 +1,150 @@
+//! The pairs of a run: generated or read from JSONL (tokenized by the checkpoint's
+//! tokenizer where there is one, else by bytes), and split into those trained on and
+//! those held out.
+
+use super::config::{DataSpec, HeldOutSpec};
+use crate::error::WorkbenchError;
+use crate::progress::Progress;
+use crate::sequence::checkpoint::Checkpoint;
+use crate::sequence::tokenizer::ByteTokenizer;
+use crate::sequence::{TokenPair, jsonl, synthetic};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// Some pairs, plus what is known about them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Split {
+    pub pairs: Vec<TokenPair>,
+    /// r*(y_w) − r*(y_l), synthetic data only.
+    pub reward_margin: Option<Vec<f64>>,
+}
+
+/// The pairs trained on, those held out, and notes on where they came from.
+pub(super) struct Data {
+    pub train: Split,
+    /// Empty without a held-out split.
+    pub held_out: Split,
+    pub notes: Vec<(String, String)>,
+}
+
+/// The pairs `spec` and `held_out` name; a JSONL file's skipped lines are warned about
+/// through `progress`.
+pub(super) fn load(
+    spec: &DataSpec,
+    held_out: &HeldOutSpec,
+    checkpoint: Option<&Checkpoint>,
+    progress: &Progress,
+) -> Result<Data, WorkbenchError> {
+    let mut notes = Vec::new();
+    let all = match spec {
+        DataSpec::Synthetic(s) => {
+            let data = synthetic::generate(s);
+            Split {
+                pairs: data.pairs,
+                reward_margin: Some(data.reward_margin),
+            }
+        }
+        DataSpec::Jsonl { path, max_pairs } => Split {
+            pairs: read_jsonl(path, *max_pairs, checkpoint, progress, "data", &mut notes)?,
+            reward_margin: None,
+        },
+    };
+    let (train, held_out) = match held_out {
+        HeldOutSpec::None => (all, Split::default()),
+        HeldOutSpec::Fraction { fraction, seed } => split(all, *fraction, *seed),
+        HeldOutSpec::Jsonl(path) => {
+            let pairs = read_jsonl(path, 0, checkpoint, progress, "eval_data", &mut notes)?;
+            let held = Split {
+                pairs,
+                reward_margin: None,
+            };
+            (all, held)
+        }
+    };
+    Ok(Data {
+        train,
+        held_out,
+        notes,
+    })
+}
+
+/// `all` split at random (seeded) into the pairs trained on and round(`fraction` × n)
+/// held out, each part in the data's order.
+pub(super) fn split(all: Split, fraction: f64, seed: u64) -> (Split, Split) {
+    let n = all.pairs.len();
+    let held = ((n as f64 * fraction).round() as usize).min(n);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut is_held = vec![false; n];
+    for &i in &order[..held] {
+        is_held[i] = true;
+    }
+    let part = |want: bool| {
+        let keep = |i: &usize| is_held[*i] == want;
+        Split {
+            pairs: (0..n).filter(keep).map(|i| all.pairs[i].clone()).collect(),
+            reward_margin: all
+                .reward_margin
+                .as_ref()
+                .map(|m| (0..n).filter(keep).map(|i| m[i]).collect()),
+        }
+    };
+    (part(false), part(true))
+}
+
+/// The first `max_pairs` pairs (0: all) of the JSONL file `path`, tokenized; a note
+/// `name` says how many were used and skipped.
+fn read_jsonl(
+    path: &Path,
+    max_pairs: usize,
+    checkpoint: Option<&Checkpoint>,
+    progress: &Progress,
+    name: &str,
+    notes: &mut Vec<(String, String)>,
+) -> Result<Vec<TokenPair>, WorkbenchError> {
+    let loaded = jsonl::load(path)?;
+    let warnings = loaded.warnings(path);
+    for warning in &warnings {
+        progress.warn(warning);
+    }
+    let take = if max_pairs == 0 {
+        loaded.pairs.len()
+    } else {
+        max_pairs
+    };
+    let used = loaded.pairs.iter().take(take);
+    let pairs: Vec<TokenPair> = match checkpoint {
+        None => used.map(|p| p.tokens(&ByteTokenizer)).collect(),
+        Some(checkpoint) => {
+            let tokenizer = &checkpoint.tokenizer;
+            let encode = |line: usize, text: &str| {
+                tokenizer.encode(text).map_err(|why| {
+                    WorkbenchError::Data(format!("{}:{line}: {why}", path.display()))
+                })
+            };
+            used.map(|p| {
+                Ok(TokenPair {
+                    prompt: encode(p.line, &p.prompt)?,
+                    chosen: encode(p.line, &p.chosen)?,
+                    rejected: encode(p.line, &p.rejected)?,
+                })
+            })
+            .collect::<Result<_, WorkbenchError>>()?
+        }
+    };
+    notes.push((
+        name.to_string(),
+        format!(
+            "{}: {} pairs used, {} lines skipped",
+            path.display(),
+            pairs.len(),
+            warnings.len()
+        ),
+    ));
+    if let Some(first) = warnings.first() {
+        notes.push((format!("{name}_first_skipped"), first.clone()));
+    }
+    Ok(pairs)
+}
