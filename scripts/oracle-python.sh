@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# oracle-python.sh -- the Python that tests/trl_losses.rs runs TRL's own loss code with, and that
-# tests/pretrained.rs makes and scores tiny transformers checkpoints with.
+# oracle-python.sh -- the Python that tests/trl_losses.rs runs TRL's own loss code with, that
+# tests/pretrained.rs makes and scores tiny transformers checkpoints with, and that
+# tests/export.rs reads exported tables with (pandas, pyarrow) against h5py.
 #
 #   eval "$(bash scripts/oracle-python.sh)"    # sets WORKBENCH_ORACLE_PYTHON
 #
@@ -26,6 +27,8 @@ PINS=(
     typer==0.29.2 click==8.5.1 rich==15.0.0 markdown-it-py==4.3.0 mdurl==0.1.2 Pygments==2.21.0
     shellingham==1.5.4 tomlkit==0.15.3 truststore==0.10.5 httpx2==2.17.0 httpcore2==2.17.0
     h11==0.16.0 anyio==4.16.0 idna==3.20
+    # tests/export.rs compares pandas' reading of the exported tables with h5py's.
+    h5py==3.16.0
 )
 
 venv=${LIBTORCH_VENV:-${LIBTORCH_CACHE_ROOT:-/var/cache/dpo-workbench}/libtorch-venv}
@@ -34,7 +37,7 @@ if ! bash scripts/install-libtorch.sh --cuda --check >/dev/null 2>&1; then
     echo "oracle-python: making the torch venv ($venv)" >&2
     bash scripts/install-libtorch.sh --cuda --print-env >/dev/null
 fi
-have=$("$python" -c 'import trl; print(trl.__version__)' 2>/dev/null || true)
+have=$("$python" -c 'import trl, h5py; print(trl.__version__)' 2>/dev/null || true)
 if [ "$have" != "$TRL_VERSION" ]; then
     echo "oracle-python: installing trl ${TRL_VERSION} into $venv (found: ${have:-none})" >&2
     PIP_ROOT_USER_ACTION=ignore "$python" -m pip install --quiet --no-deps "${PINS[@]}" >&2

@@ -83,6 +83,20 @@ enum Command {
         /// The sweep's folder, e.g. results/fig6_ablation.
         dir: PathBuf,
     },
+    /// Write a results file's tables (a `sequence_dpo` run's per-pair scores and per-step
+    /// metrics, a sweep's one row per point, any other 1-D datasets by group, the
+    /// scalars) as CSV or Parquet files `<out>/<stem>.<table>.<format>`, for pandas or
+    /// polars.
+    Export {
+        /// A results file (`.h5`), or a folder: every `*.h5` directly in it.
+        target: PathBuf,
+        /// `csv` or `parquet`.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::export::TableFormat,
+        /// Folder for the tables [default: beside each results file].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check experiment files without running them; prints each resolved configuration's
     /// name and kind, or the first error of each.
     Validate {
@@ -243,6 +257,11 @@ pub fn main_with(registry: Registry) -> ExitCode {
             &options,
         ),
         Command::Status { dir } => crate::status::status(&dir),
+        Command::Export {
+            target,
+            format,
+            out,
+        } => crate::export::export(&target, format, out.as_deref()),
         Command::Collect { dir } => crate::sweep::collect(&dir).map(|c| eprintln!("{}", c.line())),
         Command::Validate { files, set, show } => commands::validate(&registry, &files, &set, show),
         Command::List { what } => {

@@ -15,6 +15,7 @@ mod cli;
 mod commands;
 mod conformance;
 mod error;
+mod export;
 mod files;
 mod lock;
 mod panics;

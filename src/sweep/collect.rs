@@ -206,9 +206,17 @@ pub fn collect(dir: &Path) -> Result<Collected> {
             .map(|i| format!("{}/{}.h5", manifest.name, point_stem(i, total)))
             .collect(),
     );
+    let mut columns: Vec<String> = manifest.keys.iter().map(|k| path::swept(k)).collect();
+    if !sweep.seeds.is_empty() {
+        columns.push(path::SWEEP_SEED.into());
+    }
+    columns.extend([path::SWEEP_STATUS, path::SWEEP_ERROR, path::SWEEP_FILE].map(String::from));
     for (name, values) in summaries {
+        columns.push(path::summary(&name));
         results.vector(path::summary(&name), values);
     }
+    // One row per point for `workbench export`.
+    results.tables(&[("points".to_string(), columns)]);
     let parent = dir.parent().unwrap_or(Path::new("."));
     let parent = if parent.as_os_str().is_empty() {
         Path::new(".")

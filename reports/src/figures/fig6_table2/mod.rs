@@ -5,6 +5,7 @@
 //! the data its configuration describes.
 
 mod groups;
+mod metrics;
 mod panels;
 mod tables;
 
@@ -116,8 +117,18 @@ impl Section for Fig6Table2 {
         let q = file.scalar("groups/q")?;
         let low_threshold = file.scalar("groups/low_threshold")?;
         let high_threshold = file.scalar("groups/high_threshold")?;
-        let sft = file.vec("sft/loss")?;
-        let dpo = file.vec("dpo/loss")?;
+        let sft = metrics::Rows::read(file, "sft")?;
+        let dpo = metrics::Rows::read(file, "dpo")?
+            .ok_or_else(|| format!("{}: no dataset `dpo/loss`", file.name()))?;
+        let eval = metrics::Rows::read(file, "eval/dpo")?;
+        let losses = |rows: Option<&metrics::Rows>| -> Result<(Vec<f64>, Vec<f64>), String> {
+            Ok(match rows {
+                Some(r) => (r.step.clone(), r.column("loss")?.unwrap_or_default()),
+                None => (Vec::new(), Vec::new()),
+            })
+        };
+        let (sft_loss, dpo_loss) = (losses(sft.as_ref())?, losses(Some(&dpo))?);
+        let watched = metrics::metrics_panels(sft.as_ref(), &dpo, eval.as_ref())?;
 
         let mut drawn = vec![
             figures
@@ -129,9 +140,14 @@ impl Section for Fig6Table2 {
                 .save(file, "ratio_change", &[ratio_change_panel(&groups)])?
                 .with_caption("ln ρ_ref against ln (21) per pair."),
             figures
-                .save(file, "training", &training_panels(&sft, &dpo))?
-                .with_caption("SFT and DPO loss per optimiser step (DPO starts at ln 2)."),
+                .save(file, "training", &training_panels(&sft_loss, &dpo_loss))?
+                .with_caption("SFT and DPO loss per logged row of optimiser steps, each row the mean of its steps (DPO starts at ln 2)."),
         ];
+        if !watched.is_empty() {
+            drawn.push(figures.save(file, "metrics", &watched)?.with_caption(
+                "What a DPO user watches, under TRL's names: the implicit rewards and their accuracy, the log-probabilities, the gradient norm and the learning rate per logged row of steps on the training batches (each the mean of its steps' batches, before their updates), and on the held-out pairs (all of them, after the step) where the run has a held-out split.",
+            ));
+        }
         if let Some(panel) = length_panel(&groups) {
             drawn.push(
                 figures

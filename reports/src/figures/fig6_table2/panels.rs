@@ -154,16 +154,20 @@ pub(super) fn length_panel(groups: &[Group; 2]) -> Option<Panel> {
     }))
 }
 
-/// SFT and DPO training losses per optimiser step (two panels).
-pub(super) fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
-    let steps = |n: usize| (1..=n).map(|t| t as f64).collect::<Vec<_>>();
+/// SFT and DPO training losses per logged row of steps (two panels), each as (steps,
+/// values).
+pub(super) fn training_panels(
+    sft: &(Vec<f64>, Vec<f64>),
+    dpo: &(Vec<f64>, Vec<f64>),
+) -> Vec<Panel> {
     let ln2 = std::f64::consts::LN_2;
+    let last = dpo.0.last().copied().unwrap_or(1.0).max(2.0);
     vec![
         Panel::Lines(LinePanel {
             title: "SFT on y_w (gives π_ref)".into(),
             x_label: "optimiser step".into(),
             y_label: "SFT loss (mean NLL per token, nats)".into(),
-            series: vec![Series::new("SFT loss", &steps(sft.len()), sft)],
+            series: vec![Series::new("SFT loss", &sft.0, &sft.1)],
             ..Default::default()
         }),
         Panel::Lines(LinePanel {
@@ -171,10 +175,10 @@ pub(super) fn training_panels(sft: &[f64], dpo: &[f64]) -> Vec<Panel> {
             x_label: "optimiser step".into(),
             y_label: "DPO loss (nats)".into(),
             series: vec![
-                Series::new("DPO loss", &steps(dpo.len()), dpo),
+                Series::new("DPO loss", &dpo.0, &dpo.1),
                 Series {
                     name: "ln 2 (loss at initialisation)".into(),
-                    points: dashed(1.0, dpo.len().max(2) as f64, ln2),
+                    points: dashed(1.0, last, ln2),
                     ..Default::default()
                 },
             ],

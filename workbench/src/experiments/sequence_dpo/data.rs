@@ -148,3 +148,42 @@ fn read_jsonl(
     }
     Ok(pairs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Split, split};
+    use crate::sequence::TokenPair;
+
+    fn numbered(n: usize) -> Split {
+        Split {
+            pairs: (0..n as u32)
+                .map(|i| TokenPair {
+                    prompt: vec![i],
+                    chosen: vec![1],
+                    rejected: vec![2],
+                })
+                .collect(),
+            reward_margin: Some((0..n).map(|i| i as f64).collect()),
+        }
+    }
+
+    #[test]
+    fn a_split_partitions_the_pairs_in_order_and_depends_on_the_seed_only() {
+        let (train, held) = split(numbered(101), 0.25, 7);
+        assert_eq!((train.pairs.len(), held.pairs.len()), (76, 25));
+        let ids = |s: &Split| s.pairs.iter().map(|p| p.prompt[0]).collect::<Vec<_>>();
+        let mut all = [ids(&train), ids(&held)].concat();
+        assert!(ids(&train).is_sorted() && ids(&held).is_sorted());
+        all.sort();
+        assert_eq!(all, (0..101).collect::<Vec<_>>());
+        // The margins travel with their pairs.
+        let margins = held.reward_margin.clone().unwrap();
+        assert_eq!(
+            margins,
+            ids(&held).iter().map(|&i| i as f64).collect::<Vec<_>>()
+        );
+        assert_eq!(ids(&split(numbered(101), 0.25, 7).1), ids(&held));
+        assert_ne!(ids(&split(numbered(101), 0.25, 8).1), ids(&held));
+        assert_eq!(split(numbered(10), 0.0, 1).1.pairs.len(), 0);
+    }
+}
