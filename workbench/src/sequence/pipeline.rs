@@ -229,6 +229,10 @@ pub fn run_from<M: SequencePolicy>(
     shards: usize,
 ) -> Result<PipelineRun<M>, Diverged> {
     let reference = reference(model, pairs, spec, device, bars.sft.as_ref(), shards)?;
+    let pairs = Pairs {
+        train: pairs,
+        held_out: &[],
+    };
     prefer(
         reference,
         pairs,
@@ -272,25 +276,6 @@ pub fn reference<M: SequencePolicy>(
     Ok(Reference { model, sft, scores })
 }
 
-/// The second phase: preference optimisation from π_ref, then every pair scored under the
-/// trained policy. The batch order continues the generator SFT drew from (replayed, so a
-/// π_ref from the cache leaves the same order as one trained now).
-pub fn prefer<M: SequencePolicy>(
-    reference: Reference<M>,
-    pairs: &[TokenPair],
-    spec: &PipelineSpec,
-    loss: &dyn PairwiseLoss,
-    device: &Device,
-    bar: &dyn Observer,
-    shards: usize,
-) -> Result<PipelineRun<M>, Diverged> {
-    let data = Pairs {
-        train: pairs,
-        held_out: &[],
-    };
-    prefer_with(reference, data, spec, loss, device, bar, shards)
-}
-
 /// The pairs of a run: those it trains on and those it only evaluates.
 #[derive(Debug, Clone, Copy)]
 pub struct Pairs<'a> {
@@ -301,8 +286,11 @@ pub struct Pairs<'a> {
     pub held_out: &'a [TokenPair],
 }
 
-/// [`prefer`], with held-out pairs evaluated along the way.
-pub fn prefer_with<M: SequencePolicy>(
+/// The second phase: preference optimisation from π_ref, then every pair scored under the
+/// trained policy, with held-out pairs evaluated along the way. The batch order continues
+/// the generator SFT drew from (replayed, so a π_ref from the cache leaves the same order
+/// as one trained now).
+pub fn prefer<M: SequencePolicy>(
     reference: Reference<M>,
     pairs: Pairs<'_>,
     spec: &PipelineSpec,

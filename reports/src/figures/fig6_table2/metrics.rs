@@ -51,12 +51,8 @@ impl<'a> Rows<'a> {
 }
 
 /// One panel per metric with data: rewards, accuracies, log-probabilities (training
-/// batches and held-out pairs), gradient norm and learning rate (both phases).
-pub(super) fn metrics_panels(
-    sft: Option<&Rows>,
-    dpo: &Rows,
-    eval: Option<&Rows>,
-) -> Result<Vec<Panel>, String> {
+/// batches and held-out pairs) and, with held-out pairs, the loss on both.
+pub(super) fn metrics_panels(dpo: &Rows, eval: Option<&Rows>) -> Result<Vec<Panel>, String> {
     let mut panels = Vec::new();
     let sets = [(Some(dpo), "train"), (eval, "held out")];
     let mut panel = |title: &str, y_label: &str, columns: &[(&str, &str)]| -> Result<(), String> {
@@ -99,22 +95,37 @@ pub(super) fn metrics_panels(
     if let Some(eval) = eval {
         panel_loss(&mut panels, dpo, eval)?;
     }
-    for (rows, phase) in sft.into_iter().map(|r| (r, "SFT")).chain([(dpo, "DPO")]) {
-        let norm = rows.series("grad_norm", &format!("{phase} gradient norm"))?;
-        let lr = rows.series("lr", &format!("{phase} learning rate"))?;
-        for (series, title, y_label) in [
-            (norm, "gradient norm before clipping", "global L2 norm"),
-            (lr, "learning rate", "learning rate"),
-        ] {
-            if let Some(series) = series {
-                panels.push(Panel::Lines(LinePanel {
-                    title: format!("{phase}: {title}"),
-                    x_label: format!("{phase} optimiser step"),
-                    y_label: y_label.into(),
-                    series: vec![series],
-                    ..Default::default()
-                }));
-            }
+    Ok(panels)
+}
+
+/// Each phase's gradient norm and learning rate (one panel each, a line per phase).
+pub(super) fn optimiser_panels(sft: Option<&Rows>, dpo: &Rows) -> Result<Vec<Panel>, String> {
+    let phases: Vec<(&Rows, &str)> = sft
+        .into_iter()
+        .map(|r| (r, "SFT"))
+        .chain([(dpo, "DPO")])
+        .collect();
+    let mut panels = Vec::new();
+    for (name, title, y_label) in [
+        (
+            "grad_norm",
+            "Gradient norm before clipping",
+            "global L2 norm",
+        ),
+        ("lr", "Learning rate", "learning rate"),
+    ] {
+        let mut series = Vec::new();
+        for (rows, phase) in &phases {
+            series.extend(rows.series(name, phase)?);
+        }
+        if !series.is_empty() {
+            panels.push(Panel::Lines(LinePanel {
+                title: title.into(),
+                x_label: "optimiser step of its phase".into(),
+                y_label: y_label.into(),
+                series,
+                ..Default::default()
+            }));
         }
     }
     Ok(panels)

@@ -128,7 +128,8 @@ impl Section for Fig6Table2 {
             })
         };
         let (sft_loss, dpo_loss) = (losses(sft.as_ref())?, losses(Some(&dpo))?);
-        let watched = metrics::metrics_panels(sft.as_ref(), &dpo, eval.as_ref())?;
+        let watched = metrics::metrics_panels(&dpo, eval.as_ref())?;
+        let optimiser = metrics::optimiser_panels(sft.as_ref(), &dpo)?;
 
         let mut drawn = vec![
             figures
@@ -145,7 +146,12 @@ impl Section for Fig6Table2 {
         ];
         if !watched.is_empty() {
             drawn.push(figures.save(file, "metrics", &watched)?.with_caption(
-                "What a DPO user watches, under TRL's names: the implicit rewards and their accuracy, the log-probabilities, the gradient norm and the learning rate per logged row of steps on the training batches (each the mean of its steps' batches, before their updates), and on the held-out pairs (all of them, after the step) where the run has a held-out split.",
+                "What a DPO user watches, under TRL's names: the implicit rewards and their accuracy and the log-probabilities per logged row of steps on the training batches (each the mean of its steps' batches, before their updates), and on the held-out pairs (all of them, after the step) where the run has a held-out split, with the loss on both.",
+            ));
+        }
+        if !optimiser.is_empty() {
+            drawn.push(figures.save(file, "optimiser", &optimiser)?.with_caption(
+                "Each phase's gradient norm before clipping (dpo.max_norm, sft.max_norm) and learning rate (after the schedule) per logged row of steps.",
             ));
         }
         if let Some(panel) = length_panel(&groups) {

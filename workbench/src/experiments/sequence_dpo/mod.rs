@@ -530,7 +530,7 @@ impl SequenceDpoSpec {
             train: pairs,
             held_out: &data.held_out.pairs,
         };
-        let run = pipeline::prefer_with(pi_ref, both, p, loss, device, bar, shards)?;
+        let run = pipeline::prefer(pi_ref, both, p, loss, device, bar, shards)?;
         let analysed = self.analyse(&run, data, results);
         keep(run);
         Ok(analysed)
