@@ -2,17 +2,17 @@
 //!
 //! The tables are those the file declares in its `tables` attribute (a `sequence_dpo`
 //! run's per-pair scores and per-step metrics, a sweep file's one row per point); the
-//! file's other 1-D datasets form one table per group and length, and its scalars one
-//! table of (name, value). Each table is written atomically to
-//! `<out>/<stem>.<table>.csv|parquet`; its columns are named by their dataset's path
-//! below the columns' common group (`dpo/rewards/chosen` in table `dpo` is
-//! `rewards/chosen`), numbers as Float64 (Int64 for `step`), text as Utf8.
+//! file's other 1-D datasets form one table per group and length, each dataset of two or
+//! more dimensions a long table (`axis0`, `axis1`, …, `value`), and its scalars one table
+//! of (name, value). Each table is written atomically to `<out>/<stem>.<table>.csv|parquet`;
+//! its columns are named by their dataset's path below the columns' common group
+//! (`dpo/rewards/chosen` in table `dpo` is `rewards/chosen`), numbers as Float64 (Int64 for
+//! `step` and the axes), text as Utf8.
 
 use crate::error::{CliError, Result};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use workbench::results::{Column, ResultsFile, attr, format};
@@ -35,10 +35,47 @@ impl TableFormat {
     }
 }
 
+/// One column's values, as Arrow types them.
+enum Values {
+    Float(Vec<f64>),
+    Int(Vec<i64>),
+    Text(Vec<String>),
+}
+
+impl Values {
+    /// `column` named `name`: a `step` column of whole numbers is Int64.
+    fn of(name: &str, column: Column) -> Self {
+        match column {
+            Column::Numbers(v)
+                if (name == "step" || name.ends_with("/step"))
+                    && v.iter().all(|x| x.fract() == 0.0) =>
+            {
+                Self::Int(v.iter().map(|x| *x as i64).collect())
+            }
+            Column::Numbers(v) => Self::Float(v),
+            Column::Text(v) => Self::Text(v),
+        }
+    }
+}
+
 /// One table: its name and its columns (name, values), all of one length.
 struct Table {
     name: String,
-    columns: Vec<(String, Column)>,
+    columns: Vec<(String, Values)>,
+}
+
+impl Table {
+    /// A table of datasets' columns, named below their common group.
+    fn of_datasets(name: String, columns: Vec<(String, Column)>) -> Self {
+        let columns = named_below_common_group(columns)
+            .into_iter()
+            .map(|(n, c)| {
+                let values = Values::of(&n, c);
+                (n, values)
+            })
+            .collect();
+        Self { name, columns }
+    }
 }
 
 /// Exports `target` (a results file, or every `*.h5` directly in a folder) into `out`
@@ -67,31 +104,16 @@ pub fn export(target: &Path, format: TableFormat, out: Option<&Path>) -> Result<
 
 /// `target` itself when it is a file, else the `*.h5` files directly in it, sorted.
 fn results_files(target: &Path) -> Result<Vec<PathBuf>> {
-    if !target.is_dir() {
-        if !target.is_file() {
-            return Err(CliError::Message(format!(
-                "{}: no such results file or folder",
-                target.display()
-            )));
-        }
-        return Ok(vec![target.to_path_buf()]);
+    if target.is_dir() {
+        return crate::files::listed(target, "h5", "results files");
     }
-    let entries = std::fs::read_dir(target).map_err(|source| CliError::Io {
-        what: format!("read {}", target.display()),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "h5"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
+    if !target.is_file() {
         return Err(CliError::Message(format!(
-            "{}: no results files (*.h5) in this folder",
+            "{}: no such results file or folder",
             target.display()
         )));
     }
-    Ok(files)
+    Ok(vec![target.to_path_buf()])
 }
 
 /// Writes `path`'s tables into `dir`; returns the paths written.
@@ -104,10 +126,12 @@ fn export_file(path: &Path, format: TableFormat, dir: &Path) -> Result<Vec<PathB
     let mut written = Vec::new();
     for table in tables(&file)? {
         let target = dir.join(format!("{stem}.{}.{}", table.name, format.extension()));
-        let batch = record_batch(&table).map_err(|e| {
-            CliError::Message(format!("{}: table `{}`: {e}", path.display(), table.name))
-        })?;
-        write_atomically(&target, |out| write_batch(&batch, format, out))?;
+        let bytes = record_batch(&table)
+            .and_then(|batch| encode(&batch, format))
+            .map_err(|e| {
+                CliError::Message(format!("{}: table `{}`: {e}", path.display(), table.name))
+            })?;
+        crate::files::write_atomic(&target, &bytes)?;
         written.push(target);
     }
     Ok(written)
@@ -135,10 +159,7 @@ fn tables(file: &ResultsFile) -> Result<Vec<Table>> {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(fail)?;
         used.extend(paths);
-        out.push(Table {
-            name,
-            columns: named_below_common_group(columns),
-        });
+        out.push(Table::of_datasets(name, columns));
     }
     // The rest: 1-D datasets grouped by their group and length; scalars in one table.
     let mut groups: BTreeMap<(String, usize), Vec<(String, Column)>> = BTreeMap::new();
@@ -164,6 +185,10 @@ fn tables(file: &ResultsFile) -> Result<Vec<Table>> {
                     .or_default()
                     .push((info.path, column));
             }
+            [_, _, ..] if info.numeric => {
+                let values = file.values(&info.path).map_err(fail)?;
+                out.push(long_table(&info.path, &info.shape, values));
+            }
             _ => {}
         }
     }
@@ -183,22 +208,42 @@ fn tables(file: &ResultsFile) -> Result<Vec<Table>> {
         } else {
             base
         };
-        rest.push(Table {
-            name,
-            columns: named_below_common_group(columns.clone()),
-        });
+        rest.push(Table::of_datasets(name, columns.clone()));
     }
     out.extend(rest);
     if !scalar_names.is_empty() {
         out.push(Table {
             name: "scalars".into(),
             columns: vec![
-                ("name".into(), Column::Text(scalar_names)),
-                ("value".into(), Column::Numbers(scalar_values)),
+                ("name".into(), Values::Text(scalar_names)),
+                ("value".into(), Values::Float(scalar_values)),
             ],
         });
     }
     Ok(out)
+}
+
+/// The dataset `path` of `shape` (two or more axes), row-major `values`, as a long table
+/// `<path with . for />`: one row per element, its index on each axis and its value.
+fn long_table(path: &str, shape: &[usize], values: Vec<f64>) -> Table {
+    let mut axes: Vec<Vec<i64>> = vec![Vec::with_capacity(values.len()); shape.len()];
+    for flat in 0..values.len() {
+        let mut rest = flat;
+        for (axis, &size) in shape.iter().enumerate().rev() {
+            axes[axis].push((rest % size) as i64);
+            rest /= size;
+        }
+    }
+    let mut columns: Vec<(String, Values)> = axes
+        .into_iter()
+        .enumerate()
+        .map(|(k, index)| (format!("axis{k}"), Values::Int(index)))
+        .collect();
+    columns.push(("value".into(), Values::Float(values)));
+    Table {
+        name: path.replace('/', "."),
+        columns,
+    }
 }
 
 /// `columns` named by their paths below the group all of them share (`dpo/loss` and
@@ -228,15 +273,11 @@ fn named_below_common_group(columns: Vec<(String, Column)>) -> Vec<(String, Colu
 fn record_batch(table: &Table) -> std::result::Result<RecordBatch, String> {
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
-    for (name, column) in &table.columns {
-        let is_step = name == "step" || name.ends_with("/step");
-        let (data_type, array): (DataType, ArrayRef) = match column {
-            Column::Numbers(v) if is_step && v.iter().all(|x| x.fract() == 0.0) => (
-                DataType::Int64,
-                Arc::new(Int64Array::from_iter_values(v.iter().map(|x| *x as i64))),
-            ),
-            Column::Numbers(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
-            Column::Text(v) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
+    for (name, values) in &table.columns {
+        let (data_type, array): (DataType, ArrayRef) = match values {
+            Values::Int(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+            Values::Float(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
+            Values::Text(v) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
         };
         fields.push(Field::new(name, data_type, false));
         arrays.push(array);
@@ -244,47 +285,26 @@ fn record_batch(table: &Table) -> std::result::Result<RecordBatch, String> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())
 }
 
-fn write_batch(
-    batch: &RecordBatch,
-    format: TableFormat,
-    out: &mut std::fs::File,
-) -> std::result::Result<(), String> {
+/// The batch as the bytes of a CSV (with a header) or Parquet (Snappy) file.
+fn encode(batch: &RecordBatch, format: TableFormat) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
     match format {
         TableFormat::Csv => {
-            let mut writer = arrow_csv::WriterBuilder::new().with_header(true).build(out);
-            writer.write(batch).map_err(|e| e.to_string())
+            let mut writer = arrow_csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut bytes);
+            writer.write(batch).map_err(|e| e.to_string())?;
         }
         TableFormat::Parquet => {
             let properties = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::SNAPPY)
                 .build();
             let mut writer =
-                parquet::arrow::ArrowWriter::try_new(out, batch.schema(), Some(properties))
+                parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties))
                     .map_err(|e| e.to_string())?;
             writer.write(batch).map_err(|e| e.to_string())?;
-            writer.close().map(drop).map_err(|e| e.to_string())
+            writer.close().map_err(|e| e.to_string())?;
         }
     }
-}
-
-/// Writes `target` through a temporary file in its folder, synced, then renamed into
-/// place: a reader never sees half a table.
-fn write_atomically(
-    target: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::result::Result<(), String>,
-) -> Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let fail = |why: String| CliError::Message(format!("{}: {why}", target.display()));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".export-")
-        .tempfile_in(dir)
-        .map_err(|e| fail(e.to_string()))?;
-    write(temp.as_file_mut()).map_err(&fail)?;
-    temp.as_file_mut()
-        .flush()
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| fail(e.to_string()))?;
-    temp.persist(target)
-        .map_err(|e| fail(e.error.to_string()))?;
-    Ok(())
+    Ok(bytes)
 }

@@ -2,7 +2,29 @@
 //! regular files of a bounded size.
 
 use crate::error::{CliError, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The regular files directly in `dir` whose extension is `ext`, sorted; an error names
+/// `dir` when it cannot be read or holds none (`what`: what such files are, e.g.
+/// "experiment files").
+pub fn listed(dir: &Path, ext: &str, what: &str) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
+        what: dir.display().to_string(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CliError::from(format!(
+            "{}: no {what} (*.{ext})",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
 
 /// Writes `bytes` to `path` through a partial file renamed into place, so that a reader
 /// (or a kill mid-write) never sees half of it.

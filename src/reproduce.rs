@@ -232,22 +232,7 @@ fn run_one(
 
 /// The `*.toml` files of `dir`, sorted.
 fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
-        what: dir.display().to_string(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(CliError::from(format!(
-            "{}: no experiment files (*.toml)",
-            dir.display()
-        )));
-    }
-    Ok(files)
+    crate::files::listed(dir, "toml", "experiment files")
 }
 
 /// `workbench report`: builds the report from the results in `results` into `out`.

@@ -1,5 +1,5 @@
-//! `workbench export`: a `sequence_dpo` run (with a held-out split), a bandit run and a
-//! sweep file as CSV and Parquet tables, read back with pandas and compared with h5py
+//! `workbench export`: a `sequence_dpo` run (with a held-out split), a bandit run (with
+//! 2-D datasets) and a sweep file as CSV and Parquet tables, read back with pandas and compared with h5py
 //! (tests/oracle/export_tables.py, in the oracle Python, which has pandas, pyarrow and
 //! h5py); bad targets are refused with one line.
 
@@ -64,8 +64,9 @@ fn exported_tables_read_back_with_pandas_equal_the_results_file() {
         "--set",
         "dpo.eval_every=3",
     ]);
-    let fig5 = repo("experiments/fig5_one_step.toml");
-    ok(&["run", &fig5, "--out", &r, "--quiet", "--smoke"]);
+    // A bandit file with 2-D datasets (each method's policy over the weight-decay grid).
+    let fig2 = repo("experiments/fig2_weight_decay.toml");
+    ok(&["run", &fig2, "--out", &r, "--quiet", "--smoke"]);
     let sweep = dir.join("wd_points.toml");
     std::fs::write(&sweep, SWEEP).unwrap();
     ok(&["run", sweep.to_str().unwrap(), "--out", &r, "--quiet"]);

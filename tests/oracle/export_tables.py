@@ -5,7 +5,8 @@ usage: export_tables.py RESULTS_DIR CSV_DIR PARQUET_DIR
 For each RESULTS_DIR/*.h5: each table the file declares (its `tables` attribute) has one
 column per dataset, named by its path below the columns' common group, with the values
 exactly (Int64 for `step`, float64 for numbers, strings for text); every other 1-D
-dataset and every scalar is in some table. Prints one line per file checked.
+dataset and every scalar is in some table, and every dataset of two or more axes is a long
+table (`axis0`, `axis1`, ..., `value`) that rebuilds it. Prints one line per file checked.
 """
 import glob, os, sys, tomllib
 
@@ -84,6 +85,16 @@ for path in sorted(glob.glob(os.path.join(results, "*.h5"))):
                       or os.path.basename(t) == f"{stem}.{base}.n{f[n].shape[0]}.parquet"]
         assert len(candidates) == 1, (stem, n, candidates)
         same(exported[candidates[0]], col, f[n][()], candidates[0])
+    arrays = [n for n in rest if len(f[n].shape) >= 2]
+    for n in arrays:
+        frame = pd.read_parquet(os.path.join(parquet_dir, f"{stem}.{n.replace('/', '.')}.parquet"))
+        shape = f[n].shape
+        axes = [f"axis{k}" for k in range(len(shape))]
+        assert list(frame.columns) == axes + ["value"], (n, list(frame.columns))
+        assert all(str(frame[a].dtype) == "int64" for a in axes), n
+        rebuilt = np.full(shape, np.nan)
+        rebuilt[tuple(frame[a].to_numpy() for a in axes)] = frame["value"].to_numpy()
+        assert np.array_equal(rebuilt, f[n][()], equal_nan=True), n
     checked += 1
-    print("ok", stem, len(declared), "declared tables,", len(vectors), "other vectors,", len(scalars), "scalars")
+    print("ok", stem, len(declared), "declared tables,", len(vectors), "other vectors,", len(scalars), "scalars,", len(arrays), "arrays")
 assert checked > 0
