@@ -303,9 +303,17 @@ pub fn prefer<M: SequencePolicy>(
     // A clone shares the weights until the optimiser replaces them: it is π_ref.
     let reference_model = spec.keep_reference.then(|| reference.model.clone());
     let held = pairs.held_out;
+    let counts = |response: fn(&TokenPair) -> &[u32]| -> Vec<f64> {
+        let scored = |p: &TokenPair| {
+            let sequence = (p.prompt.as_slice(), response(p));
+            scored_tokens(sequence, spec.specials, spec.shape.context) as f64
+        };
+        held.iter().map(scored).collect()
+    };
     let evaluation = Evaluation {
         held,
         reference: score_on(&reference.model, held, spec, device, shards),
+        tokens: [counts(|p| &p.chosen), counts(|p| &p.rejected)],
         spec,
         loss,
         device: device.clone().inner(),
@@ -358,6 +366,9 @@ struct Evaluation<'a> {
     held: &'a [TokenPair],
     /// Their scores under π_ref.
     reference: PairScores,
+    /// The scored tokens of each chosen and each rejected response (for length-normalised
+    /// losses), counted once.
+    tokens: [Vec<f64>; 2],
     spec: &'a PipelineSpec,
     loss: &'a dyn PairwiseLoss,
     /// The device's plain backend (no autodiff).
@@ -373,16 +384,9 @@ impl Evaluation<'_> {
         let row = |values: Vec<f64>| {
             Tensor::<2>::from_data(TensorData::new(values, [1, n]), &self.device)
         };
-        let tokens = |response: fn(&TokenPair) -> &[u32]| {
-            let counts = held.iter().map(|p| {
-                let sequence = (p.prompt.as_slice(), response(p));
-                scored_tokens(sequence, spec.specials, spec.shape.context) as f64
-            });
-            Some(row(counts.collect()))
-        };
         let inputs = PairLogProbs {
-            chosen_tokens: tokens(|p| &p.chosen),
-            rejected_tokens: tokens(|p| &p.rejected),
+            chosen_tokens: Some(row(self.tokens[0].clone())),
+            rejected_tokens: Some(row(self.tokens[1].clone())),
             ..PairLogProbs::new(
                 row(policy.chosen.clone()),
                 row(policy.rejected.clone()),
