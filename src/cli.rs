@@ -202,6 +202,12 @@ pub fn main_with(registry: Registry) -> ExitCode {
     crate::allocator::keep_freed_memory();
     backends::prepare_environment();
     crate::panics::install_hook();
+    // Slurm's warning before a time limit (`submit --requeue`): a training run saves its
+    // state after its current step and stops; the task is then requeued.
+    let stop = workbench::sequence::training_state::stop_flag();
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGUSR1, stop) {
+        eprintln!("warning: cannot handle SIGUSR1 ({e}); a stop request will kill the run");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -324,10 +330,19 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Err(message) if closed_pipe(&message.to_string()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            if workbench::sequence::training_state::stop_requested() {
+                // Stopped on request: the states are saved; run again to continue.
+                ExitCode::from(STOPPED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
+
+/// The exit status of a run stopped on request (SIGUSR1) with its training state saved
+/// (`EX_TEMPFAIL`): a `submit --requeue` task requeues itself on it.
+pub const STOPPED: u8 = 75;
 
 /// Whether `message` is that of a print to a standard stream whose reader has gone
 /// (Rust's `println!` panics with "failed printing to stdout: Broken pipe").

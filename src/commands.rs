@@ -50,6 +50,7 @@ pub fn run(
     }
     let mut context = context(file, experiment.as_ref(), options)?;
     context.reference_cache = crate::session::reference_cache(out, options)?;
+    context.training_state = crate::session::training_state(out)?;
     let started = std::time::Instant::now();
     let path = write_results(experiment.as_ref(), &context, out)?;
     eprintln!(

@@ -181,6 +181,7 @@ pub fn emit(
         precision,
         progress: crate::bars::warnings_only(),
         reference_cache: None,
+        training_state: None,
     };
     let mut all = Map::new();
     for case in cases(experiments) {

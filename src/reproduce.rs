@@ -208,6 +208,7 @@ fn run_one(
         }
         context.progress = crate::bars::within(multi, experiment.name());
         context.reference_cache = crate::session::reference_cache(plan.out, plan.options)?;
+        context.training_state = crate::session::training_state(plan.out)?;
         let started = Instant::now();
         let path = write_results(experiment, &context, plan.out)?;
         let seconds = started.elapsed().as_secs_f64();

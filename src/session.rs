@@ -10,6 +10,7 @@ use workbench::config::{self, Override};
 use workbench::experiments::{Experiment, RunContext};
 use workbench::results::{ResultsFile, attr};
 use workbench::sequence::reference_cache::ReferenceCache;
+use workbench::sequence::training_state::StateRoot;
 
 /// Options shared by commands that run experiments.
 #[derive(Debug, Default, clap::Args)]
@@ -138,6 +139,7 @@ pub fn context(
             crate::bars::terminal()
         },
         reference_cache: None,
+        training_state: None,
     })
 }
 
@@ -149,6 +151,16 @@ pub fn reference_cache(out: &Path, options: &RunOptions) -> Result<Option<Refere
         return Ok(None);
     }
     Ok(Some(ReferenceCache::under(out, build_id()?)))
+}
+
+/// Where the runs writing into the results folder `out` keep their training states
+/// (`<out>/.state`, one file per run, removed once the run is trained): a run killed
+/// midway continues from its last state.
+pub fn training_state(out: &Path) -> Result<Option<StateRoot>> {
+    Ok(Some(StateRoot {
+        dir: out.join(".state"),
+        build: build_id()?,
+    }))
 }
 
 /// The backend and dtype `experiment` runs on under `options` (flag/env > file > default),

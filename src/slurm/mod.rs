@@ -50,6 +50,17 @@ pub struct SlurmOptions {
     /// Print the scripts and the sbatch commands; submit and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Requeue a task that nears its time limit instead of losing its work: Slurm warns it
+    /// (SIGUSR1, `--signal-before` seconds before the limit), the running point saves its
+    /// training state and stops, and the task requeues itself and continues from that
+    /// state (sbatch --requeue and --signal).
+    #[arg(long)]
+    pub requeue: bool,
+    /// With --requeue: how many seconds before the time limit Slurm warns the task
+    /// (default 300; Slurm may send it up to a minute early).
+    #[arg(long, value_name = "SECONDS", requires = "requeue",
+          value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub signal_before: Option<u32>,
 }
 
 impl SlurmOptions {
@@ -63,6 +74,7 @@ impl SlurmOptions {
             || !self.sbatch_args.is_empty()
             || self.max_array_size.is_some()
             || self.dry_run
+            || self.requeue
     }
 }
 

@@ -29,6 +29,38 @@ pub struct Spec<'a> {
     pub slurm: &'a SlurmOptions,
 }
 
+/// Seconds before the time limit that a `--requeue` task is warned, by default.
+pub const DEFAULT_SIGNAL_BEFORE: u32 = 300;
+
+/// What a `--requeue` task runs its points through: each point in the background, so that
+/// Slurm's warning (SIGUSR1 to this script, `--signal=B:USR1@…`) reaches it at once; the
+/// point saves its training state and stops (exit 75), and the task requeues itself: run
+/// again, each point continues from its state (finished points are up to date).
+const REQUEUE: &str = r#"child=
+stopped=0
+requeue() {
+  echo "task ${SLURM_ARRAY_TASK_ID}: stopped with its state saved; requeued" >&2
+  scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+  exit 0
+}
+trap 'stopped=1; if [ -n "$child" ]; then kill -USR1 "$child" 2>/dev/null; fi' USR1
+launch() {
+  if [ "$stopped" = 1 ]; then requeue; fi
+  "$@" &
+  child=$!
+  local status=0
+  wait "$child" || status=$?
+  # A trapped signal ends `wait` early: wait again for the point's own status.
+  while kill -0 "$child" 2>/dev/null; do
+    status=0
+    wait "$child" || status=$?
+  done
+  child=
+  if [ "$stopped" = 1 ] || [ "$status" = 75 ]; then requeue; fi
+  return "$status"
+}
+"#;
+
 /// Shell-quotes `text` (a path or an argument).
 pub fn quote(text: &str) -> Result<String> {
     shlex::try_quote(text)
@@ -153,10 +185,21 @@ impl Spec<'_> {
         if let Some(n) = s.gpus_per_task {
             writeln!(text, "#SBATCH --gpus-per-task={n}").ok();
         }
+        if s.requeue {
+            text.push_str("#SBATCH --requeue\n");
+            let before = s.signal_before.unwrap_or(DEFAULT_SIGNAL_BEFORE);
+            writeln!(text, "#SBATCH --signal=B:USR1@{before}").ok();
+        }
         self.common(&mut text)?;
         text.push_str("set -u\n");
         writeln!(text, "bin={}", quote_path(self.binary)?).ok();
         text.push_str("jobs=\"${SLURM_CPUS_PER_TASK:-1}\"\nfailed=0\n");
+        let launch = if s.requeue {
+            text.push_str(REQUEUE);
+            "launch "
+        } else {
+            ""
+        };
         text.push_str("case \"${SLURM_ARRAY_TASK_ID:?not run as a Slurm array task}\" in\n");
         let out = quote_path(self.out)?;
         let flags = self
@@ -167,7 +210,8 @@ impl Spec<'_> {
         for (index, task) in self.tasks.iter().enumerate() {
             writeln!(text, "  {index})").ok();
             for unit in &task.units {
-                let mut line = format!("    \"$bin\" run {} --out {out}", quote_path(&unit.file)?);
+                let file = quote_path(&unit.file)?;
+                let mut line = format!("    {launch}\"$bin\" run {file} --out {out}");
                 if let Some(points) = &unit.points {
                     write!(line, " --point {} --jobs \"$jobs\"", quote(points)?).ok();
                 }

@@ -63,6 +63,7 @@ impl Job<'_> {
             }
             context.progress = crate::bars::within(self.multi, &label);
             context.reference_cache = crate::session::reference_cache(self.out, self.options)?;
+            context.training_state = crate::session::training_state(self.dir)?;
             let started = std::time::Instant::now();
             let others: Vec<&dyn workbench::experiments::Experiment> = todo[1..]
                 .iter()

@@ -92,6 +92,21 @@ pub enum WorkbenchError {
         /// The optimiser step within that epoch (1-based), where known.
         step: Option<usize>,
     },
+    /// Training stopped on request (a signal) with its state saved.
+    #[error(
+        "experiment `{experiment}`: stopped on request after {done} {phase} steps; its training state is in {}: run it again to continue",
+        state.display()
+    )]
+    Stopped {
+        /// The experiment.
+        experiment: String,
+        /// `sft` or `dpo`.
+        phase: String,
+        /// Steps done in that phase.
+        done: usize,
+        /// The state file.
+        state: PathBuf,
+    },
     /// Preference data that cannot be used (the message names the file and line).
     #[error("{0}")]
     Data(String),

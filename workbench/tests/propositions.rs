@@ -90,6 +90,7 @@ fn prop_3_1_constrained_minimisers_differ_mode_covering_vs_mode_seeking() {
         precision: backends::Precision::F64,
         progress: workbench::progress::Progress::hidden(),
         reference_cache: None,
+        training_state: None,
     };
     let results = experiment.run(&context).expect("runs");
     let theta = |name: &str| results.get(name).expect(name).values[0];

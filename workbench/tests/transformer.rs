@@ -261,6 +261,7 @@ fn tiny_spec(specials: Specials, sft_epochs: usize, dpo_epochs: usize) -> Pipeli
         seed: 11,
         eval_every: 0,
         keep_reference: false,
+        resume: None,
     }
 }
 

@@ -213,6 +213,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         seed: 3,
         eval_every: 0,
         keep_reference: false,
+        resume: None,
     };
     let pair = |chosen: Vec<u32>, rejected: Vec<u32>| TokenPair {
         prompt: vec![1, 2],

@@ -47,6 +47,9 @@ pub struct RunContext {
     /// Where a `sequence_dpo` run finds and keeps its reference model (the results
     /// folder's cache); `None`: π_ref is trained every time.
     pub reference_cache: Option<crate::sequence::reference_cache::ReferenceCache>,
+    /// Where a run that can resume keeps its training state (set by the command line for
+    /// a run writing into a results folder); `None`: it never saves one.
+    pub training_state: Option<crate::sequence::training_state::StateRoot>,
 }
 
 /// A validated experiment, ready to run.

@@ -8,7 +8,7 @@ pub mod clip;
 mod parallel;
 mod schedule;
 
-pub use parallel::ParallelAdam;
+pub use parallel::{Moments, ParallelAdam, replace_values};
 pub use schedule::{Decay, LrSchedule, StepRules, Warmup};
 
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};

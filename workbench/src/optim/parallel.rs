@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::optim::{Adam, AdamState, GradientsParams, Optimizer};
+use burn::optim::{Adam, AdamState, AdaptiveMomentumState, GradientsParams, Optimizer};
 use burn::tensor::Tensor;
 
 use super::AdamSpec;
@@ -80,6 +80,48 @@ impl ParallelAdam {
     }
 }
 
+/// One parameter's Adam moments, flattened: what [`ParallelAdam::moments`] gives and
+/// [`ParallelAdam::restore`] takes back (a saved training state).
+pub struct Moments {
+    /// The parameter.
+    pub id: ParamId,
+    /// Steps taken (Adam's bias correction).
+    pub time: usize,
+    /// The first moment.
+    pub first: Tensor<1>,
+    /// The second moment.
+    pub second: Tensor<1>,
+}
+
+impl ParallelAdam {
+    /// Every parameter's moments so far, by parameter id (none before the first step).
+    pub fn moments(&self) -> Vec<Moments> {
+        let mut all: Vec<Moments> = self
+            .states
+            .iter()
+            .map(|(id, state)| Moments {
+                id: *id,
+                time: state.momentum.time,
+                first: state.momentum.moment_1.clone(),
+                second: state.momentum.moment_2.clone(),
+            })
+            .collect();
+        all.sort_by_key(|m| m.id.val());
+        all
+    }
+
+    /// Continues from `moments` (as [`Self::moments`] gave them), replacing any held.
+    pub fn restore(&mut self, moments: Vec<Moments>) {
+        self.states = moments
+            .into_iter()
+            .map(|m| {
+                let momentum = AdaptiveMomentumState::new(m.time, m.first, m.second);
+                (m.id, AdamState { momentum })
+            })
+            .collect();
+    }
+}
+
 /// Takes each parameter's gradient and moments, with its value, flattened.
 struct Collect<'a> {
     grads: &'a mut GradientsParams,
@@ -101,6 +143,12 @@ impl ModuleVisitor for Collect<'_> {
             state: self.states.remove(&param.id),
         });
     }
+}
+
+/// `module` with the values of `values` (flattened, by parameter id) in place of its own,
+/// in their shapes and with their autodiff settings; parameters not in `values` stay.
+pub fn replace_values<M: Module>(module: M, values: HashMap<ParamId, Tensor<1>>) -> M {
+    module.map(&mut Replace { values })
 }
 
 /// Puts the updated values in place of the old, in their shapes, with the old values'

@@ -97,6 +97,22 @@ impl Rows {
         }
     }
 
+    /// The open row: steps added so far, those in the open row, and its sums (loss, lr,
+    /// grad_norm, then the six pair metrics), as a saved training state keeps them.
+    pub fn open_row(&self) -> (usize, usize, [f64; 9]) {
+        let mut sums = [0.0; 9];
+        sums[..3].copy_from_slice(&self.sums);
+        sums[3..].copy_from_slice(&self.pairs);
+        (self.done, self.open, sums)
+    }
+
+    /// Continues a window that [`Self::open_row`] described.
+    pub fn reopen(&mut self, done: usize, open: usize, sums: [f64; 9]) {
+        (self.done, self.open) = (done, open);
+        self.sums.copy_from_slice(&sums[..3]);
+        self.pairs.copy_from_slice(&sums[3..]);
+    }
+
     fn close(&mut self, log: &mut PhaseLog, with_pairs: bool) {
         let n = self.open as f64;
         log.step.push(self.done as f64);
@@ -190,5 +206,15 @@ impl PairMetrics {
     /// Whether no step was recorded.
     pub fn is_empty(&self) -> bool {
         self.columns[0].is_empty()
+    }
+
+    /// The six columns, in [`NAMES`]' order.
+    pub fn columns(&self) -> &[Vec<f64>; 6] {
+        &self.columns
+    }
+
+    /// Metrics from columns in [`NAMES`]' order.
+    pub fn from_columns(columns: [Vec<f64>; 6]) -> Self {
+        Self { columns }
     }
 }

@@ -14,6 +14,7 @@ pub mod reference_cache;
 pub mod rows;
 pub mod synthetic;
 pub mod tokenizer;
+pub mod training_state;
 pub mod transformer;
 
 pub use batch::SequenceBatch;

@@ -8,6 +8,7 @@ use super::batch::scored_tokens;
 pub use super::metrics::PhaseLog;
 use super::metrics::{PairTally, Rows, StepValues};
 use super::policy::SequencePolicy;
+use super::training_state::{self, Position, StatePlace};
 use super::{SequenceBatch, Specials, TokenPair, Transformer, TransformerShape};
 use crate::losses::{PairLogProbs, PairwiseLoss};
 use crate::optim::{AdamSpec, ParallelAdam, StepRules, clip};
@@ -19,6 +20,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// One training phase.
@@ -65,6 +67,18 @@ pub struct PipelineSpec {
     /// Keep π_ref itself in the outcome ([`PipelineRun::reference_model`]), to save it: a
     /// second copy of the weights through preference optimisation.
     pub keep_reference: bool,
+    /// Where and how often the training state is saved, to continue from after a kill
+    /// (`None`: never saved).
+    pub resume: Option<Resume>,
+}
+
+/// Saving the training state ([`super::training_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// Every this many optimiser steps of either phase (0: only when a stop is requested).
+    pub every: usize,
+    /// The state file and the run's key.
+    pub place: StatePlace,
 }
 
 /// log π(y_w|x) and log π(y_l|x) of every pair under one model.
@@ -116,6 +130,28 @@ pub struct HeldOut {
     /// The preference loss and TRL's metrics on them every [`PipelineSpec::eval_every`]
     /// steps and after the last.
     pub log: PhaseLog,
+}
+
+/// Why training stopped before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// A non-finite or exploding loss.
+    Diverged(Diverged),
+    /// A stop was requested ([`super::training_state::stop_flag`]); the state is saved.
+    Stopped {
+        /// `sft` or `dpo`.
+        phase: String,
+        /// Steps done in that phase.
+        done: usize,
+        /// The state file.
+        state: std::path::PathBuf,
+    },
+}
+
+impl From<Diverged> for Halt {
+    fn from(diverged: Diverged) -> Self {
+        Self::Diverged(diverged)
+    }
 }
 
 /// Training met a non-finite loss.
@@ -204,7 +240,7 @@ pub fn run(
     device: &Device,
     bars: &Bars,
     shards: usize,
-) -> Result<PipelineRun, Diverged> {
+) -> Result<PipelineRun, Halt> {
     run_from(
         initial_model(spec, device),
         pairs,
@@ -227,7 +263,7 @@ pub fn run_from<M: SequencePolicy>(
     device: &Device,
     bars: &Bars,
     shards: usize,
-) -> Result<PipelineRun<M>, Diverged> {
+) -> Result<PipelineRun<M>, Halt> {
     let reference = reference(model, pairs, spec, device, bars.sft.as_ref(), shards)?;
     let pairs = Pairs {
         train: pairs,
@@ -265,7 +301,7 @@ pub fn reference<M: SequencePolicy>(
     device: &Device,
     bar: &dyn Observer,
     shards: usize,
-) -> Result<Reference<M>, Diverged> {
+) -> Result<Reference<M>, Halt> {
     let mut steps = Steps {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         shards,
@@ -298,7 +334,7 @@ pub fn prefer<M: SequencePolicy>(
     device: &Device,
     bar: &dyn Observer,
     shards: usize,
-) -> Result<PipelineRun<M>, Diverged> {
+) -> Result<PipelineRun<M>, Halt> {
     let mut steps = Steps::after_sft(spec, pairs.train.len(), shards);
     // A clone shares the weights until the optimiser replaces them: it is π_ref.
     let reference_model = spec.keep_reference.then(|| reference.model.clone());
@@ -318,12 +354,13 @@ pub fn prefer<M: SequencePolicy>(
         loss,
         device: device.clone().inner(),
     };
-    let mut log = PhaseLog::default();
+    // The held-out evaluations so far (a resumed phase restores them).
+    let log = RefCell::new(PhaseLog::default());
     let every = spec.eval_every;
     let mut evaluate = |model: &M, done: usize| {
         if !held.is_empty() && every > 0 && done.is_multiple_of(every) {
             let scores = score_on(model, held, spec, device, shards);
-            evaluation.record(&mut log, done, &scores);
+            evaluation.record(&mut log.borrow_mut(), done, &scores);
         }
     };
     let (model, dpo) = preference(
@@ -335,8 +372,9 @@ pub fn prefer<M: SequencePolicy>(
         device,
         &mut steps,
         bar,
-        &mut evaluate,
+        (&mut evaluate, &log),
     )?;
+    let mut log = log.into_inner();
     let policy = score_on(&model, pairs.train, spec, device, shards);
     let held_out = (!held.is_empty()).then(|| {
         let scores = score_on(&model, held, spec, device, shards);
@@ -482,15 +520,15 @@ fn supervised<M: SequencePolicy>(
     device: &Device,
     steps: &mut Steps,
     bar: &dyn Observer,
-) -> Result<(M, PhaseLog), Diverged> {
+) -> Result<(M, PhaseLog), Halt> {
     train_phase(
         model,
         pairs.len(),
-        &spec.sft,
+        ("sft", &spec.sft, spec.resume.as_ref()),
         "sft",
         steps,
         bar,
-        &mut |_, _| {},
+        (&mut |_, _| {}, &RefCell::default()),
         |model, shard, chunk| {
             let sequence = |i: usize| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice());
             let sequences: Vec<(&[u32], &[u32])> = shard.iter().map(|&i| sequence(i)).collect();
@@ -518,13 +556,13 @@ fn preference<M: SequencePolicy>(
     device: &Device,
     steps: &mut Steps,
     bar: &dyn Observer,
-    after_step: &mut dyn FnMut(&M, usize),
-) -> Result<(M, PhaseLog), Diverged> {
+    after_step: (&mut dyn FnMut(&M, usize), &RefCell<PhaseLog>),
+) -> Result<(M, PhaseLog), Halt> {
     let label = loss_fn.label();
     train_phase(
         model,
         pairs.len(),
-        &spec.dpo,
+        ("dpo", &spec.dpo, spec.resume.as_ref()),
         &label,
         steps,
         bar,
@@ -661,29 +699,72 @@ fn sharded_step<M: SequencePolicy>(
 /// from `shard_loss` on the shards of the batch's micro-batches, the gradient clipped to
 /// `max_norm`, then an Adam step at the schedule's learning rate; `after_step` sees the
 /// model after each step, with the number of steps done.
+///
+/// With [`PipelineSpec::resume`], the phase continues from a saved state of its own (`name`)
+/// where there is one, saves its state every [`Resume::every`] steps, and when a stop is
+/// requested saves it after the step it is in and returns [`Halt::Stopped`].
+/// `evaluations` (the held-out log, which `after_step` writes) is saved and restored with
+/// it.
 #[allow(clippy::too_many_arguments)]
 fn train_phase<M: SequencePolicy>(
-    mut model: M,
+    model: M,
     items: usize,
-    phase: &Phase,
+    (name, phase, resume): (&str, &Phase, Option<&Resume>),
     label: &str,
     steps: &mut Steps,
     bar: &dyn Observer,
-    after_step: &mut dyn FnMut(&M, usize),
+    (after_step, evaluations): (&mut dyn FnMut(&M, usize), &RefCell<PhaseLog>),
     shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, Tally) + Sync,
-) -> Result<(M, PhaseLog), Diverged> {
+) -> Result<(M, PhaseLog), Halt> {
     // burn's Adam, each step's parameter updates on the shards' threads.
     let mut optimizer = ParallelAdam::new(phase.adam, steps.shards);
-    let mut log = PhaseLog::default();
-    let (started, mut tokens) = (Instant::now(), 0usize);
     let total = phase.epochs * steps_per_epoch(items, phase.effective_batch());
     let mut rows = Rows::new(phase.log_every, total);
-    let (mut done, mut first_loss, mut with_pairs) = (0usize, None, false);
-    for epoch in 0..phase.epochs {
-        let (mut epoch_sum, mut epoch_steps) = (0.0, 0usize);
+    let device = model.devices().remove(0);
+    let saved = resume.and_then(|r| {
+        training_state::load(&r.place, name, model.clone(), &mut optimizer, &device)
+            .ok()
+            .flatten()
+    });
+    let (mut model, mut at) = match saved {
+        Some((model, position)) => {
+            rows.reopen(position.row.0, position.row.1, position.row.2);
+            *evaluations.borrow_mut() = position.evaluations.clone();
+            steps.rng = position.rng.clone();
+            bar.advance(position.done as u64);
+            (model, position)
+        }
+        None => (
+            model,
+            Position {
+                phase: name.to_string(),
+                done: 0,
+                epoch: 0,
+                step: 0,
+                rng: steps.rng.clone(),
+                epoch_sum: 0.0,
+                epoch_steps: 0,
+                first_loss: None,
+                with_pairs: false,
+                tokens: 0,
+                log: PhaseLog::default(),
+                row: (0, 0, [0.0; 9]),
+                evaluations: PhaseLog::default(),
+            },
+        ),
+    };
+    let started = Instant::now();
+    let (tokens_before, first_epoch) = (at.tokens, at.epoch);
+    for epoch in first_epoch..phase.epochs {
+        if epoch > first_epoch {
+            (at.epoch, at.step, at.epoch_sum, at.epoch_steps) = (epoch, 0, 0.0, 0);
+        }
+        at.rng = steps.rng.clone();
+        let skip = at.step;
         for (step, chunk) in order(items, &mut steps.rng)
             .chunks(phase.effective_batch())
             .enumerate()
+            .skip(skip)
         {
             let Share {
                 value,
@@ -693,39 +774,61 @@ fn train_phase<M: SequencePolicy>(
             let value = finite(value, label, epoch, step)?;
             let norm = clip::global_norms(&model, &grads, 1, steps.shards)[0];
             clip::scale(&model, &mut grads, &[phase.rules.clip_factor(norm)]);
-            let lr = phase.adam.lr * phase.rules.schedule.factor(done, total);
+            let lr = phase.adam.lr * phase.rules.schedule.factor(at.done, total);
             model = optimizer.step(lr, model, grads);
-            done += 1;
+            at.done += 1;
             let pairs = tally.pairs.means();
-            with_pairs |= pairs.is_some();
+            at.with_pairs |= pairs.is_some();
             let values = StepValues {
                 loss: value,
                 lr,
                 grad_norm: norm,
                 pairs,
             };
-            rows.add(values, &mut log);
-            (epoch_sum, epoch_steps) = (epoch_sum + value, epoch_steps + 1);
-            first_loss.get_or_insert(value);
-            tokens += tally.tokens;
-            advance(bar, value, pairs.map(|means| means[3]), tokens, started);
-            after_step(&model, done);
+            rows.add(values, &mut at.log);
+            (at.epoch_sum, at.epoch_steps) = (at.epoch_sum + value, at.epoch_steps + 1);
+            at.first_loss.get_or_insert(value);
+            at.tokens += tally.tokens;
+            let rate = (at.tokens - tokens_before) as f64;
+            advance(bar, value, pairs.map(|means| means[3]), rate, started);
+            after_step(&model, at.done);
+            at.step = step + 1;
+            if let Some(resume) = resume {
+                let stop = training_state::stop_requested();
+                let due = resume.every > 0 && at.done.is_multiple_of(resume.every);
+                if (due && at.done < total) || stop {
+                    at.row = rows.open_row();
+                    at.evaluations = evaluations.borrow().clone();
+                    // A state that cannot be written loses only the chance to resume.
+                    let written = training_state::save(&resume.place, &model, &optimizer, &at);
+                    if stop && written.is_ok() {
+                        return Err(Halt::Stopped {
+                            phase: name.to_string(),
+                            done: at.done,
+                            state: resume.place.path.clone(),
+                        });
+                    }
+                }
+            }
         }
-        let mean = epoch_sum / epoch_steps.max(1) as f64;
-        let start = first_loss.unwrap_or(0.0);
+        let mean = at.epoch_sum / at.epoch_steps.max(1) as f64;
+        let start = at.first_loss.unwrap_or(0.0);
         if mean > BLOW_UP * start.abs() + 1.0 {
             return Err(Diverged {
                 phase: label.to_string(),
                 epoch: epoch + 1,
-                step: epoch_steps,
+                step: at.epoch_steps,
                 reason: format!(
                     "the epoch's mean loss {mean:.4e} is over {BLOW_UP}x the first step's {start:.4}"
                 ),
-            });
+            }
+            .into());
         }
     }
-    rows.finish(&mut log, with_pairs);
-    log.tokens_per_second = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let mut log = at.log;
+    rows.finish(&mut log, at.with_pairs);
+    let measured = (at.tokens - tokens_before) as f64;
+    log.tokens_per_second = measured / started.elapsed().as_secs_f64().max(1e-9);
     Ok((model, log))
 }
 
@@ -838,10 +941,10 @@ pub fn score_on<M: SequencePolicy>(
 }
 
 /// One step more on `bar`, with the step's loss, its reward accuracy (preference phase)
-/// and the phase's tokens per second so far.
-fn advance(bar: &dyn Observer, loss: f64, accuracy: Option<f64>, tokens: usize, started: Instant) {
+/// and the phase's tokens per second since `started` (`tokens` since then).
+fn advance(bar: &dyn Observer, loss: f64, accuracy: Option<f64>, tokens: f64, started: Instant) {
     bar.advance(1);
-    let rate = tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let rate = tokens / started.elapsed().as_secs_f64().max(1e-9);
     let accuracy = accuracy.map_or(String::new(), |a| format!(" · acc {a:.2}"));
     bar.message(format!("loss {loss:.4}{accuracy} · {rate:.0} tok/s"));
 }

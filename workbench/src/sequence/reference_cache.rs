@@ -131,7 +131,7 @@ pub fn files_hash(files: &[PathBuf]) -> std::io::Result<String> {
 
 /// A hash of the pairs' tokens: the data as the pipeline sees it, whatever file, generator,
 /// tokenizer or `max_pairs` made it.
-fn pairs_hash(pairs: &[TokenPair]) -> String {
+pub fn pairs_hash(pairs: &[TokenPair]) -> String {
     let mut hasher = Xxh3::new();
     for pair in pairs {
         for tokens in [&pair.prompt, &pair.chosen, &pair.rejected] {
@@ -449,6 +449,7 @@ mod tests {
             seed: 4,
             eval_every: 0,
             keep_reference: false,
+            resume: None,
         }
     }
 

@@ -300,11 +300,16 @@ pub struct OutputSection {
     /// Models saved as Hugging Face folders beside the results file: any of `"reference"`
     /// (π_ref) and `"policy"` (π_θ after preference optimisation). Needs `model.path`.
     pub save: Vec<String>,
+    /// Save the training state (weights, Adam's moments, where the phase stands) every
+    /// this many optimiser steps of either phase into the results folder's `.state`, so
+    /// that `workbench run` continues from it after a kill; 0: only when asked to stop
+    /// (Slurm's warning signal, `submit --requeue`).
+    pub checkpoint_every: usize,
 }
 
 impl OutputSection {
     fn saves_nothing(&self) -> bool {
-        self.save.is_empty()
+        self.save.is_empty() && self.checkpoint_every == 0
     }
 
     /// The models to save, each once; only a checkpoint (`pretrained`) can be saved.
@@ -421,6 +426,8 @@ pub struct SequenceDpoSpec {
     pub tie_correction: bool,
     /// The models saved beside the results file (`[output] save`; checkpoints only).
     pub save: Vec<SavedModel>,
+    /// Steps between saved training states (`output.checkpoint_every`; 0: on request).
+    pub checkpoint_every: usize,
 }
 
 fn phase(
@@ -517,7 +524,9 @@ impl SequenceDpoFile {
                 seed: self.model.seed,
                 eval_every: self.dpo.eval_every,
                 keep_reference: save.contains(&SavedModel::Reference),
+                resume: None,
             },
+            checkpoint_every: self.output.checkpoint_every,
             checkpoint,
             loss,
             q,

@@ -18,10 +18,11 @@ use crate::error::{ConfigError, WorkbenchError};
 use crate::results::{Folder, Results};
 use crate::sequence::SequencePolicy;
 use crate::sequence::pipeline::{
-    self, Bars, Diverged, PairScores, Pairs, PipelineRun, steps_per_epoch,
+    self, Bars, Halt, PairScores, Pairs, PipelineRun, PipelineSpec, Resume, steps_per_epoch,
 };
 use crate::sequence::pretrained::save;
-use crate::sequence::reference_cache::files_hash;
+use crate::sequence::reference_cache::{files_hash, pairs_hash};
+use crate::sequence::training_state;
 use data::{Data, Split};
 
 /// `kind = "sequence_dpo"`: the checked spec.
@@ -103,7 +104,8 @@ impl Kind for SequenceDpoSpec {
                 self.q
             )));
         }
-        let p = &self.pipeline;
+        let spec = self.resumable(identity, &data, context);
+        let p = &spec;
         let bars = Bars {
             sft: context.progress.bar(
                 (p.sft.epochs * steps_per_epoch(n, p.sft.batch_size)) as u64,
@@ -123,7 +125,7 @@ impl Kind for SequenceDpoSpec {
                     model: pipeline::initial_model(p, &context.device),
                     source: || Ok(format!("transformer {:?} seed {}", p.shape, p.seed)),
                 };
-                self.train(start, &data, context, &bars, shards, &mut results, drop)
+                self.train(start, (&data, p), context, &bars, shards, &mut results, drop)
             }
             Some(checkpoint) => {
                 let start = reference::Start {
@@ -134,17 +136,25 @@ impl Kind for SequenceDpoSpec {
                     },
                 };
                 let keep = |run| kept = self.kept_models(run);
-                self.train(start, &data, context, &bars, shards, &mut results, keep)
+                self.train(start, (&data, p), context, &bars, shards, &mut results, keep)
             }
         };
         bars.sft.finish();
         bars.dpo.finish();
         analysed
-            .map_err(|e| WorkbenchError::NonFinite {
-                experiment: identity.name.clone(),
-                what: format!("{} loss ({}; lower its lr)", e.phase, e.reason),
-                epoch: e.epoch,
-                step: Some(e.step),
+            .map_err(|halt| match halt {
+                Halt::Diverged(e) => WorkbenchError::NonFinite {
+                    experiment: identity.name.clone(),
+                    what: format!("{} loss ({}; lower its lr)", e.phase, e.reason),
+                    epoch: e.epoch,
+                    step: Some(e.step),
+                },
+                Halt::Stopped { phase, done, state } => WorkbenchError::Stopped {
+                    experiment: identity.name.clone(),
+                    phase,
+                    done,
+                    state,
+                },
             })?
             .map_err(|why| {
                 WorkbenchError::Data(format!("experiment `{}`: {why}", identity.name))
@@ -513,14 +523,14 @@ impl SequenceDpoSpec {
     fn train<M: SequencePolicy, S: FnOnce() -> std::io::Result<String>>(
         &self,
         start: reference::Start<M, S>,
-        data: &Data,
+        (data, p): (&Data, &PipelineSpec),
         context: &RunContext,
         bars: &Bars,
         shards: usize,
         results: &mut Results,
         keep: impl FnOnce(PipelineRun<M>),
-    ) -> Result<Result<(), String>, Diverged> {
-        let (p, pairs) = (&self.pipeline, &data.train.pairs);
+    ) -> Result<Result<(), String>, Halt> {
+        let pairs = &data.train.pairs;
         let (pi_ref, note) =
             reference::obtain(start, pairs, p, context, bars.sft.as_ref(), shards)?;
         results.notes.push((reference::NOTE.into(), note));
@@ -531,9 +541,58 @@ impl SequenceDpoSpec {
             held_out: &data.held_out.pairs,
         };
         let run = pipeline::prefer(pi_ref, both, p, loss, device, bar, shards)?;
+        // Trained: nothing left to resume (a kill from here on trains again).
+        if let Some(resume) = &p.resume
+            && let Err(e) = training_state::remove(&resume.place)
+        {
+            context
+                .progress
+                .warn(&format!("{}: cannot remove: {e}", resume.place.path.display()));
+        }
         let analysed = self.analyse(&run, data, results);
         keep(run);
         Ok(analysed)
+    }
+
+    /// The pipeline's settings with where this run keeps its training state, when the
+    /// context has a place for states: a file named by what makes the run (its resolved
+    /// configuration, its data's and model's files, the backend, dtype and shards).
+    fn resumable(&self, identity: &Identity, data: &Data, context: &RunContext) -> PipelineSpec {
+        let mut spec = self.pipeline.clone();
+        let Some(root) = &context.training_state else {
+            return spec;
+        };
+        let files = files_hash(&self.inputs()).unwrap_or_else(|e| format!("unreadable: {e}"));
+        let shards = pipeline::shards(context.backend).to_string();
+        let (backend, dtype) = (context.backend.name(), context.precision.name());
+        let parts = [
+            &identity.config_toml,
+            &files,
+            &pairs_hash(&data.train.pairs),
+            &pairs_hash(&data.held_out.pairs),
+            backend,
+            dtype,
+            &shards,
+        ];
+        let place = root.place(&parts);
+        let path = place.path.display();
+        match training_state::inspect(&place) {
+            Ok(None) => {}
+            Ok(Some((phase, done))) => context
+                .progress
+                .warn(&format!("resuming {phase} after step {done} from {path}")),
+            Err(why) => {
+                context.progress.warn(&format!("{why}: not resumed from"));
+                if let Err(e) = training_state::remove(&place) {
+                    context.progress.warn(&format!("{path}: cannot remove: {e}"));
+                }
+            }
+        }
+        spec.resume = Some(Resume {
+            every: self.checkpoint_every,
+            place,
+        });
+        spec
     }
 
     /// Groups, ranks and tests; `Err` says why the scores cannot be compared.

@@ -2,7 +2,7 @@
 //! (or a concurrent one) already made the same, else trained by SFT and stored there.
 
 use super::super::RunContext;
-use crate::sequence::pipeline::{self, Diverged, PipelineSpec, Reference};
+use crate::sequence::pipeline::{self, Halt, PipelineSpec, Reference};
 use crate::sequence::reference_cache::{KeyParts, Provenance};
 use crate::sequence::{SequencePolicy, TokenPair};
 use burn::tensor::Device;
@@ -28,7 +28,7 @@ pub(super) fn obtain<M: SequencePolicy, S: FnOnce() -> std::io::Result<String>>(
     context: &RunContext,
     bar: &dyn crate::progress::Observer,
     shards: usize,
-) -> Result<(Reference<M>, String), Diverged> {
+) -> Result<(Reference<M>, String), Halt> {
     let device: &Device = &context.device;
     let train = |model| pipeline::reference(model, pairs, spec, device, bar, shards);
     let Some(cache) = &context.reference_cache else {
