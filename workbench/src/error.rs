@@ -94,7 +94,7 @@ pub enum WorkbenchError {
     },
     /// Training stopped on request (a signal) with its state saved.
     #[error(
-        "experiment `{experiment}`: stopped on request after {done} {phase} steps; its training state is in {}: run it again to continue",
+        "experiment `{experiment}`: stopped on request after step {done} of {phase}; its training state is in {}: run it again to continue",
         state.display()
     )]
     Stopped {

@@ -370,6 +370,25 @@ impl ModuleVisitor for Ids {
     }
 }
 
+/// Removes the scratch files a kill mid-save left beside the state at `place` (burn's
+/// atomic writer names them `<file>.<pid>-<n>.tmp`); only this run writes them, and the
+/// results folder's lock lets one process run it at a time.
+pub fn remove_scratch(place: &StatePlace) {
+    let (Some(dir), Some(name)) = (place.path.parent(), place.path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix) && file.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Removes the state at `place` (the run's results are written: nothing to resume).
 pub fn remove(place: &StatePlace) -> std::io::Result<()> {
     match std::fs::remove_file(&place.path) {

@@ -575,6 +575,7 @@ impl SequenceDpoSpec {
             &shards,
         ];
         let place = root.place(&parts);
+        training_state::remove_scratch(&place);
         let path = place.path.display();
         match training_state::inspect(&place) {
             Ok(None) => {}
