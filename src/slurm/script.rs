@@ -186,7 +186,8 @@ impl Spec<'_> {
             writeln!(text, "#SBATCH --gpus-per-task={n}").ok();
         }
         if s.requeue {
-            text.push_str("#SBATCH --requeue\n");
+            // A requeued task appends to its log rather than starting it afresh.
+            text.push_str("#SBATCH --requeue\n#SBATCH --open-mode=append\n");
             let before = s.signal_before.unwrap_or(DEFAULT_SIGNAL_BEFORE);
             writeln!(text, "#SBATCH --signal=B:USR1@{before}").ok();
         }

@@ -12,7 +12,10 @@
 #      point files are left, `status` names the rest missing, re-submitting finishes the
 #      sweep equal to a local run, with no partial file left behind;
 #   5. `reproduce --slurm` of a folder (a sweep and two plain experiments) equals a local
-#      `reproduce` of it, with its report written by the job after the array.
+#      `reproduce` of it, with its report written by the job after the array;
+#   6. `submit --requeue` of a sequence sweep that saves its training state: the task is
+#      requeued (`scontrol requeue`) mid-point, resumes from the state, and the sweep
+#      equals a local run.
 # Every daemon it started is stopped (by PID) on any exit. Fails loudly where Slurm is
 # missing, unless WORKBENCH_EXPECT_SLURM=0 says it is not expected here.
 #
@@ -203,4 +206,71 @@ same "$work/local-all" "$work/all" $names
 [ -s "$work/report/report.html" ] || fail "the job after the array wrote no report"
 expect_line "$(wb reproduce --slurm --experiments "$work/experiments" --out "$work/all" --report "$work/report" 2>&1)" \
   "nothing to submit \(10 up to date" "re-running reproduce --slurm"
+# --- 6. a point requeued mid-run continues from its saved training state -------------------
+step "6. scontrol requeue mid-point (submit --requeue)"
+sed -e 's/^name = "seq_slow"/name = "seq_resume"/' -e 's/^pairs = 24000/pairs = 48000/' \
+  -e 's/^epochs = 1/epochs = 2/' -e '/^\[sweep\]/,$d' "$work/seq_slow.toml" >"$work/seq_resume.toml"
+cat >>"$work/seq_resume.toml" <<'EOF'
+[output]
+checkpoint_every = 5
+
+[sweep]
+grid = { "dpo.beta" = [0.1, 1.0] }
+EOF
+wb run "$work/seq_resume.toml" --out "$work/local" --quiet --jobs 1 2>/dev/null
+ids=$(wb submit "$work/seq_resume.toml" --slurm --out "$out" --max-array-size 1 --cpus-per-task 1 \
+  --requeue --signal-before 60 --time 00:10:00 2>"$work/submit.err") \
+  || { cat "$work/submit.err" >&2; fail "the requeue sweep was not submitted"; }
+array=${ids%% *}
+grep -rq -- "--signal=B:USR1@60" "$out/slurm" || fail "no --signal line in the array script"
+# Slurm delays a requeued job's start (BeginTime); start it at once.
+start_now() {
+  local said=
+  for _ in $(seq 240); do
+    if [ "$(squeue --noheader --array --jobs="$1" --format=%r 2>/dev/null)" = BeginTime ]; then
+      said=$(scontrol update JobId="$1" StartTime=now 2>&1) && return 0
+    fi
+    sleep 0.25
+  done
+  squeue --array >&2 || true
+  fail "could not start the requeued $1: $said"
+}
+# Waits until $1 state files exist in the sweep's .state.
+wait_states() {
+  for _ in $(seq 480); do
+    [ "$(find "$out/seq_resume/.state" -name '*.bpk' 2>/dev/null | wc -l)" -ge "$1" ] && return 0
+    sleep 0.25
+  done
+  fail "no training state was saved"
+}
+# The first point's first saved state: requeue the task mid-point from outside.
+wait_states 1
+sleep 1
+scontrol requeue "${array}_0" || fail "scontrol requeue ${array}_0 failed"
+start_now "${array}_0"
+# Resumed, it finishes point 0 (its state removed) and starts point 1: then Slurm's warning
+# before a time limit (SIGUSR1 to the batch shell, as --signal=B:USR1 sends it): the point
+# saves its state and stops, and the task requeues itself.
+for _ in $(seq 480); do
+  [ -e "$out/seq_resume/point-0000.h5" ] && [ "$(find "$out/seq_resume/.state" -name '*.bpk' | wc -l)" -ge 1 ] && break
+  sleep 0.25
+done
+[ -e "$out/seq_resume/point-0000.h5" ] || fail "point 0 did not finish after the requeue"
+sleep 1
+scancel --batch --signal=USR1 "${array}_0" || fail "scancel --signal=USR1 failed"
+for _ in $(seq 240); do
+  grep -q "requeued" "$out"/logs/seq_resume-*.log 2>/dev/null && break
+  sleep 0.25
+done
+grep -q "requeued" "$out"/logs/seq_resume-*.log || fail "the task did not requeue itself on SIGUSR1"
+start_now "${array}_0"
+cluster_wait "$(echo "$ids" | tr ' ' ',')" 300
+resumed=$(grep -h "resuming" "$out"/logs/seq_resume-*.log) || true
+[ "$(wc -l <<<"$resumed")" -ge 2 ] || fail "expected two resumed points in the logs, got: $resumed"
+echo "$resumed" >&2
+expect_line "$(wb status "$out/seq_resume")" "2 points: 2 done" "status after the requeue"
+same "$work/local" "$out" seq_resume
+leftovers=$(find "$out/seq_resume/.state" -type f)
+[ -z "$leftovers" ] || fail "state files left: $leftovers"
+
 step "passed"
