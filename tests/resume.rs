@@ -89,7 +89,9 @@ fn after_saves(saves: usize) -> impl Fn(&[(PathBuf, SystemTime)]) -> bool {
     let seen = std::cell::RefCell::new((0usize, None::<SystemTime>));
     move |files| {
         let mut seen = seen.borrow_mut();
-        let state = files.iter().find(|(p, _)| p.extension() == Some("bpk".as_ref()));
+        let state = files
+            .iter()
+            .find(|(p, _)| p.extension() == Some("bpk".as_ref()));
         if let Some((_, time)) = state
             && seen.1 != Some(*time)
         {
@@ -191,7 +193,11 @@ fn sigusr1_saves_the_state_and_stops_and_a_damaged_state_is_not_resumed_from() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let output = signalled.take().unwrap().wait_with_output().expect("waited");
+    let output = signalled
+        .take()
+        .unwrap()
+        .wait_with_output()
+        .expect("waited");
     assert_eq!(output.status.code(), Some(75), "{}", stderr(&output));
     let said = stderr(&output);
     assert!(said.contains("stopped on request after step"), "{said}");

@@ -286,6 +286,65 @@ fn the_scripts_run_as_slurm_runs_them_equal_a_local_run() {
 }
 
 #[test]
+fn a_requeue_script_asks_for_the_signal_and_runs_its_points_as_a_plain_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sweep_file(dir.path());
+    let (out, local) = (dir.path().join("results"), dir.path().join("local"));
+    let args = [
+        "--max-array-size",
+        "3",
+        "--requeue",
+        "--signal-before",
+        "90",
+    ];
+    let (array, collect) = scripts(&stdout(&dry_run(&file, &out, &args)));
+    for line in [
+        "#SBATCH --requeue",
+        "#SBATCH --open-mode=append",
+        "#SBATCH --signal=B:USR1@90",
+    ] {
+        assert!(array.lines().any(|l| l == line), "{line} not in\n{array}");
+    }
+    let runs = array.lines().filter(|l| l.contains("\"$bin\" run "));
+    assert!(
+        runs.clone().count() == 3
+            && runs
+                .into_iter()
+                .all(|l| l.trim_start().starts_with("launch \"$bin\""))
+    );
+    ok(&[
+        "run",
+        &file.display().to_string(),
+        "--out",
+        &local.display().to_string(),
+        "--quiet",
+    ]);
+    for task in 0..3 {
+        let output = run_script(&array, Some(task));
+        assert!(output.status.success(), "task {task}: {}", stderr(&output));
+    }
+    assert!(run_script(&collect, None).status.success());
+    let same = python(
+        &std::fs::read_to_string(repo("tests/slurm/same_results.py")).unwrap(),
+        &[local.as_path(), out.as_path(), Path::new("fig2_small")],
+    );
+    assert!(String::from_utf8_lossy(&same.stdout).contains("9 file(s) equal"));
+    // A failing point still fails its task (the status passes through `launch`).
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("epochs = 50", "epochs = 60")).unwrap();
+    assert_eq!(run_script(&array, Some(0)).status.code(), Some(1));
+    let output = workbench(&[
+        "submit",
+        &file.display().to_string(),
+        "--slurm",
+        "--dry-run",
+        "--signal-before",
+        "90",
+    ]);
+    assert!(!output.status.success() && stderr(&output).contains("--requeue"));
+}
+
+#[test]
 fn a_task_refuses_a_file_changed_since_submission() {
     let dir = tempfile::tempdir().unwrap();
     let file = sweep_file(dir.path());

@@ -43,7 +43,11 @@ impl StateRoot {
     /// The state file of the run that `parts` (its resolved configuration, data, backend
     /// and so on) describe, under this build.
     pub fn place(&self, parts: &[&str]) -> StatePlace {
-        let key = format!("format {FORMAT}\nbuild {}\n{}", self.build, parts.join("\n"));
+        let key = format!(
+            "format {FORMAT}\nbuild {}\n{}",
+            self.build,
+            parts.join("\n")
+        );
         let hash = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
         StatePlace {
             path: self.dir.join(format!("{hash:032x}.bpk")),
@@ -66,7 +70,8 @@ pub struct StatePlace {
 /// stops.
 pub fn stop_flag() -> Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
 }
 
 /// Whether a stop was requested.
@@ -273,7 +278,8 @@ pub fn inspect(place: &StatePlace) -> Result<Option<(String, usize)>, String> {
     if !place.path.exists() {
         return Ok(None);
     }
-    let reader = Reader::from_file(&place.path).map_err(|e| format!("{}: {e}", place.path.display()))?;
+    let reader =
+        Reader::from_file(&place.path).map_err(|e| format!("{}: {e}", place.path.display()))?;
     let entry = entry(&reader, &place.path)?;
     if entry.format != FORMAT || entry.key != place.key {
         return Err(format!(
@@ -310,7 +316,11 @@ pub fn load<M: Module>(
         let data = TensorData::from_bytes(bytes, shape, dtype);
         values.insert(name, (id, Tensor::from_data(data, &plain)));
     }
-    let mut take = |name: String| values.remove(&name).ok_or_else(|| fail(&format!("no {name}")));
+    let mut take = |name: String| {
+        values
+            .remove(&name)
+            .ok_or_else(|| fail(&format!("no {name}")))
+    };
     let mut ids = Ids(Vec::new());
     model.visit(&mut ids);
     // The saved parameter ids, as this model's.

@@ -125,7 +125,15 @@ impl Kind for SequenceDpoSpec {
                     model: pipeline::initial_model(p, &context.device),
                     source: || Ok(format!("transformer {:?} seed {}", p.shape, p.seed)),
                 };
-                self.train(start, (&data, p), context, &bars, shards, &mut results, drop)
+                self.train(
+                    start,
+                    (&data, p),
+                    context,
+                    &bars,
+                    shards,
+                    &mut results,
+                    drop,
+                )
             }
             Some(checkpoint) => {
                 let start = reference::Start {
@@ -136,7 +144,15 @@ impl Kind for SequenceDpoSpec {
                     },
                 };
                 let keep = |run| kept = self.kept_models(run);
-                self.train(start, (&data, p), context, &bars, shards, &mut results, keep)
+                self.train(
+                    start,
+                    (&data, p),
+                    context,
+                    &bars,
+                    shards,
+                    &mut results,
+                    keep,
+                )
             }
         };
         bars.sft.finish();
@@ -545,9 +561,10 @@ impl SequenceDpoSpec {
         if let Some(resume) = &p.resume
             && let Err(e) = training_state::remove(&resume.place)
         {
-            context
-                .progress
-                .warn(&format!("{}: cannot remove: {e}", resume.place.path.display()));
+            context.progress.warn(&format!(
+                "{}: cannot remove: {e}",
+                resume.place.path.display()
+            ));
         }
         let analysed = self.analyse(&run, data, results);
         keep(run);
@@ -585,7 +602,9 @@ impl SequenceDpoSpec {
             Err(why) => {
                 context.progress.warn(&format!("{why}: not resumed from"));
                 if let Err(e) = training_state::remove(&place) {
-                    context.progress.warn(&format!("{path}: cannot remove: {e}"));
+                    context
+                        .progress
+                        .warn(&format!("{path}: cannot remove: {e}"));
                 }
             }
         }
