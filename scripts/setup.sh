@@ -2,7 +2,7 @@
 # Installs what building and testing dpo-workbench needs, only where it is missing:
 #   - cmake >= 3.26 (hdf5-metno's `static` feature builds HDF5 from bundled source),
 #     from PyPI when the system's is missing or older;
-#   - with --tests: the Python oracle's numpy, scipy and h5py, Debian's chromium, Mesa's
+#   - with --tests: the Python oracle's numpy, scipy, h5py and statsmodels, Debian's chromium, Mesa's
 #     software Vulkan driver (lavapipe) so that the wgpu backend runs without a GPU, and
 #     Debian's slurm-wlm and munge for the tests against a real Slurm (not with
 #     WORKBENCH_EXPECT_SLURM=0).
@@ -62,8 +62,8 @@ if [ "$need_tests" = 1 ]; then
       fi
     done
   fi
-  if ! python3 -c 'import numpy, scipy, h5py' >/dev/null 2>&1; then
-    echo "setup: installing the test oracle's Python packages (numpy, scipy, h5py)"
-    pip_install numpy scipy h5py
+  if ! python3 -c 'import numpy, scipy, h5py, statsmodels' >/dev/null 2>&1; then
+    echo "setup: installing the test oracle's Python packages (numpy, scipy, h5py, statsmodels)"
+    pip_install numpy scipy h5py statsmodels
   fi
 fi

@@ -1208,7 +1208,7 @@ fn fig6_table2_ranks_table_and_finding() {
         "groups/q",
     ];
     let r = render("reversed.h5", fig6(-1.0, &len1)).expect("shape-[1] scalars render");
-    assert!(r.notes[0].starts_with("Our run does NOT show the paper's finding"));
+    assert!(r.notes[0].starts_with("This run does NOT show the paper's direction"));
     assert!(
         r.notes[0].ends_with("(one-sided p for the paper's direction = 9.990e-1)."),
         "{}",

@@ -89,6 +89,11 @@ impl Axis {
     }
 }
 
+/// Whether summary `name` is a p-value (`p_value`, `p_low_smaller`, …).
+fn is_p_value(name: &str) -> bool {
+    name == "p" || name.starts_with("p_") || name.ends_with("_p_value")
+}
+
 /// Characters of a summary's name that are safe in a file name.
 fn stem_part(name: &str) -> String {
     name.chars()
@@ -373,7 +378,20 @@ impl Section for Sweep {
         let mut tables = Vec::new();
         let mut notes = Vec::new();
         let mut single = false;
-        for (name, values) in points.summaries.iter().take(MAX_FIGURES) {
+        // A p-value is not a quantity whose mean over seeds means anything: it is listed
+        // per point in the sweep file, never averaged here.
+        let (p_values, summaries): (Vec<_>, Vec<_>) = points
+            .summaries
+            .iter()
+            .partition(|(name, _)| is_p_value(name));
+        if !p_values.is_empty() {
+            let names: Vec<&str> = p_values.iter().map(|(n, _)| n.as_str()).collect();
+            notes.push(format!(
+                "Not averaged over seeds (p-values): summary/{}.",
+                names.join(", summary/")
+            ));
+        }
+        for (name, values) in summaries.iter().copied().take(MAX_FIGURES) {
             single |= settings
                 .iter()
                 .any(|s| points.mean_ci(values, &s.members).is_some_and(|m| m.n == 1));
@@ -398,14 +416,14 @@ impl Section for Sweep {
             }
             stems.push(figures.save(file, &stem_part(name), &[Panel::Lines(panel)])?);
         }
-        if points.summaries.len() > MAX_FIGURES {
-            let rest: Vec<&str> = points.summaries[MAX_FIGURES..]
+        if summaries.len() > MAX_FIGURES {
+            let rest: Vec<&str> = summaries[MAX_FIGURES..]
                 .iter()
                 .map(|(n, _)| n.as_str())
                 .collect();
             notes.push(format!(
                 "{MAX_FIGURES} of {} summaries are drawn and tabled (the first by name); not shown: {}.",
-                points.summaries.len(),
+                summaries.len(),
                 rest.join(", ")
             ));
         }

@@ -208,6 +208,46 @@ pub fn mann_whitney(group1: &[f64], group2: &[f64], tie_correction: bool) -> Man
     )
 }
 
+/// Φ⁻¹(0.975): the normal quantile of a two-sided 95 % interval.
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The effect sizes of a [`MannWhitney`] test, which (unlike z) do not grow with the
+/// number of pairs: the AUC U₁/(n₁n₂), the probability that a value of group 1 exceeds
+/// one of group 2 (ties counting half), and the rank-biserial correlation 2·AUC − 1, each
+/// with a Hanley–McNeil (1982) normal interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EffectSize {
+    /// U₁/(n₁n₂).
+    pub auc: f64,
+    /// Its interval, clipped to [0, 1].
+    pub auc_ci: (f64, f64),
+    /// 2·AUC − 1, in [−1, 1]: negative when group 1's values tend to be the smaller.
+    pub rank_biserial: f64,
+    /// Its interval: 2·(the AUC's interval) − 1.
+    pub rank_biserial_ci: (f64, f64),
+}
+
+/// [`EffectSize`] of `test`, the intervals at ± `z` standard errors (e.g. [`Z_95`]).
+/// Hanley and McNeil's standard error: with A the AUC, Q₁ = A/(2 − A), Q₂ = 2A²/(1 + A),
+/// SE² = [A(1 − A) + (n₁ − 1)(Q₁ − A²) + (n₂ − 1)(Q₂ − A²)]/(n₁n₂). It treats the pairs as
+/// independent draws, which pairs scored by one trained model are not: a within-run
+/// interval, not a replication's.
+pub fn effect_size(test: &MannWhitney, z: f64) -> EffectSize {
+    let (n1, n2) = (test.n1 as f64, test.n2 as f64);
+    let a = test.u1 / (n1 * n2);
+    let (q1, q2) = (a / (2.0 - a), 2.0 * a * a / (1.0 + a));
+    let variance =
+        (a * (1.0 - a) + (n1 - 1.0) * (q1 - a * a) + (n2 - 1.0) * (q2 - a * a)) / (n1 * n2);
+    let half = z * variance.max(0.0).sqrt();
+    let auc_ci = ((a - half).max(0.0), (a + half).min(1.0));
+    EffectSize {
+        auc: a,
+        auc_ci,
+        rank_biserial: 2.0 * a - 1.0,
+        rank_biserial_ci: (2.0 * auc_ci.0 - 1.0, 2.0 * auc_ci.1 - 1.0),
+    }
+}
+
 /// Average ranks of both groups within the combined ranking: (ranks of group1, ranks of
 /// group2), each in input order.
 pub fn group_ranks(group1: &[f64], group2: &[f64]) -> (Vec<f64>, Vec<f64>) {
@@ -254,6 +294,24 @@ mod tests {
             },
             plain
         );
+    }
+
+    #[test]
+    fn effect_sizes_by_hand() {
+        // Group 1 beats group 2 in 3 of 4 comparisons: U₁ = 3, AUC 0.75, r = 0.5.
+        let t = mann_whitney(&[2.0, 4.0], &[1.0, 3.0], false);
+        let e = effect_size(&t, Z_95);
+        assert_eq!((t.u1, e.auc, e.rank_biserial), (3.0, 0.75, 0.5));
+        // Q₁ = 0.6, Q₂ = 0.642857…; SE² = (0.1875 + 0.0375 + 0.080357…)/4.
+        let se = ((0.1875 + (0.6 - 0.5625) + (2.0 * 0.5625 / 1.75 - 0.5625)) / 4.0_f64).sqrt();
+        assert!((e.auc_ci.0 - (0.75 - Z_95 * se)).abs() < 1e-15);
+        assert_eq!(e.auc_ci.1, 1.0, "clipped");
+        assert!((e.rank_biserial_ci.0 - (2.0 * e.auc_ci.0 - 1.0)).abs() < 1e-15);
+        // Table 2's rank sums: the low group's (21) is the smaller, AUC 0.353.
+        let paper = mann_whitney_from_rank_sums(800, 800, 546_337.0, 734_463.0, None);
+        let e = effect_size(&paper, Z_95);
+        assert!((e.auc - 225_937.0 / 640_000.0).abs() < 1e-15);
+        assert!(e.rank_biserial < 0.0 && e.rank_biserial_ci.1 < 0.0);
     }
 
     #[test]

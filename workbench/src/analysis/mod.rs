@@ -5,6 +5,7 @@ pub mod correlation;
 pub mod mann_whitney;
 pub mod penalty;
 pub mod ratio_constraint;
+pub mod regression;
 pub mod two_point;
 
 /// The index in `0..n` where `value` is largest (the first of equals; 0 when `n` is 0).

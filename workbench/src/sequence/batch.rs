@@ -62,6 +62,23 @@ pub fn layout(prompt: &[u32], response: &[u32], specials: Specials, context: usi
     Laid { tokens, start, cut }
 }
 
+/// The prompt of a pair as both its responses are scored: its last tokens, as many as the
+/// room the longer kept response leaves (see [`layout`]), so that log π(y_w|x) and
+/// log π(y_l|x) condition on one x. Laid out with this prompt, each response keeps what
+/// [`layout`] alone would keep of it.
+pub fn pair_prompt<'a>(
+    prompt: &'a [u32],
+    [chosen, rejected]: [&[u32]; 2],
+    context: usize,
+) -> &'a [u32] {
+    let room = context.saturating_sub(1);
+    let kept = |response: &[u32]| {
+        (response.len() + 1).min(room.saturating_sub(prompt.len()).max(room / 2))
+    };
+    let longer = kept(chosen).max(kept(rejected));
+    &prompt[prompt.len() - prompt.len().min(room - longer)..]
+}
+
 /// The number of response tokens (EOS included) a batch scores for `(prompt, response)`:
 /// its row of [`SequenceBatch::row_tokens`].
 pub fn scored_tokens(
@@ -143,6 +160,32 @@ mod tests {
         assert_eq!(laid.tokens, vec![11, 2, 3, 4, 5, 6]);
         assert_eq!((laid.start, laid.cut), (4, true));
         assert!(!laid.tokens.contains(&SPECIALS.eos));
+    }
+
+    #[test]
+    fn both_responses_of_a_pair_are_scored_under_one_prompt() {
+        // Room after BOS is 7. Alone, the 1-token response would keep 5 prompt tokens and
+        // the 5-token one 1 (it keeps max(7 − 6, 3) = 3 of its 6 with EOS, cut).
+        let (prompt, short, long) = (&[1, 2, 3, 4, 5, 6][..], &[7][..], &[8, 9, 10, 11, 12][..]);
+        let alone = [
+            layout(prompt, short, SPECIALS, 8),
+            layout(prompt, long, SPECIALS, 8),
+        ];
+        assert_eq!(alone[0].tokens, vec![11, 2, 3, 4, 5, 6, 7, 12]);
+        assert_eq!(alone[1].tokens, vec![11, 4, 5, 6, 8, 9, 10]);
+        let x = pair_prompt(prompt, [short, long], 8);
+        assert_eq!(x, &[4, 5, 6]);
+        let paired = [layout(x, short, SPECIALS, 8), layout(x, long, SPECIALS, 8)];
+        assert_eq!(paired[0].tokens, vec![11, 4, 5, 6, 7, 12]);
+        assert_eq!(paired[1].tokens, alone[1].tokens);
+        for (p, a) in paired.iter().zip(&alone) {
+            // The responses keep what they kept alone; the prompts are the same.
+            assert_eq!(p.tokens[p.start..], a.tokens[a.start..]);
+            assert_eq!(p.tokens[..p.start], paired[0].tokens[..paired[0].start]);
+            assert_eq!(p.cut, a.cut);
+        }
+        // A pair that fits keeps its whole prompt.
+        assert_eq!(pair_prompt(&[1, 2], [&[3], &[4, 5]], 8), &[1, 2]);
     }
 
     #[test]

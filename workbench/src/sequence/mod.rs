@@ -33,6 +33,14 @@ pub struct TokenPair {
     pub rejected: Vec<u32>,
 }
 
+impl TokenPair {
+    /// The prompt both responses are scored (and y_w fine-tuned) under within `context`
+    /// tokens: see [`batch::pair_prompt`].
+    pub fn scored_prompt(&self, context: usize) -> &[u32] {
+        batch::pair_prompt(&self.prompt, [&self.chosen, &self.rejected], context)
+    }
+}
+
 /// The special tokens of a vocabulary and its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Specials {

@@ -341,7 +341,7 @@ pub fn prefer<M: SequencePolicy>(
     let held = pairs.held_out;
     let counts = |response: fn(&TokenPair) -> &[u32]| -> Vec<f64> {
         let scored = |p: &TokenPair| {
-            let sequence = (p.prompt.as_slice(), response(p));
+            let sequence = (p.scored_prompt(spec.shape.context), response(p));
             scored_tokens(sequence, spec.specials, spec.shape.context) as f64
         };
         held.iter().map(scored).collect()
@@ -530,7 +530,8 @@ fn supervised<M: SequencePolicy>(
         bar,
         (&mut |_, _| {}, &RefCell::default()),
         |model, shard, chunk| {
-            let sequence = |i: usize| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice());
+            let context = spec.shape.context;
+            let sequence = |i: usize| (pairs[i].scored_prompt(context), pairs[i].chosen.as_slice());
             let sequences: Vec<(&[u32], &[u32])> = shard.iter().map(|&i| sequence(i)).collect();
             let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, device);
             let chunk_tokens = chunk
@@ -843,15 +844,16 @@ pub fn pair_inputs<M: SequencePolicy>(
     spec: &PipelineSpec,
     device: &Device,
 ) -> (PairLogProbs, SequenceBatch) {
-    let n = chunk.len();
+    let (n, context) = (chunk.len(), spec.shape.context);
     let sequences: Vec<(&[u32], &[u32])> = chunk
         .iter()
-        .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].chosen.as_slice()))
-        .chain(
-            chunk
-                .iter()
-                .map(|&i| (pairs[i].prompt.as_slice(), pairs[i].rejected.as_slice())),
-        )
+        .map(|&i| (pairs[i].scored_prompt(context), pairs[i].chosen.as_slice()))
+        .chain(chunk.iter().map(|&i| {
+            (
+                pairs[i].scored_prompt(context),
+                pairs[i].rejected.as_slice(),
+            )
+        }))
         .collect();
     let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, device);
     let scores = model.sequence_log_probs(&batch);
@@ -920,7 +922,7 @@ pub fn score_on<M: SequencePolicy>(
     let scored = crate::threads::map_on(&jobs, shards, |&(block, side)| {
         let sequences: Vec<(&[u32], &[u32])> = block
             .iter()
-            .map(|p| (p.prompt.as_slice(), response[side](p)))
+            .map(|p| (p.scored_prompt(spec.shape.context), response[side](p)))
             .collect();
         let batch = SequenceBatch::new(&sequences, spec.specials, spec.shape.context, &plain);
         to_vec(frozen.sequence_log_probs(&batch))

@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 /// The entries' layout and the key text's meaning; a change to either bumps it, so that
-/// entries of older builds are never read as something they are not.
-const FORMAT: u32 = 3;
+/// entries of older builds are never read as something they are not (4: a pair's responses
+/// are scored, and y_w fine-tuned, under one prompt).
+const FORMAT: u32 = 4;
 
 /// The entry's description: the key it was made for, SFT's log and the scores.
 const ENTRY: &str = "entry.json";

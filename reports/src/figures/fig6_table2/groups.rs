@@ -143,6 +143,8 @@ pub(super) struct MannWhitney {
     pub(super) tie_corrected: bool,
     /// One-sided p for the paper's direction (low-value group smaller), when stored.
     pub(super) p_low_smaller: Option<f64>,
+    /// The rank-biserial correlation and its within-run interval, when stored.
+    pub(super) rank_biserial: Option<(f64, f64, f64)>,
 }
 
 impl MannWhitney {
@@ -160,6 +162,12 @@ impl MannWhitney {
             tie_corrected: s("tie_corrected")? != 0.0,
             p_low_smaller: if file.exists("mann_whitney/p_low_smaller") {
                 Some(s("p_low_smaller")?)
+            } else {
+                None
+            },
+            rank_biserial: if file.exists("summary/rank_biserial") {
+                let r = |k: &str| file.scalar(&format!("summary/rank_biserial{k}"));
+                Some((r("")?, r("_ci_low")?, r("_ci_high")?))
             } else {
                 None
             },

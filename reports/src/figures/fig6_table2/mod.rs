@@ -15,7 +15,7 @@ use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::fmt_num;
 use groups::{Group, MannWhitney};
-use panels::{length_panel, ranks_panel, ratio_change_panel, training_panels};
+use panels::{deciles_panel, length_panel, ranks_panel, ratio_change_panel, training_panels};
 use tables::{confound_table, findings, table2};
 
 /// Figure 6 and Table 2 for one results file.
@@ -55,6 +55,33 @@ const JSONL_KEYS: &[&str] = &["data.path", "data.max_pairs"];
 
 /// The caption's keys: the data source and its own keys (a JSONL file's caption does not
 /// quote the synthetic generator's defaults), then [`KEYS`].
+/// The length-adjusted analysis in words: the ln ρ_ref coefficient of the regression with
+/// its HC3 interval, and van Elteren's length-stratified test.
+fn adjusted_notes(file: &ResultsFile) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    if file.exists("summary/log_rho_coefficient") {
+        let s = |k: &str| file.scalar(&format!("summary/log_rho_coefficient{k}"));
+        let columns = file.attr("regression_columns").unwrap_or_default();
+        notes.push(format!(
+            "Length-adjusted regression over all {} analysed pairs (OLS of ln (21) on {columns}; HC3 standard errors, normal 95 % interval): the ln ρ_ref coefficient is {} [{}, {}], R² = {}. A within-run interval: pairs of one trained model are not independent replications.",
+            fmt_num(file.scalar("regression/n")?),
+            fmt_num(s("")?),
+            fmt_num(s("_ci_low")?),
+            fmt_num(s("_ci_high")?),
+            fmt_num(file.scalar("regression/r_squared")?),
+        ));
+    }
+    if file.exists("van_elteren/z") {
+        notes.push(format!(
+            "Van Elteren's test of the low- against the high-value group within {} quintile strata of the scored length difference: z = {:.3}, one-sided p (low group lower) = {:.3e}.",
+            fmt_num(file.scalar("van_elteren/strata")?),
+            file.scalar("van_elteren/z")?,
+            file.scalar("van_elteren/p_lower")?,
+        ));
+    }
+    Ok(notes)
+}
+
 fn caption_keys(cfg: &Config) -> Vec<&'static str> {
     let jsonl = cfg.get("data.source").and_then(|v| v.as_str()) == Some("jsonl");
     let data = if jsonl { JSONL_KEYS } else { SYNTHETIC_KEYS };
@@ -161,6 +188,16 @@ impl Section for Fig6Table2 {
                     .with_caption("ln (21) against len(y_w) − len(y_l) in tokens, per group."),
             );
         }
+        if file.exists("deciles/count") {
+            let panel = deciles_panel(
+                &file.vec("deciles/log_rho_ref_mean")?,
+                &file.vec("deciles/log_ratio_change_mean")?,
+                &file.vec("deciles/count")?,
+            );
+            drawn.push(figures.save(file, "deciles", &[panel])?.with_caption(
+                "Mean ln (21) in each decile of ln ρ_ref over all analysed pairs, not only Table 2's tails: whether the change follows ρ_ref across its whole range.",
+            ));
+        }
         let mut tables = vec![table2(&groups, &mw)];
         let overall = |key: &str| -> Result<f64, String> {
             if file.exists(key) {
@@ -178,6 +215,7 @@ impl Section for Fig6Table2 {
         ));
 
         let mut notes = findings(&groups, &mw);
+        notes.extend(adjusted_notes(file)?);
         notes.push(format!(
             "Groups: of {} pairs, the low-value group has ln ρ_ref below {} (its {}th percentile) and the high-value group above {} (its {}th percentile).",
             all.len(),

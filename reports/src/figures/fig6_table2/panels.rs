@@ -1,5 +1,5 @@
 //! The figures' panels: Figure 6's sorted ranks, ln (21) against ln ρ_ref and against the
-//! length difference, and the SFT and DPO training losses.
+//! length difference, ln (21) by decile of ln ρ_ref, and the SFT and DPO training losses.
 
 use super::groups::{Confound, Group};
 use super::tables::fmt_corr;
@@ -152,6 +152,37 @@ pub(super) fn length_panel(groups: &[Group; 2]) -> Option<Panel> {
         series,
         ..Default::default()
     }))
+}
+
+/// Mean ln (21) against mean ln ρ_ref in each decile of ln ρ_ref over all analysed pairs
+/// (empty deciles, from ties, left out).
+pub(super) fn deciles_panel(rho: &[f64], change: &[f64], count: &[f64]) -> Panel {
+    let points: Vec<(f64, f64)> = rho
+        .iter()
+        .zip(change)
+        .zip(count)
+        .filter(|(_, n)| **n > 0.0)
+        .map(|((x, y), _)| (*x, *y))
+        .collect();
+    let (x_lo, x_hi) = extent(points.iter().map(|p| &p.0));
+    Panel::Lines(LinePanel {
+        title: "Mean ln (21) by decile of ln ρ_ref (all analysed pairs)".into(),
+        x_label: "decile mean of ln ρ_ref (nats)".into(),
+        y_label: "decile mean of ln (21) (nats)".into(),
+        series: vec![
+            Series {
+                name: "decile means".into(),
+                points,
+                ..Default::default()
+            },
+            Series {
+                name: "(21) = 1 (value at initialisation)".into(),
+                points: dashed(x_lo, x_hi, 0.0),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    })
 }
 
 /// SFT and DPO training losses per logged row of steps (two panels), each as (steps,

@@ -159,9 +159,13 @@ pub(super) fn table2(groups: &[Group; 2], mw: &MannWhitney) -> Table {
 pub(super) fn findings(groups: &[Group; 2], mw: &MannWhitney) -> Vec<String> {
     let [low, high] = groups;
     let (x, y, p) = (low.mean_rank, high.mean_rank, mw.p);
+    let effect = mw.rank_biserial.map_or(String::new(), |(r, lo, hi)| {
+        format!(", rank-biserial r = {r:.3} (95 % CI [{lo:.3}, {hi:.3}], Hanley–McNeil)")
+    });
+    let caveat = "A within-run test: the pairs are scored by one trained model and are not independent replications, so its p-value and interval say nothing of another seed (the seeds sweep does).";
     let finding = if x < y {
         format!(
-            "The low-value group has the smaller mean rank ({x:.2} vs {y:.2}), as in the paper; one-sided p = {p:.3e}."
+            "In this run the low-value group has the smaller mean rank ({x:.2} vs {y:.2}; the paper's direction){effect}; one-sided p = {p:.3e}. {caveat}"
         )
     } else {
         let p = match mw.p_low_smaller {
@@ -169,7 +173,7 @@ pub(super) fn findings(groups: &[Group; 2], mw: &MannWhitney) -> Vec<String> {
             None => format!("one-sided p = {p:.3e}, in the opposite direction"),
         };
         format!(
-            "Our run does NOT show the paper's finding: the low-value group's mean rank {x:.2} is not below the high-value group's {y:.2} ({p})."
+            "This run does NOT show the paper's direction: the low-value group's mean rank {x:.2} is not below the high-value group's {y:.2} ({p}{effect}). {caveat}"
         )
     };
     let summary = groups

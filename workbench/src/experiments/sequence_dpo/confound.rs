@@ -1,5 +1,5 @@
 //! What besides ρ_ref tells the two groups apart, measured and stored: per-pair response
-//! lengths, how many responses the context cut, the correlation of ln ρ_ref and of ln (21)
+//! lengths, the prompt both responses are scored under, how many responses the context cut, the correlation of ln ρ_ref and of ln (21)
 //! with the length difference (overall and within each group) and, for synthetic data,
 //! each group's true reward margin and label noise.
 
@@ -27,29 +27,36 @@ impl Membership<'_> {
     }
 }
 
-/// What the model scores of each response under `context`: its token count (EOS included
-/// when the response is whole), and how many responses were cut.
-struct Scored {
-    chosen: Vec<f64>,
-    rejected: Vec<f64>,
-    cut: [usize; 2],
+/// What the model scores of each pair under `context`: each response's token count (EOS
+/// included when the response is whole), whether it was cut, and the prompt's tokens.
+pub(super) struct Scored {
+    pub chosen: Vec<f64>,
+    pub rejected: Vec<f64>,
+    /// 1 where the response was cut, else 0.
+    pub cut: [Vec<f64>; 2],
+    pub prompt: Vec<f64>,
 }
 
 fn scored(pairs: &[TokenPair], specials: Specials, context: usize) -> Scored {
-    let side = |response: fn(&TokenPair) -> &[u32]| -> (Vec<f64>, usize) {
+    let side = |response: fn(&TokenPair) -> &[u32]| -> (Vec<f64>, Vec<f64>) {
         let laid: Vec<_> = pairs
             .iter()
-            .map(|p| layout(&p.prompt, response(p), specials, context))
+            .map(|p| layout(p.scored_prompt(context), response(p), specials, context))
             .collect();
         let lengths = laid.iter().map(|l| (l.tokens.len() - l.start) as f64);
-        (lengths.collect(), laid.iter().filter(|l| l.cut).count())
+        (
+            lengths.collect(),
+            laid.iter().map(|l| f64::from(u8::from(l.cut))).collect(),
+        )
     };
     let (chosen, cut_chosen) = side(|p| &p.chosen);
     let (rejected, cut_rejected) = side(|p| &p.rejected);
+    let prompt = pairs.iter().map(|p| p.scored_prompt(context).len() as f64);
     Scored {
         chosen,
         rejected,
         cut: [cut_chosen, cut_rejected],
+        prompt: prompt.collect(),
     }
 }
 
@@ -67,7 +74,7 @@ pub(super) struct Layout {
 }
 
 /// Stores lengths (as in the data and as scored), truncation counts, correlations and (with
-/// `reward_margin`) the groups' reward margin and label noise.
+/// `reward_margin`) the groups' reward margin and label noise; returns the pairs as scored.
 pub(super) fn record(
     pairs: &[TokenPair],
     shape: &Layout,
@@ -76,7 +83,7 @@ pub(super) fn record(
     groups: &Membership,
     reward_margin: Option<&[f64]>,
     results: &mut Results,
-) {
+) -> Scored {
     let len = |pick: fn(&TokenPair) -> usize| pairs.iter().map(|p| pick(p) as f64).collect();
     let chosen: Vec<f64> = len(|p| p.chosen.len());
     let rejected: Vec<f64> = len(|p| p.rejected.len());
@@ -132,11 +139,16 @@ pub(super) fn record(
         results.scalar("label_noise/all", label_noise(margin));
         results.vector("reward_margin/all", margin.to_vec());
     }
-    results.scalar("data/truncated_chosen", seen.cut[0] as f64);
-    results.scalar("data/truncated_rejected", seen.cut[1] as f64);
+    let count = |flags: &[f64]| flags.iter().sum::<f64>();
+    results.scalar("data/truncated_chosen", count(&seen.cut[0]));
+    results.scalar("data/truncated_rejected", count(&seen.cut[1]));
     results.vector("length_diff/all", diff);
     results.vector("lengths/chosen", chosen);
     results.vector("lengths/rejected", rejected);
-    results.vector("lengths/scored_chosen", seen.chosen);
-    results.vector("lengths/scored_rejected", seen.rejected);
+    results.vector("lengths/scored_chosen", seen.chosen.clone());
+    results.vector("lengths/scored_rejected", seen.rejected.clone());
+    results.vector("lengths/scored_prompt", seen.prompt.clone());
+    results.vector("lengths/cut_chosen", seen.cut[0].clone());
+    results.vector("lengths/cut_rejected", seen.cut[1].clone());
+    seen
 }

@@ -2,6 +2,7 @@
 //! for the pairs whose ρ_ref = π_ref(y_l|x)/π_ref(y_w|x) is in the lowest or highest q
 //! percent, average rank sorting and the one-sided Mann–Whitney U test (App. B.3).
 
+mod adjusted;
 mod config;
 mod confound;
 mod data;
@@ -13,7 +14,9 @@ pub use config::{
 };
 
 use super::{Identity, Kind, RunContext, Validation};
-use crate::analysis::mann_whitney::{group_ranks, mann_whitney, normal_cdf, percentile, tie_term};
+use crate::analysis::mann_whitney::{
+    Z_95, effect_size, group_ranks, mann_whitney, normal_cdf, percentile, tie_term,
+};
 use crate::error::{ConfigError, WorkbenchError};
 use crate::results::{Folder, Results};
 use crate::sequence::SequencePolicy;
@@ -353,6 +356,15 @@ fn record_test(change: &[Vec<f64>; 2], tie_correction: bool, results: &mut Resul
     results.summary("mean_log_ratio_change_low", low);
     results.summary("mean_log_ratio_change_high", high);
     results.summary("mean_log_ratio_change_difference", low - high);
+    // Effect sizes (Hanley–McNeil 95 % intervals: within the run, pairs as if
+    // independent): below 0.5 and 0 in the paper's direction.
+    let effect = effect_size(&test, Z_95);
+    results.summary("auc", effect.auc);
+    results.summary("auc_ci_low", effect.auc_ci.0);
+    results.summary("auc_ci_high", effect.auc_ci.1);
+    results.summary("rank_biserial", effect.rank_biserial);
+    results.summary("rank_biserial_ci_low", effect.rank_biserial_ci.0);
+    results.summary("rank_biserial_ci_high", effect.rank_biserial_ci.1);
     results.scalar("rank/low_mean", mean(&rank_low));
     results.scalar("rank/high_mean", mean(&rank_high));
     results.vector("rank/low", rank_low);
@@ -450,6 +462,10 @@ impl SequenceDpoSpec {
             "lengths/rejected",
             "lengths/scored_chosen",
             "lengths/scored_rejected",
+            "lengths/scored_prompt",
+            "lengths/cut_chosen",
+            "lengths/cut_rejected",
+            "regression/reference_log_prob_per_token",
             "reward_margin/all",
         ]
         .into_iter()
@@ -629,7 +645,7 @@ impl SequenceDpoSpec {
         };
         let groups = Groups::split(&log, self.q)?;
         groups.record(&log, split.reward_margin.as_deref(), results);
-        confound::record(
+        let scored = confound::record(
             &split.pairs,
             &confound::Layout {
                 context: self.pipeline.shape.context,
@@ -642,6 +658,20 @@ impl SequenceDpoSpec {
                 masks: [&groups.masks[0], &groups.masks[1]],
             },
             split.reward_margin.as_deref(),
+            results,
+        );
+        let reference = match (self.analysed, &run.held_out) {
+            (AnalysedPairs::Eval, Some(held)) => &held.reference,
+            _ => &run.reference,
+        };
+        adjusted::record(
+            &adjusted::Pairs {
+                rho: &log.rho,
+                change: &log.change,
+                reference,
+                scored: &scored,
+                groups: [&groups.masks[0], &groups.masks[1]],
+            },
             results,
         );
         results.vector("log_rho_ref/all", log.rho);

@@ -1,0 +1,140 @@
+//! Section 5.3's instruments: both responses of a pair scored under one prompt (a crafted
+//! JSONL pair of unequal lengths, laid out and inspected), and the length-adjusted analysis
+//! over all pairs with the effect sizes, recomputed from the stored per-pair data with
+//! statsmodels and scipy (tests/oracle/adjusted.py).
+
+mod common;
+
+use common::{python, repo, stderr, workbench};
+
+/// A pair whose long prompt the context cannot hold beside its longer response, then 23
+/// short pairs that fit whole.
+fn jsonl() -> String {
+    let mut lines = vec![format!(
+        r#"{{"prompt": "{}", "chosen": "good", "rejected": "{}"}}"#,
+        "p".repeat(30),
+        "r".repeat(20)
+    )];
+    for i in 0..23 {
+        let prompt = "abcdefgh"[..3 + i % 5].to_string();
+        let chosen = "wxyz12"[..2 + i % 4].to_string();
+        let rejected = "mnopq"[..1 + (i * 7) % 5].to_string() + "!";
+        lines.push(format!(
+            r#"{{"prompt": "{prompt}", "chosen": "{chosen}", "rejected": "{rejected}"}}"#
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+const TOML: &str = r#"name = "one_prompt"
+kind = "sequence_dpo"
+
+[data]
+source = "jsonl"
+path = "pairs.jsonl"
+
+[model]
+d_model = 8
+n_layers = 1
+n_heads = 2
+d_ff = 16
+context = 32
+
+[sft]
+epochs = 1
+batch_size = 8
+
+[dpo]
+epochs = 1
+batch_size = 8
+
+[analysis]
+q = 25.0
+"#;
+
+#[test]
+fn a_pair_of_unequal_lengths_is_scored_under_one_prompt() {
+    let dir = common::scratch("wb-one-prompt-");
+    std::fs::write(dir.join("pairs.jsonl"), jsonl()).unwrap();
+    std::fs::write(dir.join("one_prompt.toml"), TOML).unwrap();
+    let out = dir.join("out");
+    let file = dir.join("one_prompt.toml");
+    let output = workbench(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Context 32: 31 tokens after BOS. y_w ("good" + EOS) keeps 5, y_l keeps
+    // max(31 − 30, 31/2) = 15 of its 21 (cut, no EOS): the prompt keeps 31 − 15 = 16 of its
+    // 30 bytes for both (y_w alone would have kept 26). The short pairs keep everything.
+    python(
+        r#"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+get = lambda k: f["lengths/" + k][:]
+assert get("scored_prompt")[0] == 16, get("scored_prompt")[:3]
+assert (get("scored_chosen")[0], get("scored_rejected")[0]) == (5, 15)
+assert (get("cut_chosen")[0], get("cut_rejected")[0]) == (0, 1)
+prompts = [3 + i % 5 for i in range(23)]
+assert list(get("scored_prompt")[1:]) == prompts, get("scored_prompt")
+assert not get("cut_chosen")[1:].any() and not get("cut_rejected")[1:].any()
+assert list(get("scored_chosen")[1:]) == [3 + i % 4 for i in range(23)]
+print("ok")
+"#,
+        &[&out.join("one_prompt.h5")],
+    );
+}
+
+#[test]
+fn the_adjusted_analysis_and_effect_sizes_agree_with_statsmodels_and_scipy() {
+    let out = common::scratch("wb-adjusted-");
+    let small = ["sft.epochs=1", "dpo.epochs=1"];
+    // The default synthetic data, Table 2 on the pairs trained on: its groups are length
+    // groups (no stratum of the length difference holds both); then lengths drawn apart
+    // from each other, half the pairs held out and analysed, wider groups: several strata.
+    let cases: [(&str, &[&str], usize); 2] = [
+        ("fig6_table2", &["data.pairs=600", "analysis.q=10.0"], 0),
+        (
+            "fig6_table2_controlled",
+            &[
+                "data.pairs=1200",
+                "analysis.q=40.0",
+                "data.equal_lengths=false",
+                "data.eval_fraction=0.5",
+                "analysis.on=\"eval\"",
+            ],
+            2,
+        ),
+    ];
+    for (name, sets, strata) in cases {
+        let dir = out.join(name);
+        let (file, dir_s) = (
+            repo(&format!("experiments/{name}.toml")),
+            dir.display().to_string(),
+        );
+        let mut args = vec!["run", &file, "--out", &dir_s, "--quiet"];
+        for set in small.iter().chain(sets) {
+            args.extend(["--set", set]);
+        }
+        let output = workbench(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let script = std::fs::read_to_string(repo("tests/oracle/adjusted.py")).unwrap();
+        let said = python(&script, &[&dir.join(format!("{name}.h5"))]);
+        let said = String::from_utf8_lossy(&said.stdout).into_owned();
+        let used: usize = said
+            .split(['(', ' '])
+            .find_map(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{said}"));
+        assert!(
+            if strata == 0 {
+                used == 0
+            } else {
+                used >= strata
+            },
+            "{name}: {said}"
+        );
+    }
+}
