@@ -14,7 +14,8 @@ The pairs are split as the workbench splits HH lines (the dialogues' common pref
 back to its last "\\n\\nAssistant:"), prompt and responses are encoded separately without
 special tokens, each sequence is laid out as ``[BOS] prompt response [EOS]`` and cut to
 ``MAX_LENGTH`` tokens by the workbench's documented rule (the response keeps its start and
-at least half the room, the prompt its end; a cut response has no EOS), and the batch is
+at least half the room, the prompt its end, one prompt per pair: as much as the longer kept
+response leaves room for; a cut response has no EOS), and the batch is
 right-padded. log pi(y|x) is the sum of the response tokens' log-probabilities (EOS
 included), from ``model(input_ids, attention_mask).logits``: in float32 from transformers
 unmodified, in float64 with the float32 casts of RMSNorm and the rotary embedding lifted
@@ -138,6 +139,26 @@ def layout(prompt, response, bos, eos, max_length=MAX_LENGTH):
     return tokens, start
 
 
+def pair_prompt(prompt, chosen, rejected, max_length=MAX_LENGTH):
+    """workbench::sequence::batch::pair_prompt: the prompt both responses of a pair are
+    scored under -- its last tokens, as many as the longer kept response leaves room for."""
+    room = max_length - 1
+    kept = lambda response: min(len(response) + 1, max(max(room - len(prompt), 0), room // 2))  # noqa: E731
+    longer = max(kept(chosen), kept(rejected))
+    return prompt[len(prompt) - min(len(prompt), room - longer) :]
+
+
+def laid_pairs(pairs, encode, bos, eos):
+    """Each side's laid-out sequences, both responses of a pair under its one prompt."""
+    laid = {"chosen": [], "rejected": []}
+    for _, p, chosen, rejected in pairs:
+        x, w, l = encode(p), encode(chosen), encode(rejected)
+        prompt = pair_prompt(x, w, l)
+        laid["chosen"].append(layout(prompt, w, bos, eos))
+        laid["rejected"].append(layout(prompt, l, bos, eos))
+    return laid
+
+
 def sequence_log_probs(model, laid):
     """log pi(y|x) of each laid-out sequence, in one right-padded batch."""
     time = max(len(t) for t, _ in laid)
@@ -174,10 +195,7 @@ def main():
             (folder / file).write_text(json.dumps(content))
         first = bos if name == "llama" else eot
         case = {"name": name, "dir": str(folder), "scored": {}}
-        laid = {
-            side: [layout(encode(p), encode(y), first, eot) for _, p, *ys in pairs for y in [ys[i]]]
-            for i, side in enumerate(["chosen", "rejected"])
-        }
+        laid = laid_pairs(pairs, encode, first, eot)
         case["scored"] = {side: [len(t) - s for t, s in laid[side]] for side in laid}
         for label, dtype in [("f32", torch.float32), ("f64", torch.float64)]:
             loaded = kind.from_pretrained(folder, dtype=torch.float32, attn_implementation="sdpa").to(dtype).eval()

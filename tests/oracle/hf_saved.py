@@ -29,7 +29,7 @@ from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hf_models import lift_float32_casts  # noqa: E402
-from hf_pipeline import BOS, EOT, PAIRS, hh_lines, layout, sequence_log_probs  # noqa: E402
+from hf_pipeline import BOS, EOT, PAIRS, hh_lines, laid_pairs, sequence_log_probs  # noqa: E402
 
 TORCH = {"F32": torch.float32, "F64": torch.float64}
 
@@ -62,10 +62,7 @@ def score(case, folder, source):
     eot, bos = tokenizer.token_to_id(EOT), tokenizer.token_to_id(BOS)
     first = bos if case == "llama" else eot
     pairs = list(hh_lines())[:PAIRS]
-    laid = {
-        side: [layout(encode(p), encode(y), first, eot) for _, p, *ys in pairs for y in [ys[i]]]
-        for i, side in enumerate(["chosen", "rejected"])
-    }
+    laid = laid_pairs(pairs, encode, first, eot)
     entry = {side: sequence_log_probs(model, laid[side]) for side in laid}
     entry["scored"] = {side: [len(t) - s for t, s in laid[side]] for side in laid}
     entry["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
