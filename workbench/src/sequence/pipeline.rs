@@ -557,7 +557,7 @@ fn preference<M: SequencePolicy>(
     device: &Device,
     steps: &mut Steps,
     bar: &dyn Observer,
-    after_step: (&mut dyn FnMut(&M, usize), &RefCell<PhaseLog>),
+    after_step: AfterStep<'_, M>,
 ) -> Result<(M, PhaseLog), Halt> {
     let label = loss_fn.label();
     train_phase(
@@ -586,6 +586,10 @@ fn preference<M: SequencePolicy>(
         },
     )
 }
+
+/// What sees the model after each step (with the steps done), and the held-out log it
+/// writes (saved and restored with the training state).
+type AfterStep<'a, M> = (&'a mut dyn FnMut(&M, usize), &'a RefCell<PhaseLog>);
 
 /// A step's loss on a shard of the batch: `(model, shard, batch)` → (the shard's share of
 /// the batch's loss, so that the shares sum to it; what else the shard adds to the log).
@@ -714,7 +718,7 @@ fn train_phase<M: SequencePolicy>(
     label: &str,
     steps: &mut Steps,
     bar: &dyn Observer,
-    (after_step, evaluations): (&mut dyn FnMut(&M, usize), &RefCell<PhaseLog>),
+    (after_step, evaluations): AfterStep<'_, M>,
     shard_loss: impl Fn(&M, &[usize], &[usize]) -> (Tensor<1>, Tally) + Sync,
 ) -> Result<(M, PhaseLog), Halt> {
     // burn's Adam, each step's parameter updates on the shards' threads.
