@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{repo, scratch, stderr};
+use common::{python, repo, scratch, stderr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -130,18 +130,8 @@ fn kill_at(out: &Path, moment: impl Fn(&[(PathBuf, SystemTime)]) -> bool) -> Str
 }
 
 fn same_results(expected: &Path, actual: &Path) {
-    let output = Command::new("python3")
-        .arg(repo("tests/slurm/same_results.py"))
-        .args([expected, actual])
-        .arg("fig6_table2")
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        stderr(&output)
-    );
+    let script = std::fs::read_to_string(repo("tests/slurm/same_results.py")).unwrap();
+    python(&script, &[expected, actual, Path::new("fig6_table2")]);
 }
 
 #[test]
