@@ -138,3 +138,61 @@ fn the_adjusted_analysis_and_effect_sizes_agree_with_statsmodels_and_scipy() {
         );
     }
 }
+
+#[test]
+fn random_labels_swap_the_responses_of_the_drawn_pairs_and_bad_rates_are_refused() {
+    let out = common::scratch("wb-flip-");
+    let file = repo("experiments/fig6_table2.toml");
+    let small = [
+        "data.pairs=600",
+        "sft.epochs=1",
+        "dpo.epochs=1",
+        "analysis.q=10.0",
+    ];
+    for (name, flip) in [
+        ("plain", "data.flip_labels=0.0"),
+        ("flipped", "data.flip_labels=0.5"),
+    ] {
+        let dir = out.join(name).display().to_string();
+        let mut args = vec!["run", &file, "--out", &dir, "--quiet", "--set", flip];
+        for set in &small {
+            args.extend(["--set", set]);
+        }
+        let output = workbench(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    python(
+        r#"
+import sys, h5py, numpy as np
+plain, flipped = (h5py.File(p, "r") for p in sys.argv[1:3])
+assert "data/flipped" not in plain
+flags = flipped["data/flipped"][:].astype(bool)
+assert flipped["data/flipped_pairs"][()] == flags.sum()
+assert 240 <= flags.sum() <= 360, flags.sum()
+for a, b in [("chosen", "rejected"), ("rejected", "chosen")]:
+    mine, theirs = flipped["lengths/" + a][:], plain["lengths/" + b][:]
+    assert (mine[flags] == theirs[flags]).all()
+    assert (mine[~flags] == plain["lengths/" + a][:][~flags]).all()
+margin = flipped["reward_margin/all"][:]
+assert np.allclose(margin[flags], -plain["reward_margin/all"][:][flags])
+print("ok")
+"#,
+        &[
+            &out.join("plain/fig6_table2.h5"),
+            &out.join("flipped/fig6_table2.h5"),
+        ],
+    );
+    for bad in [
+        "data.flip_labels=1.5",
+        "data.flip_labels=-0.1",
+        "data.flip_labels=nan",
+    ] {
+        let output = workbench(&["validate", &file, "--set", bad]);
+        assert!(!output.status.success());
+        let said = stderr(&output);
+        assert!(
+            said.contains("data.flip_labels") && said.contains("[0, 1]"),
+            "{said}"
+        );
+    }
+}

@@ -87,6 +87,9 @@ pub struct DataSection {
     /// `source = "jsonl"`), instead of `eval_fraction`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_path: Option<String>,
+    /// Swap y_w and y_l of each pair trained on with this probability, drawn with `seed`
+    /// (0.5: a control without preference signal; 0: none).
+    pub flip_labels: f64,
 }
 
 impl Default for DataSection {
@@ -106,6 +109,7 @@ impl Default for DataSection {
             seed: 1,
             eval_fraction: 0.0,
             eval_path: None,
+            flip_labels: 0.0,
         }
     }
 }
@@ -411,6 +415,9 @@ pub struct SequenceDpoSpec {
     pub data: DataSpec,
     /// The held-out pairs.
     pub held_out: HeldOutSpec,
+    /// The probability that a pair trained on has its labels swapped, and the seed of
+    /// the draws (`data.flip_labels`, `data.seed`).
+    pub flip_labels: (f64, u64),
     /// The pairs Table 2's statistics use.
     pub analysed: AnalysedPairs,
     /// Model, phases, β, seed (the vocabulary is set once the data is known).
@@ -495,6 +502,13 @@ impl SequenceDpoFile {
         let loss = self.dpo.loss(catalogue)?;
         let q = self.analysis.validate(&data)?;
         let held_out = self.data.held_out(&data, file)?;
+        let flip = self.data.flip_labels;
+        check(
+            flip.is_finite() && (0.0..=1.0).contains(&flip),
+            "data.flip_labels",
+            flip,
+            "must lie in [0, 1]",
+        )?;
         let analysed = self.analysis.on;
         if held_out == HeldOutSpec::None {
             check(
@@ -514,6 +528,7 @@ impl SequenceDpoFile {
         Ok(SequenceDpoSpec {
             data,
             held_out,
+            flip_labels: (flip, self.data.seed),
             analysed,
             pipeline: PipelineSpec {
                 shape,

@@ -94,6 +94,31 @@ pub(super) fn split(all: Split, fraction: f64, seed: u64) -> (Split, Split) {
     (part(false), part(true))
 }
 
+/// Swaps y_w and y_l of each pair of `split` with probability `p`, the draws from a
+/// generator seeded with `seed` on a stream of its own (the held-out split's draws are
+/// on stream 0): a pair keeps its place, its reward margin changes sign. Returns 1 for
+/// each swapped pair, 0 for the others.
+pub(super) fn flip(split: &mut Split, p: f64, seed: u64) -> Vec<f64> {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(FLIP_STREAM);
+    let mut flags = Vec::with_capacity(split.pairs.len());
+    for (i, pair) in split.pairs.iter_mut().enumerate() {
+        let swap = rng.random::<f64>() < p;
+        if swap {
+            std::mem::swap(&mut pair.chosen, &mut pair.rejected);
+            if let Some(margin) = split.reward_margin.as_mut() {
+                margin[i] = -margin[i];
+            }
+        }
+        flags.push(f64::from(u8::from(swap)));
+    }
+    flags
+}
+
+/// The generator stream of [`flip`]'s draws.
+const FLIP_STREAM: u64 = 1;
+
 /// The first `max_pairs` pairs (0: all) of the JSONL file `path`, tokenized; a note
 /// `name` says how many were used and skipped.
 fn read_jsonl(
@@ -151,7 +176,7 @@ fn read_jsonl(
 
 #[cfg(test)]
 mod tests {
-    use super::{Split, split};
+    use super::{Split, flip, split};
     use crate::sequence::TokenPair;
 
     fn numbered(n: usize) -> Split {
@@ -165,6 +190,44 @@ mod tests {
                 .collect(),
             reward_margin: Some((0..n).map(|i| i as f64).collect()),
         }
+    }
+
+    #[test]
+    fn flips_are_seeded_swap_the_labels_and_keep_the_order() {
+        let pairs: Vec<TokenPair> = (0..1000u32)
+            .map(|i| TokenPair {
+                prompt: vec![i],
+                chosen: vec![1],
+                rejected: vec![2],
+            })
+            .collect();
+        let split = Split {
+            pairs,
+            reward_margin: Some(vec![1.0; 1000]),
+        };
+        let (mut a, mut b) = (split.clone(), split.clone());
+        let flags = flip(&mut a, 0.5, 7);
+        assert_eq!(flags, flip(&mut b, 0.5, 7), "seeded");
+        let swapped = flags.iter().sum::<f64>();
+        assert!(
+            (430.0..570.0).contains(&swapped),
+            "{swapped} of 1000 at p = 0.5"
+        );
+        for ((pair, flag), margin) in a.pairs.iter().zip(&flags).zip(a.reward_margin.unwrap()) {
+            let flipped = *flag == 1.0;
+            assert_eq!(pair.chosen, if flipped { vec![2] } else { vec![1] });
+            assert_eq!(margin, if flipped { -1.0 } else { 1.0 });
+        }
+        assert!(
+            a.pairs
+                .iter()
+                .enumerate()
+                .all(|(i, p)| p.prompt == [i as u32])
+        );
+        let mut none = split.clone();
+        assert!(flip(&mut none, 0.0, 7).iter().all(|f| *f == 0.0));
+        let mut all = split;
+        assert!(flip(&mut all, 1.0, 7).iter().all(|f| *f == 1.0));
     }
 
     #[test]

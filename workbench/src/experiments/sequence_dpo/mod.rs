@@ -95,7 +95,9 @@ impl Kind for SequenceDpoSpec {
 
     fn run(&self, identity: &Identity, context: &RunContext) -> Result<Results, WorkbenchError> {
         let checkpoint = self.checkpoint.as_ref();
-        let data = data::load(&self.data, &self.held_out, checkpoint, &context.progress)?;
+        let mut data = data::load(&self.data, &self.held_out, checkpoint, &context.progress)?;
+        let (flip, seed) = self.flip_labels;
+        let flipped = (flip > 0.0).then(|| data::flip(&mut data.train, flip, seed));
         let n = data.train.pairs.len();
         let analysed_pairs = self.analysed(&data).pairs.len();
         let low_count = (analysed_pairs as f64 * self.q / 100.0).floor() as usize;
@@ -203,6 +205,10 @@ impl Kind for SequenceDpoSpec {
             None => p.shape.parameters(),
         };
         results.scalar("model/parameters", parameters as f64);
+        if let Some(flags) = flipped {
+            results.scalar("data/flipped_pairs", flags.iter().sum());
+            results.vector("data/flipped", flags);
+        }
         results.scalar("data/pairs", n as f64);
         if self.held_out != HeldOutSpec::None {
             results.scalar("data/eval_pairs", data.held_out.pairs.len() as f64);
