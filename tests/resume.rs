@@ -1,5 +1,5 @@
 //! Points that resume: a `sequence_dpo` run with `output.checkpoint_every` saves its
-//! training state into `<out>/.state`; killed with SIGKILL at several moments (in SFT, in
+//! training state into `<out>/.state` (a file per phase); killed with SIGKILL at several moments (in SFT, in
 //! preference optimisation, in the middle of writing a state, before any step) and run
 //! again each time, it ends with results bitwise those of an uninterrupted run. SIGUSR1
 //! saves the state and stops the run (exit 75); a damaged state is not resumed from.
@@ -89,13 +89,16 @@ fn after_saves(saves: usize) -> impl Fn(&[(PathBuf, SystemTime)]) -> bool {
     let seen = std::cell::RefCell::new((0usize, None::<SystemTime>));
     move |files| {
         let mut seen = seen.borrow_mut();
-        let state = files
+        // The newest save of either phase's file.
+        let newest = files
             .iter()
-            .find(|(p, _)| p.extension() == Some("bpk".as_ref()));
-        if let Some((_, time)) = state
-            && seen.1 != Some(*time)
+            .filter(|(p, _)| p.extension() == Some("bpk".as_ref()))
+            .map(|(_, time)| *time)
+            .max();
+        if let Some(time) = newest
+            && seen.1 != Some(time)
         {
-            *seen = (seen.0 + 1, Some(*time));
+            *seen = (seen.0 + 1, Some(time));
         }
         seen.0 > saves
     }

@@ -810,7 +810,7 @@ fn train_phase<M: SequencePolicy>(
                         return Err(Halt::Stopped {
                             phase: name.to_string(),
                             done: at.done,
-                            state: resume.place.path.clone(),
+                            state: resume.place.file(name),
                         });
                     }
                 }

@@ -3,8 +3,10 @@
 //! run killed midway continues from its last state and ends with the results an
 //! uninterrupted run has, to the bit.
 //!
-//! One file per run, `<results folder>/.state/<name>.bpk`, in burn's own container and
-//! replaced atomically (a kill mid-write leaves the previous state whole): the model's
+//! One file per run and phase, `<results folder>/.state/<hash>.<sft|dpo>.bpk`, in burn's
+//! own container and replaced atomically (a kill mid-write leaves the previous state
+//! whole); SFT's stays until the run is trained, so that a run whose π_ref is not cached
+//! resumes SFT near its end and then preference optimisation where it stopped: the model's
 //! parameters and Adam's moments by parameter id, and as JSON metadata, with every float
 //! as its bits, where the phase stood: its steps done, the batch order's generator at the
 //! epoch's start, the log so far and its open row, the held-out evaluations so far. A
@@ -40,7 +42,7 @@ pub struct StateRoot {
 }
 
 impl StateRoot {
-    /// The state file of the run that `parts` (its resolved configuration, data, backend
+    /// The state files of the run that `parts` (its resolved configuration, data, backend
     /// and so on) describe, under this build.
     pub fn place(&self, parts: &[&str]) -> StatePlace {
         let key = format!(
@@ -50,7 +52,7 @@ impl StateRoot {
         );
         let hash = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
         StatePlace {
-            path: self.dir.join(format!("{hash:032x}.bpk")),
+            stem: self.dir.join(format!("{hash:032x}")),
             key,
         }
     }
@@ -59,10 +61,22 @@ impl StateRoot {
 /// Where a run keeps its training state, and which run it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatePlace {
-    /// The state file.
-    pub path: PathBuf,
+    /// The state files' path without `.<phase>.bpk`.
+    pub stem: PathBuf,
     /// What run made it: its configuration, data, backend, dtype and build.
     pub key: String,
+}
+
+/// The phases that keep a state, in order.
+pub const PHASES: [&str; 2] = ["sft", "dpo"];
+
+impl StatePlace {
+    /// The state file of `phase`.
+    pub fn file(&self, phase: &str) -> PathBuf {
+        let mut name = self.stem.as_os_str().to_owned();
+        name.push(format!(".{phase}.bpk"));
+        PathBuf::from(name)
+    }
 }
 
 /// The process-wide flag a stop request sets (the command line's signal handler): each
@@ -211,7 +225,8 @@ pub fn save<M: Module>(
     optimizer: &ParallelAdam,
     position: &Position,
 ) -> Result<(), String> {
-    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", place.path.display());
+    let path = place.file(&position.phase);
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let mut values = Values(Vec::new());
     model.visit(&mut values);
     // Parameters by their place in the module (a model built anew has new ids), each with
@@ -254,13 +269,13 @@ pub fn save<M: Module>(
         adam_time,
     };
     let json = serde_json::to_string(&entry).map_err(|e| fail(&e))?;
-    if let Some(dir) = place.path.parent() {
+    if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
     }
     Writer::new(tensors)
         .with_metadata(ENTRY, &json)
         .auto_extension(false)
-        .write_to_file(&place.path)
+        .write_to_file(&path)
         .map_err(|e| fail(&e))
 }
 
@@ -272,22 +287,26 @@ fn entry(reader: &Reader, path: &Path) -> Result<Entry, String> {
     serde_json::from_str(json).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// What the state at `place` is: `Ok(None)` when there is none, `Ok(Some(phase, steps))`
-/// when it belongs to this run, `Err` (why) when it cannot be read or another run made it.
-pub fn inspect(place: &StatePlace) -> Result<Option<(String, usize)>, String> {
-    if !place.path.exists() {
-        return Ok(None);
+/// The states at `place`, by phase: `(phase, steps done, file)` for each that exists and
+/// belongs to this run; `Err` (why) when one cannot be read or another run made it.
+pub fn inspect(place: &StatePlace) -> Result<Vec<(String, usize, PathBuf)>, String> {
+    let mut found = Vec::new();
+    for phase in PHASES {
+        let path = place.file(phase);
+        if !path.exists() {
+            continue;
+        }
+        let reader = Reader::from_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let entry = entry(&reader, &path)?;
+        if entry.format != FORMAT || entry.key != place.key || entry.phase != phase {
+            return Err(format!(
+                "{}: made by another configuration, data, backend or build",
+                path.display()
+            ));
+        }
+        found.push((entry.phase, entry.done, path));
     }
-    let reader =
-        Reader::from_file(&place.path).map_err(|e| format!("{}: {e}", place.path.display()))?;
-    let entry = entry(&reader, &place.path)?;
-    if entry.format != FORMAT || entry.key != place.key {
-        return Err(format!(
-            "{}: made by another configuration, data, backend or build",
-            place.path.display()
-        ));
-    }
-    Ok(Some((entry.phase, entry.done)))
+    Ok(found)
 }
 
 /// The state of `phase` at `place`, loaded: `model` with the saved weights, `optimizer`
@@ -300,12 +319,13 @@ pub fn load<M: Module>(
     optimizer: &mut ParallelAdam,
     device: &Device,
 ) -> Result<Option<(M, Position)>, String> {
-    if !place.path.exists() {
+    let path = place.file(phase);
+    if !path.exists() {
         return Ok(None);
     }
-    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", place.path.display());
-    let reader = Reader::from_file(&place.path).map_err(|e| fail(&e))?;
-    let entry = entry(&reader, &place.path)?;
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let reader = Reader::from_file(&path).map_err(|e| fail(&e))?;
+    let entry = entry(&reader, &path)?;
     if entry.format != FORMAT || entry.key != place.key || entry.phase != phase {
         return Ok(None);
     }
@@ -380,11 +400,11 @@ impl ModuleVisitor for Ids {
     }
 }
 
-/// Removes the scratch files a kill mid-save left beside the state at `place` (burn's
+/// Removes the scratch files a kill mid-save left beside the states at `place` (burn's
 /// atomic writer names them `<file>.<pid>-<n>.tmp`); only this run writes them, and the
 /// results folder's lock lets one process run it at a time.
 pub fn remove_scratch(place: &StatePlace) {
-    let (Some(dir), Some(name)) = (place.path.parent(), place.path.file_name()) else {
+    let (Some(dir), Some(name)) = (place.stem.parent(), place.stem.file_name()) else {
         return;
     };
     let prefix = format!("{}.", name.to_string_lossy());
@@ -399,10 +419,13 @@ pub fn remove_scratch(place: &StatePlace) {
     }
 }
 
-/// Removes the state at `place` (the run's results are written: nothing to resume).
+/// Removes the states at `place` (the run is trained: nothing to resume).
 pub fn remove(place: &StatePlace) -> std::io::Result<()> {
-    match std::fs::remove_file(&place.path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+    for phase in PHASES {
+        match std::fs::remove_file(place.file(phase)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
     }
+    Ok(())
 }

@@ -583,10 +583,10 @@ impl SequenceDpoSpec {
         if let Some(resume) = &p.resume
             && let Err(e) = training_state::remove(&resume.place)
         {
-            context.progress.warn(&format!(
-                "{}: cannot remove: {e}",
-                resume.place.path.display()
-            ));
+            let stem = resume.place.stem.display();
+            context
+                .progress
+                .warn(&format!("{stem}.*.bpk: cannot remove: {e}"));
         }
         let analysed = self.analyse(&run, data, results);
         keep(run);
@@ -615,18 +615,26 @@ impl SequenceDpoSpec {
         ];
         let place = root.place(&parts);
         training_state::remove_scratch(&place);
-        let path = place.path.display();
         match training_state::inspect(&place) {
-            Ok(None) => {}
-            Ok(Some((phase, done))) => context
-                .progress
-                .warn(&format!("resuming {phase} after step {done} from {path}")),
-            Err(why) => {
-                context.progress.warn(&format!("{why}: not resumed from"));
-                if let Err(e) = training_state::remove(&place) {
+            // The latest phase's state is where the run goes on (an earlier phase's only
+            // matters without a cached π_ref).
+            Ok(found) => {
+                if let Some((phase, done, path)) = found.last() {
+                    let path = path.display();
                     context
                         .progress
-                        .warn(&format!("{path}: cannot remove: {e}"));
+                        .warn(&format!("resuming {phase} after step {done} from {path}"));
+                }
+            }
+            Err(why) => {
+                context
+                    .progress
+                    .warn(&format!("{why}: not resumed from; training afresh"));
+                if let Err(e) = training_state::remove(&place) {
+                    let stem = place.stem.display();
+                    context
+                        .progress
+                        .warn(&format!("{stem}.*.bpk: cannot remove: {e}"));
                 }
             }
         }
