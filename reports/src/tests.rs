@@ -1184,12 +1184,12 @@ fn fig6_table2_ranks_table_and_finding() {
     assert_eq!(cell("U1, U2", 1), "225937.0, 414063.0");
     assert_eq!(cell("p-value (one-sided, low", 2), "3.200e-9");
     assert!(
-        r.notes[0].starts_with("The low-value group has the smaller mean rank ("),
+        r.notes[0].starts_with("In this run the low-value group has the smaller mean rank ("),
         "{:?}",
         r.notes
     );
     assert!(
-        r.notes[0].ends_with("one-sided p = 3.200e-9."),
+        r.notes[0].contains("one-sided p = 3.200e-9. A within-run test"),
         "{}",
         r.notes[0]
     );

@@ -165,18 +165,18 @@ mod tests {
     #[test]
     fn both_responses_of_a_pair_are_scored_under_one_prompt() {
         // Room after BOS is 7. Alone, the 1-token response would keep 5 prompt tokens and
-        // the 5-token one 1 (it keeps max(7 − 6, 3) = 3 of its 6 with EOS, cut).
+        // the 5-token one 4 (it keeps max(7 − 6, 7/2) = 3 of its 6 with EOS, cut).
         let (prompt, short, long) = (&[1, 2, 3, 4, 5, 6][..], &[7][..], &[8, 9, 10, 11, 12][..]);
         let alone = [
             layout(prompt, short, SPECIALS, 8),
             layout(prompt, long, SPECIALS, 8),
         ];
         assert_eq!(alone[0].tokens, vec![11, 2, 3, 4, 5, 6, 7, 12]);
-        assert_eq!(alone[1].tokens, vec![11, 4, 5, 6, 8, 9, 10]);
+        assert_eq!(alone[1].tokens, vec![11, 3, 4, 5, 6, 8, 9, 10]);
         let x = pair_prompt(prompt, [short, long], 8);
-        assert_eq!(x, &[4, 5, 6]);
+        assert_eq!(x, &[3, 4, 5, 6]);
         let paired = [layout(x, short, SPECIALS, 8), layout(x, long, SPECIALS, 8)];
-        assert_eq!(paired[0].tokens, vec![11, 4, 5, 6, 7, 12]);
+        assert_eq!(paired[0].tokens, vec![11, 3, 4, 5, 6, 7, 12]);
         assert_eq!(paired[1].tokens, alone[1].tokens);
         for (p, a) in paired.iter().zip(&alone) {
             // The responses keep what they kept alone; the prompts are the same.
