@@ -1210,7 +1210,7 @@ fn fig6_table2_ranks_table_and_finding() {
     let r = render("reversed.h5", fig6(-1.0, &len1)).expect("shape-[1] scalars render");
     assert!(r.notes[0].starts_with("This run does NOT show the paper's direction"));
     assert!(
-        r.notes[0].ends_with("(one-sided p for the paper's direction = 9.990e-1)."),
+        r.notes[0].contains("(one-sided p for the paper's direction = 9.990e-1). A within-run"),
         "{}",
         r.notes[0]
     );
@@ -1220,7 +1220,7 @@ fn fig6_table2_ranks_table_and_finding() {
     )
     .expect("p_low_smaller is optional");
     assert!(
-        r.notes[0].ends_with("(one-sided p = 3.200e-9, in the opposite direction)."),
+        r.notes[0].contains("(one-sided p = 3.200e-9, in the opposite direction). A within-run"),
         "{}",
         r.notes[0]
     );
