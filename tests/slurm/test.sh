@@ -251,11 +251,16 @@ start_now "${array}_0"
 # Resumed, it finishes point 0 (its state removed) and starts point 1: then Slurm's warning
 # before a time limit (SIGUSR1 to the batch shell, as --signal=B:USR1 sends it): the point
 # saves its state and stops, and the task requeues itself.
-for _ in $(seq 480); do
+# (Generous limits: a requeued job restarts when Slurm next schedules it.)
+for _ in $(seq 1440); do
   [ -e "$out/seq_resume/point-0000.h5" ] && [ "$(find "$out/seq_resume/.state" -name '*.bpk' | wc -l)" -ge 1 ] && break
   sleep 0.25
 done
-[ -e "$out/seq_resume/point-0000.h5" ] || fail "point 0 did not finish after the requeue"
+[ -e "$out/seq_resume/point-0000.h5" ] || {
+  squeue --array >&2 || true
+  scontrol show job "${array}_0" >&2 || true
+  fail "point 0 did not finish after the requeue"
+}
 sleep 1
 scancel --batch --signal=USR1 "${array}_0" || fail "scancel --signal=USR1 failed"
 for _ in $(seq 240); do
@@ -265,6 +270,9 @@ done
 grep -q "requeued" "$out"/logs/seq_resume-*.log || fail "the task did not requeue itself on SIGUSR1"
 start_now "${array}_0"
 cluster_wait "$(echo "$ids" | tr ' ' ',')" 300
+# Slurm counts a requeued task as ended, so the collecting job (afterany) may have run
+# before the points were done: collect again, as the docs tell a user to.
+wb collect "$out/seq_resume" 2>/dev/null
 resumed=$(grep -h "resuming" "$out"/logs/seq_resume-*.log) || true
 [ "$(wc -l <<<"$resumed")" -ge 2 ] || fail "expected two resumed points in the logs, got: $resumed"
 echo "$resumed" >&2
