@@ -169,7 +169,19 @@ pub fn validate(
 /// `dpo.lr, dpo.beta and seeds (data.seed, model.seed)`.
 fn swept(plan: &workbench::loader::ResolvedSweep) -> String {
     let mut parts: Vec<String> = plan.sweep.keys().iter().map(|k| k.to_string()).collect();
-    if !plan.sweep.seeds.is_empty() {
+    if !plan.sweep.seed_axes.is_empty() {
+        let axes: Vec<String> = plan
+            .sweep
+            .seed_axes
+            .iter()
+            .map(|(key, seeds)| format!("{key} × {}", seeds.len()))
+            .collect();
+        parts.push(format!(
+            "{} replicates ({})",
+            plan.sweep.seeds.len(),
+            axes.join(", ")
+        ));
+    } else if !plan.sweep.seeds.is_empty() {
         parts.push(format!(
             "{} seeds ({})",
             plan.sweep.seeds.len(),

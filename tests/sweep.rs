@@ -151,7 +151,9 @@ for i in range(len(status)):
         sets.append(f"{k}={v}")
     if "sweep/seed" in f:
         for k in seed_keys:
-            sets.append(f"{k}={int(f['sweep/seed'][i])}")
+            # Per-key seeds have a column each; `seeds = N` writes one seed to every key.
+            column = "sweep/" + k if "sweep/" + k in f else "sweep/seed"
+            sets.append(f"{k}={int(f[column][i])}")
     print(status[i] + "\t" + "\t".join(sets))
 "#;
 
@@ -243,6 +245,60 @@ fn points_trained_as_one_batch_equal_plain_runs_bitwise() {
 fn sequence_sweep_points_equal_plain_runs_bitwise() {
     // 2 β × 2 zipped rows × 2 seeds, seeds written to data.seed and model.seed.
     points_equal_plain_runs("seq_study", SEQUENCE, SEQUENCE_SWEEP, 8);
+}
+
+#[test]
+fn per_key_seeds_points_equal_plain_runs_and_a_dpo_seed_keeps_pi_ref() {
+    // 2 data seeds × 2 DPO batch-order seeds, model.seed as the file has it.
+    let sweep = "\n[sweep]\nseeds = { \"data.seed\" = [1, 2], \"dpo.seed\" = [5, 6] }\n";
+    points_equal_plain_runs("seq_study", SEQUENCE, sweep, 4);
+    // Points 0 and 1 share data.seed = 1 and differ in dpo.seed: the same π_ref, another
+    // batch order; points 0 and 2 differ in the data.
+    let script = r#"
+import sys, h5py, numpy as np, os
+f = h5py.File(sys.argv[1], "r")
+assert list(f["sweep/data.seed"][()]) == [1, 1, 2, 2], f["sweep/data.seed"][()]
+assert list(f["sweep/dpo.seed"][()]) == [5, 6, 5, 6]
+assert list(f["sweep/seed"][()]) == [0, 1, 2, 3]
+root = os.path.dirname(sys.argv[1])
+p = [h5py.File(os.path.join(root, s.decode()), "r") for s in f["sweep/file"][()]]
+ref = "reference/log_prob_chosen"
+pol = "policy/log_prob_chosen"
+assert np.array_equal(p[0][ref][()], p[1][ref][()])
+assert not np.array_equal(p[0][pol][()], p[1][pol][()])
+assert p[0][ref].shape != p[2][ref].shape or not np.array_equal(p[0][ref][()], p[2][ref][()])
+print("ok")
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (swept, _) = files(dir.path(), "seq_study", SEQUENCE, sweep);
+    let shown = workbench(&["validate", &swept]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("sweep of 4 points over 4 replicates (data.seed × 2, dpo.seed × 2)"),
+        "{shown}"
+    );
+    let out = dir.path().join("out").display().to_string();
+    run_ok(&["run", &swept, "--out", &out, "--quiet"]);
+    let sweep_file = dir.path().join("out/seq_study.h5");
+    let checked = python(script, &[sweep_file.as_path()]);
+    assert_eq!(String::from_utf8_lossy(&checked.stdout).trim(), "ok");
+    // A key the kind does not declare as a seed is refused, named.
+    let bad = files(
+        dir.path(),
+        "bad",
+        SEQUENCE,
+        "\n[sweep]\nseeds = { \"dpo.beta\" = 2 }\n",
+    )
+    .0;
+    let output = workbench(&["validate", &bad]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains(
+            "sweep.seeds.\"dpo.beta\": is not a seed key of kind sequence_dpo (it declares: data.seed, model.seed, dpo.seed)"
+        ),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -49,6 +49,19 @@ impl MeanCi {
         })
     }
 
+    /// The two-sided p-value of the one-sample t-test of a zero mean: 2·P(T > |mean|/(sd/√n))
+    /// with T Student's t with n − 1 degrees of freedom; `None` for a single value. With
+    /// sd = 0, 0 for a nonzero mean and 1 for a zero one.
+    pub fn t_test_p(&self) -> Option<f64> {
+        let sd = self.sd?;
+        if sd == 0.0 {
+            return Some(if self.mean == 0.0 { 1.0 } else { 0.0 });
+        }
+        let t = self.mean.abs() / (sd / (self.n as f64).sqrt());
+        let dist = StudentsT::new(0.0, 1.0, (self.n - 1) as f64).ok()?;
+        Some((2.0 * dist.sf(t)).min(1.0))
+    }
+
     /// Half the width of the interval, when there is one.
     pub fn half_width(&self) -> Option<f64> {
         self.ci.map(|(lo, hi)| (hi - lo) / 2.0)
@@ -78,4 +91,47 @@ pub fn normal_quantile(p: f64) -> f64 {
 pub fn median(values: &[f64]) -> Option<f64> {
     use statrs::statistics::{Data, Median};
     (!values.is_empty()).then(|| Data::new(values.to_vec()).median())
+}
+
+/// Holm's step-down adjustment of the p-values of a family of tests (as statsmodels'
+/// `multipletests(p, method="holm")`): sorted ascending, the k-th smallest (k from 0) times
+/// (m − k), made non-decreasing, capped at 1; returned in input order. A test rejects at
+/// level α when its adjusted p-value is below α, which controls the family-wise error rate.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (k, &i) in order.iter().enumerate() {
+        running = running.max(((m - k) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MeanCi, holm};
+
+    #[test]
+    fn holm_by_hand() {
+        // Sorted: 0.005 × 4 = 0.02, 0.01 × 3 = 0.03, 0.03 × 2 = 0.06, 0.04 × 1 = 0.04 → 0.06.
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
+        let expected = [0.03, 0.06, 0.06, 0.02];
+        for (a, e) in adjusted.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-15, "{adjusted:?}");
+        }
+        assert_eq!(holm(&[0.5, 0.9]), [1.0, 1.0]);
+        assert!(holm(&[]).is_empty());
+    }
+
+    #[test]
+    fn one_sample_t_test() {
+        // scipy.stats.ttest_1samp([1, 2, 3], 0).pvalue = 0.07417990022744858.
+        let m = MeanCi::of(&[1.0, 2.0, 3.0]).unwrap();
+        assert!((m.t_test_p().unwrap() - 0.07417990022744858).abs() < 1e-12);
+        assert_eq!(MeanCi::of(&[1.0]).unwrap().t_test_p(), None);
+        assert_eq!(MeanCi::of(&[0.5, 0.5]).unwrap().t_test_p(), Some(0.0));
+    }
 }

@@ -195,6 +195,11 @@ pub fn collect(dir: &Path) -> Result<Collected> {
             .collect();
         results.vector(path::SWEEP_SEED, seeds);
     }
+    // Per-key seeds: each seed key's value per point, beside the replicate's number.
+    for (k, (key, _)) in sweep.seed_axes.iter().enumerate() {
+        let values = all.iter().map(|p| p.seed_values[k].1 as f64).collect();
+        results.vector(path::swept(key), values);
+    }
     results.texts(
         path::SWEEP_STATUS,
         status.iter().map(|s| s.name().to_string()).collect(),
@@ -210,6 +215,7 @@ pub fn collect(dir: &Path) -> Result<Collected> {
     if !sweep.seeds.is_empty() {
         columns.push(path::SWEEP_SEED.into());
     }
+    columns.extend(sweep.seed_axes.iter().map(|(key, _)| path::swept(key)));
     columns.extend([path::SWEEP_STATUS, path::SWEEP_ERROR, path::SWEEP_FILE].map(String::from));
     for (name, values) in summaries {
         columns.push(path::summary(&name));

@@ -337,7 +337,12 @@ impl SweepSource<'_> {
             {
                 keys = found.clone();
             } else if point.seed.is_some() {
-                let unseeded = resolve(&point, &point.overrides(&[]))?;
+                let values_only = Point {
+                    seed: None,
+                    seed_values: Vec::new(),
+                    ..point.clone()
+                };
+                let unseeded = resolve(&point, &values_only.overrides(&[]))?;
                 keys = self
                     .seed_keys_at(unseeded.as_ref())
                     .map_err(|e| at(&point, e.into()))?;
@@ -396,7 +401,8 @@ impl SweepSource<'_> {
     }
 
     /// The keys `sweep.seeds` writes at `point`: those the kind declares that the point's
-    /// configuration without seeds (`unseeded`) has; neither swept nor set by `--set`.
+    /// configuration without seeds (`unseeded`) has, or with per-key seeds the keys named
+    /// (each one the kind declares); neither swept nor set by `--set`.
     fn seed_keys_at(&self, unseeded: &dyn Experiment) -> Result<Vec<String>, ConfigError> {
         let keys_swept = self.sweep.keys();
         let swept = |key: &str| keys_swept.iter().copied().find(|s| overlaps(s, key));
@@ -405,11 +411,35 @@ impl SweepSource<'_> {
             .kind(unseeded.kind())
             .map(|k| k.seeds())
             .unwrap_or_default();
-        let keys: Vec<String> = declared
+        if let Some((key, _)) = self
+            .sweep
+            .seed_axes
             .iter()
-            .filter(|key| has_key(unseeded.config_toml(), key))
-            .map(|key| key.to_string())
-            .collect();
+            .find(|(key, _)| !declared.contains(&key.as_str()))
+        {
+            return Err(ConfigError::new(
+                format!("sweep.seeds.{key:?}"),
+                "",
+                format!(
+                    "is not a seed key of kind {} (it declares: {})",
+                    unseeded.kind(),
+                    declared.join(", ")
+                ),
+            ));
+        }
+        let keys: Vec<String> = if self.sweep.seed_axes.is_empty() {
+            declared
+                .iter()
+                .filter(|key| has_key(unseeded.config_toml(), key))
+                .map(|key| key.to_string())
+                .collect()
+        } else {
+            self.sweep
+                .seed_axes
+                .iter()
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
         if keys.is_empty() {
             return Err(ConfigError::new(
                 "sweep.seeds",

@@ -9,10 +9,18 @@
 //! seeds = 3                                                        # or a list: [0, 1, 2]
 //! ```
 //!
+//! `seeds = 3` writes the same seed to every seed key the kind declares (`data.seed` and
+//! `model.seed` together). To tell the sources of randomness apart, give each seed key its
+//! own seeds instead; they are crossed, the last key fastest:
+//!
+//! ```toml
+//! seeds = { "data.seed" = 5, "model.seed" = [0, 1] }   # 10 replicates per setting
+//! ```
+//!
 //! Points are numbered with the first grid key varying slowest, then the next grid keys,
-//! then the zipped rows, and the seed fastest. Each point is the file with its values
-//! merged on top (as `--set` would), so a point's results are those of a plain run with
-//! the same values.
+//! then the zipped rows, and the seed (the replicate) fastest. Each point is the file with
+//! its values merged on top (as `--set` would), so a point's results are those of a plain
+//! run with the same values.
 
 use crate::config::{Override, parse_override};
 use crate::error::ConfigError;
@@ -30,8 +38,12 @@ pub struct Sweep {
     pub grid: Vec<(String, Vec<toml::Value>)>,
     /// Keys that move together, in file order (each has the same number of values).
     pub zip: Vec<(String, Vec<toml::Value>)>,
-    /// Seeds; empty when the sweep has none.
+    /// The replicates: the seeds of `seeds = N` or a list; with per-key seeds
+    /// (`seeds = { "data.seed" = 5, ... }`), the replicates' numbers 0, 1, … over their
+    /// product. Empty when the sweep has no seeds.
     pub seeds: Vec<u64>,
+    /// Per-key seeds, crossed (the last key fastest); empty for `seeds = N` or a list.
+    pub seed_axes: Vec<(String, Vec<u64>)>,
 }
 
 /// One point of a sweep.
@@ -41,8 +53,10 @@ pub struct Point {
     pub index: usize,
     /// The value of every swept key, in [`Sweep::keys`] order.
     pub values: Vec<(String, toml::Value)>,
-    /// Its seed, when the sweep has seeds.
+    /// Its seed (with per-key seeds, its replicate's number), when the sweep has seeds.
     pub seed: Option<u64>,
+    /// With per-key seeds, each seed key's value at this point, in the sweep's key order.
+    pub seed_values: Vec<(String, u64)>,
 }
 
 impl Sweep {
@@ -51,11 +65,19 @@ impl Sweep {
         let mut grid = Vec::new();
         let mut zip = Vec::new();
         let mut seeds = Vec::new();
+        let mut seed_axes = Vec::new();
         for (key, value) in table {
             match key.as_str() {
                 "grid" => grid = axes("sweep.grid", value)?,
                 "zip" => zip = axes("sweep.zip", value)?,
-                "seeds" => seeds = parse_seeds(value)?,
+                "seeds" => match value {
+                    toml::Value::Table(per_key) => {
+                        seed_axes = seed_axes_of(per_key)?;
+                        let replicates: usize = seed_axes.iter().map(|(_, v)| v.len()).product();
+                        seeds = (0..replicates as u64).collect();
+                    }
+                    _ => seeds = parse_seeds("sweep.seeds", value)?,
+                },
                 other => {
                     return Err(ConfigError::new(
                         format!("sweep.{other}"),
@@ -122,6 +144,7 @@ impl Sweep {
             grid,
             zip,
             seeds,
+            seed_axes,
         };
         let points = sweep.count();
         if points > MAX_POINTS {
@@ -161,6 +184,13 @@ impl Sweep {
             rest /= self.seeds.len();
             seed
         });
+        let mut seed_values = Vec::with_capacity(self.seed_axes.len());
+        let mut replicate = seed.unwrap_or(0) as usize;
+        for (key, values) in self.seed_axes.iter().rev() {
+            seed_values.push((key.clone(), values[replicate % values.len()]));
+            replicate /= values.len();
+        }
+        seed_values.reverse();
         let rows = self.zip.first().map_or(1, |(_, v)| v.len());
         let row = rest % rows.max(1);
         rest /= rows.max(1);
@@ -178,6 +208,7 @@ impl Sweep {
             index,
             values: grid.into_iter().chain(zip).collect(),
             seed,
+            seed_values,
         }
     }
 
@@ -189,38 +220,60 @@ impl Sweep {
 
 impl Point {
     /// The overrides that make this point: each swept key's value, and the seed written
-    /// to every key of `seed_keys`.
+    /// to every key of `seed_keys` (with per-key seeds, each key's own seed instead).
     pub fn overrides(&self, seed_keys: &[String]) -> Vec<Override> {
         let values = self.values.iter().map(|(key, value)| Override {
             key: key.clone(),
             value: value.clone(),
         });
-        let seeds = self.seed.into_iter().flat_map(|seed| {
-            seed_keys.iter().map(move |key| Override {
-                key: key.clone(),
-                value: toml::Value::Integer(seed as i64),
-            })
+        let seeds: Vec<(String, u64)> = if self.seed_values.is_empty() {
+            let seed = self.seed.into_iter();
+            seed.flat_map(|s| seed_keys.iter().map(move |k| (k.clone(), s)))
+                .collect()
+        } else {
+            self.seed_values.clone()
+        };
+        let seeds = seeds.into_iter().map(|(key, seed)| Override {
+            key,
+            value: toml::Value::Integer(seed as i64),
         });
         values.chain(seeds).collect()
     }
 
-    /// `dpo.lr = 0.001, dpo.beta = 0.1, seed = 2`.
+    /// The seeds as `(key, value)`: `("seed", 2)`, or each key's own with per-key seeds.
+    fn seed_entries(&self) -> Vec<(String, u64)> {
+        if self.seed_values.is_empty() {
+            self.seed
+                .map(|s| ("seed".to_string(), s))
+                .into_iter()
+                .collect()
+        } else {
+            self.seed_values.clone()
+        }
+    }
+
+    /// `dpo.lr = 0.001, dpo.beta = 0.1, seed = 2` (per-key seeds: `data.seed = 2,
+    /// model.seed = 0`).
     pub fn describe(&self) -> String {
         self.values
             .iter()
             .map(|(key, value)| format!("{key} = {value}"))
-            .chain(self.seed.map(|s| format!("seed = {s}")))
+            .chain(
+                self.seed_entries()
+                    .iter()
+                    .map(|(k, s)| format!("{k} = {s}")),
+            )
             .join(", ")
     }
 
-    /// The point's values as TOML text (`"dpo.lr" = 0.001`, one per line; `seed` last).
+    /// The point's values as TOML text (`"dpo.lr" = 0.001`, one per line; the seeds last).
     pub fn to_toml(&self) -> String {
         let mut table = toml::Table::new();
         for (key, value) in &self.values {
             table.insert(key.clone(), value.clone());
         }
-        if let Some(seed) = self.seed {
-            table.insert("seed".into(), toml::Value::Integer(seed as i64));
+        for (key, seed) in self.seed_entries() {
+            table.insert(key, toml::Value::Integer(seed as i64));
         }
         toml::to_string(&table).unwrap_or_default()
     }
@@ -287,9 +340,42 @@ fn axes(at: &str, value: &toml::Value) -> Result<Vec<(String, Vec<toml::Value>)>
         .collect()
 }
 
-/// `seeds = N` (0..N) or a list of distinct non-negative integers.
-fn parse_seeds(value: &toml::Value) -> Result<Vec<u64>, ConfigError> {
-    let bad = |reason: &str| ConfigError::new("sweep.seeds", value, reason);
+/// `seeds = { "data.seed" = 5, "model.seed" = [0, 1] }`: each key dotted names, each value
+/// as [`parse_seeds`] takes it; the product within [`MAX_POINTS`]. Whether the kind declares
+/// the keys is checked when the points are resolved.
+fn seed_axes_of(table: &toml::Table) -> Result<Vec<(String, Vec<u64>)>, ConfigError> {
+    if table.is_empty() {
+        return Err(ConfigError::new(
+            "sweep.seeds",
+            "{}",
+            "names no seed key; e.g. { \"data.seed\" = 5, \"model.seed\" = 2 }",
+        ));
+    }
+    let mut axes = Vec::with_capacity(table.len());
+    let mut product: usize = 1;
+    for (key, value) in table {
+        let here = format!("sweep.seeds.{key:?}");
+        parse_override(&format!("{key}=0"))
+            .map_err(|_| ConfigError::new(&here, "", "the key must be dotted names"))?;
+        let seeds = parse_seeds(&here, value)?;
+        product = product.saturating_mul(seeds.len());
+        if product > MAX_POINTS {
+            return Err(ConfigError::new(
+                "sweep.seeds",
+                toml::Value::Table(table.clone()),
+                format!(
+                    "crosses to more replicates than a sweep may have points (at most {MAX_POINTS})"
+                ),
+            ));
+        }
+        axes.push((key.clone(), seeds));
+    }
+    Ok(axes)
+}
+
+/// `seeds = N` (0..N) or a list of distinct non-negative integers, at `at`.
+fn parse_seeds(at: &str, value: &toml::Value) -> Result<Vec<u64>, ConfigError> {
+    let bad = |reason: &str| ConfigError::new(at, value, reason);
     match value {
         // Checked before anything is allocated.
         toml::Value::Integer(n) if *n as u64 > MAX_POINTS as u64 => Err(bad(&format!(
@@ -311,7 +397,7 @@ fn parse_seeds(value: &toml::Value) -> Result<Vec<u64>, ConfigError> {
             Ok(seeds)
         }
         _ => Err(bad(
-            "must be a number of seeds (3) or a list of seeds ([0, 1, 2])",
+            "must be a number of seeds (3), a list of seeds ([0, 1, 2]) or seeds per key ({ \"data.seed\" = 5, \"model.seed\" = 2 })",
         )),
     }
 }
@@ -366,6 +452,41 @@ seeds = [5, 7]"#,
         assert_eq!(points[2].seed, Some(2));
         assert!(points[2].values.is_empty());
         assert_eq!(points[2].to_toml().trim(), "seed = 2");
+    }
+
+    #[test]
+    fn per_key_seeds_cross_the_last_key_fastest() {
+        let s = sweep(
+            r#"grid = { "a.x" = [1, 2] }
+seeds = { "data.seed" = 3, "model.seed" = [10, 20] }"#,
+        )
+        .unwrap();
+        assert_eq!(s.count(), 2 * 3 * 2);
+        assert_eq!(s.seeds, [0, 1, 2, 3, 4, 5], "the replicates' numbers");
+        let p = s.point(9);
+        assert_eq!(p.seed, Some(3));
+        assert_eq!(
+            p.seed_values,
+            [("data.seed".to_string(), 1), ("model.seed".to_string(), 20)]
+        );
+        assert_eq!(p.describe(), "a.x = 2, data.seed = 1, model.seed = 20");
+        // Each key gets its own seed, whatever keys a plain `seeds = N` would write.
+        let o = p.overrides(&["data.seed".into(), "model.seed".into(), "dpo.seed".into()]);
+        let o: Vec<String> = o.iter().map(|o| format!("{}={}", o.key, o.value)).collect();
+        assert_eq!(o, ["a.x=2", "data.seed=1", "model.seed=20"]);
+        assert_eq!(
+            p.to_toml(),
+            "\"a.x\" = 2\n\"data.seed\" = 1\n\"model.seed\" = 20\n"
+        );
+        let e = sweep(r#"seeds = { "data.seed" = 0 }"#).unwrap_err();
+        assert!(
+            e.starts_with("sweep.seeds.\"data.seed\" = 0: must be at least 1"),
+            "{e}"
+        );
+        let e = sweep("seeds = {}").unwrap_err();
+        assert!(e.contains("names no seed key"), "{e}");
+        let e = sweep(r#"seeds = { "a" = 1000, "b" = 1000, "c" = 1000 }"#).unwrap_err();
+        assert!(e.contains("at most 1000000"), "{e}");
     }
 
     #[test]

@@ -259,6 +259,7 @@ fn tiny_spec(specials: Specials, sft_epochs: usize, dpo_epochs: usize) -> Pipeli
         },
         beta: 0.5,
         seed: 11,
+        dpo_seed: None,
         eval_every: 0,
         keep_reference: false,
         resume: None,

@@ -211,6 +211,7 @@ fn simpo_on_sequences_divides_by_each_responses_token_count() {
         dpo: phase,
         beta: 0.7,
         seed: 3,
+        dpo_seed: None,
         eval_every: 0,
         keep_reference: false,
         resume: None,

@@ -226,6 +226,7 @@ fn numbers_fixture() -> Fixture {
             };
             let mut v = vec![
                 ("z_paper_direction", z_of(c, s)),
+                ("rank_biserial", -0.1 * z_of(c, s)),
                 ("mean_log_ratio_change_difference", -0.1 * z_of(c, s)),
             ];
             if !(c == [0, 1] && s == 2) {
@@ -439,18 +440,20 @@ fn categorical_first_key_and_log_scale() {
     assert_eq!(col(t, row(t, &["0.01"]), "note"), "1 seed: no interval");
 }
 
-/// A sequence_dpo sweep over lr x beta whose z per (lr, beta, seed) is `z`.
+/// A sequence_dpo sweep over `grid` x `seeds` whose rank-biserial correlation per
+/// (grid indices, seed) is `r`.
 fn ablation(
     grid: &[(&str, Vec<V>)],
     seeds: &[f64],
-    z: impl Fn(&[usize], usize) -> f64,
+    r: impl Fn(&[usize], usize) -> f64,
 ) -> crate::figures::Rendered {
     let f = sweep_file("sequence_dpo", SYNTHETIC, grid, seeds, |c, s| {
         (
             "done",
             vec![
-                ("z_paper_direction", z(c, s)),
-                ("mean_log_ratio_change_difference", -0.01 * z(c, s)),
+                ("rank_biserial", r(c, s)),
+                ("z_paper_direction", -10.0 * r(c, s)),
+                ("mean_log_ratio_change_difference", 0.1 * r(c, s)),
             ],
         )
     });
@@ -464,26 +467,43 @@ fn lr_beta() -> Vec<(&'static str, Vec<V>)> {
     ]
 }
 
+/// The two-sided p of the one-sample t-test of `v` against 0, from statrs' t distribution.
+fn t_test(v: &[f64]) -> f64 {
+    MeanCi::of(v).unwrap().t_test_p().unwrap()
+}
+
 #[test]
 fn finding_follows_the_key_that_decides_the_direction() {
-    // lr = 1e-3: z = 3, 4, 5 (CI above 0); lr = 1e-4: z = -3, -4, -5 (CI below 0).
+    // lr = 1e-3: r = −0.30, −0.35, −0.40 (+ −0.02 at β = 1); lr = 1e-4: the same, positive.
     let r = ablation(&lr_beta(), &[0.0, 1.0, 2.0], |c, s| {
-        let z = 3.0 + s as f64 + 0.5 * c[1] as f64;
-        if c[0] == 0 { z } else { -z }
+        let r = -(0.3 + 0.05 * s as f64 + 0.02 * c[1] as f64);
+        if c[0] == 0 { r } else { -r }
     });
     let finding = &r.notes[0];
     assert!(
-        finding.starts_with("Finding (Section 5.3 ablation"),
+        finding.starts_with("Finding (Section 5.3 ablation, from summary/rank_biserial"),
         "{finding}"
     );
     assert!(
-        finding.contains("Over the 4 settings of dpo.lr, dpo.beta (seeds pooled): paper's direction in 2, reversed in 2, undetermined in 0"),
+        finding.contains("Holm-corrected over the 4 distinct settings with at least 2 done seeds"),
         "{finding}"
     );
-    let (_, _, lo, hi) = by_hand(&[3.0, 4.0, 5.0], T_2);
+    assert!(
+        finding.contains("Over the 4 settings of dpo.lr, dpo.beta (seeds pooled): paper's direction in 2, reversed in 2, undetermined in 0, not classified in 0"),
+        "{finding}"
+    );
+    let values = [-0.3, -0.35, -0.4];
+    let (_, _, lo, hi) = by_hand(&values, T_2);
+    // Holm: four p-values, the β = 0.1 pair the larger (smaller |mean|, same sd); sorted,
+    // small × 4, small × 3, large × 2, large × 1, each raised to the running maximum.
+    let (small, large) = (t_test(&[-0.32, -0.37, -0.42]), t_test(&values));
+    assert!(small < large);
+    let holm = (4.0 * small).max(2.0 * large);
+    assert!(holm < 0.05, "{holm}");
     assert!(
         finding.contains(&format!(
-            "The paper's direction appears under: dpo.lr = 0.001, dpo.beta = 0.1 (mean z 4.00, 95 % CI [{lo:.2}, {hi:.2}], 3 seeds)"
+            "The paper's direction appears under: dpo.lr = 0.001, dpo.beta = 0.1 (mean r -0.350, 95 % CI [{lo:.3}, {hi:.3}], 3 seeds, Holm p {})",
+            fmt_num(holm)
         )),
         "{finding}"
     );
@@ -496,9 +516,8 @@ fn finding_follows_the_key_that_decides_the_direction() {
         "{finding}"
     );
     assert!(!finding.contains("follows dpo.beta"), "{finding}");
-    // Every setting's z has sd 1 over its seeds; the difference is 0.01 z.
     assert!(
-        finding.contains("Seed-to-seed spread: the sd of z over seeds has median 1.00 and maximum 1.00 over the 4 settings with at least two done seeds; the sd of the difference of means (summary/mean_log_ratio_change_difference) over seeds has median 0.01 and maximum 0.01"),
+        finding.contains("Seed-to-seed spread: the sd of the correlation over seeds has median 0.050 and maximum 0.050 over the 4 settings with at least two done seeds"),
         "{finding}"
     );
     assert!(
@@ -508,20 +527,73 @@ fn finding_follows_the_key_that_decides_the_direction() {
     let t = table(&r, "Section 5.3 ablation per setting");
     let paper = row(t, &["0.001", "0.1"]);
     assert_eq!(col(t, paper, "direction"), "paper's direction");
-    assert_eq!(col(t, paper, "CI of mean z"), format!("[{lo:.2}, {hi:.2}]"));
+    assert_eq!(col(t, paper, "CI of mean r"), format!("[{lo:.3}, {hi:.3}]"));
+    assert_eq!(col(t, paper, "t-test p"), fmt_num(large));
+    assert_eq!(col(t, paper, "Holm p"), fmt_num(holm));
+    assert_eq!(col(t, paper, "near-duplicate of"), "—");
     assert_eq!(col(t, row(t, &["1e-4", "1"]), "direction"), "reversed");
 }
 
 #[test]
-fn finding_says_undetermined_and_when_no_key_decides() {
-    // An interval across 0 in one setting; the others crossed so that no key decides:
-    // (a, b) paper, (a, c) reversed, (d, b) reversed, (d, c) undetermined.
+fn near_duplicates_count_once_and_holm_can_leave_a_setting_undetermined() {
+    // β = 1 repeats β = 0.1 within 0.004 at every seed: two tests, not four.
     let r = ablation(&lr_beta(), &[0.0, 1.0, 2.0], |c, s| {
-        let spread = s as f64 - 1.0;
+        let r = -(0.3 + 0.05 * s as f64 + 0.004 * c[1] as f64);
+        if c[0] == 0 { r } else { -r }
+    });
+    let finding = &r.notes[0];
+    assert!(
+        finding.contains("Holm-corrected over the 2 distinct settings"),
+        "{finding}"
+    );
+    assert!(
+        finding.contains("paper's direction in 2, reversed in 2"),
+        "{finding}"
+    );
+    assert!(
+        finding.contains("dpo.lr = 0.001, dpo.beta = 1 (near-duplicate of dpo.lr = 0.001, dpo.beta = 0.1; mean r -0.354"),
+        "{finding}"
+    );
+    let t = table(&r, "Section 5.3 ablation per setting");
+    let dup = row(t, &["0.001", "1"]);
+    assert_eq!(
+        col(t, dup, "near-duplicate of"),
+        "dpo.lr = 0.001, dpo.beta = 0.1"
+    );
+    let holm = 2.0 * t_test(&[-0.3, -0.35, -0.4]);
+    assert_eq!(col(t, dup, "Holm p"), fmt_num(holm));
+    assert_eq!(col(t, row(t, &["0.001", "0.1"]), "Holm p"), fmt_num(holm));
+
+    // Four distinct settings of mean r −0.2 and sds from 0.05 up, the smallest p near 0.02
+    // (its 95 % interval excludes 0): Holm multiplies it by 4, so none is classified.
+    let r = ablation(&lr_beta(), &[0.0, 1.0, 2.0], |c, s| {
+        let sd = 0.05 + 0.011 * (2 * c[0] + c[1]) as f64;
+        let r = -(0.2 + sd * (s as f64 - 1.0));
+        if c[1] == 0 { r } else { -r }
+    });
+    let finding = &r.notes[0];
+    let (_, _, _, hi) = by_hand(&[-0.15, -0.2, -0.25], T_2);
+    assert!(hi < 0.0, "the unadjusted interval excludes 0");
+    assert!(
+        finding.contains(
+            "paper's direction in 0, reversed in 0, undetermined in 4, not classified in 0"
+        ),
+        "{finding}"
+    );
+    let p = t_test(&[-0.15, -0.2, -0.25]);
+    assert!(p < 0.05 && 4.0 * p > 0.05, "{p}");
+}
+
+#[test]
+fn finding_says_undetermined_and_when_no_key_decides() {
+    // (a, b) paper, (a, c) reversed, (d, b) reversed, (d, c) undetermined.
+    let r = ablation(&lr_beta(), &[0.0, 1.0, 2.0, 3.0, 4.0], |c, s| {
+        let spread = 0.01 * (s as f64 - 2.0);
         match (c[0], c[1]) {
-            (0, 0) => 4.0 + spread,
-            (0, 1) | (1, 0) => -4.0 + spread,
-            _ => 0.3 + 2.0 * spread,
+            (0, 0) => -0.4 + spread,
+            (0, 1) => 0.41 + spread,
+            (1, 0) => 0.43 + spread,
+            _ => 0.03 + 20.0 * spread,
         }
     });
     let finding = &r.notes[0];
@@ -529,11 +601,12 @@ fn finding_says_undetermined_and_when_no_key_decides() {
         finding.contains("paper's direction in 1, reversed in 2, undetermined in 1"),
         "{finding}"
     );
-    let (_, _, lo, hi) = by_hand(&[-1.7, 0.3, 2.3], T_2);
+    let values: Vec<f64> = (0..5).map(|s| 0.03 + 0.2 * (s as f64 - 2.0)).collect();
+    let (_, _, lo, hi) = by_hand(&values, t_quantile(0.975, 4));
     assert!(lo < 0.0 && hi > 0.0);
     assert!(
         finding.contains(&format!(
-            "It is undetermined under: dpo.lr = 1e-4, dpo.beta = 1 (mean z 0.30, 95 % CI [{lo:.2}, {hi:.2}], 3 seeds)."
+            "It is undetermined under: dpo.lr = 1e-4, dpo.beta = 1 (mean r 0.030, 95 % CI [{lo:.3}, {hi:.3}], 5 seeds"
         )),
         "{finding}"
     );
@@ -541,43 +614,46 @@ fn finding_says_undetermined_and_when_no_key_decides() {
         finding.contains("No single swept key decides the direction"),
         "{finding}"
     );
-    assert!(
-        finding.contains("the sd of z over seeds has median 1.00 and maximum 2.00"),
-        "{finding}"
-    );
 }
 
 #[test]
-fn finding_with_one_seed_uses_the_normal_threshold() {
-    // No seeds: one run per setting, classified by the sign of z and |z| > 1.96.
-    let z = [[2.5, 1.0], [-3.0, -1.5]];
-    let r = ablation(&lr_beta(), &[], |c, _| z[c[0]][c[1]]);
+fn a_single_run_is_never_classified() {
+    // No seeds: one run per setting, whatever its correlation.
+    let rs = [[-0.9, -0.05], [0.8, 0.1]];
+    let r = ablation(&lr_beta(), &[], |c, _| rs[c[0]][c[1]]);
     let finding = &r.notes[0];
     assert!(
-        finding.contains("paper's direction in 1, reversed in 1, undetermined in 2"),
+        finding.contains(
+            "paper's direction in 0, reversed in 0, undetermined in 0, not classified in 4"
+        ),
         "{finding}"
     );
     assert!(
-        finding.contains("The paper's direction appears under: dpo.lr = 0.001, dpo.beta = 0.1 (z 2.50, 1 seed: no interval)."),
+        finding.contains(
+            "Not classified (one done seed): dpo.lr = 0.001, dpo.beta = 0.1 (r -0.900, 1 seed)"
+        ),
         "{finding}"
     );
     assert!(
-        finding.contains("With a single done seed there is no interval, so dpo.lr = 0.001, dpo.beta = 0.1; dpo.lr = 0.001, dpo.beta = 1; dpo.lr = 1e-4, dpo.beta = 0.1; dpo.lr = 1e-4, dpo.beta = 1 are classified by the sign of z and |z| > 1.96 (the standard normal's 97.5 % quantile)."),
+        finding.contains("not independent replications")
+            || finding.contains("as independent replications, which they are not"),
         "{finding}"
     );
     assert!(
         finding.contains("No setting has two done seeds"),
         "{finding}"
     );
+    assert!(!finding.contains("follows"), "{finding}");
     let t = table(&r, "Section 5.3 ablation per setting");
     assert_eq!(
-        col(t, row(t, &["0.001", "1"]), "direction"),
-        "undetermined (1 seed: by sign and |z| > 1.96)"
+        col(t, row(t, &["0.001", "0.1"]), "direction"),
+        "not classified"
     );
+    assert_eq!(col(t, row(t, &["0.001", "0.1"]), "Holm p"), "—");
 
     // Every setting the paper's direction: no key decides, and the sentence says so.
-    let r = ablation(&lr_beta(), &[0.0, 1.0], |c, s| {
-        5.0 + c[0] as f64 + 0.1 * s as f64
+    let r = ablation(&lr_beta(), &[0.0, 1.0, 2.0], |c, s| {
+        -0.5 - 0.1 * c[0] as f64 - 0.03 * c[1] as f64 - 0.01 * s as f64
     });
     let finding = &r.notes[0];
     assert!(
@@ -585,11 +661,9 @@ fn finding_with_one_seed_uses_the_normal_threshold() {
         "{finding}"
     );
     assert!(
-        finding.contains("Every setting with a value is paper's direction: the direction does not change over the swept values."),
+        finding.contains("Every classified setting is paper's direction: the direction does not change over the swept values."),
         "{finding}"
     );
-    let (_, _, lo, _) = by_hand(&[5.0, 5.1], 12.706204736174698);
-    assert!(lo > 0.0, "the interval of 5.0 and 5.1 lies above 0: {lo}");
 }
 
 #[test]
@@ -599,7 +673,7 @@ fn no_finding_without_both_summaries() {
         SYNTHETIC,
         &lr_beta(),
         &[0.0, 1.0],
-        |_, s| ("done", vec![("z_paper_direction", 3.0 + s as f64)]),
+        |_, s| ("done", vec![("rank_biserial", -0.3 - 0.1 * s as f64)]),
     );
     let r = render("sweep", "half.h5", f);
     assert!(

@@ -62,6 +62,9 @@ pub struct PipelineSpec {
     pub beta: f64,
     /// Seeds the initial weights and the batch order.
     pub seed: u64,
+    /// Seeds the preference phase's batch order on its own (`None`: it continues the
+    /// generator `seed` seeded, after SFT's draws).
+    pub dpo_seed: Option<u64>,
     /// Evaluate the held-out pairs every this many preference steps (0: at the end only).
     pub eval_every: usize,
     /// Keep π_ref itself in the outcome ([`PipelineRun::reference_model`]), to save it: a
@@ -458,8 +461,13 @@ impl Steps {
     /// The state SFT of `items` pairs leaves: the generator seeded with `spec.seed` after
     /// SFT's draws, which are its epochs' shuffles only ([`train_phase`] draws one
     /// [`order`] per epoch and nothing else). A few shuffles of indices: far cheaper than
-    /// keeping the generator's state with π_ref.
+    /// keeping the generator's state with π_ref. With `spec.dpo_seed`, a generator of its
+    /// own instead.
     fn after_sft(spec: &PipelineSpec, items: usize, shards: usize) -> Self {
+        if let Some(seed) = spec.dpo_seed {
+            let rng = ChaCha8Rng::seed_from_u64(seed);
+            return Self { rng, shards };
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         for _ in 0..spec.sft.epochs {
             order(items, &mut rng);

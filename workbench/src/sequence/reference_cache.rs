@@ -448,6 +448,7 @@ mod tests {
             dpo: phase(1e-3),
             beta: 0.1,
             seed: 4,
+            dpo_seed: None,
             eval_every: 0,
             keep_reference: false,
             resume: None,

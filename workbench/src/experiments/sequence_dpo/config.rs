@@ -238,6 +238,10 @@ pub struct DpoSection {
     pub eval_every: usize,
     /// β (the paper's λ).
     pub beta: f64,
+    /// Seeds this phase's batch order on its own (unset: the order continues the generator
+    /// `model.seed` seeded for SFT). A seed of DPO alone: π_ref, and a cached π_ref, stay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The loss, as in the bandit experiments' methods: `{ loss = "dpo" }`, a loss with
     /// parameters, or a weighted combination.
     pub method: toml::Table,
@@ -259,6 +263,7 @@ impl Default for DpoSection {
             log_every: 0,
             eval_every: 0,
             beta: 0.1,
+            seed: None,
             method,
         }
     }
@@ -537,6 +542,7 @@ impl SequenceDpoFile {
                 dpo,
                 beta: self.dpo.beta,
                 seed: self.model.seed,
+                dpo_seed: self.dpo.seed,
                 eval_every: self.dpo.eval_every,
                 keep_reference: save.contains(&SavedModel::Reference),
                 resume: None,

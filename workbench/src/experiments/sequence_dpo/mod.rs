@@ -34,7 +34,7 @@ pub type SequenceDpo = SequenceDpoSpec;
 impl Kind for SequenceDpoSpec {
     const NAME: &'static str = "sequence_dpo";
     const DESCRIPTION: &'static str = "Figure 6 / Table 2: transformer SFT → DPO on synthetic or JSONL pairs; ratio (21), rank sorting, Mann–Whitney U";
-    const SEEDS: &'static [&'static str] = &["data.seed", "model.seed"];
+    const SEEDS: &'static [&'static str] = &["data.seed", "model.seed", "dpo.seed"];
     const SMOKE: &'static [&'static str] = &[
         "data.pairs=600",
         "sft.epochs=1",
