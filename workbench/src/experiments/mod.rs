@@ -5,6 +5,7 @@ mod early_stopping;
 mod kind;
 mod mode_seeking;
 mod one_step;
+mod parametrisation;
 mod penalty_curves;
 mod ratio_constraint;
 pub mod sequence_dpo;
@@ -17,6 +18,7 @@ pub(crate) use kind::entry;
 pub use kind::{Header, Kind, Validation};
 pub use mode_seeking::{ModeSeeking, ModeSeekingFile};
 pub use one_step::{OneStep, OneStepFile};
+pub use parametrisation::{Parametrisation, ParametrisationFile};
 pub use penalty_curves::{PenaltyCurves, PenaltyCurvesFile};
 pub use ratio_constraint::{RatioConstraint, RatioConstraintFile};
 pub use sequence_dpo::SequenceDpo;
@@ -189,6 +191,7 @@ pub(crate) fn builtin_kinds() -> Vec<Arc<dyn ExperimentKind>> {
         entry::<EarlyStopping>(),
         entry::<ModeSeeking>(),
         entry::<OneStep>(),
+        entry::<Parametrisation>(),
         entry::<Thresholding>(),
         entry::<RatioConstraint>(),
         entry::<SequenceDpo>(),
