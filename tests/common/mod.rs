@@ -49,7 +49,7 @@ pub fn python(script: &str, args: &[&Path]) -> Output {
 }
 
 /// Every bandit experiment file in `experiments/` (the sequence ones take minutes).
-pub const BANDIT_EXPERIMENTS: [&str; 8] = [
+pub const BANDIT_EXPERIMENTS: [&str; 9] = [
     "fig2_weight_decay",
     "fig3_early_stopping",
     "mode_seeking",
@@ -58,6 +58,7 @@ pub const BANDIT_EXPERIMENTS: [&str; 8] = [
     "fig5_one_step",
     "fig4_penalty_curves",
     "prop32_ratio_constraint",
+    "parametrisation_control",
 ];
 
 /// Runs `experiments/<experiment>.toml` with `set` into `dir`, at its kind's smoke size

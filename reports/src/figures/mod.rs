@@ -17,6 +17,7 @@ mod fig5_one_step;
 mod fig6_table2;
 pub mod generic;
 mod mode_seeking;
+mod parametrisation;
 mod prop32_ratio_constraint;
 pub mod sweep;
 mod table1_thresholding;
@@ -111,6 +112,7 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(mode_seeking::ModeSeeking),
         Box::new(prop32_ratio_constraint::Prop32),
         Box::new(fig6_table2::Fig6Table2),
+        Box::new(parametrisation::Parametrisation),
         Box::new(sweep::Sweep),
     ]
 }

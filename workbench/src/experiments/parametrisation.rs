@@ -349,7 +349,7 @@ mod tests {
     fn the_two_point_step_is_symmetric_to_first_order_and_clips() {
         // A small step: Δ ln (21) ≈ −ηβ(1 + r)⁴/(2r²), the same at r and 1/r.
         let (beta, lr) = (0.5, 1e-6);
-        for r in [0.1, 0.5, 2.0, 10.0] {
+        for r in [0.1_f64, 0.5, 2.0, 10.0] {
             let first_order = -lr * beta * (1.0 + r).powi(4) / (2.0 * r * r);
             let exact = two_point_first_step(r, beta, lr);
             assert!(
@@ -357,8 +357,10 @@ mod tests {
                 "{r}: {exact} {first_order}"
             );
         }
-        // At r = 1e-4 a step of 0.1 reaches θ = 1: ln (21) falls to the floor's ln ε.
+        // At r = 1e-4 a step of 0.1 reaches θ = 1: ln π(b)/π(a) falls from ln r to the
+        // floor's ln ε.
         let clipped = two_point_first_step(1e-4, 0.5, 0.1);
-        assert!(clipped < -20.0, "{clipped}");
+        let expected = 1e-12_f64.ln() - 1e-4_f64.ln();
+        assert!((clipped - expected).abs() < 1e-3, "{clipped} {expected}");
     }
 }
