@@ -196,3 +196,85 @@ print("ok")
         );
     }
 }
+
+#[test]
+fn the_analysis_over_steps_ends_at_the_final_analysis() {
+    let out = common::scratch("wb-trajectory-");
+    let file = repo("experiments/fig6_table2.toml");
+    let dir = out.join("run");
+    let dir_s = dir.display().to_string();
+    // 640 pairs in batches of 64: 10 DPO steps an epoch, 20 in all; a row every 4 steps
+    // and every 5 (whose last row is the final model).
+    for every in [4, 5] {
+        let every_set = format!("analysis.every={every}");
+        let name = format!("name=\"every_{every}\"");
+        let output = workbench(&[
+            "run",
+            &file,
+            "--out",
+            &dir_s,
+            "--quiet",
+            "--set",
+            "data.pairs=640",
+            "--set",
+            "sft.epochs=1",
+            "--set",
+            "dpo.epochs=2",
+            "--set",
+            "analysis.q=10.0",
+            "--set",
+            &every_set,
+            "--set",
+            &name,
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let script = r#"
+import sys, h5py, numpy as np
+from scipy.stats import mannwhitneyu
+for path, every in zip(sys.argv[1::2], sys.argv[2::2]):
+    f = h5py.File(path, "r")
+    t = {k: f["trajectory/" + k][()] for k in f["trajectory"]}
+    every = int(every)
+    assert list(t["step"]) == list(range(every, 21, every)), t["step"]
+    if 20 % every == 0:
+        low, high = f["log_ratio_change/low"][()], f["log_ratio_change/high"][()]
+        u1 = mannwhitneyu(low, high).statistic
+        r = 2 * u1 / (len(low) * len(high)) - 1
+        for got, want in [
+            (t["rank_biserial"][-1], r),
+            (t["rank_biserial"][-1], f["summary/rank_biserial"][()]),
+            (t["low_mean"][-1], low.mean()),
+            (t["high_mean"][-1], high.mean()),
+            (t["log_rho_coefficient"][-1], f["summary/log_rho_coefficient"][()]),
+            (t["log_rho_coefficient_ci_high"][-1], f["summary/log_rho_coefficient_ci_high"][()]),
+        ]:
+            assert abs(got - want) < 1e-9 * max(1, abs(want)), (path, got, want)
+    assert np.all(t["log_rho_coefficient_ci_low"] <= t["log_rho_coefficient"])
+print("ok")
+"#;
+    let (four, five) = (dir.join("every_4.h5"), dir.join("every_5.h5"));
+    let (e4, e5) = (std::path::PathBuf::from("4"), std::path::PathBuf::from("5"));
+    let said = python(script, &[&four, &e4, &five, &e5]);
+    assert_eq!(String::from_utf8_lossy(&said.stdout).trim(), "ok");
+    // The report draws it.
+    let report = out.join("report");
+    let output = workbench(&["report", &dir_s, "--out", &report.display().to_string()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(report.join("every_5_trajectory.png").is_file());
+    // Not with a training state that could not keep its rows, nor on held-out pairs.
+    let output = workbench(&[
+        "validate",
+        &file,
+        "--set",
+        "analysis.every=5",
+        "--set",
+        "output.checkpoint_every=3",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("analysis.every = 5: is not kept with the training state"),
+        "{}",
+        stderr(&output)
+    );
+}

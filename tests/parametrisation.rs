@@ -106,12 +106,11 @@ fn both_parametrisations_match_numpy_step_by_step() {
         "{md}"
     );
     // Adam is refused, named.
-    let output = workbench(&[
-        "validate",
-        &file,
-        "--set",
-        "optimizer.name=\"adam\"",
-    ]);
+    let output = workbench(&["validate", &file, "--set", "optimizer.name=\"adam\""]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("optimizer.name"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("optimizer.name"),
+        "{}",
+        stderr(&output)
+    );
 }

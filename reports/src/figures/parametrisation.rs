@@ -49,9 +49,17 @@ impl Section for Parametrisation {
             }
             steps = changes.rows - 1;
             last.push(Series::new(legend, &ratio, changes.row(changes.rows - 1)));
-            first.push(Series::new(format!("{legend}, trained"), &ratio, changes.row(1)));
+            first.push(Series::new(
+                format!("{legend}, trained"),
+                &ratio,
+                changes.row(1),
+            ));
             let closed = file.vec_len(&format!("{name}/first_step_closed_form"), n)?;
-            first.push(Series::new(format!("{legend}, closed form"), &ratio, &closed));
+            first.push(Series::new(
+                format!("{legend}, closed form"),
+                &ratio,
+                &closed,
+            ));
         }
         let panel = |title: String, series: Vec<Series>| {
             Panel::Lines(LinePanel {

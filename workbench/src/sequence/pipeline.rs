@@ -338,6 +338,25 @@ pub fn prefer<M: SequencePolicy>(
     bar: &dyn Observer,
     shards: usize,
 ) -> Result<PipelineRun<M>, Halt> {
+    prefer_observed(reference, pairs, spec, loss, device, bar, shards, None)
+}
+
+/// Something that sees the policy every `every` preference steps (the steps done with it):
+/// a trajectory of the analysis over training.
+pub type Watch<'a, M> = (usize, &'a mut dyn FnMut(&M, usize));
+
+/// [`prefer`], with `watch` shown the policy every so many steps.
+#[allow(clippy::too_many_arguments)]
+pub fn prefer_observed<M: SequencePolicy>(
+    reference: Reference<M>,
+    pairs: Pairs<'_>,
+    spec: &PipelineSpec,
+    loss: &dyn PairwiseLoss,
+    device: &Device,
+    bar: &dyn Observer,
+    shards: usize,
+    mut watch: Option<Watch<'_, M>>,
+) -> Result<PipelineRun<M>, Halt> {
     let mut steps = Steps::after_sft(spec, pairs.train.len(), shards);
     // A clone shares the weights until the optimiser replaces them: it is π_ref.
     let reference_model = spec.keep_reference.then(|| reference.model.clone());
@@ -364,6 +383,12 @@ pub fn prefer<M: SequencePolicy>(
         if !held.is_empty() && every > 0 && done.is_multiple_of(every) {
             let scores = score_on(model, held, spec, device, shards);
             evaluation.record(&mut log.borrow_mut(), done, &scores);
+        }
+        if let Some((k, see)) = watch.as_mut()
+            && *k > 0
+            && done.is_multiple_of(*k)
+        {
+            see(model, done);
         }
     };
     let (model, dpo) = preference(

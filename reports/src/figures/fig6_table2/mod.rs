@@ -15,7 +15,10 @@ use crate::h5::ResultsFile;
 use crate::paper;
 use crate::plot::fmt_num;
 use groups::{Group, MannWhitney};
-use panels::{deciles_panel, length_panel, ranks_panel, ratio_change_panel, training_panels};
+use panels::{
+    deciles_panel, length_panel, ranks_panel, ratio_change_panel, training_panels,
+    trajectory_panels,
+};
 use tables::{confound_table, findings, table2};
 
 /// Figure 6 and Table 2 for one results file.
@@ -196,6 +199,29 @@ impl Section for Fig6Table2 {
             );
             drawn.push(figures.save(file, "deciles", &[panel])?.with_caption(
                 "Mean ln (21) in each decile of ln ρ_ref over all analysed pairs, not only Table 2's tails: whether the change follows ρ_ref across its whole range.",
+            ));
+        }
+        if file.exists("trajectory/step") {
+            let step = file.vec("trajectory/step")?;
+            let column = |name: &str| file.vec_len(&format!("trajectory/{name}"), step.len());
+            let (low, high, r) = (
+                column("low_mean")?,
+                column("high_mean")?,
+                column("rank_biserial")?,
+            );
+            let coefficient = [
+                column("log_rho_coefficient")?,
+                column("log_rho_coefficient_ci_low")?,
+                column("log_rho_coefficient_ci_high")?,
+            ];
+            let panels = trajectory_panels(
+                &step,
+                [&low, &high],
+                &r,
+                [&coefficient[0], &coefficient[1], &coefficient[2]],
+            );
+            drawn.push(figures.save(file, "trajectory", &panels)?.with_caption(
+                "The analysis over DPO steps (analysis.every): each group's mean ln (21), the rank-biserial correlation of the low against the high group, and the length-adjusted ln ρ_ref coefficient with its HC3 interval, from the pairs trained on scored every few steps. Within-run numbers: the steps of one run are not replications.",
             ));
         }
         let mut tables = vec![table2(&groups, &mw)];

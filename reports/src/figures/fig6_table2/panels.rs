@@ -217,3 +217,56 @@ pub(super) fn training_panels(
         }),
     ]
 }
+
+/// The analysis over DPO steps (`trajectory/*`): each group's mean ln (21), the
+/// rank-biserial correlation, and the length-adjusted ln ρ_ref coefficient with its
+/// interval, against the step.
+pub(super) fn trajectory_panels(
+    step: &[f64],
+    means: [&[f64]; 2],
+    rank_biserial: &[f64],
+    coefficient: [&[f64]; 3],
+) -> Vec<Panel> {
+    let line = |name: &str, values: &[f64]| Series::new(name, step, values);
+    let (x_lo, x_hi) = extent(step.iter());
+    let zero = || Series {
+        name: "0".into(),
+        points: dashed(x_lo, x_hi, 0.0),
+        ..Default::default()
+    };
+    let panel = |title: &str, y_label: &str, series: Vec<Series>| {
+        Panel::Lines(LinePanel {
+            title: title.into(),
+            x_label: "DPO step".into(),
+            y_label: y_label.into(),
+            markers: true,
+            series,
+            ..Default::default()
+        })
+    };
+    vec![
+        panel(
+            "Mean ln (21) per group",
+            "mean ln (21) (nats)",
+            vec![
+                line("low-value group", means[0]),
+                line("high-value group", means[1]),
+            ],
+        ),
+        panel(
+            "Rank-biserial correlation, low vs high",
+            "r (negative: the paper's direction)",
+            vec![line("r", rank_biserial), zero()],
+        ),
+        panel(
+            "Length-adjusted ln ρ_ref coefficient",
+            "coefficient (nats per nat)",
+            vec![
+                line("coefficient", coefficient[0]),
+                line("HC3 95 % CI, low", coefficient[1]),
+                line("HC3 95 % CI, high", coefficient[2]),
+                zero(),
+            ],
+        ),
+    ]
+}

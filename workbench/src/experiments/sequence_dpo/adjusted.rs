@@ -29,11 +29,9 @@ pub(super) struct Pairs<'a> {
     pub groups: [&'a [bool]; 2],
 }
 
-/// Records the regression (`regression/*`, summaries `log_rho_coefficient*`), the deciles
-/// (`deciles/*`) and van Elteren's test (`van_elteren/*`); a regression that cannot be
-/// fitted (collinear covariates) or a test without a stratum of both groups is named in a
-/// note instead.
-pub(super) fn record(pairs: &Pairs, results: &mut Results) {
+/// The covariates besides ln ρ_ref and the cuts and prompt length: the scored length
+/// difference (y_w − y_l tokens) and π_ref's mean per-token log-probability of each pair.
+pub(super) fn covariate_columns(pairs: &Pairs) -> (Vec<f64>, Vec<f64>) {
     let s = pairs.scored;
     let length_diff: Vec<f64> = s
         .chosen
@@ -47,15 +45,34 @@ pub(super) fn record(pairs: &Pairs, results: &mut Results) {
             (pairs.reference.chosen[i] + pairs.reference.rejected[i]) / tokens
         })
         .collect();
+    (length_diff, per_token)
+}
+
+/// OLS with HC3 errors of ln (21) on ln ρ_ref and the covariates.
+pub(super) fn fit(
+    pairs: &Pairs,
+    length_diff: &[f64],
+    per_token: &[f64],
+) -> Result<crate::analysis::regression::Ols, String> {
+    let s = pairs.scored;
     let covariates: [(&str, &[f64]); 6] = [
         ("log_rho_ref", pairs.rho),
-        ("scored_length_diff", &length_diff),
+        ("scored_length_diff", length_diff),
         ("cut_chosen", &s.cut[0]),
         ("cut_rejected", &s.cut[1]),
-        ("reference_log_prob_per_token", &per_token),
+        ("reference_log_prob_per_token", per_token),
         ("prompt_length", &s.prompt),
     ];
-    match ols_hc3(pairs.change, &covariates) {
+    ols_hc3(pairs.change, &covariates)
+}
+
+/// Records the regression (`regression/*`, summaries `log_rho_coefficient*`), the deciles
+/// (`deciles/*`) and van Elteren's test (`van_elteren/*`); a regression that cannot be
+/// fitted (collinear covariates) or a test without a stratum of both groups is named in a
+/// note instead.
+pub(super) fn record(pairs: &Pairs, results: &mut Results) {
+    let (length_diff, per_token) = covariate_columns(pairs);
+    match fit(pairs, &length_diff, &per_token) {
         Ok(fit) => {
             results.vector("regression/coefficients", fit.coefficients.clone());
             results.vector("regression/hc3_se", fit.hc3_se.clone());

@@ -280,6 +280,10 @@ pub struct AnalysisSection {
     pub tie_correction: bool,
     /// The pairs Table 2's statistics use: `train` or `eval` (the held-out pairs).
     pub on: AnalysedPairs,
+    /// Score the pairs trained on every this many preference steps and store the
+    /// analysis over steps (`trajectory/*`; 0, the default: after the last step only).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub every: usize,
 }
 
 impl Default for AnalysisSection {
@@ -288,6 +292,7 @@ impl Default for AnalysisSection {
             q: 5.0,
             tie_correction: false,
             on: AnalysedPairs::Train,
+            every: 0,
         }
     }
 }
@@ -440,6 +445,8 @@ pub struct SequenceDpoSpec {
     pub save: Vec<SavedModel>,
     /// Steps between saved training states (`output.checkpoint_every`; 0: on request).
     pub checkpoint_every: usize,
+    /// Steps between rows of the analysis over training (`analysis.every`; 0: none).
+    pub trajectory_every: usize,
 }
 
 fn phase(
@@ -515,6 +522,20 @@ impl SequenceDpoFile {
             "must lie in [0, 1]",
         )?;
         let analysed = self.analysis.on;
+        if self.analysis.every > 0 {
+            check(
+                analysed == AnalysedPairs::Train,
+                "analysis.every",
+                self.analysis.every,
+                "follows the pairs trained on: it needs analysis.on = \"train\"",
+            )?;
+            check(
+                self.output.checkpoint_every == 0,
+                "analysis.every",
+                self.analysis.every,
+                "is not kept with the training state, so a resumed run would lose its rows: set output.checkpoint_every = 0 (or analysis.every = 0)",
+            )?;
+        }
         if held_out == HeldOutSpec::None {
             check(
                 analysed == AnalysedPairs::Train,
@@ -548,6 +569,7 @@ impl SequenceDpoFile {
                 resume: None,
             },
             checkpoint_every: self.output.checkpoint_every,
+            trajectory_every: self.analysis.every,
             checkpoint,
             loss,
             q,

@@ -37,7 +37,7 @@ pub(super) struct Scored {
     pub prompt: Vec<f64>,
 }
 
-fn scored(pairs: &[TokenPair], specials: Specials, context: usize) -> Scored {
+pub(super) fn scored(pairs: &[TokenPair], specials: Specials, context: usize) -> Scored {
     let side = |response: fn(&TokenPair) -> &[u32]| -> (Vec<f64>, Vec<f64>) {
         let laid: Vec<_> = pairs
             .iter()

@@ -8,6 +8,7 @@ mod confound;
 mod data;
 mod memory;
 mod reference;
+mod trajectory;
 
 pub use config::{
     AnalysedPairs, DataSpec, HeldOutSpec, SavedModel, SequenceDpoFile, SequenceDpoSpec,
@@ -578,7 +579,46 @@ impl SequenceDpoSpec {
             train: pairs,
             held_out: &data.held_out.pairs,
         };
-        let run = pipeline::prefer(pi_ref, both, p, loss, device, bar, shards)?;
+        // With `analysis.every`, the rows of the analysis over training from the pairs'
+        // scores every k steps (the groups by ρ_ref, fixed; an empty group is the final
+        // analysis's error to name).
+        let reference = (self.trajectory_every > 0).then(|| pi_ref.scores.clone());
+        let groups = reference.as_ref().and_then(|reference| {
+            let log = LogRatios {
+                rho: reference.log_ratio(),
+                change: vec![0.0; pairs.len()],
+            };
+            Groups::split(&log, self.q).ok()
+        });
+        let run = match (&reference, groups) {
+            (Some(reference), Some(groups)) => {
+                let scored = confound::scored(pairs, p.specials, p.shape.context);
+                let mut rows = trajectory::Trajectory::new(
+                    reference,
+                    scored,
+                    groups.masks,
+                    self.tie_correction,
+                );
+                let mut see = |model: &M, done: usize| {
+                    let scores = pipeline::score_on(model, pairs, p, device, shards);
+                    rows.observe(done, &scores);
+                };
+                let watch: pipeline::Watch<'_, M> = (self.trajectory_every, &mut see);
+                let run = pipeline::prefer_observed(
+                    pi_ref,
+                    both,
+                    p,
+                    loss,
+                    device,
+                    bar,
+                    shards,
+                    Some(watch),
+                )?;
+                rows.record(results);
+                run
+            }
+            _ => pipeline::prefer(pi_ref, both, p, loss, device, bar, shards)?,
+        };
         // Trained: nothing left to resume (a kill from here on trains again).
         if let Some(resume) = &p.resume
             && let Err(e) = training_state::remove(&resume.place)
@@ -598,7 +638,13 @@ impl SequenceDpoSpec {
     /// configuration, its data's and model's files, the backend, dtype and shards).
     fn resumable(&self, identity: &Identity, data: &Data, context: &RunContext) -> PipelineSpec {
         let mut spec = self.pipeline.clone();
-        let Some(root) = &context.training_state else {
+        // The rows of `analysis.every` are not part of the training state: such a run
+        // trains from the start each time.
+        let Some(root) = context
+            .training_state
+            .as_ref()
+            .filter(|_| self.trajectory_every == 0)
+        else {
             return spec;
         };
         let files = files_hash(&self.inputs()).unwrap_or_else(|e| format!("unreadable: {e}"));
