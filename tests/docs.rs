@@ -286,14 +286,15 @@ fn every_documented_dataset_is_written_and_every_written_dataset_is_documented()
             );
         }
         for pattern in patterns {
-            // Synthetic data only; `data.flip_labels` > 0 only; van Elteren's test only
+            // Synthetic data only; `data.flip_labels` > 0 only; `analysis.every` > 0 only; van Elteren's test only
             // where a stratum of the length difference holds both groups (the default data's groups are length groups:
             // tests/adjusted.rs checks both cases); a sweep over seeds alone has no swept key.
             let optional = (kind == "sequence_dpo"
                 && (pattern.starts_with("reward_margin/")
                     || pattern.starts_with("label_noise/")
                     || pattern.starts_with("van_elteren/")
-                    || pattern.starts_with("data/flipped")))
+                    || pattern.starts_with("data/flipped")
+                    || pattern.starts_with("trajectory/")))
                 || (kind == "sweep" && pattern == "sweep/<key>");
             assert!(
                 optional || written.iter().any(|d| matches(pattern, d)),
