@@ -451,10 +451,10 @@ fn validate_show_lists_the_points() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("sweep of 72 points"), "{text}");
+    assert!(text.contains("sweep of 240 points"), "{text}");
     assert!(
         text.contains(
-            "point 71: dpo.lr = 0.001, dpo.beta = 1.0, data.equal_lengths = true, data.echo_bonus = 0.0, seed = 2"
+            "point 239: dpo.lr = 0.001, dpo.beta = 1.0, data.equal_lengths = true, data.echo_bonus = 0.0, data.seed = 4, model.seed = 1"
         ),
         "{text}"
     );
