@@ -188,10 +188,10 @@ impl Kind for Parametrisation {
                 flat,
             );
             results.vector(format!("{name}/first_step_closed_form"), closed);
-            results.summary(&format!("{name}_spread"), spread);
-            results.summary(&format!("{name}_spearman"), spearman);
-            results.summary(&format!("{name}_low_minus_high"), low_minus_high);
-            results.summary(&format!("{name}_first_step_error"), error);
+            results.summary(format!("{name}_spread"), spread);
+            results.summary(format!("{name}_spearman"), spearman);
+            results.summary(format!("{name}_low_minus_high"), low_minus_high);
+            results.summary(format!("{name}_first_step_error"), error);
         }
         for (name, note) in notes {
             results.note(&format!("{name}_dependence"), note);
