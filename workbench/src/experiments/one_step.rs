@@ -1,7 +1,7 @@
 //! Figure 5: how much one gradient-descent step lowers the two-point DPO loss, for a grid
 //! of reference ratios (early stopping at its most extreme, Section 5.2, App. B.2).
 
-use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
+use super::two_point_dpo::{self, check_beta, gradient_descent, ratio_grid};
 use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::two_point::{dpo_loss, eq20_loss, penalised_slope};
 use crate::bandit::training::Record;
@@ -33,9 +33,6 @@ pub struct OneStepFile {
 }
 }
 
-/// The largest grid a figure needs, and far below what fits in memory.
-const MAX_POINTS: usize = 1_000_000;
-
 /// `kind = "one_step"`: the checked experiment.
 #[derive(Debug, Clone)]
 pub struct OneStep {
@@ -43,14 +40,6 @@ pub struct OneStep {
     beta: f64,
     optimizer: OptimizerSpec,
     interval: Projection,
-}
-
-/// `points` values log-spaced over [lo, hi].
-fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
-    let (a, b) = (lo.ln(), hi.ln());
-    (0..points)
-        .map(|i| (a + (b - a) * i as f64 / (points.max(2) - 1) as f64).exp())
-        .collect()
 }
 
 impl Kind for OneStep {
@@ -71,20 +60,7 @@ impl Kind for OneStep {
     type File = OneStepFile;
 
     fn validate(file: &OneStepFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
-        check(
-            (2..=MAX_POINTS).contains(&file.points),
-            "points",
-            file.points,
-            &format!("needs 2 to {MAX_POINTS} points"),
-        )?;
-        check(
-            file.ratio_min < file.ratio_max,
-            "ratio_max",
-            file.ratio_max,
-            "must exceed ratio_min",
-        )?;
-        let ratios = log_space(file.ratio_min, file.ratio_max, file.points);
-        check_ratios("ratio_min", &ratios)?;
+        let ratios = ratio_grid(file.ratio_min, file.ratio_max, file.points, "points")?;
         check_beta(file.beta)?;
         let (optimizer, epochs) = optimizer(&file.optimizer, false)?;
         check(

@@ -13,7 +13,7 @@
 //!
 //! Both use plain gradient descent (Adam would rescale each coordinate and hide the slope).
 
-use super::two_point_dpo::{self, check_beta, check_ratios, gradient_descent};
+use super::two_point_dpo::{self, check_beta, gradient_descent, ratio_grid};
 use super::{Identity, Kind, RunContext, Schedule, Validation};
 use crate::analysis::correlation::pearson;
 use crate::analysis::mann_whitney::{average_ranks, percentile};
@@ -49,8 +49,6 @@ pub struct ParametrisationFile {
 }
 }
 
-/// The largest grid, far below what fits in memory.
-const MAX_CONTEXTS: usize = 1_000_000;
 /// The parametrisations, in the order they are stored.
 pub const PARAMETRISATIONS: [&str; 2] = ["softmax", "two_point"];
 /// A spread of Δ ln (21) over the contexts at most this (relative to max(1, |mean|)) is
@@ -97,20 +95,7 @@ impl Kind for Parametrisation {
     type File = ParametrisationFile;
 
     fn validate(file: &ParametrisationFile, _check: &Validation<'_>) -> Result<Self, ConfigError> {
-        check(
-            (2..=MAX_CONTEXTS).contains(&file.contexts),
-            "contexts",
-            file.contexts,
-            &format!("needs 2 to {MAX_CONTEXTS} contexts"),
-        )?;
-        check(
-            file.ratio_min < file.ratio_max,
-            "ratio_max",
-            file.ratio_max,
-            "must exceed ratio_min",
-        )?;
-        let ratios = log_space(file.ratio_min, file.ratio_max, file.contexts);
-        check_ratios("ratio_min", &ratios)?;
+        let ratios = ratio_grid(file.ratio_min, file.ratio_max, file.contexts, "contexts")?;
         check_beta(file.beta)?;
         check(
             file.q > 0.0 && file.q < 50.0,
@@ -313,14 +298,6 @@ fn describe(
     format!(
         "Under {what}, after {steps} gradient steps: {dependence}; the first step matches its closed form to {error:.1e}."
     )
-}
-
-/// `points` values log-spaced over [lo, hi].
-fn log_space(lo: f64, hi: f64, points: usize) -> Vec<f64> {
-    let (a, b) = (lo.ln(), hi.ln());
-    (0..points)
-        .map(|i| (a + (b - a) * i as f64 / (points - 1) as f64).exp())
-        .collect()
 }
 
 fn mean(v: &[f64]) -> f64 {

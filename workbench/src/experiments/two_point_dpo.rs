@@ -36,6 +36,32 @@ pub fn initial_theta(ratios: &[f64]) -> Vec<f64> {
     ratios.iter().map(|r| 1.0 / (1.0 + r)).collect()
 }
 
+/// The largest grid of ratios, far below what fits in memory.
+pub const MAX_RATIOS: usize = 1_000_000;
+
+/// `count` ratios log-spaced over [`lo`, `hi`], checked: 2 to [`MAX_RATIOS`] of them
+/// (errors name `count_key`), `lo` below `hi`, all positive and finite.
+pub fn ratio_grid(
+    lo: f64,
+    hi: f64,
+    count: usize,
+    count_key: &str,
+) -> Result<Vec<f64>, ConfigError> {
+    check(
+        (2..=MAX_RATIOS).contains(&count),
+        count_key,
+        count,
+        &format!("needs 2 to {MAX_RATIOS} {count_key}"),
+    )?;
+    check(lo < hi, "ratio_max", hi, "must exceed ratio_min")?;
+    let (a, b) = (lo.ln(), hi.ln());
+    let ratios: Vec<f64> = (0..count)
+        .map(|i| (a + (b - a) * i as f64 / (count - 1) as f64).exp())
+        .collect();
+    check_ratios("ratio_min", &ratios)?;
+    Ok(ratios)
+}
+
 /// Ratios must be positive and finite.
 pub fn check_ratios(key: &str, ratios: &[f64]) -> Result<(), ConfigError> {
     check(!ratios.is_empty(), key, ratios, "needs at least one ratio")?;
