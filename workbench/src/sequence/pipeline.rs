@@ -280,6 +280,7 @@ pub fn run_from<M: SequencePolicy>(
         device,
         bars.dpo.as_ref(),
         shards,
+        None,
     )
 }
 
@@ -325,29 +326,16 @@ pub struct Pairs<'a> {
     pub held_out: &'a [TokenPair],
 }
 
-/// The second phase: preference optimisation from π_ref, then every pair scored under the
-/// trained policy, with held-out pairs evaluated along the way. The batch order continues
-/// the generator SFT drew from (replayed, so a π_ref from the cache leaves the same order
-/// as one trained now).
-pub fn prefer<M: SequencePolicy>(
-    reference: Reference<M>,
-    pairs: Pairs<'_>,
-    spec: &PipelineSpec,
-    loss: &dyn PairwiseLoss,
-    device: &Device,
-    bar: &dyn Observer,
-    shards: usize,
-) -> Result<PipelineRun<M>, Halt> {
-    prefer_observed(reference, pairs, spec, loss, device, bar, shards, None)
-}
-
 /// Something that sees the policy every `every` preference steps (the steps done with it):
 /// a trajectory of the analysis over training.
 pub type Watch<'a, M> = (usize, &'a mut dyn FnMut(&M, usize));
 
-/// [`prefer`], with `watch` shown the policy every so many steps.
+/// The second phase: preference optimisation from π_ref, then every pair scored under the
+/// trained policy, with held-out pairs evaluated along the way. The batch order continues
+/// the generator SFT drew from (replayed, so a π_ref from the cache leaves the same order
+/// as one trained now). `watch`, when given, sees the policy every so many steps.
 #[allow(clippy::too_many_arguments)]
-pub fn prefer_observed<M: SequencePolicy>(
+pub fn prefer<M: SequencePolicy>(
     reference: Reference<M>,
     pairs: Pairs<'_>,
     spec: &PipelineSpec,

@@ -104,11 +104,13 @@ struct Entry {
     rejected: Vec<u64>,
 }
 
-fn bits(values: &[f64]) -> Vec<u64> {
+/// Floats as their bits, so that a file gives them back exactly (JSON numbers may not).
+pub(super) fn bits(values: &[f64]) -> Vec<u64> {
     values.iter().map(|v| v.to_bits()).collect()
 }
 
-fn floats(bits: &[u64]) -> Vec<f64> {
+/// The floats of [`bits`].
+pub(super) fn floats(bits: &[u64]) -> Vec<f64> {
     bits.iter().map(|b| f64::from_bits(*b)).collect()
 }
 

@@ -14,6 +14,7 @@
 //! is never resumed from.
 
 use super::metrics::{PairMetrics, PhaseLog};
+use super::reference_cache::{bits, floats};
 use crate::optim::{Moments, ParallelAdam};
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -160,14 +161,6 @@ struct LogBits {
     grad_norm: Vec<u64>,
     pairs: Vec<Vec<u64>>,
     tokens_per_second: u64,
-}
-
-fn bits(values: &[f64]) -> Vec<u64> {
-    values.iter().map(|v| v.to_bits()).collect()
-}
-
-fn floats(bits: &[u64]) -> Vec<f64> {
-    bits.iter().map(|b| f64::from_bits(*b)).collect()
 }
 
 impl LogBits {

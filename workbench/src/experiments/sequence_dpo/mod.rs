@@ -590,35 +590,21 @@ impl SequenceDpoSpec {
             };
             Groups::split(&log, self.q).ok()
         });
-        let run = match (&reference, groups) {
-            (Some(reference), Some(groups)) => {
-                let scored = confound::scored(pairs, p.specials, p.shape.context);
-                let mut rows = trajectory::Trajectory::new(
-                    reference,
-                    scored,
-                    groups.masks,
-                    self.tie_correction,
-                );
-                let mut see = |model: &M, done: usize| {
-                    let scores = pipeline::score_on(model, pairs, p, device, shards);
-                    rows.observe(done, &scores);
-                };
-                let watch: pipeline::Watch<'_, M> = (self.trajectory_every, &mut see);
-                let run = pipeline::prefer_observed(
-                    pi_ref,
-                    both,
-                    p,
-                    loss,
-                    device,
-                    bar,
-                    shards,
-                    Some(watch),
-                )?;
-                rows.record(results);
-                run
+        let mut rows = reference.as_ref().zip(groups).map(|(reference, groups)| {
+            let scored = confound::scored(pairs, p.specials, p.shape.context);
+            trajectory::Trajectory::new(reference, scored, groups.masks, self.tie_correction)
+        });
+        let mut see = |model: &M, done: usize| {
+            if let Some(rows) = rows.as_mut() {
+                rows.observe(done, &pipeline::score_on(model, pairs, p, device, shards));
             }
-            _ => pipeline::prefer(pi_ref, both, p, loss, device, bar, shards)?,
         };
+        let watch: Option<pipeline::Watch<'_, M>> = (self.trajectory_every > 0)
+            .then_some((self.trajectory_every, &mut see as &mut dyn FnMut(&M, usize)));
+        let run = pipeline::prefer(pi_ref, both, p, loss, device, bar, shards, watch)?;
+        if let Some(rows) = rows {
+            rows.record(results);
+        }
         // Trained: nothing left to resume (a kill from here on trains again).
         if let Some(resume) = &p.resume
             && let Err(e) = training_state::remove(&resume.place)

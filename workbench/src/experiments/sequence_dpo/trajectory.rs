@@ -22,6 +22,9 @@ pub(super) struct Trajectory<'a> {
     scored: Scored,
     /// The low and the high group (fixed: ρ_ref does not move).
     groups: [Vec<bool>; 2],
+    /// The covariates that do not move with the policy (length difference, π_ref's
+    /// per-token log-probability), computed once.
+    covariates: (Vec<f64>, Vec<f64>),
     tie_correction: bool,
     /// Columns: step, low mean, high mean, rank-biserial, coefficient, its interval.
     rows: [Vec<f64>; 7],
@@ -46,11 +49,20 @@ impl<'a> Trajectory<'a> {
         groups: [Vec<bool>; 2],
         tie_correction: bool,
     ) -> Self {
+        let rho = reference.log_ratio();
+        let covariates = adjusted::covariate_columns(&adjusted::Pairs {
+            rho: &rho,
+            change: &[],
+            reference,
+            scored: &scored,
+            groups: [&groups[0], &groups[1]],
+        });
         Self {
-            rho: reference.log_ratio(),
+            rho,
             reference,
             scored,
             groups,
+            covariates,
             tie_correction,
             rows: Default::default(),
         }
@@ -82,8 +94,8 @@ impl<'a> Trajectory<'a> {
             scored: &self.scored,
             groups: [&self.groups[0], &self.groups[1]],
         };
-        let (length_diff, per_token) = adjusted::covariate_columns(&pairs);
-        let coefficient = adjusted::fit(&pairs, &length_diff, &per_token)
+        let (length_diff, per_token) = &self.covariates;
+        let coefficient = adjusted::fit(&pairs, length_diff, per_token)
             .ok()
             .and_then(|fit| {
                 let j = fit.names.iter().position(|n| n == "log_rho_ref")?;
