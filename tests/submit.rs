@@ -86,6 +86,17 @@ fn scripts(printed: &str) -> (String, String) {
 /// Runs `script` with bash as Slurm would, with this test's binary in place of the copy
 /// submission makes.
 fn run_script(script: &str, task: Option<usize>) -> Output {
+    run_script_with(script, task, &[], None)
+}
+
+/// `run_script` with the script's arguments, and with `commands` first on the PATH (stand-ins
+/// for Slurm's).
+fn run_script_with(
+    script: &str,
+    task: Option<usize>,
+    args: &[&str],
+    commands: Option<&Path>,
+) -> Output {
     let script: String = script
         .lines()
         .map(|line| {
@@ -103,8 +114,13 @@ fn run_script(script: &str, task: Option<usize>) -> Output {
         .env_remove("WORKBENCH_BACKEND")
         .env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("SLURM_CPUS_PER_TASK");
+    command.arg("script").args(args);
     if let Some(task) = task {
         command.env("SLURM_ARRAY_TASK_ID", task.to_string());
+    }
+    if let Some(dir) = commands {
+        let path = std::env::var("PATH").unwrap_or_default();
+        command.env("PATH", format!("{}:{path}", dir.display()));
     }
     command.output().expect("bash runs")
 }
@@ -235,7 +251,7 @@ fn dry_run_scripts_carry_every_option_and_write_nothing() {
     );
     assert!(printed.contains(&format!("sbatch --parsable {out_s}/slurm/fig2_small-1.sh")));
     assert!(printed.contains(&format!(
-        "sbatch --parsable --dependency=afterany:<the array's job id> {out_s}/slurm/fig2_small-1-collect.sh"
+        "sbatch --parsable --dependency=afterany:<the array's job id> {out_s}/slurm/fig2_small-1-collect.sh <the array's job id>"
     )));
     assert!(!out.exists(), "a dry run wrote {out_s}");
 }
@@ -323,7 +339,57 @@ fn a_requeue_script_asks_for_the_signal_and_runs_its_points_as_a_plain_one() {
         let output = run_script(&array, Some(task));
         assert!(output.status.success(), "task {task}: {}", stderr(&output));
     }
-    assert!(run_script(&collect, None).status.success());
+    // Started while a task of array 7 is queued again (requeued, which `afterany` counts as
+    // ended), the collecting job submits itself again after the array and collects nothing.
+    let fake = dir.path().join("slurm-commands");
+    std::fs::create_dir(&fake).unwrap();
+    let queued = fake.join("queued");
+    let sbatch_args = fake.join("sbatch.args");
+    for (name, body) in [
+        (
+            "squeue",
+            format!(
+                "[ \"$*\" = \"--noheader --array --jobs=7 --format=%i\" ] || exit 9\nif [ -e {q} ]; then rm {q}; echo 7_1; fi\n",
+                q = queued.display()
+            ),
+        ),
+        (
+            "sbatch",
+            format!(
+                "echo \"$*\" > {}\necho '8;cluster'\n",
+                sbatch_args.display()
+            ),
+        ),
+    ] {
+        let path = fake.join(name);
+        std::fs::write(&path, format!("#!/bin/bash\n{body}")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    std::fs::write(&queued, "").unwrap();
+    let early = run_script_with(&collect, None, &["7"], Some(&fake));
+    assert!(early.status.success(), "{}", stderr(&early));
+    assert!(
+        stdout(&early).contains("tasks queued again (requeued): collecting after them as job 8"),
+        "{}",
+        stdout(&early)
+    );
+    let collect_path = out.join("slurm/fig2_small-1-collect.sh");
+    assert_eq!(
+        std::fs::read_to_string(&sbatch_args).unwrap().trim(),
+        format!(
+            "--parsable --dependency=afterany:7 {} 7",
+            collect_path.display()
+        )
+    );
+    assert!(!out.join("fig2_small.h5").exists(), "collected too early");
+    // Once the array has left the queue, it collects.
+    let late = run_script_with(&collect, None, &["7"], Some(&fake));
+    assert!(late.status.success(), "{}", stderr(&late));
+    assert!(out.join("fig2_small.h5").is_file());
+    // Without the array's job id it says what is missing.
+    let bare = run_script_with(&collect, None, &[], Some(&fake));
+    assert!(!bare.status.success() && stderr(&bare).contains("needs the job id of the array"));
     let same = python(
         &std::fs::read_to_string(repo("tests/slurm/same_results.py")).unwrap(),
         &[local.as_path(), out.as_path(), Path::new("fig2_small")],

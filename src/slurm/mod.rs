@@ -154,7 +154,6 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         sweeps: &sweep_dirs,
         slurm: request.slurm,
     };
-    let (array_text, collect_text) = (spec.array()?, spec.collect()?);
     let logs = spec.logs();
     let stem = record::next_stem(&out, &request.name)?;
     let array_script = stem.with_extension("sh");
@@ -162,6 +161,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         "{}-collect.sh",
         stem.file_name().unwrap_or_default().to_string_lossy()
     ));
+    let (array_text, collect_text) = (spec.array()?, spec.collect(&collect_script)?);
     if request.slurm.dry_run {
         println!("# {}\n{array_text}", array_script.display());
         println!("# {}\n{collect_text}", collect_script.display());
@@ -171,7 +171,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
             script::quote(&array_script.to_string_lossy())?
         );
         println!(
-            "sbatch --parsable --dependency=afterany:<the array's job id> {}",
+            "sbatch --parsable --dependency=afterany:<the array's job id> {} <the array's job id>",
             script::quote(&collect_script.to_string_lossy())?
         );
         log(format!("{what} ({skipped}); dry run: nothing submitted"));
@@ -199,7 +199,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
         freeze_binary(&binary)?;
         crate::files::write_atomic(&array_script, array_text.as_bytes())?;
         crate::files::write_atomic(&collect_script, collect_text.as_bytes())?;
-        queue::sbatch(&[], &array_script)
+        queue::sbatch(&[], &array_script, &[])
     };
     let array_job = match prepare_and_submit() {
         Ok(job) => job,
@@ -225,6 +225,7 @@ pub fn submit(request: &Request<'_>) -> Result<()> {
     let collect_job = queue::sbatch(
         &[format!("--dependency=afterany:{array_job}")],
         &collect_script,
+        std::slice::from_ref(&array_job),
     )
     .map_err(|e| {
         CliError::from(format!(

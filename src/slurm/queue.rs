@@ -28,12 +28,13 @@ pub fn require_sbatch() -> Result<()> {
     }
 }
 
-/// Submits `script` with `args` before it; returns the job id.
-pub fn sbatch(args: &[String], script: &Path) -> Result<String> {
+/// Submits `script` with `args` before it and `script_args` after it; returns the job id.
+pub fn sbatch(args: &[String], script: &Path, script_args: &[String]) -> Result<String> {
     let output = Command::new("sbatch")
         .arg("--parsable")
         .args(args)
         .arg(script)
+        .args(script_args)
         .output()
         .map_err(|e| format!("sbatch: cannot run it ({e}); is Slurm installed here?"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -29,6 +29,16 @@ pub struct Spec<'a> {
     pub slurm: &'a SlurmOptions,
 }
 
+/// The collecting job's first lines under `--requeue`: while a task of the array is queued
+/// again (requeued), collect after it instead, as a new job with the same script.
+const AFTER_REQUEUE: &str = r#"array="${1:?needs the job id of the array (workbench submit passes it)}"
+if [ -n "$(squeue --noheader --array --jobs="$array" --format=%i 2>/dev/null)" ]; then
+  next=$(sbatch --parsable --dependency=afterany:"$array" {script} "$array") || exit 1
+  echo "the array $array has tasks queued again (requeued): collecting after them as job ${next%%;*}"
+  exit 0
+fi
+"#;
+
 /// Seconds before the time limit that a `--requeue` task is warned, by default.
 pub const DEFAULT_SIGNAL_BEFORE: u32 = 300;
 
@@ -238,7 +248,10 @@ impl Spec<'_> {
     }
 
     /// The script of the job that runs after the array: collect each sweep, build the report.
-    pub fn collect(&self) -> Result<String> {
+    /// `path` is where it is written: with `--requeue` it submits itself again, after the
+    /// array, when a task is queued again (Slurm counts a requeued task as ended, so this job
+    /// may start before the task has run again). The array's job id is its first argument.
+    pub fn collect(&self, path: &Path) -> Result<String> {
         let mut text = String::from("#!/bin/bash\n");
         writeln!(
             text,
@@ -252,6 +265,9 @@ impl Spec<'_> {
         self.common(&mut text)?;
         text.push_str("set -u\n");
         writeln!(text, "bin={}", quote_path(self.binary)?).ok();
+        if self.slurm.requeue {
+            text.push_str(&AFTER_REQUEUE.replace("{script}", &quote_path(path)?));
+        }
         text.push_str("failed=0\n");
         for dir in self.sweeps {
             writeln!(text, "\"$bin\" collect {} || failed=1", quote_path(dir)?).ok();

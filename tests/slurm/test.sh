@@ -45,6 +45,7 @@ finish() {
   if [ "$status" -ne 0 ]; then
     echo "slurm-test: FAILED (exit $status); the jobs' logs:" >&2
     tail -n 30 "$work"/*/logs/*.log >&2 2>/dev/null || true
+    tail -n 40 "$work"/cluster/log/slurmctld.log "$work"/cluster/log/slurmd.log >&2 2>/dev/null || true
   fi
   rm -rf "$work"
   exit "$status"
@@ -223,17 +224,38 @@ ids=$(wb submit "$work/seq_resume.toml" --slurm --out "$out" --max-array-size 1 
   || { cat "$work/submit.err" >&2; fail "the requeue sweep was not submitted"; }
 array=${ids%% *}
 grep -rq -- "--signal=B:USR1@60" "$out/slurm" || fail "no --signal line in the array script"
-# Slurm delays a requeued job's start (BeginTime); start it at once.
+# Slurm delays a requeued job's start (BeginTime: about two minutes after it has completed,
+# so that the new launch credential is newer than the old one's revocation); start it at
+# once. First the requeue must have taken effect (a task that requeues itself is still
+# RUNNING when it says so); then the job must have finished completing (plain PENDING), and
+# a little more: a start forced while the old credential is still being revoked fails to
+# launch, and Slurm holds the job ("launch failed requeued held"), which is released here.
 start_now() {
-  local said=
-  for _ in $(seq 240); do
-    if [ "$(squeue --noheader --array --jobs="$1" --format=%r 2>/dev/null)" = BeginTime ]; then
-      said=$(scontrol update JobId="$1" StartTime=now 2>&1) && return 0
-    fi
+  local said= line state reason pending_since=
+  for _ in $(seq 480); do
+    line=$(squeue --noheader --array --jobs="$1" --format='%T|%r' 2>/dev/null) || line=
+    state=${line%%|*} reason=${line#*|}
+    case "$state" in
+      RUNNING) [ -n "$pending_since" ] && return 0 ;;
+      "") [ -n "$pending_since" ] && return 0 ;; # started and already ended
+      PENDING)
+        [ -n "$pending_since" ] || pending_since=$SECONDS
+        case "$reason" in
+          *[Hh]eld*) said=$(scontrol release "$1" 2>&1) || true ;;
+          BeginTime)
+            if [ $((SECONDS - pending_since)) -ge 3 ]; then
+              said=$(scontrol update JobId="$1" StartTime=now 2>&1) || true
+              pending_since=$SECONDS
+            fi
+            ;;
+        esac
+        ;;
+    esac
     sleep 0.25
   done
   squeue --array >&2 || true
-  fail "could not start the requeued $1: $said"
+  scontrol show job "$1" >&2 || true
+  fail "could not start the requeued $1 (last: ${line:-gone}; scontrol said: ${said:-nothing})"
 }
 # Waits until $1 state files exist in the sweep's .state.
 wait_states() {
@@ -269,10 +291,18 @@ for _ in $(seq 240); do
 done
 grep -q "requeued" "$out"/logs/seq_resume-*.log || fail "the task did not requeue itself on SIGUSR1"
 start_now "${array}_0"
-cluster_wait "$(echo "$ids" | tr ' ' ',')" 300
-# Slurm counts a requeued task as ended, so the collecting job (afterany) may have run
-# before the points were done: collect again, as the docs tell a user to.
-wb collect "$out/seq_resume" 2>/dev/null
+# Slurm counts a requeued task as ended, so the collecting job (afterany) may start while
+# the task waits to run again: it then submits itself again after the array. Wait until
+# every job has left the queue.
+for _ in $(seq 1200); do
+  [ -z "$(squeue --noheader 2>/dev/null)" ] && break
+  sleep 0.25
+done
+[ -z "$(squeue --noheader)" ] || { squeue --array >&2; fail "jobs still queued 300 s after the requeue"; }
+collected=$(cat "$out"/logs/seq_resume-collect-*.log)
+expect_line "$collected" "seq_resume.h5: 2 done, 0 failed, 0 missing" "the collecting job's log"
+! grep -q "missing (" <<<"$collected" || fail "a collecting job collected before the points were done: $collected"
+grep -q "collecting after them" <<<"$collected" && step "   (the collecting job started early and submitted itself again)"
 resumed=$(grep -h "resuming" "$out"/logs/seq_resume-*.log) || true
 [ "$(wc -l <<<"$resumed")" -ge 2 ] || fail "expected two resumed points in the logs, got: $resumed"
 echo "$resumed" >&2
