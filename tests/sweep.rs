@@ -579,3 +579,58 @@ fn a_killed_sweep_resumes_to_the_same_sweep_file() {
     let args: Vec<&Path> = pair.iter().map(|p| p.as_path()).collect();
     python(SAME_RESULTS, &args);
 }
+
+#[test]
+fn collect_gathers_the_trajectories_and_the_report_classifies_each_step() {
+    // 300 pairs in batches of 64: 5 DPO steps; a row after steps 2 and 4. 2 β × 3 seeds.
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("{SEQUENCE}every = 2\n");
+    let sweep = "\n[sweep]\ngrid = { \"dpo.beta\" = [0.1, 1.0] }\nseeds = 3\n";
+    let (swept, _) = files(dir.path(), "seq_steps", &base, sweep);
+    let out = dir.path().join("out");
+    let out_s = out.display().to_string();
+    run_ok(&["run", &swept, "--out", &out_s, "--quiet", "--jobs", "2"]);
+    // The sweep file's trajectory rows are the point files' (h5py), and each step's mean
+    // correlation over seeds is what the report tables (numpy).
+    let script = r#"
+import sys, os, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+root = os.path.dirname(sys.argv[1])
+files = [s.decode() for s in f["sweep/file"][()]]
+names = sorted(f["trajectory"])
+assert "step" in names and "rank_biserial" in names, names
+for name in names:
+    m = f["trajectory/" + name][()]
+    assert m.shape == (6, 2), (name, m.shape)
+    for i, rel in enumerate(files):
+        p = h5py.File(os.path.join(root, rel), "r")
+        assert np.array_equal(m[i], p["trajectory/" + name][()]), (name, i)
+assert (f["trajectory/step"][()] == [2, 4]).all()
+beta = f["sweep/dpo.beta"][()]
+r = f["trajectory/rank_biserial"][()]
+for b in (0.1, 1.0):
+    for k in range(2):
+        print(f"{r[beta == b, k].mean():.3f}")
+"#;
+    let sweep_file = out.join("seq_study.h5");
+    let said = python(script, &[sweep_file.as_path()]);
+    let means: Vec<String> = String::from_utf8_lossy(&said.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(means.len(), 4);
+    let report = dir.path().join("report");
+    run_ok(&["report", &out_s, "--out", &report.display().to_string()]);
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        html.contains("Over DPO steps") && html.contains("2 observed steps (2–4)"),
+        "no note on the steps"
+    );
+    assert!(html.contains("Section 5.3 ablation over DPO steps"));
+    for mean in &means {
+        assert!(
+            html.contains(&format!("<td>{mean} ")),
+            "no cell {mean} in the steps table"
+        );
+    }
+}

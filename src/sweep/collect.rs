@@ -141,6 +141,7 @@ pub fn collect(dir: &Path) -> Result<Collected> {
     let mut status = Vec::with_capacity(total);
     let mut errors = Vec::with_capacity(total);
     let mut summaries: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut trajectories: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     // Each backend and dtype the done points ran on, in point order (a sweep may sweep them).
     let (mut backends, mut dtypes): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for (index, point) in points.into_iter().enumerate() {
@@ -149,6 +150,11 @@ pub fn collect(dir: &Path) -> Result<Collected> {
                 summaries
                     .entry(name)
                     .or_insert_with(|| vec![f64::NAN; total])[index] = value;
+            }
+            for (name, rows) in file.trajectory {
+                trajectories
+                    .entry(name)
+                    .or_insert_with(|| vec![Vec::new(); total])[index] = rows;
             }
             let (backend, dtype) = file.run_on;
             if !backends.contains(&backend) {
@@ -221,6 +227,22 @@ pub fn collect(dir: &Path) -> Result<Collected> {
         columns.push(path::summary(&name));
         results.vector(path::summary(&name), values);
     }
+    // Each point's trajectory rows, one matrix row per point, NaN-padded.
+    for (name, rows) in trajectories {
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        if width == 0 {
+            continue;
+        }
+        let mut values = vec![f64::NAN; total * width];
+        for (p, row) in rows.iter().enumerate() {
+            values[p * width..p * width + row.len()].copy_from_slice(row);
+        }
+        results.push(
+            format!("{}/{name}", path::TRAJECTORY),
+            &[total, width],
+            values,
+        );
+    }
     // One row per point for `workbench export`.
     results.tables(&[("points".to_string(), columns)]);
     let parent = dir.parent().unwrap_or(Path::new("."));
@@ -233,10 +255,30 @@ pub fn collect(dir: &Path) -> Result<Collected> {
     Ok(Collected { path, status })
 }
 
-/// A done point file's summaries and where it ran.
+/// A done point file's summaries, trajectory and where it ran.
 struct PointFile {
     summaries: Vec<(String, f64)>,
+    /// `(name, rows)` of each dataset in `trajectory/` as long as `trajectory/step`; empty
+    /// when the file has no `trajectory/step`.
+    trajectory: Vec<(String, Vec<f64>)>,
     run_on: (String, String),
+}
+
+/// The datasets of `file`'s `trajectory/` group with as many values as its
+/// `trajectory/step` (the rows of `analysis.every`); none when it has no such steps.
+fn trajectory(file: &ResultsFile) -> std::result::Result<Vec<(String, Vec<f64>)>, String> {
+    if !file.exists(path::TRAJECTORY_STEP) {
+        return Ok(Vec::new());
+    }
+    let rows = file.values(path::TRAJECTORY_STEP)?.len();
+    let mut out = Vec::new();
+    for name in file.datasets_in(path::TRAJECTORY) {
+        let values = file.values(&format!("{}/{name}", path::TRAJECTORY))?;
+        if values.len() == rows {
+            out.push((name, values));
+        }
+    }
+    Ok(out)
 }
 
 /// The point file at `path` if it exists and is of the configuration hashed `config_id`;
@@ -260,6 +302,7 @@ fn read_point(path: &Path, config_id: &str) -> std::result::Result<Option<PointF
     }
     Ok(Some(PointFile {
         summaries: file.summaries().map_err(stale)?,
+        trajectory: trajectory(&file).map_err(stale)?,
         run_on: (
             identity.backend.unwrap_or_default(),
             identity.dtype.unwrap_or_default(),

@@ -9,6 +9,7 @@
 
 mod ablation;
 mod points;
+mod steps;
 mod theta_dpo;
 
 use super::{Block, FigureDir, Rendered, Section, Table};
@@ -433,6 +434,10 @@ impl Section for Sweep {
         if let Some(ablation) = Ablation::of(&points) {
             notes.insert(0, ablation.finding(&points));
             tables.push(ablation.table(&points));
+            if let Some(over) = steps::OverSteps::of(&points) {
+                notes.insert(1, over.finding(&ablation));
+                tables.push(over.table(&ablation, &points));
+            }
         }
         for (i, line) in theta_dpo::comparison(&points, cfg).into_iter().enumerate() {
             notes.insert(i, line);

@@ -754,3 +754,80 @@ fn malformed_sweep_files_name_the_dataset() {
         report.problems
     );
 }
+
+#[test]
+fn the_ablation_over_steps_says_where_the_direction_changes() {
+    // Steps 20, 40, 60 per point; the final summary is step 60's value. lr = 1e-3, β = 0.1
+    // is reversed at step 20 and the paper's direction from 40 on; the others keep the
+    // direction they end with. Point (1e-4, 1, seed 2) observed only steps 20 and 40: step
+    // 60's test there has two seeds.
+    let seeds = [0.0, 1.0, 2.0];
+    let r_at = |c: &[usize], s: usize, step: usize| {
+        let r = -(0.3 + 0.05 * s as f64 + 0.02 * c[1] as f64);
+        match (c[0], c[1], step) {
+            (0, 0, 0) => -r,
+            (0, _, _) => r,
+            (1, 1, _) => 0.5 + 0.002 * s as f64,
+            _ => -r,
+        }
+    };
+    let f = sweep_file("sequence_dpo", SYNTHETIC, &lr_beta(), &seeds, |c, s| {
+        let r = r_at(c, s, 2);
+        (
+            "done",
+            vec![
+                ("rank_biserial", r),
+                ("mean_log_ratio_change_difference", 0.1 * r),
+            ],
+        )
+    });
+    let mut step = Vec::new();
+    let mut rank = Vec::new();
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    for a in 0..2 {
+        for b in 0..2 {
+            for s in 0..3 {
+                for k in 0..3 {
+                    let short = a == 1 && b == 1 && s == 2 && k == 2;
+                    let nan = |v: f64| if short { f64::NAN } else { v };
+                    let r = r_at(&[a, b], s, k);
+                    step.push(nan(20.0 * (k + 1) as f64));
+                    rank.push(nan(r));
+                    low.push(nan(0.1 * r));
+                    high.push(nan(0.0));
+                }
+            }
+        }
+    }
+    let f = f
+        .set("trajectory/step", &[12, 3], step)
+        .set("trajectory/rank_biserial", &[12, 3], rank)
+        .set("trajectory/low_mean", &[12, 3], low)
+        .set("trajectory/high_mean", &[12, 3], high);
+    let r = render("sweep", "steps.h5", f);
+    let over = r
+        .notes
+        .iter()
+        .find(|n| n.starts_with("Over DPO steps"))
+        .expect("a note on the steps");
+    assert!(
+        over.contains("3 observed steps (20–60)")
+            && over.contains("3 of 4 settings have one direction at every observed step, the same as at the end")
+            && over.contains("the direction changes with the number of DPO steps under 1: dpo.lr = 0.001, dpo.beta = 0.1 (reversed at step 20, paper's direction at step 40–60; at the end: paper's direction)"),
+        "{over}"
+    );
+    let t = table(&r, "Section 5.3 ablation over DPO steps");
+    assert_eq!(
+        t.header[2..],
+        ["step 20", "step 40", "step 60", "end"].map(String::from)
+    );
+    let changed = row(t, &["0.001", "0.1"]);
+    assert_eq!(col(t, changed, "step 20"), "0.350 R");
+    assert_eq!(col(t, changed, "step 40"), "-0.350 P");
+    assert_eq!(col(t, changed, "end"), "-0.350 P");
+    // Two seeds observed step 60 at (1e-4, 1): its mean is theirs.
+    let short = row(t, &["1e-4", "1"]);
+    assert_eq!(col(t, short, "step 60"), "0.501 R");
+    assert_eq!(col(t, short, "step 40"), "0.502 R");
+    assert_eq!(col(t, row(t, &["1e-4", "0.1"]), "step 20"), "0.350 R");
+}

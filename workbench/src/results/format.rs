@@ -81,6 +81,12 @@ pub mod path {
     /// A sweep file's seed per point (NaN for a point without one).
     pub const SWEEP_SEED: &str = "sweep/seed";
 
+    /// A sweep file's per-point trajectories (`trajectory/<name>` [points, rows], NaN where
+    /// a point has fewer rows or none), gathered from point files that have `trajectory/step`.
+    pub const TRAJECTORY: &str = "trajectory";
+    /// The step of each trajectory row.
+    pub const TRAJECTORY_STEP: &str = "trajectory/step";
+
     /// `summary/<name>`.
     pub fn summary(name: &str) -> String {
         format!("{SUMMARY}/{name}")

@@ -100,6 +100,12 @@ impl Ablation {
     pub fn of(points: &Points) -> Option<Self> {
         let effect = points.summary(EFFECT)?;
         let difference = points.summary(DIFFERENCE)?;
+        Some(Self::of_values(points, effect, Some(difference)))
+    }
+
+    /// The ablation of one correlation per point (`effect`, NaN where a point has none)
+    /// and, where given, one low-minus-high difference of means per point.
+    pub fn of_values(points: &Points, effect: &[f64], difference: Option<&[f64]>) -> Self {
         let all: Vec<usize> = (0..points.keys.len()).collect();
         let seed_of = |p: usize| points.seed.as_ref().map_or(0.0, |s| s[p]);
         let mut rows: Vec<Row> = points
@@ -123,7 +129,7 @@ impl Ablation {
                     effect,
                     holm: None,
                     duplicate_of: None,
-                    difference: points.mean_ci(difference, &setting.members),
+                    difference: difference.and_then(|d| points.mean_ci(d, &setting.members)),
                     direction: None,
                     setting,
                 }
@@ -159,10 +165,10 @@ impl Ablation {
                 (None, _) => Direction::TooFewSeeds,
             });
         }
-        Some(Self {
+        Self {
             rows,
             tests: tested.len(),
-        })
+        }
     }
 
     /// The settings of `direction`.

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::fmt_num;
-use crate::h5::{Column, ResultsFile};
+use crate::h5::{Column, Matrix, ResultsFile};
 use crate::stats::MeanCi;
 use workbench::results::{attr, path};
 
@@ -95,6 +95,9 @@ pub struct Points {
     pub file: Vec<String>,
     /// `(name, value per point)` for every dataset in `summary/`, by name.
     pub summaries: Vec<(String, Vec<f64>)>,
+    /// `(name, [points, rows])` for every dataset in `trajectory/` (points observed with
+    /// `analysis.every`), by name.
+    pub trajectories: Vec<(String, Matrix)>,
 }
 
 /// Points that share the values of some keys.
@@ -154,6 +157,13 @@ impl Points {
             let values = file.vec_len(&path::summary(&name), n)?;
             summaries.push((name, values));
         }
+        let mut trajectories = Vec::new();
+        for name in file.datasets_in(path::TRAJECTORY) {
+            let dataset = format!("{}/{name}", path::TRAJECTORY);
+            let values = file.matrix(&dataset)?;
+            check(&dataset, values.rows)?;
+            trajectories.push((name, values));
+        }
         Ok(Self {
             point_kind: file.attr(attr::POINT_KIND).unwrap_or_else(|| "?".into()),
             sweep_toml: file.attr(attr::SWEEP_TOML).unwrap_or_default(),
@@ -164,6 +174,7 @@ impl Points {
             error,
             file: point_files,
             summaries,
+            trajectories,
         })
     }
 
@@ -188,6 +199,14 @@ impl Points {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_slice())
+    }
+
+    /// Trajectory `name` (`[points, rows]`), if the file has it.
+    pub fn trajectory(&self, name: &str) -> Option<&Matrix> {
+        self.trajectories
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m)
     }
 
     /// The values of `summary` that count at `members`: points done, values not NaN.
