@@ -830,4 +830,32 @@ fn the_ablation_over_steps_says_where_the_direction_changes() {
     assert_eq!(col(t, short, "step 60"), "0.501 R");
     assert_eq!(col(t, short, "step 40"), "0.502 R");
     assert_eq!(col(t, row(t, &["1e-4", "0.1"]), "step 20"), "0.350 R");
+
+    // One seed: no step is classified, and the note says why.
+    let f = sweep_file("sequence_dpo", SYNTHETIC, &lr_beta(), &[], |c, _| {
+        let r = r_at(c, 0, 2);
+        (
+            "done",
+            vec![
+                ("rank_biserial", r),
+                ("mean_log_ratio_change_difference", 0.1 * r),
+            ],
+        )
+    })
+    .set("trajectory/step", &[4, 2], vec![20.0, 40.0].repeat(4))
+    .set(
+        "trajectory/rank_biserial",
+        &[4, 2],
+        vec![0.3, -0.3].repeat(4),
+    );
+    let r = render("sweep", "one_seed.h5", f);
+    assert!(
+        r.notes.iter().any(|n| n.starts_with(
+            "Over DPO steps (trajectory/rank_biserial, 20–40 observed): no setting has 2 done seeds at any step, so no step is classified"
+        )),
+        "{:?}",
+        r.notes
+    );
+    let t = table(&r, "Section 5.3 ablation over DPO steps");
+    assert_eq!(col(t, row(t, &["0.001", "0.1"]), "step 20"), "0.300 n");
 }

@@ -5,7 +5,7 @@
 //! settings at that step), so the report can say whether the finding changes with the
 //! number of DPO steps: early stopping is one of the paper's constraints.
 
-use super::ablation::{Ablation, Direction, EFFECT};
+use super::ablation::{Ablation, Direction, EFFECT, MIN_SEEDS};
 use super::points::Points;
 use crate::figures::Table;
 use crate::h5::Matrix;
@@ -103,6 +103,17 @@ impl OverSteps {
     /// observed step, and where the others change.
     pub fn finding(&self, last: &Ablation) -> String {
         let settings = last.rows.len();
+        let classified = self.at.iter().any(|a| {
+            a.rows
+                .iter()
+                .any(|r| r.direction.is_some_and(|d| d != Direction::TooFewSeeds))
+        });
+        if !classified {
+            return format!(
+                "Over DPO steps (trajectory/{EFFECT}, {} observed): no setting has {MIN_SEEDS} done seeds at any step, so no step is classified (a single run's test treats its pairs as replications).",
+                span(&self.steps)
+            );
+        }
         let mut steady = 0;
         let mut changes = Vec::new();
         for (i, row) in last.rows.iter().enumerate() {
