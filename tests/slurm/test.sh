@@ -15,7 +15,10 @@
 #      `reproduce` of it, with its report written by the job after the array;
 #   6. `submit --requeue` of a sequence sweep that saves its training state: the task is
 #      requeued (`scontrol requeue`) mid-point, resumes from the state, and the sweep
-#      equals a local run.
+#      equals a local run;
+#   7. the collecting job of a `--requeue` submission, started while a task of its array is
+#      queued, submits itself again after the array and collects nothing; the new job
+#      collects every point.
 # Every daemon it started is stopped (by PID) on any exit. Fails loudly where Slurm is
 # missing, unless WORKBENCH_EXPECT_SLURM=0 says it is not expected here.
 #
@@ -310,5 +313,23 @@ expect_line "$(wb status "$out/seq_resume")" "2 points: 2 done" "status after th
 same "$work/local" "$out" seq_resume
 leftovers=$(find "$out/seq_resume/.state" -type f)
 [ -z "$leftovers" ] || fail "state files left: $leftovers"
+
+# --- 7. a collecting job started while the array is queued collects after it -------------
+step "7. the collecting job started early (submit --requeue)"
+early="$work/early"
+ids=$(wb submit "$work/fig2_small.toml" --slurm --out "$early" --requeue --cpus-per-task 1 \
+  --sbatch-arg=--begin=now+30 2>"$work/submit.err") \
+  || { cat "$work/submit.err" >&2; fail "the early-collect sweep was not submitted"; }
+array=${ids%% *}
+# The array waits 30 s (--begin): run its collecting job's script now, as Slurm would.
+said=$(bash "$early"/slurm/fig2_small-1-collect.sh "$array") || fail "the collecting script failed: $said"
+expect_line "$said" "tasks queued again \(requeued\): collecting after them as job [0-9]+" "the early collecting job"
+again=${said##* }
+expect_line "$(squeue --noheader --jobs="$again" --format='%E')" "afterany:${array}" "the new collecting job's dependency"
+[ ! -e "$early/fig2_small.h5" ] || fail "the early collecting job wrote the sweep file"
+scontrol update JobId="$array" StartTime=now >/dev/null 2>&1 || true
+cluster_wait "$(echo "$ids" | tr ' ' ','),$again" 180
+expect_line "$(cat "$early/logs/fig2_small-collect-$again.log")" "fig2_small.h5: 8 done, 0 failed, 0 missing" "the new collecting job's log"
+same "$work/local" "$early" fig2_small
 
 step "passed"
