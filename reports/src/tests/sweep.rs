@@ -842,12 +842,8 @@ fn the_ablation_over_steps_says_where_the_direction_changes() {
             ],
         )
     })
-    .set("trajectory/step", &[4, 2], vec![20.0, 40.0].repeat(4))
-    .set(
-        "trajectory/rank_biserial",
-        &[4, 2],
-        vec![0.3, -0.3].repeat(4),
-    );
+    .set("trajectory/step", &[4, 2], [20.0, 40.0].repeat(4))
+    .set("trajectory/rank_biserial", &[4, 2], [0.3, -0.3].repeat(4));
     let r = render("sweep", "one_seed.h5", f);
     assert!(
         r.notes.iter().any(|n| n.starts_with(
