@@ -208,10 +208,7 @@ fn seed_panel(points: &Points, name: &str, values: &[f64]) -> Option<LinePanel> 
 
 /// The table of summary `name`: one row per setting (every key's values, seeds pooled).
 fn table(points: &Points, settings: &[Setting], name: &str, values: &[f64]) -> Table {
-    let mut header: Vec<String> = points.keys.iter().map(|k| k.name.clone()).collect();
-    if header.is_empty() {
-        header.push("setting".into());
-    }
+    let mut header = points.key_header();
     let level = percent(LEVEL);
     header.extend([
         "n (seeds done)".to_owned(),
@@ -226,10 +223,7 @@ fn table(points: &Points, settings: &[Setting], name: &str, values: &[f64]) -> T
         .iter()
         .map(|s| {
             let p = s.first();
-            let mut row: Vec<String> = points.keys.iter().map(|k| k.label(p)).collect();
-            if row.is_empty() {
-                row.push("all points".into());
-            }
+            let mut row = points.key_cells(p, "all points");
             let m = points.mean_ci(values, &s.members);
             let dash = || "—".to_owned();
             row.push(m.map_or(0, |m| m.n).to_string());

@@ -365,10 +365,7 @@ impl Ablation {
 
     /// The numbers behind the finding, one row per setting.
     pub fn table(&self, points: &Points) -> Table {
-        let mut header: Vec<String> = points.keys.iter().map(|k| k.name.clone()).collect();
-        if header.is_empty() {
-            header.push("setting".into());
-        }
+        let mut header = points.key_header();
         header.extend(
             [
                 "n (seeds done)",
@@ -389,10 +386,7 @@ impl Ablation {
             .iter()
             .map(|r| {
                 let p = r.setting.first();
-                let mut row: Vec<String> = points.keys.iter().map(|k| k.label(p)).collect();
-                if row.is_empty() {
-                    row.push(r.label.clone());
-                }
+                let mut row = points.key_cells(p, &r.label);
                 let e = r.effect.as_ref();
                 row.push(e.map_or(0, |e| e.n).to_string());
                 row.push(e.map_or_else(dash, |e| format!("{:.3}", e.mean)));

@@ -201,6 +201,27 @@ impl Points {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// A settings table's first columns: the swept keys, or `setting` when none is swept.
+    pub fn key_header(&self) -> Vec<String> {
+        let header: Vec<String> = self.keys.iter().map(|k| k.name.clone()).collect();
+        if header.is_empty() {
+            vec!["setting".into()]
+        } else {
+            header
+        }
+    }
+
+    /// Point `p`'s cells under [`Self::key_header`]: each key's value, or `unswept` when
+    /// none is swept.
+    pub fn key_cells(&self, p: usize, unswept: &str) -> Vec<String> {
+        let row: Vec<String> = self.keys.iter().map(|k| k.label(p)).collect();
+        if row.is_empty() {
+            vec![unswept.to_owned()]
+        } else {
+            row
+        }
+    }
+
     /// Trajectory `name` (`[points, rows]`), if the file has it.
     pub fn trajectory(&self, name: &str) -> Option<&Matrix> {
         self.trajectories

@@ -13,9 +13,6 @@ use crate::stats::LEVEL;
 
 /// The trajectory rows' step.
 const STEP: &str = "step";
-/// The low and the high group's mean ln (21) at each row.
-const LOW: &str = "low_mean";
-const HIGH: &str = "high_mean";
 
 /// The ablation at every observed DPO step.
 pub struct OverSteps {
@@ -63,10 +60,6 @@ impl OverSteps {
         if effect.cols != step.cols {
             return None;
         }
-        let means = match (points.trajectory(LOW), points.trajectory(HIGH)) {
-            (Some(l), Some(h)) if l.cols == step.cols && h.cols == step.cols => Some((l, h)),
-            _ => None,
-        };
         let mut steps: Vec<f64> = step
             .data
             .iter()
@@ -80,16 +73,8 @@ impl OverSteps {
         }
         let at = steps
             .iter()
-            .map(|&s| {
-                let difference = means.map(|(l, h)| {
-                    at_step(step, l, s)
-                        .iter()
-                        .zip(at_step(step, h, s))
-                        .map(|(l, h)| l - h)
-                        .collect::<Vec<f64>>()
-                });
-                Ablation::of_values(points, &at_step(step, effect, s), difference.as_deref())
-            })
+            // Only the correlation is read at each step: no difference of means.
+            .map(|&s| Ablation::of_values(points, &at_step(step, effect, s), None))
             .collect();
         Some(Self { steps, at })
     }
@@ -173,10 +158,7 @@ impl OverSteps {
 
     /// Mean correlation and direction of every setting at every step, and at the end.
     pub fn table(&self, last: &Ablation, points: &Points) -> Table {
-        let mut header: Vec<String> = points.keys.iter().map(|k| k.name.clone()).collect();
-        if header.is_empty() {
-            header.push("setting".into());
-        }
+        let mut header = points.key_header();
         header.extend(self.steps.iter().map(|s| format!("step {s}")));
         header.push("end".into());
         let cell = |a: &Ablation, i: usize| {
@@ -188,11 +170,8 @@ impl OverSteps {
         };
         let rows = (0..last.rows.len())
             .map(|i| {
-                let p = last.rows[i].setting.first();
-                let mut row: Vec<String> = points.keys.iter().map(|k| k.label(p)).collect();
-                if row.is_empty() {
-                    row.push(last.rows[i].label.clone());
-                }
+                let r = &last.rows[i];
+                let mut row = points.key_cells(r.setting.first(), &r.label);
                 row.extend(self.at.iter().map(|a| cell(a, i)));
                 row.push(cell(last, i));
                 row
